@@ -1,0 +1,41 @@
+# gridapp — `make run` starts everything, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard gridapp/translations/*/LC_MESSAGES/messages.po))
+export FLASK_APP := wsgi
+
+.PHONY: run test test-browser lint bench bootstrap translations extract-messages clean
+
+bootstrap: $(STAMP) $(CATALOGS)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+gridapp/translations/%/LC_MESSAGES/messages.mo: gridapp/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d gridapp/translations -l $* >/dev/null
+
+translations: $(CATALOGS)
+
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o gridapp/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i gridapp/translations/messages.pot -d gridapp/translations --no-fuzzy-matching
+
+run: bootstrap
+	$(BIN)/python -m gridapp.launch
+
+test: bootstrap
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(BIN)/ruff check .
+
+bench: bootstrap
+	@echo "make bench: the benchmarks arrive with their issue; nothing to measure yet."
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,83 @@
+"""gridapp: the intranet of a town's epidemic-prevention grid. create_app() builds it."""
+import os
+from pathlib import Path
+
+from flask import Flask, session
+
+from gridapp.config import DEFAULT_INSTANCE, PROJECT_ROOT, load_config
+from gridapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def select_locale():
+    from flask import current_app
+
+    chosen = session.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    instance_path = Path(os.environ.get("GRIDAPP_INSTANCE", DEFAULT_INSTANCE))
+    if config and "INSTANCE_PATH" in config:
+        instance_path = Path(config["INSTANCE_PATH"])
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(instance_path))
+    app.config.update(load_config(instance_path, config))
+
+    from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
+
+    redis_url = resolve_redis_url(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(redis_url))
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "gridapp-limit")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "gridapp" / "translations"))
+    limiter.init_app(app)
+    _init_login(app)
+
+    from gridapp import models  # noqa: F401  (every table registered with the metadata)
+    from gridapp.admin.views import bp as admin_bp
+    from gridapp.auth.views import bp as auth_bp
+    from gridapp.core.views import bp as core_bp
+    from gridapp.grid.views import bp as grid_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(grid_bp, url_prefix="/grid")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    from gridapp.core import errors, security, templating
+
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from gridapp.cli import register_cli
+
+    register_cli(app)
+    app.logger.debug("gridapp ready on %s", app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1])
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from gridapp.auth.services import load_session
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    # Flask-Login's own "strong" protection would log people out when a phone's
+    # network changes; sessions are server-side and revocable instead.
+    login_manager.session_protection = None
+
+    @login_manager.user_loader
+    def _load(token):
+        return load_session(token)

@@ -1,0 +1,98 @@
+"""People, the roles they hold on places, and their server-side login sessions."""
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gridapp.extensions import db
+from gridapp.timeutil import UTCDateTime, utcnow
+
+# role -> the kind of place or organisation it is held on (DOMAIN.md, "The grid").
+ROLE_SCOPES = {
+    "admin": "system",
+    "town_leader": "town",
+    "supervisor": "town",
+    "secretary": "community",
+    "grid_member": "grid",
+    "building_head": "compound",
+    "volunteer": "community",
+    "property_manager": "property_company",
+    "unit_contact": "work_unit",
+}
+ROLES = list(ROLE_SCOPES)
+STAFF_ROLES = {"admin", "town_leader", "supervisor", "secretary", "grid_member", "building_head"}
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    password_changed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    roles: Mapped[list["RoleAssignment"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin",
+        order_by="RoleAssignment.id",
+    )
+
+    # Flask-Login: the id kept in the cookie is the server-side session token, so
+    # that a session can be ended on the server (logout, password change, disabling).
+    session_token = None  # set per request, never stored
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self):
+        return self.session_token
+
+    def role_names(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+    def __repr__(self):
+        return f"<User {self.username}>"
+
+
+class RoleAssignment(db.Model):
+    """One role held on one place or organisation (scope_type, scope_id)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "role", "scope_type", "scope_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    scope_type: Mapped[str] = mapped_column(String(32))
+    scope_id: Mapped[int] = mapped_column(Integer, default=0)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class LoginSession(db.Model):
+    """A login, known to the server: the cookie carries a token whose hash is the key."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    last_seen_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()

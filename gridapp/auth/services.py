@@ -1,0 +1,209 @@
+"""Accounts: password rules and hashing, authentication, server-side sessions, roles."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gridapp.audit.services import client_ip, record
+from gridapp.auth.models import ROLE_SCOPES, LoginSession, RoleAssignment, User
+from gridapp.extensions import db
+from gridapp.timeutil import utcnow
+
+# A hash to compare against when the account does not exist, so that the time taken
+# does not tell whether a username is registered.
+_DUMMY_HASH = None
+
+
+class PasswordRejected(ValueError):
+    def __init__(self, message: str, field: str = "new_password"):
+        super().__init__(message)
+        self.field = field  # the form field the message belongs to
+
+
+def _common_passwords() -> frozenset:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+_COMMON = None
+
+
+def check_password_rules(password: str, user: User | None = None) -> None:
+    """Raise PasswordRejected with a user-facing reason, or return."""
+    global _COMMON
+    from flask_babel import gettext as _
+
+    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
+        raise PasswordRejected(_("The password must be at least %(n)d characters long.",
+                                 n=current_app.config["PASSWORD_MIN_LENGTH"]))
+    if _COMMON is None:
+        _COMMON = _common_passwords()
+    if password.lower() in _COMMON:
+        raise PasswordRejected(_("This password is among the most common ones; choose another."))
+    if user is not None and password.lower() in {user.username.lower(), (user.phone or "").lower()}:
+        raise PasswordRejected(_("The password must not be your username or phone number."))
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def set_password(user: User, password: str, check: bool = True) -> None:
+    if check:
+        check_password_rules(password, user)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+
+
+def find_login(identifier: str) -> User | None:
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    return db.session.scalars(
+        select(User).where(or_(func.lower(User.username) == identifier.lower(), User.phone == identifier))
+    ).first()
+
+
+def authenticate(identifier: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Audits failures."""
+    global _DUMMY_HASH
+    user = find_login(identifier)
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
+        check_password_hash(_DUMMY_HASH, password or "")
+        record("login_failed", None, object_name=(identifier or "")[:64], summary="unknown account")
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        record("login_failed", user, actor=user, summary="wrong password")
+        return None
+    if not user.active:
+        record("login_failed", user, actor=user, summary="account disabled")
+        return None
+    return user
+
+
+def _token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, user_agent: str = "") -> str:
+    """Create a server-side session for the user; return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(id=_token_key(token), user_id=user.id, ip=client_ip(),
+                                user_agent=(user_agent or "")[:255]))
+    user.session_token = token
+    record("login", user, actor=user)
+    return token
+
+
+def load_session(token: str) -> User | None:
+    """The user of a live session token, or None (revoked, expired, disabled)."""
+    if not token or len(token) > 128:
+        return None
+    row = db.session.get(LoginSession, _token_key(token))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > timedelta(days=current_app.config["SESSION_IDLE_DAYS"]):
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    # Touch at most every few minutes: a write per request would serialise SQLite.
+    if now - row.last_seen_at > timedelta(minutes=5):
+        row.last_seen_at = now
+        db.session.commit()
+    user.session_token = token
+    return user
+
+
+def end_session(token: str) -> None:
+    if token:
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == _token_key(token), LoginSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+def end_other_sessions(user: User, keep_token: str | None = None) -> int:
+    stmt = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+    if keep_token:
+        stmt = stmt.where(LoginSession.id != _token_key(keep_token))
+    return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    from flask_babel import gettext as _
+
+    if not check_password_hash(user.password_hash, current or ""):
+        raise PasswordRejected(_("The current password is wrong."), field="current_password")
+    set_password(user, new)
+    end_other_sessions(user, keep_token=user.session_token)
+    record("password_changed", user, actor=user)
+
+
+def reset_password(admin: User, user: User, new: str) -> None:
+    set_password(user, new)
+    end_other_sessions(user)
+    record("password_reset", user, actor=admin)
+
+
+def set_active(admin: User, user: User, active: bool) -> None:
+    user.active = active
+    if not active:
+        end_other_sessions(user)
+    record("user_enabled" if active else "user_disabled", user, actor=admin)
+
+
+def assign_role(admin: User | None, user: User, role: str, scope_id: int = 0) -> RoleAssignment:
+    if role not in ROLE_SCOPES:
+        raise ValueError(f"unknown role {role}")
+    scope_type = ROLE_SCOPES[role]
+    if scope_type == "system":
+        scope_id = 0
+    existing = db.session.scalars(select(RoleAssignment).where(
+        RoleAssignment.user_id == user.id, RoleAssignment.role == role,
+        RoleAssignment.scope_type == scope_type, RoleAssignment.scope_id == scope_id)).first()
+    if existing:
+        return existing
+    ra = RoleAssignment(user=user, role=role, scope_type=scope_type, scope_id=scope_id)
+    db.session.add(ra)
+    if admin is not None:
+        record("role_assigned", user, actor=admin, summary=f"{role} on {scope_type}#{scope_id}")
+    return ra
+
+
+def remove_role(admin: User, ra: RoleAssignment) -> None:
+    record("role_removed", ra.user, actor=admin, summary=f"{ra.role} on {ra.scope_type}#{ra.scope_id}")
+    db.session.delete(ra)
+
+
+def purge_sessions(now=None) -> int:
+    """Delete sessions revoked or idle beyond the limit; returns how many."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
+    result = db.session.execute(
+        LoginSession.__table__.delete().where(
+            or_(LoginSession.revoked_at.is_not(None), LoginSession.last_seen_at < cutoff)
+        )
+    )
+    return result.rowcount
+
+
+def create_user(admin: User | None, *, username: str, display_name: str, password: str,
+                phone: str | None = None, email: str | None = None, is_party_member: bool = False,
+                check_password: bool = True) -> User:
+    """A new account; the caller commits. Raises PasswordRejected for a weak password."""
+    user = User(username=username.strip(), display_name=display_name.strip(), phone=phone or None,
+                email=email or None, is_party_member=is_party_member, active=True)
+    set_password(user, password, check=check_password)
+    db.session.add(user)
+    db.session.flush()
+    if admin is not None:
+        record("user_created", user, actor=admin)
+    return user

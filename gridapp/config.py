@@ -1,0 +1,83 @@
+"""Configuration read from the environment, with safe development defaults."""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgres:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """A random key generated once per checkout and kept under instance/."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Build the Flask configuration from the environment (and test overrides)."""
+    env = os.environ
+    gridapp_env = env.get("GRIDAPP_ENV", "development")
+    production = gridapp_env == "production"
+
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigError("SECRET_KEY must be set when GRIDAPP_ENV=production")
+        secret_key = _dev_secret_key(instance_path)
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'gridapp.db'}"
+
+    cfg = {
+        "GRIDAPP_ENV": gridapp_env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh"),
+        "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh", "en"],
+        "PORT": int(env.get("PORT", "5000")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "SESSION_COOKIE_NAME": "gridapp_session",
+        # Server-side sessions expire after this long without activity.
+        "SESSION_IDLE_DAYS": int(env.get("SESSION_IDLE_DAYS", "14")),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),
+        "PASSWORD_MIN_LENGTH": 8,
+        "PAGE_SIZE": int(env.get("PAGE_SIZE", "25")),
+        "RQ_QUEUES": ["default"],
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "TESTING": False,
+    }
+    if overrides:
+        cfg.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides:
+            cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
+    return cfg

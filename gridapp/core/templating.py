@@ -1,0 +1,56 @@
+"""What every template can use: the policy, local time, the language, navigation."""
+from flask import current_app
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from gridapp import policy
+from gridapp.timeutil import to_local
+
+# (endpoint, label, the global action that shows it)
+NAVIGATION = [
+    ("grid.index", _l("Grid"), "view_grid"),
+    ("admin.users", _l("Accounts"), "manage_users"),
+    ("admin.audit", _l("Audit trail"), "view_audit"),
+]
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "town_leader": _l("Town leader"),
+    "supervisor": _l("Supervisor"),
+    "secretary": _l("Community secretary"),
+    "grid_member": _l("Grid member"),
+    "building_head": _l("Building head"),
+    "volunteer": _l("Volunteer"),
+    "property_manager": _l("Property manager"),
+    "unit_contact": _l("Work-unit contact"),
+}
+
+COMMUNITY_KIND_LABELS = {
+    "community": _l("Community"),
+    "village": _l("Village"),
+    "urban_village": _l("Urban village"),
+}
+
+
+def init_app(app):
+    @app.context_processor
+    def _context():
+        locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        nav = []
+        if current_user.is_authenticated:
+            nav = [(ep, label) for ep, label, action in NAVIGATION if policy.can(current_user, action)]
+        return {
+            "can": lambda action, obj=None: policy.can(current_user, action, obj),
+            "nav_items": nav,
+            "html_lang": "zh-Hans" if locale.startswith("zh") else locale,
+            "current_locale": locale,
+            "role_labels": ROLE_LABELS,
+            "community_kinds": COMMUNITY_KIND_LABELS,
+        }
+
+    @app.template_filter("local")
+    def _local(value, fmt="yyyy-MM-dd HH:mm"):
+        if value is None:
+            return ""
+        return format_datetime(to_local(value), fmt)

@@ -1,0 +1,51 @@
+"""The home page, the language switch and the health check."""
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from gridapp.core.http import redirect_back
+from gridapp.extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("core/index.html")
+
+
+@bp.post("/lang")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect_back(url_for("core.index"))
+
+
+@bp.get("/healthz")
+def healthz():
+    from gridapp.jobs_runtime import redis_connection, worker_status
+
+    status = {"database": "ok", "redis": "ok", "workers": []}
+    code = 200
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception as exc:  # any driver error means "unreachable" to an operator
+        db.session.rollback()
+        status["database"] = f"error: {type(exc).__name__}"
+        code = 503
+    try:
+        conn = redis_connection()
+        conn.ping()
+        status["workers"] = worker_status(conn)
+    except Exception as exc:
+        status["redis"] = f"error: {type(exc).__name__}"
+    status["status"] = "ok" if code == 200 and status["redis"] == "ok" else ("degraded" if code == 200 else "down")
+    return jsonify(status), code
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"))

@@ -1,0 +1,25 @@
+"""The periodic jobs: one table read by jobs/cron.py (rq cron) and `flask jobs`."""
+from dataclasses import dataclass
+from typing import Callable
+
+from jobs.maintenance import purge_expired_sessions
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    func: Callable
+    description: str
+    interval: int | None = None  # seconds
+    cron: str | None = None  # crontab in UTC
+    job_timeout: int = 300
+
+
+PERIODIC_JOBS = [
+    Periodic("purge-sessions", purge_expired_sessions, "Delete ended and long-idle login sessions",
+             cron="17 * * * *", job_timeout=120),
+]
+
+
+def by_name(name: str) -> Periodic | None:
+    return next((p for p in PERIODIC_JOBS if p.name == name), None)

@@ -1,0 +1,166 @@
+"""Test fixtures: the app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), a real
+Redis (REDIS_URL, else the embedded one), a client that carries the CSRF token."""
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from gridapp import create_app
+from gridapp.extensions import db
+from gridapp.redis_conn import stop_embedded_redis
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# Tests flush this Redis database: give them one of their own.
+TEST_REDIS_URL = os.environ.get("REDIS_URL")
+INSTANCE = Path(tempfile.mkdtemp(prefix="gridapp-test-"))
+DEFAULT_PASSWORD = "correct-horse-42"
+
+
+def test_config(**extra) -> dict:
+    cfg = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(INSTANCE),
+        "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or f"sqlite:///{INSTANCE / 'test.db'}",
+        "REDIS_URL": TEST_REDIS_URL,
+        # Fast hashing in tests; production uses Werkzeug's default scrypt cost.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "SERVER_NAME": None,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def _schema():
+    app = create_app(test_config())
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+    if not TEST_REDIS_URL:
+        stop_embedded_redis(INSTANCE)
+    shutil.rmtree(INSTANCE, ignore_errors=True)
+
+
+def _empty_tables():
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+
+
+@pytest.fixture
+def app(_schema):
+    app = create_app(test_config())
+    with app.app_context():
+        from gridapp.jobs_runtime import redis_connection
+
+        redis_connection().flushdb()
+        yield app
+        db.session.remove()
+        _empty_tables()
+
+
+class Client:
+    """A test client that finds and sends the CSRF token like a browser form does."""
+
+    TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self, app):
+        self.app = app
+        self.raw = app.test_client()
+        self._token = None
+
+    def token(self) -> str:
+        if self._token is None:
+            page = self.get("/login").get_data(as_text=True)
+            if "csrf_token" not in page:
+                page = self.get("/", follow_redirects=True).get_data(as_text=True)
+            self._token = self.TOKEN.search(page).group(1)
+        return self._token
+
+    def _open(self, method, url, **kw):
+        # End the test's own transaction first (SQLite's BEGIN IMMEDIATE would make the
+        # request wait for it), and give the request a fresh app context, like a server.
+        db.session.commit()
+        with self.app.app_context():
+            return getattr(self.raw, method)(url, **kw)
+
+    def get(self, url, **kw):
+        return self._open("get", url, **kw)
+
+    def post(self, url, data=None, csrf=True, headers=None, **kw):
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.token()
+        resp = self._open("post", url, data=data, headers=headers or {}, **kw)
+        if url.startswith(("/login", "/logout")):
+            self._token = None  # the session (and its token) is renewed
+        return resp
+
+    def htmx_post(self, url, data=None, **kw):
+        """Like htmx: the token travels in the X-CSRFToken header, not the form."""
+        headers = {"HX-Request": "true", "X-CSRFToken": self.token()}
+        return self._open("post", url, data=data or {}, headers=headers, **kw)
+
+    def htmx_get(self, url, **kw):
+        return self._open("get", url, headers={"HX-Request": "true"}, **kw)
+
+    def login(self, username, password=DEFAULT_PASSWORD):
+        resp = self.post("/login", {"username": username, "password": password})
+        assert resp.status_code == 302, f"login of {username} failed: {resp.status_code}"
+        return resp
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@pytest.fixture
+def client(app):
+    return Client(app)
+
+
+@pytest.fixture
+def make_client(app):
+    return lambda: Client(app)
+
+
+@pytest.fixture
+def world(app):
+    """A small town: see tests/factories.py for who is who."""
+    from tests.factories import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def count_queries(app):
+    """Counts SQL statements executed inside the `with` block."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counter():
+        box = {"n": 0, "sql": []}
+
+        def _count(conn, cursor, statement, params, context, executemany):
+            box["n"] += 1
+            box["sql"].append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", _count)
+        try:
+            yield box
+        finally:
+            event.remove(db.engine, "before_cursor_execute", _count)
+
+    return counter
