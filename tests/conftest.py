@@ -164,3 +164,7 @@ def count_queries(app):
             event.remove(db.engine, "before_cursor_execute", _count)
 
     return counter
+
+
+# Browser fixtures (live_server, chromium, phone, phone_nojs) live in tests/browser.py.
+pytest_plugins = ["tests.browser"]
