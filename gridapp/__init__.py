@@ -9,9 +9,9 @@ from gridapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def select_locale():
-    from flask import current_app
+    from flask import current_app, has_request_context
 
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

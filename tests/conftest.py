@@ -35,6 +35,9 @@ def test_config(**extra) -> dict:
     return cfg
 
 
+test_config.__test__ = False  # a helper, not a test
+
+
 @pytest.fixture(scope="session")
 def _schema():
     app = create_app(test_config())
