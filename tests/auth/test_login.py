@@ -75,3 +75,18 @@ def test_successful_logins_do_not_count(client, world):
         client.login("vol1")
         client.logout()
     assert client.post("/login", {"username": "vol1", "password": DEFAULT_PASSWORD}).status_code == 302
+
+
+def test_failed_logins_are_throttled_per_address(app, client, world):
+    app.config["LOGIN_LIMIT_PER_IP"] = "6 per 15 minutes"
+    for i in range(6):
+        assert client.post("/login", {"username": f"someone{i}", "password": "wrong-password-x"}).status_code == 200
+    assert client.post("/login", {"username": "vol1", "password": DEFAULT_PASSWORD}).status_code == 429
+    elsewhere = client.post("/login", {"username": "vol1", "password": DEFAULT_PASSWORD},
+                            environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert elsewhere.status_code == 302  # the limit is per address
+
+
+def test_login_page_itself_is_not_limited(client, world):
+    for _ in range(30):
+        assert client.get("/login").status_code == 200
