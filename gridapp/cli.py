@@ -1,5 +1,5 @@
 """Command-line tools: `flask seed-demo`, `flask jobs list|run`."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from flask import current_app
@@ -51,6 +51,6 @@ def register_cli(app):
                 raise click.ClickException(f"--at {at!r} is not an ISO-8601 time") from None
             if moment.tzinfo is None:
                 raise click.ClickException("--at needs a time zone, e.g. 2026-03-01T08:00:00+08:00")
-            at = moment.astimezone(timezone.utc).isoformat()
+            at = moment.astimezone(UTC).isoformat()
         result = job.func(at=at)
         click.echo(f"{name}: {result}")

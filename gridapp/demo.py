@@ -29,7 +29,8 @@ COMPOUND_NAMES = ["阳光小区", "育才楼院", "金山花园", "滨河家属�
                   "东升嘉园", "平安小区", "幸福楼院", "梅园小区", "南苑家属楼", "盛世华庭", "翠湖小区",
                   "城南楼院", "人民路家属楼"]
 STREETS = ["建设路", "育才路", "南街", "北街", "东关路", "滨河路", "文化巷", "人民路"]
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = ("王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任"
+            "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅文建国志海燕波辉鹏宇欣怡晨浩然子涵"
 
 HOUSEHOLDS_PER_COMPOUND = 20
@@ -58,7 +59,7 @@ def seed(scale: int = 1) -> dict:
 
     grids, compounds = [], []
     grids_per_community = 2 * scale
-    for ci, community in enumerate(communities):
+    for community in communities:
         for gi in range(grids_per_community):
             grid = _get_or_create(Grid, community_id=community.id, name=f"第{gi + 1}网格")
             grids.append(grid)

@@ -1,5 +1,5 @@
 """The RQ side of the app: Redis connection, queues, enqueueing, worker status."""
-from datetime import timezone
+from datetime import UTC
 
 from flask import current_app
 from redis import Redis
@@ -29,7 +29,7 @@ def worker_status(conn: Redis) -> list[dict]:
     for w in Worker.all(connection=conn):
         beat = w.last_heartbeat
         if beat is not None and beat.tzinfo is None:
-            beat = beat.replace(tzinfo=timezone.utc)
+            beat = beat.replace(tzinfo=UTC)
         out.append({
             "name": w.name,
             "state": w.get_state(),

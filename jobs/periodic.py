@@ -1,6 +1,6 @@
 """The periodic jobs: one table read by jobs/cron.py (rq cron) and `flask jobs`."""
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from jobs.maintenance import purge_expired_sessions
 

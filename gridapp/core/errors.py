@@ -40,7 +40,8 @@ def _respond(code: int, message: str | None = None):
 def init_app(app):
     @app.errorhandler(CSRFError)
     def _csrf(e):
-        return _respond(400, _("The form has expired or was sent from elsewhere. Please reload the page and try again."))
+        return _respond(
+            400, _("The form has expired or was sent from elsewhere. Please reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def _http(e):

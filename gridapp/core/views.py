@@ -1,6 +1,6 @@
 """The home page, the language switch and the health check."""
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import text
 
 from gridapp.core.http import redirect_back
