@@ -46,11 +46,15 @@ def create_app(config: dict | None = None) -> Flask:
     from gridapp.auth.views import bp as auth_bp
     from gridapp.core.views import bp as core_bp
     from gridapp.grid.views import bp as grid_bp
+    from gridapp.notifications.views import bp as notifications_bp
+    from gridapp.ops.views import bp as ops_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(grid_bp, url_prefix="/grid")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(ops_bp, url_prefix="/admin/jobs")
 
     from gridapp.core import errors, security, templating
 

@@ -74,6 +74,19 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "25")),
         "RQ_QUEUES": ["default"],
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        # Notifications (e-mail off when MAIL_SERVER is unset, SMS off when SMS_GATEWAY_URL is).
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "gridapp@localhost"),
+        "SMS_GATEWAY_URL": env.get("SMS_GATEWAY_URL") or None,
+        "SMS_GATEWAY_USER": env.get("SMS_GATEWAY_USER") or None,
+        "SMS_GATEWAY_PASSWORD": env.get("SMS_GATEWAY_PASSWORD") or None,
+        # A claimed delivery whose worker is silent this long is sent again (> job timeout).
+        "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", "300")),
+        "OUTBOX_BACKOFF_SECONDS": [30, 120, 600, 3600],
         "TESTING": False,
     }
     if overrides:

@@ -10,3 +10,10 @@ from gridapp.grid.models import (  # noqa: F401
     Town,
     WorkUnit,
 )
+from gridapp.notifications.models import (  # noqa: F401
+    GroupWebhook,
+    Notification,
+    NotificationPreference,
+    NotificationSetting,
+    OutboxMessage,
+)

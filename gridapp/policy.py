@@ -17,8 +17,12 @@ GLOBAL_ACTIONS = {
     "manage_users": {"admin"},
     "view_audit": {"admin", "town_leader"},
     "manage_orgs": {"admin"},
+    "view_jobs": {"admin"},
+    "manage_webhooks": {"admin", "secretary"},
     "view_grid": {"admin", "town_leader", "supervisor", "secretary", "grid_member",
                   "building_head", "property_manager", "unit_contact"},
+    # The cross-compound household search: the roles household_clause() gives rows to.
+    "search_households": {"admin", "town_leader", "secretary", "grid_member", "building_head"},
 }
 
 
@@ -134,6 +138,8 @@ def can(user, action: str, obj=None) -> bool:
         return bool(s.roles & allowed)
 
     path = obj.path
+    if action == "manage_webhooks":  # the group robots that hear a community's or grid's notices
+        return isinstance(obj, (Community, Grid)) and (s.admin or _in_charge(s, path, grid_members=False))
     if isinstance(obj, Household):
         if action in ("view", "view_personal"):
             return _can_see_households(s, path)
@@ -198,6 +204,22 @@ def compound_clause(user):
     conds = []
     if s.communities:
         conds.append(Grid.community_id.in_(s.communities))
+    if s.grids:
+        conds.append(Compound.grid_id.in_(s.grids))
+    if s.compounds:
+        conds.append(Compound.id.in_(s.compounds))
+    if s.property_companies:
+        conds.append(Compound.property_company_id.in_(s.property_companies))
+    if s.work_units:
+        conds.append(Compound.work_unit_id.in_(s.work_units))
+    return or_(*conds) if conds else false()
+
+
+def own_compound_clause(user):
+    """The compounds a user answers for in person (grid member, building head, property
+    manager, work-unit contact), not every compound their office can see."""
+    s = scope_of(user)
+    conds = []
     if s.grids:
         conds.append(Compound.grid_id.in_(s.grids))
     if s.compounds:

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobs.maintenance import purge_expired_sessions
+from jobs.notifications import relay_outbox
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class Periodic:
 
 
 PERIODIC_JOBS = [
+    Periodic("relay-outbox", relay_outbox, "Enqueue notification deliveries still pending (Redis outages, lost jobs)",
+             interval=30, job_timeout=120),
     Periodic("purge-sessions", purge_expired_sessions, "Delete ended and long-idle login sessions",
              cron="17 * * * *", job_timeout=120),
 ]

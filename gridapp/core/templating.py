@@ -12,6 +12,8 @@ NAVIGATION = [
     ("grid.index", _l("Grid"), "view_grid"),
     ("admin.users", _l("Accounts"), "manage_users"),
     ("admin.audit", _l("Audit trail"), "view_audit"),
+    ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
+    ("ops.jobs", _l("Jobs"), "view_jobs"),
 ]
 
 ROLE_LABELS = {
@@ -37,12 +39,16 @@ def init_app(app):
     @app.context_processor
     def _context():
         locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-        nav = []
+        nav, unread = [], 0
         if current_user.is_authenticated:
+            from gridapp.notifications.services import unread_count
+
             nav = [(ep, label) for ep, label, action in NAVIGATION if policy.can(current_user, action)]
+            unread = unread_count(current_user)
         return {
             "can": lambda action, obj=None: policy.can(current_user, action, obj),
             "nav_items": nav,
+            "unread": unread,
             "html_lang": "zh-Hans" if locale.startswith("zh") else locale,
             "current_locale": locale,
             "role_labels": ROLE_LABELS,

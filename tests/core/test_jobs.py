@@ -1,9 +1,5 @@
 """Job plumbing: a real RQ worker on real Redis, the cron table, `flask jobs`, /healthz."""
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 from rq import Worker
 from rq.cron import CronScheduler
@@ -15,25 +11,7 @@ from gridapp.jobs_runtime import enqueue, redis_connection
 from gridapp.timeutil import utcnow
 from jobs.maintenance import ping, purge_expired_sessions
 from jobs.periodic import PERIODIC_JOBS
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _worker_env(app):
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "GRIDAPP_INSTANCE": app.instance_path,
-        "SECRET_KEY": app.config["SECRET_KEY"],
-    })
-    return env
-
-
-def run_burst_worker(app):
-    rq = Path(sys.executable).parent / "rq"
-    return subprocess.run([str(rq), "worker", "--burst", "--url", app.config["REDIS_URL"], "default"],
-                          cwd=ROOT, env=_worker_env(app), capture_output=True, text=True, timeout=120)
+from tests.workers import run_burst_worker
 
 
 def _sessions(world, ages_days):

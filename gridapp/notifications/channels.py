@@ -1,0 +1,100 @@
+"""Sending one outbox row on its channel: SMTP e-mail, group-robot webhook, SMS gateway."""
+import base64
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from flask import current_app
+
+from gridapp.notifications.models import OutboxMessage
+
+
+class DeliveryError(Exception):
+    """The channel refused or could not be reached; the delivery will be retried."""
+
+
+def send(row: OutboxMessage) -> None:
+    {"email": send_email, "webhook": send_webhook, "sms": send_sms}[row.channel](row)
+
+
+def send_email(row: OutboxMessage) -> None:
+    cfg = current_app.config
+    if not cfg.get("MAIL_SERVER"):
+        raise DeliveryError("e-mail is switched off (MAIL_SERVER unset)")
+    sender = cfg.get("MAIL_DEFAULT_SENDER") or "gridapp@localhost"
+    msg = EmailMessage()
+    msg["Subject"] = row.subject
+    msg["From"] = sender
+    msg["To"] = row.address
+    msg["Date"] = formatdate(localtime=False)
+    # A stable Message-ID: a receiver that sees a redelivery can tell it is the same notice.
+    msg["Message-ID"] = f"<outbox-{row.id}@{sender.rsplit('@', 1)[-1]}>"
+    msg.set_content(row.body or row.subject)
+    try:
+        with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25), timeout=20) as smtp:
+            if cfg.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if cfg.get("MAIL_USERNAME"):
+                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+            smtp.send_message(msg)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"SMTP: {exc}") from exc
+
+
+def _post_json(url: str, payload: dict, headers: dict | None = None, timeout: float = 10) -> tuple[int, bytes]:
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    req = urllib.request.Request(url, data=data, method="POST",
+                                 headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (URL validated when saved)
+            return resp.status, resp.read(65536)
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"HTTP {exc.code} from {urllib.parse.urlsplit(url).hostname}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryError(f"cannot reach {urllib.parse.urlsplit(url).hostname}: {exc}") from exc
+
+
+def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
+    """DingTalk's robot signature: HMAC-SHA256 of "timestamp\\nsecret", base64, URL-encoded."""
+    timestamp = str(now_ms if now_ms is not None else int(time.time() * 1000))
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest))
+    joiner = "&" if urllib.parse.urlsplit(url).query else "?"
+    return f"{url}{joiner}timestamp={timestamp}&sign={sign}"
+
+
+def send_webhook(row: OutboxMessage) -> None:
+    wh = row.webhook
+    if wh is None or not wh.active:
+        raise DeliveryError("the group webhook was removed or switched off")
+    text = row.subject if not row.body else f"{row.subject}\n{row.body}"
+    payload = {"msgtype": "text", "text": {"content": text}}  # WeCom and DingTalk share this shape
+    url = dingtalk_signed_url(wh.url, wh.secret) if wh.provider == "dingtalk" and wh.secret else wh.url
+    status, raw = _post_json(url, payload, headers={"X-Gridapp-Delivery": f"outbox-{row.id}"})
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError:
+        answer = {}
+    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+        raise DeliveryError(f"robot refused: errcode {answer.get('errcode')} {answer.get('errmsg', '')}"[:500])
+
+
+def send_sms(row: OutboxMessage) -> None:
+    cfg = current_app.config
+    template = cfg.get("SMS_GATEWAY_URL")
+    if not template:
+        raise DeliveryError("SMS is switched off (SMS_GATEWAY_URL unset)")
+    text = row.subject if not row.body else f"{row.subject}: {row.body}"
+    url = template.format(phone=urllib.parse.quote(row.address), text=urllib.parse.quote(text))
+    headers = {"X-Gridapp-Delivery": f"outbox-{row.id}"}
+    if cfg.get("SMS_GATEWAY_USER"):
+        cred = f"{cfg['SMS_GATEWAY_USER']}:{cfg.get('SMS_GATEWAY_PASSWORD') or ''}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(cred).decode()
+    _post_json(url, {"to": row.address, "text": text}, headers=headers)

@@ -1,0 +1,51 @@
+"""Putting outbox rows on the RQ queue: right after commit, and again by the relay."""
+import logging
+
+from redis.exceptions import RedisError
+from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from gridapp.jobs_runtime import get_queue
+
+log = logging.getLogger(__name__)
+
+# A job waiting to run makes another one pointless. A *started* one does not count: its
+# worker may have died, and the row's lease (not RQ's view) decides whether to send again.
+WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def delivery_job_id(outbox_id: int) -> str:
+    return f"outbox-{outbox_id}"
+
+
+def enqueue_deliveries(ids, skip_active: bool = False, raise_errors: bool = False) -> int:
+    """Enqueue one delivery job per outbox id (deterministic job ids). After a user's
+    commit a Redis outage is only logged: the rows stay pending and the relay (which
+    passes raise_errors, so that the outage shows in RQ) enqueues them later."""
+    from flask import current_app
+
+    from jobs.notifications import deliver_outbox
+
+    backoff = current_app.config["OUTBOX_BACKOFF_SECONDS"]
+    try:
+        queue = get_queue()
+        enqueued = 0
+        for outbox_id in ids:
+            job_id = delivery_job_id(outbox_id)
+            if skip_active:
+                try:
+                    if Job.fetch(job_id, connection=queue.connection).get_status() in WAITING:
+                        continue
+                except NoSuchJobError:
+                    pass
+            queue.enqueue(deliver_outbox, outbox_id, job_id=job_id, job_timeout=60,
+                          retry=Retry(max=len(backoff), interval=list(backoff)),
+                          result_ttl=3600, failure_ttl=7 * 24 * 3600)
+            enqueued += 1
+        return enqueued
+    except RedisError as exc:
+        if raise_errors:
+            raise
+        log.warning("could not enqueue %d outbox deliveries (%s); the relay will", len(ids), exc)
+        return 0

@@ -1,0 +1,403 @@
+"""The rules of notifying: who hears what on which channel, quiet hours, dedupe, the
+outbox's claim / sent / failed transitions, and what the relay must pick up again.
+
+notify() only writes rows, in the caller's transaction. The outbox ids it created are
+enqueued on RQ after that transaction commits (see _enqueue_after_commit); a periodic
+relay enqueues whatever is still due, which covers a Redis outage or a lost job.
+"""
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gridapp.auth.models import User
+from gridapp.extensions import db
+from gridapp.grid.models import Community, Grid
+from gridapp.notifications.kinds import get_kind
+from gridapp.notifications.models import (
+    USER_CHANNELS,
+    GroupWebhook,
+    Notification,
+    NotificationPreference,
+    NotificationSetting,
+    OutboxMessage,
+)
+from gridapp.timeutil import town_zone, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUIET = (time(22, 0), time(7, 0))
+_PHONE_LIKE = re.compile(r"(?<!\d)(\+?\d[\d\- ]{5,}\d)(?!\d)")
+
+
+@dataclass
+class NotifyResult:
+    inbox: int = 0
+    outbox_ids: list = field(default_factory=list)
+
+
+# --- channels that are switched on ------------------------------------------------------
+
+def channel_enabled(channel: str) -> bool:
+    cfg = current_app.config
+    if channel == "email":
+        return bool(cfg.get("MAIL_SERVER"))
+    if channel == "sms":
+        return bool(cfg.get("SMS_GATEWAY_URL"))
+    return channel == "webhook"
+
+
+# --- quiet hours -------------------------------------------------------------------------
+
+def in_quiet_hours(moment: datetime, quiet: tuple[time, time]) -> bool:
+    local = moment.astimezone(town_zone()).time()
+    start, end = quiet
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def quiet_hours_end(moment: datetime, quiet: tuple[time, time]) -> datetime:
+    """The first instant after `moment` at which the quiet hours are over (UTC)."""
+    zone = town_zone()
+    local = moment.astimezone(zone)
+    end = datetime.combine(local.date(), quiet[1], tzinfo=zone)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.astimezone(moment.tzinfo)
+
+
+def deliver_not_before(moment: datetime, urgent: bool, quiet: tuple[time, time]) -> datetime:
+    if urgent or not in_quiet_hours(moment, quiet):
+        return moment
+    return quiet_hours_end(moment, quiet)
+
+
+# --- group channels never carry personal data ---------------------------------------------
+
+def scrub_for_group(text: str) -> str:
+    """Mask anything that looks like a phone number before it goes to a group chat."""
+    return _PHONE_LIKE.sub("***", text or "")
+
+
+def validate_webhook_url(url: str) -> str | None:
+    """An error message, or None when the URL may be saved (https; http only on loopback)."""
+    from flask_babel import gettext as _
+
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        return _("This is not a valid address.")
+    host = (parts.hostname or "").lower()
+    if not host:
+        return _("This is not a valid address.")
+    if parts.scheme == "https":
+        return None
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if parts.scheme == "http" and loopback:
+        return None
+    return _("Robot webhooks must use https://.")
+
+
+# --- writing notifications -------------------------------------------------------------
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _channels_for(users, kind) -> dict[int, set[str]]:
+    """Each user's external channels for this kind: the kind's defaults, then their choices."""
+    chosen = {u.id: set(kind.channels) for u in users}
+    if not chosen:
+        return chosen
+    rows = db.session.execute(
+        select(NotificationPreference.user_id, NotificationPreference.channel, NotificationPreference.enabled)
+        .where(NotificationPreference.user_id.in_(chosen), NotificationPreference.kind == kind.name)
+    )
+    for user_id, channel, enabled in rows:
+        (chosen[user_id].add if enabled else chosen[user_id].discard)(channel)
+    return chosen
+
+
+def _quiet_hours_for(user_ids) -> dict[int, tuple[time, time]]:
+    quiet = {uid: DEFAULT_QUIET for uid in user_ids}
+    if quiet:
+        for uid, start, end in db.session.execute(
+            select(NotificationSetting.user_id, NotificationSetting.quiet_start, NotificationSetting.quiet_end)
+            .where(NotificationSetting.user_id.in_(quiet))
+        ):
+            quiet[uid] = (start, end)
+    return quiet
+
+
+def _webhooks_for(places) -> list[GroupWebhook]:
+    community_ids = [p.id for p in places if isinstance(p, Community)]
+    grid_ids = [p.id for p in places if isinstance(p, Grid)]
+    if not community_ids and not grid_ids:
+        return []
+    return list(db.session.scalars(select(GroupWebhook).where(
+        GroupWebhook.active.is_(True),
+        or_(GroupWebhook.community_id.in_(community_ids), GroupWebhook.grid_id.in_(grid_ids)),
+    )))
+
+
+def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str, link: str = "",
+           urgent: bool | None = None, places=(), group_text: str | None = None,
+           webhooks=None, now: datetime | None = None) -> NotifyResult:
+    """Tell these people (and the group robots of these places, or the given robots) this,
+    exactly once per dedupe_key, inside the caller's transaction. Returns what was new."""
+    k = get_kind(kind)
+    urgent = k.urgent if urgent is None else urgent
+    now = now or utcnow()
+    users = [u for u in {u.id: u for u in recipients}.values() if u.active]
+    result = NotifyResult()
+
+    if users:
+        rows = [{"user_id": u.id, "kind": kind, "title": title[:200], "body": body, "link": link,
+                 "urgent": urgent, "dedupe_key": dedupe_key, "created_at": now} for u in users]
+        for chunk in _chunks(rows):
+            stmt = _insert(Notification).values(chunk).on_conflict_do_nothing(
+                index_elements=["user_id", "dedupe_key"])
+            result.inbox += db.session.execute(stmt).rowcount or 0
+
+    outbox = []
+    channels = _channels_for(users, k)
+    quiet = _quiet_hours_for([u.id for u in users])
+    for u in users:
+        for channel in USER_CHANNELS:
+            if channel not in channels[u.id] or not channel_enabled(channel):
+                continue
+            address = u.email if channel == "email" else u.phone
+            if not address:
+                continue
+            outbox.append({"channel": channel, "user_id": u.id, "webhook_id": None, "address": address,
+                           "body": body, "dedupe_key": f"{dedupe_key}:{channel}:u{u.id}",
+                           "not_before": deliver_not_before(now, urgent, quiet[u.id])})
+    group_body = scrub_for_group(group_text if group_text is not None else body)
+    for wh in (webhooks if webhooks is not None else _webhooks_for(places)):
+        outbox.append({"channel": "webhook", "user_id": None, "webhook_id": wh.id, "address": "",
+                       "body": group_body, "dedupe_key": f"{dedupe_key}:webhook:{wh.id}",
+                       "not_before": deliver_not_before(now, urgent, DEFAULT_QUIET)})
+    if outbox:
+        subject = title[:200]
+        for row in outbox:
+            row.update(kind=kind, subject=subject if row["channel"] != "webhook" else scrub_for_group(subject),
+                       urgent=urgent, status="pending", attempts=0, last_error="", created_at=now)
+        for chunk in _chunks(outbox):
+            stmt = (_insert(OutboxMessage).values(chunk)
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(OutboxMessage.id, OutboxMessage.not_before))
+            for outbox_id, not_before in db.session.execute(stmt):
+                result.outbox_ids.append(outbox_id)
+                if not_before <= now:
+                    db.session.info.setdefault("outbox_to_enqueue", []).append(outbox_id)
+    return result
+
+
+def _chunks(rows, size: int = 500):
+    """Multi-row INSERTs small enough for SQLite's limit on bound parameters."""
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session):
+    ids = session.info.pop("outbox_to_enqueue", None)
+    if ids:
+        from gridapp.notifications.dispatch import enqueue_deliveries
+
+        enqueue_deliveries(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session):
+    session.info.pop("outbox_to_enqueue", None)
+
+
+# --- the outbox's transitions -------------------------------------------------------------
+
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+
+
+def _reclaimable(now):
+    """Due and waiting, or claimed by a worker that has been silent longer than the lease."""
+    return or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - _lease()),
+    )
+
+
+def claim(outbox_id: int, now: datetime | None = None) -> tuple[OutboxMessage, str] | None:
+    """Take the row for sending with one conditional UPDATE; None if someone else has it,
+    it is not due yet, or it is already sent or failed. Commits the claim."""
+    now = now or utcnow()
+    token = secrets.token_hex(8)
+    won = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, _reclaimable(now))
+        .values(status="sending", claimed_at=now, claim_token=token, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if won != 1:
+        return None
+    return db.session.get(OutboxMessage, outbox_id, populate_existing=True), token
+
+
+def mark_sent(outbox_id: int, token: str, now: datetime | None = None) -> bool:
+    done = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.claim_token == token,
+               OutboxMessage.status == "sending")
+        .values(status="sent", sent_at=now or utcnow(), last_error="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return done == 1
+
+
+def record_failure(outbox_id: int, token: str, error: str, now: datetime | None = None) -> str:
+    """Back to pending with a backoff, or failed after the last try. Returns the new status."""
+    now = now or utcnow()
+    backoff = current_app.config["OUTBOX_BACKOFF_SECONDS"]
+    row = db.session.get(OutboxMessage, outbox_id, populate_existing=True)
+    if row is None or row.claim_token != token or row.status != "sending":
+        return row.status if row else "missing"
+    if row.attempts > len(backoff):
+        row.status = "failed"
+    else:
+        row.status = "pending"
+        row.not_before = now + timedelta(seconds=backoff[row.attempts - 1])
+    row.last_error = error[:2000]
+    db.session.commit()
+    return row.status
+
+
+def due_outbox_ids(now: datetime | None = None, limit: int = 1000) -> list[int]:
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(OutboxMessage.id).where(_reclaimable(now)).order_by(OutboxMessage.id).limit(limit)
+    ))
+
+
+def retry_failed(admin, outbox_id: int) -> OutboxMessage | None:
+    """An admin sends a failed delivery again: fresh attempts, due now."""
+    from gridapp.audit.services import record
+
+    row = db.session.get(OutboxMessage, outbox_id)
+    if row is None or row.status != "failed":
+        return None
+    row.status, row.attempts, row.not_before, row.claim_token = "pending", 0, utcnow(), None
+    db.session.info.setdefault("outbox_to_enqueue", []).append(row.id)
+    record("outbox_retry", row, actor=admin, object_name=f"{row.channel} #{row.id}")
+    return row
+
+
+def outbox_counts() -> dict[str, int]:
+    return dict(db.session.execute(
+        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)).all())
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+def unread_count(user) -> int:
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def inbox_query(user):
+    return select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
+
+
+def mark_read(user, notification_id: int) -> Notification | None:
+    n = db.session.get(Notification, notification_id)
+    if n is None or n.user_id != user.id:
+        return None
+    if n.read_at is None:
+        n.read_at = utcnow()
+    return n
+
+
+def mark_all_read(user) -> int:
+    return db.session.execute(
+        update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+# --- preferences --------------------------------------------------------------------------
+
+def preferences_of(user) -> tuple[dict, tuple[time, time]]:
+    """({(kind, channel): enabled}, quiet hours) with the kinds' defaults filled in."""
+    from gridapp.notifications.kinds import KINDS
+
+    prefs = {(k.name, c): c in k.channels for k in KINDS.values() for c in USER_CHANNELS}
+    for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)):
+        prefs[(p.kind, p.channel)] = p.enabled
+    setting = db.session.get(NotificationSetting, user.id)
+    quiet = (setting.quiet_start, setting.quiet_end) if setting else DEFAULT_QUIET
+    return prefs, quiet
+
+
+def save_preferences(user, enabled: set[tuple[str, str]], quiet: tuple[time, time]) -> None:
+    from gridapp.notifications.kinds import KINDS
+
+    existing = {(p.kind, p.channel): p for p in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
+    for k in KINDS.values():
+        for c in USER_CHANNELS:
+            on = (k.name, c) in enabled
+            row = existing.get((k.name, c))
+            if row is None:
+                if on != (c in k.channels):
+                    db.session.add(NotificationPreference(user_id=user.id, kind=k.name, channel=c, enabled=on))
+            else:
+                row.enabled = on
+    setting = db.session.get(NotificationSetting, user.id)
+    if setting is None:
+        setting = NotificationSetting(user_id=user.id)
+        db.session.add(setting)
+    setting.quiet_start, setting.quiet_end = quiet
+
+
+# --- group webhooks -----------------------------------------------------------------------
+
+def add_webhook(actor, place, provider: str, name: str, url: str, secret: str = "") -> GroupWebhook:
+    from gridapp.audit.services import record
+
+    wh = GroupWebhook(provider=provider, name=name.strip(), url=url.strip(), secret=(secret or "").strip(),
+                      community_id=place.id if isinstance(place, Community) else None,
+                      grid_id=place.id if isinstance(place, Grid) else None)
+    db.session.add(wh)
+    db.session.flush()
+    record("webhook_added", wh, actor=actor, summary=f"{provider} for {type(place).__name__} #{place.id}")
+    return wh
+
+
+def remove_webhook(actor, wh: GroupWebhook) -> None:
+    from gridapp.audit.services import record
+
+    record("webhook_removed", wh, actor=actor)
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.webhook_id == wh.id,
+                                                   OutboxMessage.status.in_(("pending", "sending")))
+                       .values(status="failed", last_error="webhook removed"))
+    db.session.delete(wh)
+
+
+def webhook_place(wh: GroupWebhook):
+    return db.session.get(Community, wh.community_id) if wh.community_id else db.session.get(Grid, wh.grid_id)
+
+
+def users_by_ids(ids) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.id.in_(list(ids)))))

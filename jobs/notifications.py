@@ -1,0 +1,33 @@
+"""Delivering the outbox: one job per row, and the relay that re-enqueues what is due."""
+from datetime import datetime
+
+from gridapp.notifications import services
+from gridapp.notifications.channels import DeliveryError, send
+from gridapp.notifications.dispatch import enqueue_deliveries
+from jobs import in_app_context
+
+
+@in_app_context
+def deliver_outbox(outbox_id: int) -> str:
+    """Claim the row, send it, mark it sent. Never sends a row twice: the claim is a
+    conditional UPDATE, so a duplicate job (relay, retry, a second worker) does nothing."""
+    claimed = services.claim(outbox_id)
+    if claimed is None:
+        return "skipped"
+    row, token = claimed
+    try:
+        send(row)
+    except DeliveryError as exc:
+        services.record_failure(outbox_id, token, str(exc))
+        raise  # RQ's Retry (30 s, 2 min, 10 min, 1 h) and its failed registry take over
+    services.mark_sent(outbox_id, token)
+    return "sent"
+
+
+@in_app_context
+def relay_outbox(at: str | None = None) -> int:
+    """Enqueue every outbox row that is due and not being sent (Redis outages, lost jobs,
+    workers that died mid-delivery). Safe to run twice at once."""
+    now = datetime.fromisoformat(at) if at else None
+    ids = services.due_outbox_ids(now)
+    return enqueue_deliveries(ids, skip_active=True, raise_errors=True) if ids else 0
