@@ -6,6 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RQ = str(Path(sys.executable).parent / "rq")
+WORKER_CLASS = "jobs.worker.AppWorker"  # as in the Procfile
 
 
 def worker_env(app, **extra) -> dict:
@@ -37,13 +38,15 @@ def _release_test_transaction():
 def run_burst_worker(app, timeout=120, **extra):
     """One `rq worker --burst`: works off the queue, then exits."""
     _release_test_transaction()
-    return subprocess.run([RQ, "worker", "--burst", "--url", app.config["REDIS_URL"], "default"],
+    return subprocess.run([RQ, "worker", "--burst", "--worker-class", WORKER_CLASS, "--url", app.config["REDIS_URL"],
+                           "default"],
                           cwd=ROOT, env=worker_env(app, **extra), capture_output=True, text=True, timeout=timeout)
 
 
 def start_worker(app, **extra) -> subprocess.Popen:
     """A long-running worker in its own process group (so it can be killed with its work horse)."""
     _release_test_transaction()
-    return subprocess.Popen([RQ, "worker", "--url", app.config["REDIS_URL"], "default"], cwd=ROOT,
+    return subprocess.Popen([RQ, "worker", "--worker-class", WORKER_CLASS, "--url", app.config["REDIS_URL"],
+                             "default"], cwd=ROOT,
                             env=worker_env(app, **extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True, text=True)

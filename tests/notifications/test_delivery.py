@@ -129,3 +129,38 @@ def test_http_error_then_final_failure_shown_to_admins_with_retry(app, world, ma
     secretary.login("secretary1")
     assert secretary.get("/admin/jobs/").status_code == 403
     assert secretary.post(f"/admin/jobs/outbox/{row.id}/retry").status_code == 403
+
+
+def test_unreachable_smtp_server_fails_the_delivery_with_its_error(app, world):
+    from tests.notifications.servers import free_port
+
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
+    world.vol1.email = "vol1@example.org"
+    db.session.commit()
+    services.notify([world.vol1], "urgent", "t", dedupe_key="no-smtp")
+    db.session.commit()
+    _deliver(app)
+    row = db.session.scalars(select(OutboxMessage)).one()
+    assert row.status == "pending" and row.attempts == 1
+    assert row.last_error.startswith("SMTP:")
+
+
+def test_admin_requeues_a_failed_job(app, world, make_client):
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    from gridapp.jobs_runtime import enqueue, redis_connection
+    from jobs.maintenance import purge_expired_sessions
+
+    job = enqueue(purge_expired_sessions, "not-a-time", job_timeout=30)
+    _deliver(app)
+    failed = FailedJobRegistry(queue=Queue("default", connection=redis_connection()))
+    assert job.id in failed.get_job_ids()
+    admin = make_client()
+    admin.login("admin")
+    page = admin.get("/admin/jobs/").get_data(as_text=True)
+    assert "jobs.maintenance.purge_expired_sessions" in page and "ValueError" in page
+    assert admin.post(f"/admin/jobs/failed/{job.id}/requeue").status_code == 302
+    assert job.id not in failed.get_job_ids()
+    assert job.id in Queue("default", connection=redis_connection()).get_job_ids()
+    assert admin.post("/admin/jobs/failed/no-such-job/requeue").status_code == 302

@@ -1,0 +1,129 @@
+"""Notification fan-out benchmark: N events through the outbox to the inbox and a loopback
+group robot, against N no-op RQ jobs enqueued and processed in the same run.
+
+    .venv/bin/python -m bench.notifications [--events 10000] [--workers 2]
+
+Uses BENCH_DATABASE_URL (default: a fresh SQLite file) and REDIS_URL (default: the
+embedded Redis), both emptied first. Prints a table and writes bench/results/notifications.json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def run_workers(app, count: int) -> None:
+    from tests.workers import RQ, WORKER_CLASS, worker_env
+
+    procs = [subprocess.Popen([RQ, "worker", "--burst", "--worker-class", WORKER_CLASS, "--url",
+                               app.config["REDIS_URL"], "--logging_level", "WARNING", "default"],
+                              cwd=ROOT, env=worker_env(app)) for _ in range(count)]
+    for p in procs:
+        if p.wait() != 0:
+            raise SystemExit(f"a worker failed ({p.returncode})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    instance = Path(tempfile.mkdtemp(prefix="gridapp-bench-"))
+    database = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{instance / 'bench.db'}"
+    from gridapp import create_app
+    from gridapp.extensions import db
+    from gridapp.redis_conn import stop_embedded_redis
+
+    app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": database,
+                      "SECRET_KEY": "bench", "REDIS_URL": os.environ.get("REDIS_URL")})
+    from tests.notifications.servers import HTTPPeer
+
+    try:
+        with app.app_context(), HTTPPeer() as robot:
+            result = _run(app, db, robot, args)
+    finally:
+        if not os.environ.get("REDIS_URL"):
+            stop_embedded_redis(instance)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "notifications.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    print(f"\nNotification fan-out, {args.events} events, {args.workers} workers, {result['database']}")
+    print("| run | seconds | per second |")
+    print("|---|---:|---:|")
+    print(f"| plain RQ: enqueue + process no-op jobs | {result['baseline_s']:.2f} | {result['baseline_rate']:.0f} |")
+    print(f"| outbox: notify + commit + deliver to inbox and robot | {result['fanout_s']:.2f} "
+          f"| {result['fanout_rate']:.0f} |")
+    print(f"| ratio (outbox / plain RQ; target ≤ 2.0) | {result['ratio']:.2f} | |")
+    return 0
+
+
+def _run(app, db, robot, args) -> dict:
+    from rq import Queue
+    from sqlalchemy import func, insert, select
+
+    from bench.noop import noop
+    from gridapp.auth.models import User
+    from gridapp.grid.models import Community, Town
+    from gridapp.jobs_runtime import redis_connection
+    from gridapp.notifications.models import GroupWebhook, OutboxMessage
+    from gridapp.notifications.services import notify
+
+    db.drop_all()
+    db.create_all()
+    conn = redis_connection()
+    conn.flushdb()
+    town = Town(name="城关镇")
+    community = Community(town=town, name="南街社区")
+    db.session.add_all([town, community])
+    db.session.flush()
+    db.session.add(GroupWebhook(community_id=community.id, provider="wecom", name="南街社区群",
+                                url=robot.url + "/cgi-bin/webhook/send?key=bench"))
+    db.session.execute(insert(User), [{"username": f"u{i}", "display_name": f"志愿者{i}", "password_hash": "x",
+                                       "active": True, "is_party_member": False} for i in range(args.events)])
+    db.session.commit()
+    user_ids = db.session.scalars(select(User.id).order_by(User.id)).all()
+    community_id = community.id
+    db.session.remove()
+
+    # 1. Baseline: the same number of no-op jobs, enqueued one by one, processed by the same workers.
+    queue = Queue("default", connection=conn)
+    start = time.perf_counter()
+    for _ in range(args.events):
+        queue.enqueue(noop, job_timeout=60, result_ttl=0)
+    run_workers(app, args.workers)
+    baseline = time.perf_counter() - start
+
+    # 2. Fan-out: one event per transaction (as one web request or job would raise it), each
+    # to one person's inbox and the community's group robot.
+    start = time.perf_counter()
+    for i, user_id in enumerate(user_ids):
+        notify([db.session.get(User, user_id)], "urgent", f"班次提醒 {i}", "东门检查点 08:00–16:00",
+               dedupe_key=f"bench:{i}", places=[db.session.get(Community, community_id)])
+        db.session.commit()
+        db.session.remove()
+    run_workers(app, args.workers)
+    fanout = time.perf_counter() - start
+
+    sent = db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "sent"))
+    if sent != args.events or len(robot.requests) != args.events:
+        raise SystemExit(f"expected {args.events} deliveries, got {sent} sent rows and "
+                         f"{len(robot.requests)} robot posts")
+    return {
+        "events": args.events, "workers": args.workers,
+        "database": db.engine.dialect.name,
+        "baseline_s": baseline, "baseline_rate": args.events / baseline,
+        "fanout_s": fanout, "fanout_rate": args.events / fanout,
+        "ratio": fanout / baseline,
+        "python": sys.version.split()[0], "cpus": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
