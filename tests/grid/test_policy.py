@@ -1,0 +1,36 @@
+"""The two rules the grid pages added to gridapp/policy.py."""
+import pytest
+from sqlalchemy import select
+
+from gridapp import policy
+from gridapp.extensions import db
+from gridapp.grid.models import Compound, Grid, Household
+
+
+@pytest.mark.parametrize("who, allowed", [
+    ("admin", True), ("leader", True), ("sec1", True), ("gm1", True), ("head1", True),
+    ("sup", False), ("pm1", False), ("unit1", False), ("vol1", False), ("nobody", False),
+])
+def test_search_households_is_for_those_who_see_households(world, who, allowed):
+    user = getattr(world, who)
+    assert policy.can(user, "search_households") is allowed
+    # The same users get rows from household_clause(): the page is never an empty promise,
+    # and nobody refused the page would have found anything on it.
+    visible = db.session.scalars(
+        select(Household.id).join(Compound, Compound.id == Household.compound_id)
+        .join(Grid, Grid.id == Compound.grid_id).where(policy.household_clause(user))).all()
+    assert bool(visible) is allowed
+
+
+@pytest.mark.parametrize("who, expected", [
+    ("pm1", {"k1"}), ("pm2", {"k2"}), ("unit1", {"k3"}), ("head1", {"k1"}), ("gm1", {"k1"}), ("gm3", {"k3"}),
+    ("admin", set()), ("leader", set()), ("sec1", set()), ("sup", set()), ("vol1", set()), ("nobody", set()),
+])
+def test_own_compound_clause(world, who, expected):
+    names = {world.k1.id: "k1", world.k2.id: "k2", world.k3.id: "k3"}
+    rows = db.session.scalars(select(Compound.id).join(Grid, Grid.id == Compound.grid_id)
+                              .where(policy.own_compound_clause(getattr(world, who)))).all()
+    assert {names[r] for r in rows} == expected
+    # Never wider than what the user may view.
+    for compound_id in rows:
+        assert policy.can(getattr(world, who), "view", db.session.get(Compound, compound_id))
