@@ -25,6 +25,19 @@ GLOBAL_ACTIONS = {
     "search_households": {"admin", "town_leader", "secretary", "grid_member", "building_head"},
 }
 
+# Rules for the objects of feature packages (duty, errands, …): each feature keeps them in
+# its own policy.py and registers them here, so that can() stays the one question to ask.
+_OBJECT_RULES: dict[type, object] = {}
+
+
+def register_global_action(action: str, roles) -> None:
+    GLOBAL_ACTIONS[action] = set(roles)
+
+
+def register_object_rules(model: type, rule) -> None:
+    """rule(user, scope, action, obj) -> bool, for objects of this model."""
+    _OBJECT_RULES[model] = rule
+
 
 @dataclass
 class Scope:
@@ -137,6 +150,9 @@ def can(user, action: str, obj=None) -> bool:
             raise ValueError(f"unknown action {action!r}")
         return bool(s.roles & allowed)
 
+    rule = _OBJECT_RULES.get(type(obj))
+    if rule is not None:
+        return rule(user, s, action, obj)
     path = obj.path
     if action == "manage_webhooks":  # the group robots that hear a community's or grid's notices
         return isinstance(obj, (Community, Grid)) and (s.admin or _in_charge(s, path, grid_members=False))

@@ -34,3 +34,21 @@ def test_own_compound_clause(world, who, expected):
     # Never wider than what the user may view.
     for compound_id in rows:
         assert policy.can(getattr(world, who), "view", db.session.get(Compound, compound_id))
+
+
+def test_feature_rules_are_asked_through_can(app, world):
+    from gridapp import policy
+
+    class Thing:
+        def __init__(self, community_id):
+            self.community_id = community_id
+
+    policy.register_object_rules(Thing, lambda user, s, action, obj: action == "touch"
+                                 and obj.community_id in s.communities)
+    try:
+        assert policy.can(world.sec1, "touch", Thing(world.c1.id))
+        assert not policy.can(world.sec1, "touch", Thing(world.c2.id))
+        assert not policy.can(world.sec1, "smash", Thing(world.c1.id))
+        assert not policy.can(world.nobody, "touch", Thing(world.c1.id))  # no roles, no rights
+    finally:
+        policy._OBJECT_RULES.pop(Thing)
