@@ -1,4 +1,5 @@
 """The RQ side of the app: Redis connection, queues, enqueueing, worker status."""
+import os
 from datetime import UTC
 
 from flask import current_app
@@ -9,7 +10,13 @@ from gridapp.timeutil import utcnow
 
 
 def redis_connection() -> Redis:
-    return Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    """The app's Redis client: one connection pool per app (and per process), reused."""
+    client = current_app.extensions.get("gridapp_redis")
+    if client is None or client.connection_pool.pid != os.getpid():
+        client = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5,
+                                health_check_interval=30)
+        current_app.extensions["gridapp_redis"] = client
+    return client
 
 
 def get_queue(name: str = "default") -> Queue:

@@ -11,16 +11,15 @@ from jobs import in_app_context
 def deliver_outbox(outbox_id: int) -> str:
     """Claim the row, send it, mark it sent. Never sends a row twice: the claim is a
     conditional UPDATE, so a duplicate job (relay, retry, a second worker) does nothing."""
-    claimed = services.claim(outbox_id)
-    if claimed is None:
+    delivery = services.claim(outbox_id)  # commits: no transaction stays open while sending
+    if delivery is None:
         return "skipped"
-    row, token = claimed
     try:
-        send(row)
+        send(delivery)
     except DeliveryError as exc:
-        services.record_failure(outbox_id, token, str(exc))
+        services.record_failure(outbox_id, delivery.token, str(exc))
         raise  # RQ's Retry (30 s, 2 min, 10 min, 1 h) and its failed registry take over
-    services.mark_sent(outbox_id, token)
+    services.mark_sent(outbox_id, delivery.token)
     return "sent"
 
 

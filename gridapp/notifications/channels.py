@@ -13,18 +13,18 @@ from email.utils import formatdate
 
 from flask import current_app
 
-from gridapp.notifications.models import OutboxMessage
+from gridapp.notifications.services import Delivery
 
 
 class DeliveryError(Exception):
     """The channel refused or could not be reached; the delivery will be retried."""
 
 
-def send(row: OutboxMessage) -> None:
+def send(row: Delivery) -> None:
     {"email": send_email, "webhook": send_webhook, "sms": send_sms}[row.channel](row)
 
 
-def send_email(row: OutboxMessage) -> None:
+def send_email(row: Delivery) -> None:
     cfg = current_app.config
     if not cfg.get("MAIL_SERVER"):
         raise DeliveryError("e-mail is switched off (MAIL_SERVER unset)")
@@ -70,13 +70,14 @@ def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str
     return f"{url}{joiner}timestamp={timestamp}&sign={sign}"
 
 
-def send_webhook(row: OutboxMessage) -> None:
-    wh = row.webhook
-    if wh is None or not wh.active:
+def send_webhook(row: Delivery) -> None:
+    if not row.webhook_url or not row.webhook_active:
         raise DeliveryError("the group webhook was removed or switched off")
     text = row.subject if not row.body else f"{row.subject}\n{row.body}"
     payload = {"msgtype": "text", "text": {"content": text}}  # WeCom and DingTalk share this shape
-    url = dingtalk_signed_url(wh.url, wh.secret) if wh.provider == "dingtalk" and wh.secret else wh.url
+    url = row.webhook_url
+    if row.webhook_provider == "dingtalk" and row.webhook_secret:
+        url = dingtalk_signed_url(url, row.webhook_secret)
     status, raw = _post_json(url, payload, headers={"X-Gridapp-Delivery": f"outbox-{row.id}"})
     try:
         answer = json.loads(raw or b"{}")
@@ -86,7 +87,7 @@ def send_webhook(row: OutboxMessage) -> None:
         raise DeliveryError(f"robot refused: errcode {answer.get('errcode')} {answer.get('errmsg', '')}"[:500])
 
 
-def send_sms(row: OutboxMessage) -> None:
+def send_sms(row: Delivery) -> None:
     cfg = current_app.config
     template = cfg.get("SMS_GATEWAY_URL")
     if not template:

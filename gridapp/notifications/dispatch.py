@@ -41,7 +41,7 @@ def enqueue_deliveries(ids, skip_active: bool = False, raise_errors: bool = Fals
                     pass
             queue.enqueue(deliver_outbox, outbox_id, job_id=job_id, job_timeout=60,
                           retry=Retry(max=len(backoff), interval=list(backoff)),
-                          result_ttl=3600, failure_ttl=7 * 24 * 3600)
+                          result_ttl=0, failure_ttl=7 * 24 * 3600)  # the outbox row is the record
             enqueued += 1
         return enqueued
     except RedisError as exc:

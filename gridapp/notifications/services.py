@@ -165,17 +165,16 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
     if users:
         rows = [{"user_id": u.id, "kind": kind, "title": title[:200], "body": body, "link": link,
                  "urgent": urgent, "dedupe_key": dedupe_key, "created_at": now} for u in users]
-        for chunk in _chunks(rows):
-            stmt = _insert(Notification).values(chunk).on_conflict_do_nothing(
-                index_elements=["user_id", "dedupe_key"])
-            result.inbox += db.session.execute(stmt).rowcount or 0
+        stmt = _insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        result.inbox = len(db.session.execute(stmt.returning(Notification.id), rows).all())
 
     outbox = []
-    channels = _channels_for(users, k)
-    quiet = _quiet_hours_for([u.id for u in users])
-    for u in users:
-        for channel in USER_CHANNELS:
-            if channel not in channels[u.id] or not channel_enabled(channel):
+    switched_on = [c for c in USER_CHANNELS if channel_enabled(c)]
+    channels = _channels_for(users, k) if switched_on else {}
+    quiet = _quiet_hours_for([u.id for u in users]) if switched_on else {}
+    for u in users if switched_on else ():
+        for channel in switched_on:
+            if channel not in channels[u.id]:
                 continue
             address = u.email if channel == "email" else u.phone
             if not address:
@@ -193,21 +192,15 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
         for row in outbox:
             row.update(kind=kind, subject=subject if row["channel"] != "webhook" else scrub_for_group(subject),
                        urgent=urgent, status="pending", attempts=0, last_error="", created_at=now)
-        for chunk in _chunks(outbox):
-            stmt = (_insert(OutboxMessage).values(chunk)
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                    .returning(OutboxMessage.id, OutboxMessage.not_before))
-            for outbox_id, not_before in db.session.execute(stmt):
-                result.outbox_ids.append(outbox_id)
-                if not_before <= now:
-                    db.session.info.setdefault("outbox_to_enqueue", []).append(outbox_id)
+        # One cached statement for any number of rows (SQLAlchemy batches them as
+        # "insertmanyvalues" within the database's parameter limits).
+        stmt = (_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboxMessage.id, OutboxMessage.not_before))
+        for outbox_id, not_before in db.session.execute(stmt, outbox).all():
+            result.outbox_ids.append(outbox_id)
+            if not_before <= now:
+                db.session.info.setdefault("outbox_to_enqueue", []).append(outbox_id)
     return result
-
-
-def _chunks(rows, size: int = 500):
-    """Multi-row INSERTs small enough for SQLite's limit on bound parameters."""
-    for start in range(0, len(rows), size):
-        yield rows[start:start + size]
 
 
 @event.listens_for(Session, "after_commit")
@@ -238,7 +231,24 @@ def _reclaimable(now):
     )
 
 
-def claim(outbox_id: int, now: datetime | None = None) -> tuple[OutboxMessage, str] | None:
+@dataclass(frozen=True)
+class Delivery:
+    """What a worker needs to send one claimed row, read inside the claim's transaction so
+    that nothing touches the database (or holds SQLite's lock) while the channel is slow."""
+
+    id: int
+    token: str
+    channel: str
+    address: str
+    subject: str
+    body: str
+    webhook_url: str | None = None
+    webhook_provider: str | None = None
+    webhook_secret: str = ""
+    webhook_active: bool = False
+
+
+def claim(outbox_id: int, now: datetime | None = None) -> Delivery | None:
     """Take the row for sending with one conditional UPDATE; None if someone else has it,
     it is not due yet, or it is already sent or failed. Commits the claim."""
     now = now or utcnow()
@@ -247,13 +257,23 @@ def claim(outbox_id: int, now: datetime | None = None) -> tuple[OutboxMessage, s
         update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id, _reclaimable(now))
         .values(status="sending", claimed_at=now, claim_token=token, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.channel, OutboxMessage.address, OutboxMessage.subject, OutboxMessage.body,
+                   OutboxMessage.webhook_id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if won != 1:
+    ).first()
+    if won is None:
+        db.session.commit()
         return None
-    return db.session.get(OutboxMessage, outbox_id, populate_existing=True), token
-
+    channel, address, subject, body, webhook_id = won
+    delivery = Delivery(outbox_id, token, channel, address, subject, body)
+    if webhook_id is not None:
+        wh = db.session.execute(select(GroupWebhook.url, GroupWebhook.provider, GroupWebhook.secret,
+                                       GroupWebhook.active).where(GroupWebhook.id == webhook_id)).first()
+        if wh is not None:
+            delivery = Delivery(outbox_id, token, channel, address, subject, body, wh.url, wh.provider,
+                                wh.secret or "", bool(wh.active))
+    db.session.commit()
+    return delivery
 
 def mark_sent(outbox_id: int, token: str, now: datetime | None = None) -> bool:
     done = db.session.execute(

@@ -164,3 +164,51 @@ def test_admin_requeues_a_failed_job(app, world, make_client):
     assert job.id not in failed.get_job_ids()
     assert job.id in Queue("default", connection=redis_connection()).get_job_ids()
     assert admin.post("/admin/jobs/failed/no-such-job/requeue").status_code == 302
+
+
+def test_no_transaction_is_held_while_a_slow_robot_answers(app, world):
+    """While the robot takes its time, the outbox row can be written by someone else: the
+    worker committed its claim before sending (on SQLite it would otherwise hold the lock)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from sqlalchemy import create_engine, text
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    other = create_engine(url, connect_args={"timeout": 2} if url.startswith("sqlite") else {})
+    outcome = []
+
+    class SlowRobot(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                with other.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+                    conn.execute(text("UPDATE outbox_messages SET last_error = 'touched while sending'"))
+                outcome.append("written")
+            except Exception as exc:  # the assertion below reports it
+                outcome.append(repr(exc))
+            body = b'{"errcode": 0}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowRobot)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        db.session.add(GroupWebhook(community_id=world.c1.id, provider="wecom", name="群",
+                                    url=f"http://127.0.0.1:{server.server_port}/hook"))
+        db.session.commit()
+        services.notify([], "urgent", "t", dedupe_key="slow", places=[world.c1])
+        db.session.commit()
+        _deliver(app)
+    finally:
+        server.shutdown()
+        other.dispose()
+    assert outcome == ["written"]
+    assert db.session.scalars(select(OutboxMessage)).one().status == "sent"

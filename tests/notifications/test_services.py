@@ -157,16 +157,16 @@ def test_a_row_is_claimed_once(app, world, mail_on):
     first = services.claim(row_id)
     assert first is not None
     assert services.claim(row_id) is None
-    assert services.mark_sent(row_id, first[1])
+    assert services.mark_sent(row_id, first.token)
     assert services.claim(row_id) is None
     assert db.session.get(OutboxMessage, row_id).status == "sent"
 
 
 def test_a_silent_claim_is_taken_over_after_the_lease(app, world, mail_on):
     row_id = _one_row(app, world)
-    _row, stale_token = services.claim(row_id)
+    stale_token = services.claim(row_id).token
     later = datetime.now(UTC) + timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
-    _row, token = services.claim(row_id, now=later)
+    token = services.claim(row_id, now=later).token
     assert token != stale_token
     assert not services.mark_sent(row_id, stale_token)  # the old worker cannot finish it
     assert services.mark_sent(row_id, token)
@@ -177,13 +177,13 @@ def test_failures_back_off_then_fail_for_good(app, world, mail_on):
     backoff = app.config["OUTBOX_BACKOFF_SECONDS"]
     now = datetime.now(UTC)
     for delay in backoff:
-        _row, token = services.claim(row_id, now=now)
+        token = services.claim(row_id, now=now).token
         assert services.record_failure(row_id, token, "SMTP: refused", now=now) == "pending"
         row = db.session.get(OutboxMessage, row_id)
         assert row.not_before == now + timedelta(seconds=delay)
         assert services.claim(row_id, now=now) is None  # not due yet
         now = row.not_before
-    _row, token = services.claim(row_id, now=now)
+    token = services.claim(row_id, now=now).token
     assert services.record_failure(row_id, token, "SMTP: refused", now=now) == "failed"
     row = db.session.get(OutboxMessage, row_id)
     assert row.attempts == len(backoff) + 1 and row.last_error == "SMTP: refused"
