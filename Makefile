@@ -34,8 +34,9 @@ test: bootstrap
 lint: bootstrap
 	$(BIN)/ruff check .
 
+BENCH_EVENTS ?= 10000
 bench: bootstrap
-	@echo "make bench: the benchmarks arrive with their issue; nothing to measure yet."
+	$(BIN)/python -m bench.notifications --events $(BENCH_EVENTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
