@@ -24,6 +24,9 @@ def create_app(config: dict | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(instance_path))
     app.config.update(load_config(instance_path, config))
+    from gridapp.core.http import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter
 
     from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
 

@@ -68,6 +68,16 @@ def find_login(identifier: str) -> User | None:
     ).first()
 
 
+def _masked(identifier: str) -> str:
+    """What was typed, for the audit trail — but a phone number is personal data: keep
+    only its last four digits."""
+    identifier = (identifier or "").strip()[:64]
+    digits = sum(ch.isdigit() for ch in identifier)
+    if digits >= 7 and digits >= len(identifier) - 2:
+        return "*" * (len(identifier) - 4) + identifier[-4:]
+    return identifier
+
+
 def authenticate(identifier: str, password: str) -> User | None:
     """The active user with these credentials, or None. Audits failures."""
     global _DUMMY_HASH
@@ -76,7 +86,7 @@ def authenticate(identifier: str, password: str) -> User | None:
         if _DUMMY_HASH is None:
             _DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
         check_password_hash(_DUMMY_HASH, password or "")
-        record("login_failed", None, object_name=(identifier or "")[:64], summary="unknown account")
+        record("login_failed", None, object_name=_masked(identifier), summary="unknown account")
         return None
     if not check_password_hash(user.password_hash, password or ""):
         record("login_failed", user, actor=user, summary="wrong password")

@@ -1,7 +1,27 @@
 """Answering plain requests, boosted requests and htmx fragment requests alike."""
 import json
 
-from flask import redirect, render_template, request
+from flask import current_app, redirect, render_template, request
+from werkzeug.routing import IntegerConverter
+
+MAX_PAGE = 100_000
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number that can name a row (a 32-bit key). Anything
+    larger is a 404 before the database sees it (SQLite would overflow)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def paginate(stmt, per_page: int | None = None):
+    """db.paginate with the page number from ?page= clamped to a sane range."""
+    from gridapp.extensions import db
+
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    return db.paginate(stmt, page=page, per_page=per_page or current_app.config["PAGE_SIZE"],
+                       error_out=False, count=True)
 
 
 def wants_fragment() -> bool:

@@ -5,11 +5,11 @@ validate the form, one service call, commit, respond. Edits are inline with htmx
 edit link swaps the card or row for its form, the form swaps back the saved card or row)
 and work identically without JavaScript (full edit page, then a redirect).
 """
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from gridapp.core.http import render, toast, wants_fragment
+from gridapp.core.http import paginate, render, toast, wants_fragment
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid import services
@@ -36,11 +36,6 @@ def _grid_context():
 
 
 # --- shared flow -----------------------------------------------------------------------------
-
-def _paginate(stmt):
-    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False, count=True)
-
 
 def _crumbs(obj, itself: bool = False) -> list:
     """(label, url) from the town down to obj's parent (or to obj itself)."""
@@ -253,7 +248,7 @@ def compound(compound_id):
     add_form = None
     if can(current_user, "view_households", compound):
         mark_personal()
-        households = _paginate(services.compound_households(compound, q))
+        households = paginate(services.compound_households(compound, q))
         if can(current_user, "add_child", compound):
             add_form = HouseholdForm(formdata=None, id_prefix="new-household")
     return render_template("grid/compound.html", compound=compound, crumbs=_crumbs(compound), q=q,
@@ -305,7 +300,7 @@ def households():
     form.validate()  # a bad value is ignored, never refused: this is only a search
     q = (form.q.data or "")[:100]
     filters = form.filters()
-    page = _paginate(services.search_households(current_user, q, filters))
+    page = paginate(services.search_households(current_user, q, filters))
     args = {"q": q or None, **{k: 1 for k, v in filters.items() if v}}
     return render_template("grid/households.html", form=form, households=page, pager_args=args)
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from gridapp import policy
-from gridapp.core.http import redirect_back
+from gridapp.core.http import paginate, redirect_back
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
@@ -23,7 +23,7 @@ bp = Blueprint("notifications", __name__, template_folder="templates")
 @login_required
 def inbox():
     mark_personal()
-    page = db.paginate(services.inbox_query(current_user), per_page=25, error_out=False)
+    page = paginate(services.inbox_query(current_user), per_page=25)
     return render_template("notifications/inbox.html", page=page)
 
 

@@ -90,3 +90,9 @@ def test_failed_logins_are_throttled_per_address(app, client, world):
 def test_login_page_itself_is_not_limited(client, world):
     for _ in range(30):
         assert client.get("/login").status_code == 200
+
+
+def test_a_mistyped_phone_is_not_kept_whole_in_the_audit_trail(client, world):
+    client.post("/login", {"username": "13912345678", "password": "wrong-password-x"})
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).one()
+    assert event.object_name == "*******5678"

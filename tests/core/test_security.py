@@ -117,3 +117,24 @@ def test_open_redirect_is_refused(client, world):
     resp = client.post("/login?next=//evil.example/x", {"username": "vol1", "password": "correct-horse-42"})
     assert resp.status_code == 302
     assert resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("url", ["/grid/communities/99999999999999999999", "/grid/households/99999999999999999999/edit",
+                                 "/admin/users/99999999999999999999"])
+def test_ids_too_large_for_a_row_are_404_not_500(client, world, url):
+    client.login("admin")
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/grid/households/", "/admin/users", "/notifications/", "/admin/audit"])
+def test_absurd_page_numbers_are_safe(client, world, url):
+    client.login("admin")
+    for page in ("99999999999999999999", "-5", "abc"):
+        assert client.get(f"{url}?page={page}").status_code == 200
+
+
+def test_navigation_marks_only_the_current_section(client, world):
+    client.login("admin")
+    body = client.get("/admin/audit").get_data(as_text=True)
+    assert body.count('aria-current="page"') == 1
+    assert 'href="/admin/audit" aria-current="page"' in body

@@ -62,7 +62,7 @@ def test_htmx_invalid_edit_returns_the_inline_form_with_errors(make_client, worl
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "<html" not in html and f'hx-post="/grid/households/{world.h1.id}/edit"' in html
-    assert "7 to 20 digits" in html and 'value="12ab"' in html and 'value="张三丰"' in html
+    assert "7 到 20 位数字" in html and 'value="12ab"' in html and 'value="张三丰"' in html
     assert fresh(Household, world.h1.id).head_name == "张三"
 
 
@@ -119,7 +119,7 @@ def test_plain_invalid_edit_shows_the_form_with_input_and_messages(make_client, 
     assert resp.status_code == 200
     assert "<html" in html
     assert f'id="household-{world.h1.id}-room-err"' in html
-    assert "7 to 20 digits" in html
+    assert "7 到 20 位数字" in html
     assert 'value="12ab"' in html and 'value="张三丰"' in html and "腿脚不便" in html
     assert fresh(Household, world.h1.id).head_name == "张三"
     assert changes("household_updated") == []
@@ -132,7 +132,7 @@ def test_duplicate_room_is_a_form_error_not_a_crash(make_client, world):
                  sec.htmx_post(f"/grid/households/{world.h1.id}/edit", taken),
                  sec.post(f"/grid/compounds/{world.k1.id}/households/new", taken)):
         assert resp.status_code == 200
-        assert "already has a household" in resp.get_data(as_text=True)
+        assert "已有登记住户" in resp.get_data(as_text=True)
     assert fresh(Household, world.h1.id).room == "101"
     assert db.session.scalar(select(func.count(Household.id))) == 4
 
@@ -143,7 +143,7 @@ def test_compound_cannot_have_both_a_company_and_a_unit(make_client, world):
         "name": "阳光小区", "address": "", "entrance": "北门",
         "property_company_id": str(world.hzo.id), "work_unit_id": str(world.unit.id)})
     assert resp.status_code == 200
-    assert "not both" in resp.get_data(as_text=True)
+    assert "不能同时选择" in resp.get_data(as_text=True)
     assert fresh(Compound, world.k1.id).work_unit_id is None
 
 
@@ -182,7 +182,7 @@ def test_admin_creates_a_community(make_client, world):
     assert resp.headers["Location"].endswith(f"/grid/communities/{c.id}")
     assert [e.object_id for e in changes("community_created")] == [c.id]
     dup = admin.post("/grid/communities/new", {"name": "王家坝城中村", "kind": "village"})
-    assert dup.status_code == 200 and "already used" in dup.get_data(as_text=True)
+    assert dup.status_code == 200 and "已被使用" in dup.get_data(as_text=True)
 
 
 def test_secretary_creates_grid_and_compound_in_their_community_only(make_client, world):
