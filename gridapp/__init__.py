@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     from gridapp.grid.views import bp as grid_bp
     from gridapp.notifications.views import bp as notifications_bp
     from gridapp.ops.views import bp as ops_bp
+    from gridapp.supervision.views import bp as supervision_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(ops_bp, url_prefix="/admin/jobs")
+    app.register_blueprint(supervision_bp, url_prefix="/supervision")
 
     from gridapp.core import errors, security, templating
 

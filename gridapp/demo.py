@@ -102,6 +102,9 @@ def seed(scale: int = 1) -> dict:
 
     _seed_accounts(town, communities, grids, compounds, companies, units)
     db.session.commit()
+    from gridapp.supervision.demo import seed_supervision
+
+    seed_supervision()
     return {
         "communities": len(communities),
         "grids": db.session.scalar(select(func.count(Grid.id))),

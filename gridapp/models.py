@@ -17,3 +17,12 @@ from gridapp.notifications.models import (  # noqa: F401
     NotificationSetting,
     OutboxMessage,
 )
+from gridapp.supervision.models import (  # noqa: F401
+    Circular,
+    Finding,
+    Inspection,
+    Interview,
+    ItemComment,
+    ItemEvent,
+    RectificationItem,
+)

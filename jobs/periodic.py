@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from jobs.maintenance import purge_expired_sessions
 from jobs.notifications import relay_outbox
+from jobs.supervision import escalate_rectification, remind_rectification
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,11 @@ PERIODIC_JOBS = [
              interval=30, job_timeout=120),
     Periodic("purge-sessions", purge_expired_sessions, "Delete ended and long-idle login sessions",
              cron="17 * * * *", job_timeout=120),
+    Periodic("remind-rectification", remind_rectification,
+             "Remind owners of rectification items before and at the due time", interval=300, job_timeout=240),
+    Periodic("escalate-rectification", escalate_rectification,
+             "Escalate overdue rectification items to the secretary, then the town leader", interval=300,
+             job_timeout=240),
 ]
 
 

@@ -15,6 +15,7 @@ class AppWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         import jobs.maintenance  # noqa: F401  (job modules, imported once)
         import jobs.notifications  # noqa: F401
+        import jobs.supervision  # noqa: F401
         from jobs import get_app
 
         get_app()

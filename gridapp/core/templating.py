@@ -14,6 +14,7 @@ NAVIGATION = [
     ("admin.audit", _l("Audit trail"), "view_audit"),
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
     ("ops.jobs", _l("Jobs"), "view_jobs"),
+    ("supervision.index", _l("Supervision"), "view_supervision"),
 ]
 
 ROLE_LABELS = {

@@ -1,0 +1,150 @@
+"""Forms of supervision: inspections, findings, the item's actions, interviews, circulars."""
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from gridapp.supervision.models import CATEGORIES, INSPECTION_KINDS, SEVERITIES
+from gridapp.timeutil import town_zone
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def as_utc(local: datetime | None) -> datetime | None:
+    """A datetime-local value, read in the town's zone, as UTC."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=town_zone()).astimezone(UTC)
+
+
+def _local_input(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(town_zone()).replace(tzinfo=None) if moment else None
+
+
+class InspectionForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[])
+    planned_at = DateTimeLocalField(_l("Time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    target = SelectField(_l("Place inspected"), choices=[], validators=[DataRequired()])
+    participants = StringField(_l("Participants"), filters=[_strip], validators=[Optional(), Length(max=300)])
+    summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[Optional(), Length(max=4000)])
+
+    def __init__(self, *args, targets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from gridapp.supervision.services import KIND_LABELS
+
+        self.kind.choices = [(k, KIND_LABELS[k]) for k in INSPECTION_KINDS]
+        self.target.choices = [("", _l("— choose —"))] + list(targets)
+
+    def values(self) -> dict:
+        target_type, _sep, target_id = (self.target.data or ":").partition(":")
+        return {"kind": self.kind.data, "planned_at": as_utc(self.planned_at.data), "target_type": target_type,
+                "target_id": int(target_id) if target_id.isdigit() else 0,
+                "participants": self.participants.data or "", "summary": self.summary.data or ""}
+
+
+class FindingForm(FlaskForm):
+    category = SelectField(_l("Category"), choices=[])
+    severity = SelectField(_l("Severity"), choices=[])
+    description = TextAreaField(_l("What was found"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from gridapp.supervision.services import CATEGORY_LABELS, DUE_HOURS, SEVERITY_LABELS
+
+        self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
+        self.severity.choices = [(s, _l("%(label)s (due in %(hours)d h)", label=SEVERITY_LABELS[s],
+                                        hours=DUE_HOURS[s])) for s in SEVERITIES]
+        if not self.severity.data or self.severity.data == "None":
+            self.severity.data = "major"
+
+    def values(self) -> dict:
+        return {"category": self.category.data, "severity": self.severity.data, "description": self.description.data}
+
+
+class ActionForm(FlaskForm):
+    """A button's form: only the CSRF token."""
+
+
+class EvidenceForm(FlaskForm):
+    evidence = TextAreaField(_l("What was done"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
+
+
+class VerifyForm(FlaskForm):
+    note = StringField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=500)])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(_l("Why the evidence is not enough"), filters=[_strip],
+                           validators=[DataRequired(), Length(max=2000)])
+    due_at = DateTimeLocalField(_l("New due time (empty: by severity)"), format="%Y-%m-%dT%H:%M",
+                                validators=[Optional()])
+
+
+class ExtendForm(FlaskForm):
+    due_at = DateTimeLocalField(_l("New due time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    reason = StringField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=500)])
+    seen_due_at = StringField(render_kw={"hidden": True})
+
+    @staticmethod
+    def local_input(moment):
+        return _local_input(moment)
+
+
+class OwnerForm(FlaskForm):
+    owner_id = SelectField(_l("Responsible person"), coerce=_optional_int, choices=[], validators=[DataRequired()])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Comment"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
+
+
+class PeriodForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+
+
+class InterviewForm(FlaskForm):
+    person_name = StringField(_l("Person interviewed"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
+    interviewer = StringField(_l("By whom"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
+    held_on = DateField(_l("Date"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
+    item_ids = SelectMultipleField(_l("Items concerned"), coerce=int, choices=[], validate_choice=False)
+
+    def values(self) -> dict:
+        return {k: getattr(self, k).data for k in ("person_name", "interviewer", "held_on", "reason", "item_ids")}
+
+
+class CircularForm(FlaskForm):
+    number = IntegerField(_l("Circular No."), validators=[Optional(), NumberRange(min=1, max=100000)])
+    title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    issued_on = DateField(_l("Date"), validators=[DataRequired()])
+    body = TextAreaField(_l("Text"), filters=[_strip], validators=[DataRequired(), Length(max=20000)])
+    item_ids = SelectMultipleField(_l("Items covered"), coerce=int, choices=[], validate_choice=False)
+
+    def validate_item_ids(self, field):
+        if len(field.data or []) > 200:
+            raise ValidationError(_l("Too many items."))
+
+    def values(self) -> dict:
+        return {k: getattr(self, k).data for k in ("number", "title", "issued_on", "body", "item_ids")}

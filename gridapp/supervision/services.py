@@ -1,0 +1,592 @@
+"""The rules of supervision: targets and their owners, due times, the item state machine
+(each transition one conditional UPDATE whose row count decides), the reminder and
+escalation sweeps, interviews, circulars, and the dashboard's queries."""
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, false, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from gridapp.audit.services import record
+from gridapp.auth.models import RoleAssignment, User
+from gridapp.extensions import db
+from gridapp.grid.models import Community, Compound, Grid, WorkUnit
+from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.services import notify
+from gridapp.policy import scope_of
+from gridapp.supervision import policy  # noqa: F401  (registers the rules with can())
+from gridapp.supervision.models import (
+    CLOCK_STATES,
+    Circular,
+    Finding,
+    Inspection,
+    Interview,
+    ItemComment,
+    ItemEvent,
+    RectificationItem,
+)
+from gridapp.timeutil import town_zone, utcnow
+
+register_kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",))
+register_kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms"))
+register_kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms"))
+
+# Defaults from the issue: hours to rectify, and the further wait before level 2.
+DUE_HOURS = {"critical": 4, "major": 24, "minor": 72}
+LEVEL2_AFTER_HOURS = {"critical": 4, "major": 24, "minor": 24}
+MIN_WARNING = timedelta(hours=1)
+
+STATUS_LABELS = {
+    "issued": _l("Issued"),
+    "acknowledged": _l("Acknowledged"),
+    "submitted": _l("Evidence submitted"),
+    "verified": _l("Verified"),
+    "rejected": _l("Rejected"),
+}
+SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
+CATEGORY_LABELS = {
+    "checkpoint_unstaffed": _l("Checkpoint unstaffed"),
+    "no_temperature_check": _l("No temperature check"),
+    "registration_incomplete": _l("Registration incomplete"),
+    "disinfection_missed": _l("Disinfection missed"),
+    "sanitation": _l("Sanitation"),
+    "other": _l("Other"),
+}
+KIND_LABELS = {"routine": _l("Routine"), "unannounced": _l("Unannounced"), "follow_up": _l("Follow-up")}
+TARGET_LABELS = {"community": _l("Community"), "compound": _l("Compound"), "work_unit": _l("Work unit"),
+                 "checkpoint": _l("Checkpoint")}
+LEVEL_LABELS = {0: _l("Owner"), 1: _l("Community secretary"), 2: _l("Town leader")}
+
+
+class SupervisionError(Exception):
+    """A refused action, with the message the user sees (and the form field it concerns)."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.field = field
+
+
+# --- targets and their owners ----------------------------------------------------------------
+
+@dataclass
+class Target:
+    type: str
+    id: int
+    name: str
+    community_id: int | None
+    owner: User | None
+
+
+def _holder(role: str, scope_id) -> User | None:
+    """The (first) active person holding this role on this place."""
+    if scope_id is None:
+        return None
+    return db.session.scalars(
+        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == role, RoleAssignment.scope_id == scope_id, User.active.is_(True))
+        .order_by(User.id).limit(1)
+    ).first()
+
+
+def _community_target(target_id):
+    c = db.session.get(Community, target_id)
+    return c and Target("community", c.id, c.name, c.id, _holder("secretary", c.id))
+
+
+def _compound_target(target_id):
+    k = db.session.get(Compound, target_id)
+    if k is None:
+        return None
+    # The property company's manager, else the building head, else the grid member.
+    owner = (_holder("property_manager", k.property_company_id) or _holder("building_head", k.id)
+             or _holder("grid_member", k.grid_id))
+    return Target("compound", k.id, k.name, k.grid.community_id, owner)
+
+
+def _work_unit_target(target_id):
+    u = db.session.get(WorkUnit, target_id)
+    if u is None:
+        return None
+    # A work unit belongs to no community; its level-1 secretary is that of the compound it runs.
+    community_id = db.session.scalar(
+        select(Grid.community_id).join(Compound, Compound.grid_id == Grid.id)
+        .where(Compound.work_unit_id == u.id).order_by(Compound.id).limit(1))
+    return Target("work_unit", u.id, u.name, community_id, _holder("unit_contact", u.id))
+
+
+# target_type -> resolver(target_id) -> Target | None. A checkpoint is one more entry.
+TARGET_RESOLVERS = {
+    "community": _community_target,
+    "compound": _compound_target,
+    "work_unit": _work_unit_target,
+}
+
+
+def resolve_target(target_type: str, target_id: int) -> Target | None:
+    resolver = TARGET_RESOLVERS.get(target_type)
+    return resolver(target_id) if resolver else None
+
+
+def target_choices() -> list[tuple[str, str]]:
+    """("compound:3", "小区 · 阳光小区 (第一网格)") for every place an inspection can visit."""
+    out = [(f"community:{c.id}", f"{TARGET_LABELS['community']} · {c.name}")
+           for c in db.session.scalars(select(Community).order_by(Community.id))]
+    for k, grid_name, community_name in db.session.execute(
+            select(Compound, Grid.name, Community.name).join(Grid, Compound.grid_id == Grid.id)
+            .join(Community, Grid.community_id == Community.id).order_by(Community.id, Grid.id, Compound.id)):
+        out.append((f"compound:{k.id}", f"{TARGET_LABELS['compound']} · {k.name} ({community_name} {grid_name})"))
+    out += [(f"work_unit:{u.id}", f"{TARGET_LABELS['work_unit']} · {u.name}")
+            for u in db.session.scalars(select(WorkUnit).order_by(WorkUnit.id))]
+    return out
+
+
+def owner_choices() -> list[tuple[int, str]]:
+    """People an item can be addressed to: anyone holding a role other than volunteer."""
+    rows = db.session.execute(
+        select(User.id, User.display_name, User.username).where(
+            User.active.is_(True),
+            User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role.notin_(("volunteer", "admin"))))
+        ).order_by(User.display_name))
+    return [(uid, f"{name} ({username})") for uid, name, username in rows]
+
+
+# --- due times ---------------------------------------------------------------------------------
+
+def clock(severity: str, start: datetime, due_at: datetime | None = None) -> dict:
+    """The times the sweeps compare, for a clock started at `start`."""
+    due_at = due_at or start + timedelta(hours=DUE_HOURS[severity])
+    warning = max((due_at - start) / 4, MIN_WARNING)
+    return {"clock_started_at": start, "due_at": due_at, "warn_at": due_at - warning,
+            "level2_due_at": due_at + timedelta(hours=LEVEL2_AFTER_HOURS[severity]),
+            "warned_at": None, "due_notified_at": None}
+
+
+def is_overdue(item: RectificationItem, now: datetime | None = None) -> bool:
+    return item.status in CLOCK_STATES and item.due_at <= (now or utcnow())
+
+
+# --- inspections and findings ----------------------------------------------------------------
+
+def plan_inspection(actor: User, values: dict) -> Inspection:
+    target = resolve_target(values["target_type"], values["target_id"])
+    if target is None:
+        raise SupervisionError(_("Choose a place to inspect."), "target")
+    inspection = Inspection(kind=values["kind"], planned_at=values["planned_at"], target_type=target.type,
+                            target_id=target.id, target_name=target.name, community_id=target.community_id,
+                            participants=values.get("participants", ""), summary=values.get("summary", ""),
+                            created_by_id=actor.id)
+    db.session.add(inspection)
+    db.session.flush()
+    record("inspection_planned", inspection, summary=f"kind: {inspection.kind}", actor=actor)
+    return inspection
+
+
+def inspections_for(user, now: datetime | None = None):
+    """Inspections this user may see, newest first (a select)."""
+    now = now or utcnow()
+    stmt = select(Inspection).order_by(Inspection.planned_at.desc(), Inspection.id.desc())
+    s = scope_of(user)
+    if "supervisor" in s.roles:
+        return stmt
+    if not (s.admin or s.town_wide):
+        return stmt.where(false())
+    return stmt.where(or_(Inspection.kind != "unannounced", Inspection.planned_at <= now))
+
+
+def item_link(item_id: int) -> str:
+    return f"/supervision/items/{item_id}"
+
+
+def _owner_text(item: RectificationItem) -> str:
+    return _("%(target)s: %(category)s (%(severity)s). Due %(due)s.", target=item.target_name,
+             category=CATEGORY_LABELS.get(item.category, item.category),
+             severity=SEVERITY_LABELS.get(item.severity, item.severity),
+             due=item.due_at.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M"))
+
+
+def record_finding(inspection: Inspection, actor: User, values: dict, now: datetime | None = None
+                   ) -> RectificationItem:
+    """A finding, and the rectification item it becomes, addressed to the target's owner."""
+    now = now or utcnow()
+    target = resolve_target(inspection.target_type, inspection.target_id)
+    if target is None:
+        raise SupervisionError(_("The inspected place no longer exists."))
+    finding = Finding(inspection=inspection, category=values["category"], severity=values["severity"],
+                      description=values["description"], recorded_by_id=actor.id, recorded_at=now)
+    owner_id = values.get("owner_id") or (target.owner.id if target.owner else None)
+    item = RectificationItem(finding=finding, target_type=target.type, target_id=target.id,
+                             target_name=target.name, community_id=target.community_id,
+                             category=finding.category, severity=finding.severity,
+                             description=finding.description, owner_id=owner_id, status="issued",
+                             issued_at=now, escalation_level=0, **clock(finding.severity, now))
+    db.session.add_all([finding, item])
+    db.session.flush()
+    _event(item, actor, "issued", now=now)
+    record("item_issued", item, summary=f"severity: {item.severity}; category: {item.category}", actor=actor)
+    if item.owner_id:
+        owner = db.session.get(User, item.owner_id)
+        notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),
+               _owner_text(item), dedupe_key=f"supervision-issued:{item.id}", link=item_link(item.id),
+               urgent=item.severity == "critical", now=now)
+    return item
+
+
+# --- the item state machine ------------------------------------------------------------------
+
+def _event(item, actor, action, note="", now=None) -> ItemEvent:
+    ev = ItemEvent(item_id=item.id, actor_id=getattr(actor, "id", None), action=action, note=note,
+                   created_at=now or utcnow())
+    db.session.add(ev)
+    return ev
+
+
+def _refusal(item: RectificationItem, attempted: str, actor) -> str:
+    """Why a transition found no row: say what the item's state is now, and who put it there."""
+    db.session.refresh(item)
+    status = STATUS_LABELS.get(item.status, item.status)
+    if item.status == "verified":
+        who = item.verified_by.display_name if item.verified_by else "?"
+        return _("This item was already verified by %(who)s.", who=who)
+    if attempted in ("verify", "reject") and item.status == "submitted" and item.submitted_by_id == actor.id:
+        return _("You submitted the evidence yourself; another member of the supervision team must check it.")
+    if attempted == "extend" and item.status in CLOCK_STATES:
+        return _("The due time was changed meanwhile; it is now %(due)s. Please check it and try again.",
+                 due=item.due_at.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M"))
+    messages = {
+        "acknowledge": _("Only an issued or rejected item can be acknowledged; this one is “%(status)s”."),
+        "submit": _("Evidence can be submitted only for an acknowledged item; this one is “%(status)s”."),
+        "verify": _("Only an item with evidence submitted can be verified; this one is “%(status)s”."),
+        "reject": _("Only an item with evidence submitted can be rejected; this one is “%(status)s”."),
+        "extend": _("The due time of an item that is “%(status)s” cannot be changed."),
+    }
+    return messages[attempted] % {"status": status}
+
+
+def _transition(item, actor, attempted: str, from_states, values: dict, *extra_where) -> None:
+    """One conditional UPDATE: the row count says whether this transition happened."""
+    stmt = (update(RectificationItem)
+            .where(RectificationItem.id == item.id, RectificationItem.status.in_(from_states), *extra_where)
+            .values(**values).execution_options(synchronize_session=False))
+    if db.session.execute(stmt).rowcount != 1:
+        raise SupervisionError(_refusal(item, attempted, actor))
+    db.session.refresh(item)
+
+
+def acknowledge(item, actor, now=None) -> None:
+    now = now or utcnow()
+    _transition(item, actor, "acknowledge", ("issued", "rejected"),
+                {"status": "acknowledged", "acknowledged_at": now})
+    _event(item, actor, "acknowledged", now=now)
+
+
+def submit_evidence(item, actor, evidence: str, now=None) -> None:
+    now = now or utcnow()
+    evidence = (evidence or "").strip()
+    if not evidence:
+        raise SupervisionError(_("Describe what was done to rectify it."), "evidence")
+    _transition(item, actor, "submit", ("acknowledged",),
+                {"status": "submitted", "submitted_at": now, "submitted_by_id": actor.id, "evidence": evidence})
+    _event(item, actor, "submitted", evidence, now=now)
+
+
+def verify(item, actor, note: str = "", now=None) -> None:
+    now = now or utcnow()
+    _transition(item, actor, "verify", ("submitted",),
+                {"status": "verified", "verified_at": now, "verified_by_id": actor.id},
+                RectificationItem.submitted_by_id != actor.id)
+    _event(item, actor, "verified", note.strip(), now=now)
+    record("item_verified", item, actor=actor)
+
+
+def reject(item, actor, reason: str, new_due_at: datetime | None = None, now=None) -> None:
+    """Back to the owner with a reason; the clock restarts with the new due time."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise SupervisionError(_("Say why the evidence is not enough."), "reason")
+    if new_due_at is not None and new_due_at <= now:
+        raise SupervisionError(_("The new due time must be in the future."), "due_at")
+    _transition(item, actor, "reject", ("submitted",),
+                {"status": "rejected", "reject_reason": reason, "submitted_at": None,
+                 **clock(item.severity, now, new_due_at)},
+                RectificationItem.submitted_by_id != actor.id)
+    _event(item, actor, "rejected", reason, now=now)
+    record("item_rejected", item, actor=actor)
+    if item.owner_id:
+        notify([item.owner], "supervision_item", _("Rectification item #%(id)d was rejected", id=item.id),
+               _("Reason: %(reason)s", reason=reason) + " " + _owner_text(item),
+               dedupe_key=f"supervision-rejected:{item.id}:{item.due_at.isoformat()}", link=item_link(item.id),
+               now=now)
+
+
+def extend_due(item, actor, new_due_at: datetime, reason: str, seen_due_at: datetime | None = None,
+               now=None) -> None:
+    """The town leader moves a due time later, with a reason (audited). The new deadline's
+    reminders fire again; the escalation level stays, the next level waits for the new time."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise SupervisionError(_("Give a reason for the extension."), "reason")
+    old_due = seen_due_at or item.due_at
+    if new_due_at <= old_due or new_due_at <= now:
+        raise SupervisionError(_("The new due time must be later than the current one and in the future."),
+                               "due_at")
+    _transition(item, actor, "extend", CLOCK_STATES,
+                {**clock(item.severity, item.clock_started_at, new_due_at),
+                 "clock_started_at": item.clock_started_at},
+                RectificationItem.due_at == old_due)
+    note = f"{_fmt(old_due)} → {_fmt(new_due_at)}: {reason}"
+    _event(item, actor, "extended", note, now=now)
+    record("item_due_extended", item, summary=f"due_at: {old_due.isoformat()} → {new_due_at.isoformat()}; "
+                                              f"reason: {reason}", actor=actor)
+    if item.owner_id:
+        notify([item.owner], "supervision_item", _("Due time of item #%(id)d extended", id=item.id),
+               _owner_text(item), dedupe_key=f"supervision-extended:{item.id}:{new_due_at.isoformat()}",
+               link=item_link(item.id), now=now)
+
+
+def reassign(item, actor, owner_id: int, now=None) -> None:
+    now = now or utcnow()
+    owner = db.session.get(User, owner_id)
+    if owner is None or not owner.active:
+        raise SupervisionError(_("Choose an active account."), "owner_id")
+    if item.status == "verified":
+        raise SupervisionError(_refusal(item, "extend", actor))
+    before = item.owner_id
+    item.owner_id = owner.id
+    _event(item, actor, "reassigned", owner.display_name, now=now)
+    record("item_reassigned", item, summary=f"owner_id: {before} → {owner.id}", actor=actor)
+    notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),
+           _owner_text(item), dedupe_key=f"supervision-issued:{item.id}:u{owner.id}", link=item_link(item.id),
+           now=now)
+
+
+def add_comment(item, actor, body: str, now=None) -> ItemComment:
+    body = (body or "").strip()
+    if not body:
+        raise SupervisionError(_("Write a comment first."), "body")
+    comment = ItemComment(item_id=item.id, author_id=actor.id, body=body, created_at=now or utcnow())
+    db.session.add(comment)
+    return comment
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def history(item):
+    return db.session.scalars(select(ItemEvent).options(joinedload(ItemEvent.actor))
+                              .where(ItemEvent.item_id == item.id).order_by(ItemEvent.id)).all()
+
+
+def comments(item):
+    return db.session.scalars(select(ItemComment).options(joinedload(ItemComment.author))
+                              .where(ItemComment.item_id == item.id).order_by(ItemComment.id)).all()
+
+
+# --- the sweeps ---------------------------------------------------------------------------------
+
+def _claim(condition, values) -> list[int]:
+    """UPDATE … WHERE condition RETURNING id: the rows this sweep (and no other) moved."""
+    stmt = (update(RectificationItem).where(RectificationItem.status.in_(CLOCK_STATES), condition)
+            .values(**values).returning(RectificationItem.id).execution_options(synchronize_session=False))
+    return list(db.session.execute(stmt).scalars())
+
+
+def _items(ids):
+    if not ids:
+        return []
+    return db.session.scalars(select(RectificationItem).options(selectinload(RectificationItem.owner))
+                              .where(RectificationItem.id.in_(ids)).order_by(RectificationItem.id)).all()
+
+
+def send_reminders(now: datetime | None = None) -> dict:
+    """Tell owners when a quarter of the time is left (at least 1 h before) and at the due time.
+    The dedupe keys carry the due time, so a later deadline is announced again."""
+    now = now or utcnow()
+    warned = _claim(RectificationItem.warned_at.is_(None) & (RectificationItem.warn_at <= now)
+                    & (RectificationItem.due_at > now), {"warned_at": now})
+    due = _claim(RectificationItem.due_notified_at.is_(None) & (RectificationItem.due_at <= now),
+                 {"due_notified_at": now, "warned_at": func.coalesce(RectificationItem.warned_at, now)})
+    for item in _items(warned):
+        if item.owner:
+            notify([item.owner], "supervision_reminder",
+                   _("Item #%(id)d is due at %(due)s", id=item.id, due=_fmt(item.due_at)), _owner_text(item),
+                   dedupe_key=f"supervision-warn:{item.id}:{item.due_at.isoformat()}",
+                   link=item_link(item.id), urgent=item.severity == "critical", now=now)
+    for item in _items(due):
+        if item.owner:
+            notify([item.owner], "supervision_reminder", _("Item #%(id)d is due now", id=item.id),
+                   _owner_text(item), dedupe_key=f"supervision-due:{item.id}:{item.due_at.isoformat()}",
+                   link=item_link(item.id), urgent=True, now=now)
+    return {"warned": len(warned), "due": len(due)}
+
+
+def _secretaries(community_ids) -> dict[int, list[User]]:
+    out: dict[int, list[User]] = {}
+    if community_ids:
+        for user, community_id in db.session.execute(
+                select(User, RoleAssignment.scope_id).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                .where(RoleAssignment.role == "secretary", RoleAssignment.scope_id.in_(community_ids),
+                       User.active.is_(True))):
+            out.setdefault(community_id, []).append(user)
+    return out
+
+
+def _town_leaders() -> list[User]:
+    return db.session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                              .where(RoleAssignment.role == "town_leader", User.active.is_(True))).all()
+
+
+def escalate_overdue(now: datetime | None = None) -> dict:
+    """Overdue and not submitted: level 1 (the community secretary) at the due time, level 2
+    (the town leader) after the further wait. Levels only rise; each is claimed by one
+    conditional UPDATE, so two sweeps at once escalate and notify once."""
+    now = now or utcnow()
+    level1 = _claim((RectificationItem.escalation_level < 1) & (RectificationItem.due_at <= now),
+                    {"escalation_level": 1, "level1_at": now})
+    level2 = _claim((RectificationItem.escalation_level == 1) & (RectificationItem.level2_due_at <= now),
+                    {"escalation_level": 2, "level2_at": now})
+    events = [{"item_id": i, "actor_id": None, "action": "escalated", "note": "1", "created_at": now}
+              for i in level1]
+    events += [{"item_id": i, "actor_id": None, "action": "escalated", "note": "2", "created_at": now}
+               for i in level2]
+    if events:
+        db.session.execute(insert(ItemEvent), events)
+    items1 = _items(level1)
+    secretaries = _secretaries({i.community_id for i in items1 if i.community_id})
+    leaders = _town_leaders() if (level2 or any(not secretaries.get(i.community_id) for i in items1)) else []
+    for item in items1:
+        # No community (or no secretary): the town leader hears it at once.
+        recipients = secretaries.get(item.community_id) or leaders
+        _escalation_notice(item, 1, recipients, now)
+    for item in _items(level2):
+        _escalation_notice(item, 2, leaders, now)
+    return {"level1": len(level1), "level2": len(level2)}
+
+
+def _escalation_notice(item, level, recipients, now):
+    notify(recipients, "supervision_escalation",
+           _("Overdue: item #%(id)d escalated to you (level %(level)d)", id=item.id, level=level),
+           _owner_text(item) + " " + _("Owner: %(owner)s.", owner=item.owner.display_name if item.owner else "—"),
+           dedupe_key=f"supervision-escalation:{item.id}:{level}", link=item_link(item.id),
+           urgent=item.severity == "critical", now=now)
+
+
+# --- lists, the dashboard, the tally ------------------------------------------------------------
+
+def item_clause(user):
+    """The items this user may see, as SQL (the twin of the 'view' rule)."""
+    s = scope_of(user)
+    if s.admin or s.town_wide:
+        return RectificationItem.id.isnot(None)
+    conds = [RectificationItem.owner_id == user.id]
+    if s.communities:
+        conds.append(RectificationItem.community_id.in_(s.communities))
+    return or_(*conds)
+
+
+def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime | None = None):
+    stmt = (select(RectificationItem).options(joinedload(RectificationItem.owner))
+            .where(item_clause(user)).order_by(RectificationItem.due_at, RectificationItem.id))
+    if mine:
+        stmt = stmt.where(RectificationItem.owner_id == user.id)
+    if status == "open":
+        stmt = stmt.where(RectificationItem.status != "verified")
+    elif status:
+        stmt = stmt.where(RectificationItem.status == status)
+    if overdue_at is not None:
+        stmt = stmt.where(RectificationItem.status.in_(CLOCK_STATES), RectificationItem.due_at <= overdue_at)
+    return stmt
+
+
+def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, end+1 00:00) in the town's zone, as UTC."""
+    zone = town_zone()
+    return (datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC),
+            datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC))
+
+
+def tally(start: date, end: date) -> dict:
+    """约谈 N 人、印发通报 N 期、督办整改问题 N 条 for the period (town days, inclusive)."""
+    lo, hi = local_day_bounds(start, end)
+    interviews = db.session.scalar(select(func.count(Interview.id))
+                                   .where(Interview.held_on >= start, Interview.held_on <= end))
+    circulars = db.session.scalar(select(func.count(Circular.id))
+                                  .where(Circular.issued_on >= start, Circular.issued_on <= end))
+    items = db.session.scalar(select(func.count(RectificationItem.id))
+                              .where(RectificationItem.issued_at >= lo, RectificationItem.issued_at < hi))
+    return {"interviews": interviews, "circulars": circulars, "items": items}
+
+
+def dashboard(start: date, end: date, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    open_ = RectificationItem.status != "verified"
+    by_level = dict(db.session.execute(select(RectificationItem.escalation_level, func.count())
+                                       .where(open_).group_by(RectificationItem.escalation_level)).all())
+    by_community = db.session.execute(
+        select(func.coalesce(Community.name, ""), func.count(RectificationItem.id),
+               func.sum(case((RectificationItem.escalation_level > 0, 1), else_=0)))
+        .select_from(RectificationItem).outerjoin(Community, Community.id == RectificationItem.community_id)
+        .where(open_).group_by(Community.name).order_by(func.count(RectificationItem.id).desc())).all()
+    by_category = db.session.execute(select(RectificationItem.category, func.count()).where(open_)
+                                     .group_by(RectificationItem.category).order_by(func.count().desc())).all()
+    overdue = db.session.scalars(
+        select(RectificationItem).options(joinedload(RectificationItem.owner))
+        .where(RectificationItem.status.in_(CLOCK_STATES), RectificationItem.due_at <= now)
+        .order_by(RectificationItem.escalation_level.desc(), RectificationItem.due_at).limit(50)).all()
+    lo, hi = local_day_bounds(start, end)
+    spans = [(v - i).total_seconds() for i, v in db.session.execute(
+        select(RectificationItem.issued_at, RectificationItem.verified_at)
+        .where(RectificationItem.verified_at >= lo, RectificationItem.verified_at < hi))]
+    median = timedelta(seconds=statistics.median(spans)) if spans else None
+    return {"by_level": [(lvl, by_level.get(lvl, 0)) for lvl in (0, 1, 2)], "by_community": by_community,
+            "by_category": by_category, "overdue": overdue, "median": median, "verified": len(spans),
+            "tally": tally(start, end)}
+
+
+# --- interviews and circulars --------------------------------------------------------------------
+
+def _items_by_ids(ids) -> list[RectificationItem]:
+    return db.session.scalars(select(RectificationItem).where(RectificationItem.id.in_(ids or []))).all()
+
+
+def record_interview(actor, values: dict) -> Interview:
+    interview = Interview(person_name=values["person_name"], person_id=values.get("person_id"),
+                          interviewer=values["interviewer"], reason=values["reason"], held_on=values["held_on"],
+                          created_by_id=actor.id, items=_items_by_ids(values.get("item_ids")))
+    db.session.add(interview)
+    db.session.flush()
+    record("interview_recorded", interview, actor=actor)
+    return interview
+
+
+def next_circular_number() -> int:
+    return (db.session.scalar(select(func.max(Circular.number))) or 0) + 1
+
+
+def issue_circular(actor, values: dict) -> Circular:
+    """第 N 期: the number is unique; if two are issued at once, the second is told to renumber."""
+    number = values.get("number") or next_circular_number()
+    circular = Circular(number=number, title=values["title"], body=values["body"], issued_on=values["issued_on"],
+                        created_by_id=actor.id, items=_items_by_ids(values.get("item_ids")))
+    try:
+        with db.session.begin_nested():
+            db.session.add(circular)
+            db.session.flush()
+    except IntegrityError:
+        raise SupervisionError(_("Circular No. %(n)d already exists; the next free number is %(m)d.",
+                                 n=number, m=next_circular_number()), "number") from None
+    record("circular_issued", circular, actor=actor)
+    return circular
+
+
+def recent_items(limit: int = 100):
+    """Items to link from an interview or a circular: the most recent first."""
+    return db.session.execute(select(RectificationItem.id, RectificationItem.target_name,
+                                     RectificationItem.category)
+                              .order_by(RectificationItem.id.desc()).limit(limit)).all()

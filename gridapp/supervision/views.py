@@ -1,0 +1,387 @@
+"""Pages of supervision: the dashboard, inspections and findings, rectification items and
+their actions, interviews, circulars, the Excel export.
+
+Item actions read the same way: load or 404, `require()` the action, validate the form,
+one service call, commit, answer (the item fragment with a toast to htmx, a redirect
+otherwise). A refused transition says why, and changes nothing.
+"""
+from datetime import timedelta
+from io import BytesIO
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from gridapp.core.http import render, toast, wants_fragment
+from gridapp.extensions import db
+from gridapp.policy import can, require
+from gridapp.supervision import services
+from gridapp.supervision.forms import (
+    ActionForm,
+    CircularForm,
+    CommentForm,
+    EvidenceForm,
+    ExtendForm,
+    FindingForm,
+    InspectionForm,
+    InterviewForm,
+    OwnerForm,
+    PeriodForm,
+    RejectForm,
+    VerifyForm,
+    as_utc,
+)
+from gridapp.supervision.models import Circular, Inspection, Interview, RectificationItem
+from gridapp.timeutil import to_local, utcnow
+
+bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+
+@bp.context_processor
+def _labels():
+    return {"status_labels": services.STATUS_LABELS, "severity_labels": services.SEVERITY_LABELS,
+            "category_labels": services.CATEGORY_LABELS, "kind_labels": services.KIND_LABELS,
+            "level_labels": services.LEVEL_LABELS, "target_labels": services.TARGET_LABELS,
+            "now": utcnow()}
+
+
+def _paginate(stmt):
+    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False, count=True)
+
+
+def _period():
+    form = PeriodForm(request.args)
+    today = to_local(utcnow()).date()
+    start = form.start.data if form.validate() and form.start.data else today - timedelta(days=6)
+    end = form.end.data if form.end.data and form.end.data >= start else max(today, start)
+    form.start.data, form.end.data = start, end
+    return form, start, end
+
+
+# --- the dashboard --------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def index():
+    if not can(current_user, "supervision_dashboard"):
+        require(current_user, "view_supervision")
+        return redirect(url_for("supervision.items", mine=1))
+    form, start, end = _period()
+    return render_template("supervision/dashboard.html", period=form, start=start, end=end,
+                           **services.dashboard(start, end))
+
+
+# --- inspections and findings ----------------------------------------------------------------------
+
+@bp.get("/inspections")
+@login_required
+def inspections():
+    require(current_user, "supervision_dashboard")
+    return render_template("supervision/inspections.html",
+                           inspections=_paginate(services.inspections_for(current_user)))
+
+
+@bp.route("/inspections/new", methods=["GET", "POST"])
+@login_required
+def new_inspection():
+    require(current_user, "inspect")
+    form = InspectionForm(targets=services.target_choices())
+    if request.method == "GET":
+        form.planned_at.data = to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+    if form.validate_on_submit():
+        try:
+            inspection = services.plan_inspection(current_user, form.values())
+        except services.SupervisionError as exc:
+            form[exc.field or "target"].errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Inspection saved."), "success")
+            return redirect(url_for("supervision.inspection", inspection_id=inspection.id))
+    return render_template("supervision/inspection_new.html", form=form)
+
+
+@bp.get("/inspections/<int:inspection_id>")
+@login_required
+def inspection(inspection_id):
+    inspection = db.get_or_404(Inspection, inspection_id)
+    require(current_user, "view", inspection)
+    return render_template("supervision/inspection.html", inspection=inspection,
+                           form=FindingForm(formdata=None) if can(current_user, "add_finding", inspection) else None)
+
+
+@bp.post("/inspections/<int:inspection_id>/findings")
+@login_required
+def add_finding(inspection_id):
+    inspection = db.get_or_404(Inspection, inspection_id)
+    require(current_user, "add_finding", inspection)
+    form = FindingForm()
+    if form.validate_on_submit():
+        try:
+            item = services.record_finding(inspection, current_user, form.values())
+        except services.SupervisionError as exc:
+            form.description.errors.append(str(exc))
+        else:
+            db.session.commit()
+            owner = item.owner.display_name if item.owner else _("nobody yet — choose the responsible person")
+            flash(_("Finding recorded: item #%(id)d issued to %(owner)s.", id=item.id, owner=owner), "success")
+            return redirect(url_for("supervision.inspection", inspection_id=inspection.id))
+    return render_template("supervision/inspection.html", inspection=inspection, form=form)
+
+
+# --- rectification items -------------------------------------------------------------------------
+
+@bp.get("/items")
+@login_required
+def items():
+    require(current_user, "view_supervision")
+    status = request.args.get("status", "open")
+    if status not in ("", "open", *services.STATUS_LABELS):
+        status = "open"
+    mine = request.args.get("mine") == "1"
+    overdue = request.args.get("overdue") == "1"
+    page = _paginate(services.items_query(current_user, status=status, mine=mine,
+                                          overdue_at=utcnow() if overdue else None))
+    return render_template("supervision/items.html", items=page, status=status, mine=mine, overdue=overdue)
+
+
+def _item_context(item, **forms):
+    ctx = {"item": item, "history": services.history(item), "comments": services.comments(item),
+           "overdue": services.is_overdue(item)}
+    if can(current_user, "submit", item) and item.status == "acknowledged":
+        ctx["evidence_form"] = forms.get("evidence_form") or EvidenceForm(formdata=None)
+    if item.status == "submitted" and can(current_user, "verify", item):
+        ctx["verify_form"] = forms.get("verify_form") or VerifyForm(formdata=None)
+        ctx["reject_form"] = forms.get("reject_form") or RejectForm(formdata=None)
+    if item.status in ("issued", "acknowledged", "rejected") and can(current_user, "extend", item):
+        form = forms.get("extend_form") or ExtendForm(formdata=None)
+        form.seen_due_at.data = item.due_at.isoformat()
+        ctx["extend_form"] = form
+    if item.status != "verified" and can(current_user, "reassign", item):
+        form = forms.get("owner_form") or OwnerForm(formdata=None, owner_id=item.owner_id)
+        form.owner_id.choices = services.owner_choices()
+        ctx["owner_form"] = form
+    ctx["comment_form"] = forms.get("comment_form") or CommentForm(formdata=None)
+    return ctx
+
+
+def _show_item(item, **forms):
+    return render("supervision/item.html", "supervision/_item.html", **_item_context(item, **forms))
+
+
+@bp.get("/items/<int:item_id>")
+@login_required
+def item(item_id):
+    item = db.get_or_404(RectificationItem, item_id)
+    require(current_user, "view", item)
+    return _show_item(item)
+
+
+def _act(item_id, action, form_cls, do, message, form_name, permission=None):
+    """The flow shared by every item action (see the module's docstring)."""
+    item = db.get_or_404(RectificationItem, item_id)
+    require(current_user, "view", item)
+    require(current_user, *(permission or (action, item)))
+    form = form_cls()
+    if form_cls is OwnerForm:
+        form.owner_id.choices = services.owner_choices()
+    if form.validate_on_submit():
+        try:
+            do(item, form)
+        except services.SupervisionError as exc:
+            db.session.rollback()
+            if exc.field and exc.field in form:
+                form[exc.field].errors.append(str(exc))
+                return _show_item(item, **{form_name: form})
+            db.session.refresh(item)
+            if wants_fragment():
+                return toast(make_response(_show_item(item)), str(exc), "error")
+            flash(str(exc), "error")
+            return redirect(url_for("supervision.item", item_id=item.id), code=303)
+        db.session.commit()
+        if wants_fragment():
+            return toast(make_response(_show_item(item)), message)
+        flash(message, "success")
+        return redirect(url_for("supervision.item", item_id=item.id), code=303)
+    return _show_item(item, **{form_name: form})
+
+
+@bp.post("/items/<int:item_id>/acknowledge")
+@login_required
+def acknowledge(item_id):
+    return _act(item_id, "acknowledge", ActionForm,
+                lambda item, form: services.acknowledge(item, current_user), _("Acknowledged."), "ack_form")
+
+
+@bp.post("/items/<int:item_id>/submit")
+@login_required
+def submit(item_id):
+    return _act(item_id, "submit", EvidenceForm,
+                lambda item, form: services.submit_evidence(item, current_user, form.evidence.data),
+                _("Evidence submitted."), "evidence_form")
+
+
+# Verifying and rejecting: any supervisor may try; the service refuses, with the reason,
+# the one who submitted the evidence or an item no longer waiting for a check.
+@bp.post("/items/<int:item_id>/verify")
+@login_required
+def verify(item_id):
+    return _act(item_id, "verify", VerifyForm,
+                lambda item, form: services.verify(item, current_user, form.note.data or ""),
+                _("Verified: the item is closed."), "verify_form", permission=("inspect",))
+
+
+@bp.post("/items/<int:item_id>/reject")
+@login_required
+def reject(item_id):
+    return _act(item_id, "reject", RejectForm,
+                lambda item, form: services.reject(item, current_user, form.reason.data, as_utc(form.due_at.data)),
+                _("Rejected: the item went back to its owner."), "reject_form", permission=("inspect",))
+
+
+def _extend(item, form):
+    from datetime import datetime
+
+    try:
+        seen = datetime.fromisoformat(form.seen_due_at.data) if form.seen_due_at.data else None
+    except ValueError:
+        seen = None
+    services.extend_due(item, current_user, as_utc(form.due_at.data), form.reason.data, seen_due_at=seen)
+
+
+@bp.post("/items/<int:item_id>/extend")
+@login_required
+def extend(item_id):
+    return _act(item_id, "extend", ExtendForm, _extend, _("Due time extended."), "extend_form")
+
+
+@bp.post("/items/<int:item_id>/owner")
+@login_required
+def reassign(item_id):
+    return _act(item_id, "reassign", OwnerForm,
+                lambda item, form: services.reassign(item, current_user, form.owner_id.data),
+                _("Responsible person changed."), "owner_form")
+
+
+@bp.post("/items/<int:item_id>/comments")
+@login_required
+def comment(item_id):
+    return _act(item_id, "comment", CommentForm,
+                lambda item, form: services.add_comment(item, current_user, form.body.data),
+                _("Comment added."), "comment_form")
+
+
+@bp.get("/items.xlsx")
+@login_required
+def export_items():
+    require(current_user, "supervision_dashboard")
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Rectification items"))
+    ws.append([_("No."), _("Place"), _("Category"), _("Severity"), _("Description"), _("Responsible person"),
+               _("Status"), _("Issued"), _("Due"), _("Escalation level"), _("Submitted"), _("Verified")])
+
+    def cell(moment):
+        return to_local(moment).replace(tzinfo=None) if moment else None
+
+    status = request.args.get("status", "")
+    stmt = services.items_query(current_user, status=status if status in services.STATUS_LABELS or
+                                status == "open" else "")
+    for it in db.session.scalars(stmt.execution_options(yield_per=500)):
+        ws.append([it.id, it.target_name, str(services.CATEGORY_LABELS.get(it.category, it.category)),
+                   str(services.SEVERITY_LABELS.get(it.severity, it.severity)), it.description,
+                   it.owner.display_name if it.owner else "", str(services.STATUS_LABELS[it.status]),
+                   cell(it.issued_at), cell(it.due_at), it.escalation_level, cell(it.submitted_at),
+                   cell(it.verified_at)])
+    out = BytesIO()
+    wb.save(out)
+    resp = make_response(out.getvalue())
+    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    resp.headers["Content-Disposition"] = "attachment; filename=supervision-items.xlsx"
+    return resp
+
+
+# --- interviews and circulars -----------------------------------------------------------------------
+
+def _item_choices(form):
+    form.item_ids.choices = [(i, f"#{i} {name} · {services.CATEGORY_LABELS.get(cat, cat)}")
+                             for i, name, cat in services.recent_items()]
+
+
+@bp.get("/interviews")
+@login_required
+def interviews():
+    require(current_user, "supervision_dashboard")
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    stmt = select(Interview).options(selectinload(Interview.items)).order_by(Interview.held_on.desc(),
+                                                                             Interview.id.desc())
+    return render_template("supervision/interviews.html", interviews=_paginate(stmt))
+
+
+@bp.route("/interviews/new", methods=["GET", "POST"])
+@login_required
+def new_interview():
+    require(current_user, "hold_interviews")
+    form = InterviewForm()
+    _item_choices(form)
+    if request.method == "GET":
+        form.held_on.data = to_local(utcnow()).date()
+    if form.validate_on_submit():
+        services.record_interview(current_user, form.values())
+        db.session.commit()
+        flash(_("Interview recorded."), "success")
+        return redirect(url_for("supervision.interviews"))
+    return render_template("supervision/record_form.html", form=form, title=_("Record an interview"),
+                           action=url_for("supervision.new_interview"))
+
+
+@bp.get("/circulars")
+@login_required
+def circulars():
+    require(current_user, "view_circulars")
+    from sqlalchemy import select
+
+    stmt = select(Circular).order_by(Circular.number.desc())
+    return render_template("supervision/circulars.html", circulars=_paginate(stmt))
+
+
+@bp.route("/circulars/new", methods=["GET", "POST"])
+@login_required
+def new_circular():
+    require(current_user, "issue_circulars")
+    form = CircularForm()
+    _item_choices(form)
+    if request.method == "GET":
+        form.number.data = services.next_circular_number()
+        form.issued_on.data = to_local(utcnow()).date()
+    if form.validate_on_submit():
+        try:
+            circular = services.issue_circular(current_user, form.values())
+        except services.SupervisionError as exc:
+            form[exc.field].errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Circular No. %(n)d published.", n=circular.number), "success")
+            return redirect(url_for("supervision.circular", circular_id=circular.id))
+    return render_template("supervision/record_form.html", form=form, title=_("Issue a circular"),
+                           action=url_for("supervision.new_circular"))
+
+
+@bp.get("/circulars/<int:circular_id>")
+@login_required
+def circular(circular_id):
+    circular = db.get_or_404(Circular, circular_id)
+    require(current_user, "view", circular)
+    return render_template("supervision/circular.html", circular=circular)
+
+
+@bp.get("/circulars/<int:circular_id>/print")
+@login_required
+def print_circular(circular_id):
+    circular = db.get_or_404(Circular, circular_id)
+    require(current_user, "view", circular)
+    return render_template("supervision/circular_print.html", circular=circular)

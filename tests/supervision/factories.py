@@ -1,0 +1,32 @@
+"""Supervision factories: inspections and items built through the services the app uses."""
+from datetime import UTC, datetime
+
+from gridapp.extensions import db
+from gridapp.supervision import services
+from tests.factories import make_user
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the town
+
+
+def add_sup2(world):
+    world.sup2 = make_user("sup2", ("supervisor", world.town))
+    return world.sup2
+
+
+def make_inspection(world, target=None, kind="routine", planned_at=T0, by=None):
+    target = target or world.k1
+    target_type = {"Compound": "compound", "Community": "community", "WorkUnit": "work_unit"}[type(target).__name__]
+    inspection = services.plan_inspection(by or world.sup, {
+        "kind": kind, "planned_at": planned_at, "target_type": target_type, "target_id": target.id,
+        "participants": "督查组", "summary": ""})
+    db.session.commit()
+    return inspection
+
+
+def make_item(world, target=None, severity="major", category="no_temperature_check", now=T0, commit=True):
+    inspection = make_inspection(world, target)
+    item = services.record_finding(inspection, world.sup, {
+        "category": category, "severity": severity, "description": "卡口无人测温"}, now=now)
+    if commit:
+        db.session.commit()
+    return item

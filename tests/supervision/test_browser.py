@@ -1,0 +1,84 @@
+"""On a 360×740 phone: sup1 records a finding, pm1 acknowledges and submits evidence, sup2 verifies."""
+import pytest
+from sqlalchemy import select
+
+from gridapp.extensions import db
+from gridapp.supervision.models import RectificationItem
+from tests.browser import SCREENSHOTS, login
+from tests.conftest import DEFAULT_PASSWORD
+from tests.supervision.factories import add_sup2
+
+pytestmark = pytest.mark.browser
+
+
+def _phone(chromium):
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+    return context, context.new_page()
+
+
+def _status(item_id):
+    db.session.expire_all()
+    status = db.session.get(RectificationItem, item_id).status
+    db.session.commit()
+    return status
+
+
+def test_finding_to_verified_on_phones(world, chromium, live_server):
+    add_sup2(world)
+    k1 = world.k1.id
+    db.session.commit()
+    errors = []
+    base = live_server.url
+
+    ctx, page = _phone(chromium)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, base, "sup1", DEFAULT_PASSWORD)
+    page.goto(f"{base}/supervision/inspections/new")
+    page.select_option("#kind", "unannounced")
+    page.select_option("#target", f"compound:{k1}")
+    page.fill("#participants", "督查组甲、乙")
+    page.click("main button[type=submit].primary")
+    page.wait_for_url("**/supervision/inspections/*")
+    page.select_option("#category", "no_temperature_check")
+    page.select_option("#severity", "critical")
+    page.fill("#description", "北门卡口无人测温")
+    page.click("#finding-form button[type=submit]")
+    page.locator("#findings li a").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    item_id = db.session.scalars(select(RectificationItem.id)).one()
+    db.session.commit()
+    ctx.close()
+
+    ctx, page = _phone(chromium)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, base, "pm1", DEFAULT_PASSWORD)
+    page.goto(f"{base}/supervision/")
+    page.wait_for_url("**/supervision/items?mine=1")
+    page.click(f"#item-row-{item_id} a")
+    page.wait_for_url(f"**/supervision/items/{item_id}")
+    page.evaluate("window.__marker = 1")
+    page.click("button[value=acknowledge]")
+    page.locator("textarea[name=evidence]").wait_for()
+    assert page.evaluate("window.__marker") == 1  # swapped in place by htmx, no reload
+    page.fill("textarea[name=evidence]", "已安排两名志愿者轮流测温登记")
+    page.click("button[value=submit]")
+    page.locator("#item-status", has_text="Evidence submitted").wait_for()
+    assert page.locator("button[value=verify]").count() == 0  # the owner is not offered verifying
+    assert _status(item_id) == "submitted"
+    ctx.close()
+
+    ctx, page = _phone(chromium)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, base, "sup2", DEFAULT_PASSWORD)
+    page.goto(f"{base}/supervision/items/{item_id}")
+    assert "已安排两名志愿者轮流测温登记" in page.inner_text("main")
+    page.fill("input[name=note]", "复查合格")
+    page.click("button[value=verify]")
+    page.locator("#item-status", has_text="Verified").wait_for()
+    assert page.locator("#history li").count() == 4
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "supervision-item-verified.png"), full_page=True)
+    ctx.close()
+    assert _status(item_id) == "verified"
+    assert not [e for e in errors if "Content Security Policy" in e], errors
