@@ -253,27 +253,24 @@ def claim(outbox_id: int, now: datetime | None = None) -> Delivery | None:
     it is not due yet, or it is already sent or failed. Commits the claim."""
     now = now or utcnow()
     token = secrets.token_hex(8)
+    def webhook(column):  # the row's robot, read in the same statement as the claim
+        return select(column).where(GroupWebhook.id == OutboxMessage.webhook_id).scalar_subquery()
+
     won = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id, _reclaimable(now))
         .values(status="sending", claimed_at=now, claim_token=token, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.channel, OutboxMessage.address, OutboxMessage.subject, OutboxMessage.body,
-                   OutboxMessage.webhook_id)
+                   webhook(GroupWebhook.url), webhook(GroupWebhook.provider), webhook(GroupWebhook.secret),
+                   webhook(GroupWebhook.active))
         .execution_options(synchronize_session=False)
     ).first()
-    if won is None:
-        db.session.commit()
-        return None
-    channel, address, subject, body, webhook_id = won
-    delivery = Delivery(outbox_id, token, channel, address, subject, body)
-    if webhook_id is not None:
-        wh = db.session.execute(select(GroupWebhook.url, GroupWebhook.provider, GroupWebhook.secret,
-                                       GroupWebhook.active).where(GroupWebhook.id == webhook_id)).first()
-        if wh is not None:
-            delivery = Delivery(outbox_id, token, channel, address, subject, body, wh.url, wh.provider,
-                                wh.secret or "", bool(wh.active))
     db.session.commit()
-    return delivery
+    if won is None:
+        return None
+    channel, address, subject, body, url, provider, secret, active = won
+    return Delivery(outbox_id, token, channel, address, subject, body, url, provider, secret or "", bool(active))
+
 
 def mark_sent(outbox_id: int, token: str, now: datetime | None = None) -> bool:
     done = db.session.execute(
