@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from gridapp.admin.views import bp as admin_bp
     from gridapp.auth.views import bp as auth_bp
     from gridapp.core.views import bp as core_bp
+    from gridapp.disinfection.views import bp as disinfection_bp
     from gridapp.grid.views import bp as grid_bp
     from gridapp.notifications.views import bp as notifications_bp
     from gridapp.ops.views import bp as ops_bp
@@ -60,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(ops_bp, url_prefix="/admin/jobs")
     app.register_blueprint(supervision_bp, url_prefix="/supervision")
+    app.register_blueprint(disinfection_bp, url_prefix="/disinfection")
 
     from gridapp.core import errors, security, templating
 

@@ -87,6 +87,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # A claimed delivery whose worker is silent this long is sent again (> job timeout).
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", "300")),
         "OUTBOX_BACKOFF_SECONDS": [30, 120, 600, 3600],
+        # A disinfection tick this long after its window closed still counts (as late).
+        "DISINFECTION_GRACE_MINUTES": int(env.get("DISINFECTION_GRACE_MINUTES", "30")),
         "TESTING": False,
     }
     if overrides:

@@ -105,6 +105,9 @@ def seed(scale: int = 1) -> dict:
     from gridapp.supervision.demo import seed_supervision
 
     seed_supervision()
+    from gridapp.disinfection.demo import seed_disinfection
+
+    seed_disinfection()
     return {
         "communities": len(communities),
         "grids": db.session.scalar(select(func.count(Grid.id))),

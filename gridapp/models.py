@@ -1,6 +1,13 @@
 """Imports every feature's models so that the metadata (and Alembic) sees all tables."""
 from gridapp.audit.models import AuditEvent  # noqa: F401
 from gridapp.auth.models import LoginSession, RoleAssignment, User  # noqa: F401
+from gridapp.disinfection.models import (  # noqa: F401
+    CompoundRisk,
+    DisinfectionFlag,
+    DisinfectionPoint,
+    DisinfectionRound,
+    DisinfectionSlot,
+)
 from gridapp.grid.models import (  # noqa: F401
     Community,
     Compound,

@@ -2,6 +2,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from jobs.disinfection import sweep_disinfection
 from jobs.maintenance import purge_expired_sessions
 from jobs.notifications import relay_outbox
 from jobs.supervision import escalate_rectification, remind_rectification
@@ -27,6 +28,9 @@ PERIODIC_JOBS = [
     Periodic("escalate-rectification", escalate_rectification,
              "Escalate overdue rectification items to the secretary, then the town leader", interval=300,
              job_timeout=240),
+    Periodic("sweep-disinfection", sweep_disinfection,
+             "Make today's disinfection slots, mark closed windows missed and tell who is responsible",
+             interval=300, job_timeout=240),
 ]
 
 

@@ -15,6 +15,7 @@ NAVIGATION = [
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
     ("ops.jobs", _l("Jobs"), "view_jobs"),
     ("supervision.index", _l("Supervision"), "view_supervision"),
+    ("disinfection.today", _l("Disinfection"), "view_disinfection"),
 ]
 
 ROLE_LABELS = {

@@ -1,0 +1,92 @@
+"""Who may do what with disinfection points, registered with gridapp.policy so can() answers it.
+
+The responsible party of a point is the property company of its compound, else the community
+(its secretary, and the grid member of the compound's grid).
+"""
+from sqlalchemy import and_, false, or_, true
+
+from gridapp.disinfection.models import DisinfectionPoint
+from gridapp.grid.models import Compound
+from gridapp.policy import register_global_action, register_object_rules, scope_of
+
+register_global_action("tick_rounds", {"property_manager", "secretary", "grid_member"})
+register_global_action("view_disinfection_board", {"admin", "town_leader", "supervisor", "secretary",
+                                                   "grid_member", "property_manager"})
+register_global_action("view_disinfection", {"admin", "town_leader", "supervisor", "secretary",
+                                             "grid_member", "property_manager"})
+
+
+def company_of(point: DisinfectionPoint):
+    return point.compound.property_company_id if point.compound is not None else None
+
+
+def _community_run_by(s, point) -> bool:
+    """The community answers for it (no property company): its secretary, its grid member."""
+    if company_of(point) is not None:
+        return False
+    if point.community_id in s.communities:
+        return True
+    return point.compound is not None and point.compound.grid_id in s.grids
+
+
+def _point_rule(user, s, action, point) -> bool:
+    company = company_of(point)
+    responsible = (company is not None and company in s.property_companies) or _community_run_by(s, point)
+    if action == "tick":
+        return responsible
+    if action == "view":
+        return (s.admin or s.town_wide or responsible or point.community_id in s.communities
+                or (point.compound is not None and point.compound_id in s.compounds))
+    if action == "manage":  # edit windows, switch on/off, print QR codes
+        return s.admin or point.community_id in s.communities or (company is not None
+                                                                  and company in s.property_companies)
+    raise ValueError(f"unknown action {action!r} on a disinfection point")
+
+
+register_object_rules(DisinfectionPoint, _point_rule)
+
+
+def can_manage_compound_points(user, compound) -> bool:
+    """Add points to a compound and print its QR sheet."""
+    s = scope_of(user)
+    return (s.admin or compound.grid.community_id in s.communities
+            or (compound.property_company_id is not None and compound.property_company_id in s.property_companies))
+
+
+def can_set_risk(user, compound) -> bool:
+    s = scope_of(user)
+    return s.admin or "town_leader" in s.roles or compound.grid.community_id in s.communities
+
+
+def can_manage_community_places(user, community) -> bool:
+    s = scope_of(user)
+    return s.admin or community.id in s.communities
+
+
+# --- the same rules as SQL (needs Compound outer-joined to DisinfectionPoint) -------------------
+
+def responsible_clause(user):
+    """The points this user ticks: the "today" page."""
+    s = scope_of(user)
+    conds = []
+    if s.property_companies:
+        conds.append(Compound.property_company_id.in_(s.property_companies))
+    community_run = or_(DisinfectionPoint.compound_id.is_(None), Compound.property_company_id.is_(None))
+    if s.communities:
+        conds.append(and_(community_run, DisinfectionPoint.community_id.in_(s.communities)))
+    if s.grids:
+        conds.append(and_(Compound.property_company_id.is_(None), Compound.grid_id.in_(s.grids)))
+    return or_(*conds) if conds else false()
+
+
+def visible_clause(user):
+    """The points this user sees on boards and exports."""
+    s = scope_of(user)
+    if s.admin or s.town_wide:
+        return true()
+    conds = [responsible_clause(user)]
+    if s.communities:
+        conds.append(DisinfectionPoint.community_id.in_(s.communities))
+    if s.compounds:
+        conds.append(DisinfectionPoint.compound_id.in_(s.compounds))
+    return or_(*conds)

@@ -1,0 +1,683 @@
+"""The rules of disinfection rounds: windows, slot generation, the one-tap tick, the missed-round
+sweep, the flags of repeated misses and the compliance figures. No request, no HTML."""
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager, joinedload
+
+from gridapp.audit.services import record
+from gridapp.auth.models import RoleAssignment, User
+from gridapp.disinfection import policy as dpolicy
+from gridapp.disinfection.models import (
+    POINT_KINDS,
+    RISK_TIERS,
+    TASKS,
+    CompoundRisk,
+    DisinfectionFlag,
+    DisinfectionPoint,
+    DisinfectionRound,
+    DisinfectionSlot,
+)
+from gridapp.extensions import db
+from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
+from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.services import notify
+from gridapp.timeutil import town_zone, utcnow
+
+register_kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True)
+register_kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",))
+register_kind("disinfection_flag", _l("Points missed three days running"), channels=("email",))
+
+KIND_LABELS = {
+    "elevator": _l("Elevator"), "public_toilet": _l("Public toilet"), "stairwell": _l("Stairwell"),
+    "garbage_point": _l("Garbage point"), "activity_area": _l("Activity area"), "shop": _l("Shop"),
+    "other": _l("Other"),
+}
+TASK_LABELS = {"disinfection": _l("Disinfection"), "garbage": _l("Garbage clearance")}
+TIER_LABELS = {"low": _l("Low risk"), "normal": _l("Normal"), "high": _l("High risk")}
+
+# The required windows per task and risk tier (in the town's zone); a higher tier means more rounds.
+DEFAULT_WINDOWS = {
+    "disinfection": {
+        "low": "06:00-10:00,17:00-21:00",
+        "normal": "06:00-10:00,11:00-15:00,17:00-21:00",
+        "high": "06:00-08:00,09:00-11:00,12:00-14:00,15:00-17:00,18:00-20:00",
+    },
+    "garbage": {
+        "low": "06:00-09:00,18:00-21:00",
+        "normal": "06:00-09:00,11:00-14:00,18:00-21:00",
+        "high": "06:00-08:00,10:00-12:00,14:00-16:00,18:00-20:00",
+    },
+}
+MAX_WINDOWS = 8
+MAX_BULK = 50
+SECRETARY_THRESHOLD = 3  # misses of one compound in a day that the secretary hears about
+FLAG_DAYS = 3  # consecutive days with a miss that raise a flag
+
+
+class DisinfectionError(Exception):
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+def grace() -> timedelta:
+    return timedelta(minutes=int(current_app.config.get("DISINFECTION_GRACE_MINUTES", 30)))
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(town_zone()).date()
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+# --- windows -------------------------------------------------------------------------------------
+
+def _parse_time(text: str) -> time | None:
+    """HH:MM; "24:00" is the midnight at the end of the day (None)."""
+    hh, _sep, mm = text.strip().partition(":")
+    if not (hh.isdigit() and mm.isdigit() and len(mm) == 2):
+        raise ValueError(text)
+    h, m = int(hh), int(mm)
+    if (h, m) == (24, 0):
+        return None
+    return time(h, m)
+
+
+def parse_windows(text: str) -> list[tuple[str, time, time | None]]:
+    """'06:00-10:00, 22:00-02:00' → [(label, start, end)]; an end at or before the start crosses
+    midnight. Raises DisinfectionError with a message for people."""
+    out = []
+    for part in (text or "").replace("，", ",").replace("–", "-").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            a, b = part.split("-")
+            start, end = _parse_time(a), _parse_time(b)
+            if start is None:
+                raise ValueError(part)
+        except ValueError:
+            raise DisinfectionError(_("Write windows as 06:00-10:00, separated by commas."), "windows") from None
+        if end == start:
+            raise DisinfectionError(_("A window must not start and end at the same time."), "windows")
+        label = f"{start:%H:%M}-{'24:00' if end is None else f'{end:%H:%M}'}"
+        out.append((label, start, end))
+    if len(out) > MAX_WINDOWS:
+        raise DisinfectionError(_("At most %(n)d windows a day.", n=MAX_WINDOWS), "windows")
+    if len({label for label, *_rest in out}) != len(out):
+        raise DisinfectionError(_("The same window is listed twice."), "windows")
+    return sorted(out, key=lambda w: w[1])
+
+
+def effective_windows(point: DisinfectionPoint, tier: str = "normal") -> str:
+    """The point's own windows, or its task's defaults; a higher risk tier never means fewer rounds."""
+    defaults = DEFAULT_WINDOWS.get(point.task, DEFAULT_WINDOWS["disinfection"])
+    own = point.windows or defaults["normal" if tier == "high" else tier]
+    if tier == "high" and len(parse_windows(defaults["high"])) > len(parse_windows(own)):
+        return defaults["high"]
+    return own
+
+
+def window_bounds(day: date, start: time, end: time | None) -> tuple[datetime, datetime]:
+    """A window of a local day as UTC instants; it belongs to the day it starts."""
+    zone = town_zone()
+    starts = datetime.combine(day, start, tzinfo=zone)
+    if end is None or end <= start:
+        ends = datetime.combine(day + timedelta(days=1), end or time(0), tzinfo=zone)
+    else:
+        ends = datetime.combine(day, end, tzinfo=zone)
+    return starts.astimezone(UTC), ends.astimezone(UTC)
+
+
+# --- slot generation ------------------------------------------------------------------------------
+
+def _tiers(compound_ids) -> dict[int, str]:
+    ids = {c for c in compound_ids if c is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(CompoundRisk.compound_id, CompoundRisk.tier)
+                                   .where(CompoundRisk.compound_id.in_(ids))).all())
+
+
+def ensure_slots(days, point_ids=None) -> int:
+    """Create the missing slots of these local days for the active points (all, or these), from
+    the point's creation on: idempotent (the unique point × day × window, ON CONFLICT DO NOTHING).
+    Returns the number of rows added."""
+    stmt = select(DisinfectionPoint.id, DisinfectionPoint.compound_id, DisinfectionPoint.task,
+                  DisinfectionPoint.windows, DisinfectionPoint.created_at).where(DisinfectionPoint.active.is_(True))
+    if point_ids is not None:
+        point_ids = list(point_ids)
+        if not point_ids:
+            return 0
+        stmt = stmt.where(DisinfectionPoint.id.in_(point_ids))
+    points = db.session.execute(stmt).all()
+    tiers = _tiers(p.compound_id for p in points)
+    parsed: dict[str, list] = {}
+    rows = []
+    for p in points:
+        spec = effective_windows(p, tiers.get(p.compound_id, "normal"))
+        if spec not in parsed:
+            parsed[spec] = parse_windows(spec)
+        for day in days:
+            for label, start, end in parsed[spec]:
+                starts, ends = window_bounds(day, start, end)
+                if ends <= p.created_at:
+                    continue  # a point is not missed before it existed
+                rows.append({"point_id": p.id, "day": day, "window": label, "starts_at": starts,
+                             "ends_at": ends, "status": "pending", "late": False})
+    if not rows:
+        return 0
+    stmt = _insert(DisinfectionSlot).on_conflict_do_nothing(index_elements=["point_id", "day", "window"])
+    return len(db.session.execute(stmt.returning(DisinfectionSlot.id), rows).all())
+
+
+def _drop_future_pending(point_ids, now: datetime) -> None:
+    """Windows changed: slots not yet begun are made again from the new windows."""
+    db.session.execute(delete(DisinfectionSlot).where(
+        DisinfectionSlot.point_id.in_(list(point_ids)), DisinfectionSlot.status == "pending",
+        DisinfectionSlot.starts_at > now))
+
+
+def _regenerate(point_ids, now: datetime) -> None:
+    _drop_future_pending(point_ids, now)
+    today = local_today(now)
+    ensure_slots([today, today + timedelta(days=1)], point_ids)
+
+
+# --- points ---------------------------------------------------------------------------------------
+
+def create_points(actor, *, compound: Compound | None = None, community: Community | None = None,
+                  values: dict, now: datetime | None = None) -> list[DisinfectionPoint]:
+    """Bulk creation: "elevator × 6" becomes 电梯 1 … 电梯 6 (name prefix and count)."""
+    now = now or utcnow()
+    kind, task = values["kind"], values.get("task") or "disinfection"
+    if kind not in POINT_KINDS or task not in TASKS:
+        raise DisinfectionError(_("Choose a kind from the list."), "kind")
+    count = int(values.get("count") or 1)
+    if not 1 <= count <= MAX_BULK:
+        raise DisinfectionError(_("Between 1 and %(n)d points at once.", n=MAX_BULK), "count")
+    windows = (values.get("windows") or "").strip()
+    if windows:
+        windows = ",".join(label for label, *_rest in parse_windows(windows))
+    prefix = (values.get("name") or "").strip() or str(KIND_LABELS[kind])
+    if compound is not None:
+        community_id, place_name = compound.grid.community_id, ""
+    else:
+        community_id = community.id
+        place_name = (values.get("place_name") or "").strip()
+        if not place_name:
+            raise DisinfectionError(_("Name the public place."), "place_name")
+    points = []
+    for i in range(1, count + 1):
+        name = prefix if count == 1 else f"{prefix} {i}"
+        points.append(DisinfectionPoint(community_id=community_id, compound_id=getattr(compound, "id", None),
+                                        place_name=place_name, name=name[:100], kind=kind, task=task,
+                                        windows=windows, active=True, created_at=now))
+    db.session.add_all(points)
+    db.session.flush()
+    record("create", compound or community, actor=actor,
+           summary=f"disinfection points: {kind} × {count} ({task})")
+    _regenerate([p.id for p in points], now)
+    return points
+
+
+def update_point(actor, point: DisinfectionPoint, values: dict, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    windows = (values.get("windows") or "").strip()
+    if windows:
+        windows = ",".join(label for label, *_rest in parse_windows(windows))
+    before = {"name": point.name, "windows": point.windows, "active": point.active}
+    point.name = (values.get("name") or point.name).strip()[:100]
+    point.windows = windows
+    point.active = bool(values.get("active"))
+    from gridapp.audit.services import describe_changes
+
+    record("update", point, actor=actor,
+           summary=describe_changes(before, {"name": point.name, "windows": point.windows, "active": point.active}))
+    db.session.flush()
+    if point.active:
+        _regenerate([point.id], now)
+    else:
+        _drop_future_pending([point.id], now)
+
+
+def tier_of(compound: Compound) -> str:
+    return _tiers([compound.id]).get(compound.id, "normal")
+
+
+def set_risk(actor, compound: Compound, tier: str, now: datetime | None = None) -> None:
+    """Raises (or lowers) the rounds of every point of the compound from the next window on."""
+    if tier not in RISK_TIERS:
+        raise DisinfectionError(_("Choose a risk tier from the list."), "tier")
+    now = now or utcnow()
+    before = tier_of(compound)
+    stmt = _insert(CompoundRisk).values(compound_id=compound.id, tier=tier, updated_at=now)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["compound_id"],
+                                                  set_={"tier": tier, "updated_at": now}))
+    record("update", compound, actor=actor, summary=f"disinfection risk tier: {before} → {tier}")
+    ids = db.session.scalars(select(DisinfectionPoint.id).where(DisinfectionPoint.compound_id == compound.id,
+                                                                DisinfectionPoint.active.is_(True))).all()
+    if ids:
+        _regenerate(ids, now)
+
+
+def points_of(compound: Compound | None = None, community: Community | None = None):
+    stmt = select(DisinfectionPoint).order_by(DisinfectionPoint.place_name, DisinfectionPoint.id)
+    if compound is not None:
+        stmt = stmt.where(DisinfectionPoint.compound_id == compound.id)
+    else:
+        stmt = stmt.where(DisinfectionPoint.community_id == community.id, DisinfectionPoint.compound_id.is_(None))
+    return list(db.session.scalars(stmt))
+
+
+def load_point(point_id: int) -> DisinfectionPoint | None:
+    return db.session.scalars(
+        select(DisinfectionPoint).where(DisinfectionPoint.id == point_id)
+        .options(joinedload(DisinfectionPoint.compound).joinedload(Compound.grid),
+                 joinedload(DisinfectionPoint.community))
+    ).first()
+
+
+# --- ticking --------------------------------------------------------------------------------------
+
+@dataclass
+class TickResult:
+    outcome: str  # on_time, late, extra, duplicate (the same tap again), taken (someone else's tick)
+    slot: DisinfectionSlot | None = None
+    round: DisinfectionRound | None = None
+
+    @property
+    def recorded(self) -> bool:
+        return self.outcome in ("on_time", "late", "extra")
+
+
+def new_tick_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def open_slot(point_id: int, now: datetime) -> DisinfectionSlot | None:
+    """The slot a tick now counts for: a window that is open, or closed less than the grace ago;
+    the pending one first, and within the window before a late one."""
+    stmt = (select(DisinfectionSlot)
+            .where(DisinfectionSlot.point_id == point_id, DisinfectionSlot.starts_at <= now,
+                   DisinfectionSlot.ends_at > now - grace(),
+                   DisinfectionSlot.status != "missed")
+            .order_by(case((DisinfectionSlot.status == "pending", 0), else_=1),
+                      case((DisinfectionSlot.ends_at > now, 0), else_=1), DisinfectionSlot.starts_at)
+            .options(joinedload(DisinfectionSlot.done_by)).limit(1))
+    return db.session.scalars(stmt).first()
+
+
+def tick(point: DisinfectionPoint, actor: User, *, disinfectant: str = "", note: str = "",
+         token: str | None = None, photo: str = "", now: datetime | None = None) -> TickResult:
+    """Record a round now (server time; nobody chooses it). One conditional UPDATE … WHERE
+    status = 'pending' decides which of two ticks for a slot counts; the tick token makes the
+    same tap sent twice one round, even outside any window."""
+    now = now or utcnow()
+    if not point.active:
+        raise DisinfectionError(_("This point is switched off: no rounds are recorded for it."))
+    disinfectant, note = (disinfectant or "").strip()[:100], (note or "").strip()[:1000]
+    if token:
+        earlier = db.session.scalars(select(DisinfectionRound).where(DisinfectionRound.tick_token == token)).first()
+        if earlier is not None:
+            return TickResult("duplicate", round=earlier)
+    today = local_today(now)
+    # Yesterday too: a window that crosses midnight belongs to the day it starts.
+    ensure_slots([today - timedelta(days=1), today], [point.id])
+    slot = open_slot(point.id, now)
+    if slot is not None:
+        late = now >= slot.ends_at
+        won = db.session.execute(
+            update(DisinfectionSlot)
+            .where(DisinfectionSlot.id == slot.id, DisinfectionSlot.status == "pending")
+            .values(status="done", done_at=now, done_by_id=actor.id, late=late)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if not won:
+            db.session.refresh(slot)
+            return TickResult("taken", slot=slot)
+        kind = "late" if late else "on_time"
+    else:
+        kind = "extra"
+    stmt = _insert(DisinfectionRound).values(
+        point_id=point.id, slot_id=slot.id if slot else None, kind=kind, ticked_at=now, ticked_by_id=actor.id,
+        disinfectant=disinfectant, note=note, photo=photo, tick_token=token)
+    round_id = db.session.execute(stmt.on_conflict_do_nothing().returning(DisinfectionRound.id)).scalar()
+    if round_id is None:  # the same token won a moment ago in another transaction
+        return TickResult("duplicate")
+    if disinfectant and disinfectant != point.last_disinfectant:
+        point.last_disinfectant = disinfectant
+    record("tick", point, actor=actor, summary=f"{kind}{' ' + slot.window if slot else ''}")
+    if slot is not None:
+        db.session.refresh(slot)
+    return TickResult(kind, slot=slot, round=db.session.get(DisinfectionRound, round_id))
+
+
+# --- what a person sees today ---------------------------------------------------------------------
+
+def slot_state(slot: DisinfectionSlot, now: datetime) -> str:
+    """pending slots split by time: due (window open), late (in the grace), upcoming, overdue."""
+    if slot.status != "pending":
+        return slot.status
+    if now < slot.starts_at:
+        return "upcoming"
+    if now < slot.ends_at:
+        return "due"
+    if now < slot.ends_at + grace():
+        return "late"
+    return "overdue"  # closed, the sweep has not run yet
+
+
+STATE_ORDER = {"due": 0, "late": 1, "overdue": 2, "upcoming": 3, "missed": 4, "done": 5}
+
+
+def today_for(user, now: datetime | None = None) -> list[tuple[DisinfectionSlot, str]]:
+    """The user's points × today's windows, what is due now first."""
+    now = now or utcnow()
+    today = local_today(now)
+    ids = db.session.scalars(
+        select(DisinfectionPoint.id).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .where(DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user))).all()
+    ensure_slots([today], ids)
+    slots = db.session.scalars(
+        select(DisinfectionSlot).join(DisinfectionSlot.point)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user))
+        .options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
+                 joinedload(DisinfectionSlot.done_by))
+    ).unique().all()
+    rows = [(s, slot_state(s, now)) for s in slots]
+    rows.sort(key=lambda r: (STATE_ORDER[r[1]], r[0].ends_at, r[0].point.where, r[0].point_id))
+    return rows
+
+
+def slots_of_point(point: DisinfectionPoint, now: datetime | None = None) -> list[tuple[DisinfectionSlot, str]]:
+    now = now or utcnow()
+    today = local_today(now)
+    if point.active:
+        ensure_slots([today], [point.id])
+    slots = db.session.scalars(select(DisinfectionSlot).where(DisinfectionSlot.point_id == point.id,
+                                                              DisinfectionSlot.day == today)
+                               .options(joinedload(DisinfectionSlot.done_by))
+                               .order_by(DisinfectionSlot.starts_at)).all()
+    return [(s, slot_state(s, now)) for s in slots]
+
+
+def recent_rounds(point: DisinfectionPoint, limit: int = 10) -> list[DisinfectionRound]:
+    return list(db.session.scalars(select(DisinfectionRound).where(DisinfectionRound.point_id == point.id)
+                                   .options(joinedload(DisinfectionRound.ticked_by))
+                                   .order_by(DisinfectionRound.ticked_at.desc()).limit(limit)))
+
+
+# --- the missed-round sweep -----------------------------------------------------------------------
+
+def _holders(role: str, scope_ids) -> dict[int, list[User]]:
+    out: dict[int, list[User]] = {}
+    if not scope_ids:
+        return out
+    rows = db.session.execute(select(RoleAssignment.scope_id, User).join(User, User.id == RoleAssignment.user_id)
+                              .where(RoleAssignment.role == role, RoleAssignment.scope_id.in_(set(scope_ids)),
+                                     User.active.is_(True))).all()
+    for scope_id, user in rows:
+        out.setdefault(scope_id, []).append(user)
+    return out
+
+
+def mark_missed(now: datetime | None = None) -> dict:
+    """One set-based UPDATE marks every pending slot whose window (and grace) has closed as missed;
+    the responsible managers hear of them at once, the secretary of a compound's third miss of a
+    day. Running it twice, or two at once, marks and notifies once (RETURNING + dedupe keys)."""
+    now = now or utcnow()
+    missed = db.session.execute(
+        update(DisinfectionSlot)
+        .where(DisinfectionSlot.status == "pending", DisinfectionSlot.ends_at <= now - grace())
+        .values(status="missed", missed_at=now)
+        .returning(DisinfectionSlot.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    result = {"missed": len(missed), "notified": 0, "secretaries": 0}
+    if not missed:
+        return result
+    rows = db.session.execute(
+        select(DisinfectionSlot.id, DisinfectionSlot.day, DisinfectionSlot.window, DisinfectionPoint.id,
+               DisinfectionPoint.name, DisinfectionPoint.place_name, DisinfectionPoint.community_id,
+               Compound.id, Compound.name, Compound.property_company_id, Compound.grid_id)
+        .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .where(DisinfectionSlot.id.in_(missed))).all()
+    managers = _holders("property_manager", {r[9] for r in rows if r[9]})
+    secretaries = _holders("secretary", {r[6] for r in rows})
+    grid_members = _holders("grid_member", {r[10] for r in rows if r[10] and not r[9]})
+    # One notice per responsible party, place and window: "阳光小区 06:00-10:00: 电梯 1, 电梯 2".
+    groups: dict[tuple, list] = {}
+    for (_slot_id, day, window, point_id, name, place_name, community_id, compound_id, compound_name,
+         company_id, grid_id) in rows:
+        where = compound_name or place_name
+        if company_id:
+            recipients = managers.get(company_id, [])
+        else:
+            recipients = secretaries.get(community_id, []) + grid_members.get(grid_id, [])
+        key = (f"k{compound_id}" if compound_id else f"p{point_id}", day, window)
+        entry = groups.setdefault(key, {"where": where, "recipients": recipients, "names": [], "day": day,
+                                        "window": window, "community_id": community_id})
+        entry["names"].append(name)
+    for (place_key, day, window), g in groups.items():
+        if not g["recipients"]:
+            continue
+        title = _("Missed round: %(where)s %(window)s", where=g["where"], window=window)
+        body = _("%(day)s %(window)s, not done: %(points)s", day=day.isoformat(), window=window,
+                 points="、".join(g["names"]))
+        res = notify(g["recipients"], "disinfection_missed", title, body,
+                     dedupe_key=f"disinfection-missed:{place_key}:{day.isoformat()}:{window}",
+                     link="/disinfection/", now=now)
+        result["notified"] += res.inbox
+    result["secretaries"] = _notify_secretaries(rows, now)
+    return result
+
+
+def _notify_secretaries(rows, now: datetime) -> int:
+    compounds = {r[7] for r in rows if r[7]}
+    days = {r[1] for r in rows}
+    if not compounds:
+        return 0
+    counts = db.session.execute(
+        select(DisinfectionPoint.compound_id, DisinfectionSlot.day, func.count(), Compound.name, Grid.community_id)
+        .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
+        .join(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .join(Grid, Grid.id == Compound.grid_id)
+        .where(DisinfectionSlot.status == "missed", DisinfectionPoint.compound_id.in_(compounds),
+               DisinfectionSlot.day.in_(days))
+        .group_by(DisinfectionPoint.compound_id, DisinfectionSlot.day, Compound.name, Grid.community_id)
+        .having(func.count() >= SECRETARY_THRESHOLD)).all()
+    secretaries = _holders("secretary", {c[4] for c in counts})
+
+    sent = 0
+    for compound_id, day, n, name, community_id in counts:
+        recipients = secretaries.get(community_id, [])
+        if not recipients:
+            continue
+        res = notify(recipients, "disinfection_compound",
+                     _("%(compound)s missed %(n)d rounds on %(day)s", compound=name, n=n, day=day.isoformat()),
+                     _("Check the compliance board."),
+                     dedupe_key=f"disinfection-compound:{compound_id}:{day.isoformat()}",
+                     link=f"/disinfection/board/compounds/{compound_id}", now=now)
+        sent += res.inbox
+    return sent
+
+
+def raise_flags(now: datetime | None = None) -> dict:
+    """A point with a missed round on each of the last three (closed-window) days is flagged for
+    the community secretary: once per run of misses (no new flag while one is open)."""
+    now = now or utcnow()
+    last = local_today(now)
+    first = last - timedelta(days=FLAG_DAYS - 1)
+    open_flag = select(DisinfectionFlag.id).where(DisinfectionFlag.point_id == DisinfectionSlot.point_id,
+                                                  DisinfectionFlag.resolved_at.is_(None)).exists()
+    candidates = db.session.execute(
+        select(DisinfectionSlot.point_id, func.max(DisinfectionSlot.day))
+        .where(DisinfectionSlot.status == "missed", DisinfectionSlot.day.between(first, last), ~open_flag)
+        .group_by(DisinfectionSlot.point_id)
+        .having(func.count(func.distinct(DisinfectionSlot.day)) == FLAG_DAYS)).all()
+    if not candidates:
+        return {"flags": 0}
+    points = {p.id: p for p in db.session.scalars(
+        select(DisinfectionPoint).where(DisinfectionPoint.id.in_([c[0] for c in candidates]))
+        .options(joinedload(DisinfectionPoint.compound)))}
+    rows = [{"point_id": pid, "community_id": points[pid].community_id, "last_day": day, "created_at": now}
+            for pid, day in candidates]
+    stmt = _insert(DisinfectionFlag).on_conflict_do_nothing(index_elements=["point_id", "last_day"])
+    created = db.session.execute(stmt.returning(DisinfectionFlag.id, DisinfectionFlag.point_id), rows).all()
+    secretaries = _holders("secretary", {points[pid].community_id for _fid, pid in created})
+
+    for flag_id, pid in created:
+        p = points[pid]
+        recipients = secretaries.get(p.community_id, [])
+        if recipients:
+            notify(recipients, "disinfection_flag",
+                   _("%(point)s missed rounds three days running", point=p.audit_name),
+                   _("Follow it up with whoever is responsible."), dedupe_key=f"disinfection-flag:{flag_id}",
+                   link="/disinfection/board", now=now)
+    return {"flags": len(created)}
+
+
+def open_flags(user) -> list[DisinfectionFlag]:
+    return list(db.session.scalars(
+        select(DisinfectionFlag).join(DisinfectionFlag.point)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .where(DisinfectionFlag.resolved_at.is_(None), dpolicy.visible_clause(user))
+        .options(contains_eager(DisinfectionFlag.point).contains_eager(DisinfectionPoint.compound))
+        .order_by(DisinfectionFlag.id.desc()).limit(50)))
+
+
+def resolve_flag(actor, flag: DisinfectionFlag, now: datetime | None = None) -> bool:
+    done = db.session.execute(update(DisinfectionFlag).where(DisinfectionFlag.id == flag.id,
+                                                             DisinfectionFlag.resolved_at.is_(None))
+                              .values(resolved_at=now or utcnow(), resolved_by_id=actor.id)).rowcount == 1
+    if done:
+        record("resolve", flag.point, actor=actor, summary=f"flag {flag.last_day.isoformat()}")
+    return done
+
+
+# --- boards ---------------------------------------------------------------------------------------
+
+def _counts():
+    return (func.count().label("total"),
+            func.sum(case((DisinfectionSlot.status == "done", 1), else_=0)).label("done"),
+            func.sum(case((DisinfectionSlot.status == "missed", 1), else_=0)).label("missed"))
+
+
+def percent(done: int, total: int) -> int | None:
+    return round(100 * done / total) if total else None
+
+
+def board_today(user, day: date) -> list[dict]:
+    """Compounds (and each community's public places) × one day: done, missed, of how many."""
+    rows = db.session.execute(
+        select(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, *_counts())
+        .select_from(DisinfectionSlot)
+        .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
+        .join(Community, Community.id == DisinfectionPoint.community_id)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
+        .where(DisinfectionSlot.day == day, dpolicy.visible_clause(user))
+        .group_by(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name)
+        .order_by(Community.id, Compound.id)).all()
+    return [{"community_id": r[0], "community": r[1], "compound_id": r[2], "compound": r[3], "company": r[4],
+             "total": r.total, "done": int(r.done or 0), "missed": int(r.missed or 0),
+             "percent": percent(int(r.done or 0), r.total)} for r in rows]
+
+
+def board_points(user, day: date, *, compound: Compound | None = None, community: Community | None = None):
+    """One compound's (or a community's public places') points × one day's slots."""
+    stmt = (select(DisinfectionSlot).join(DisinfectionSlot.point)
+            .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+            .where(DisinfectionSlot.day == day, dpolicy.visible_clause(user))
+            .options(contains_eager(DisinfectionSlot.point), joinedload(DisinfectionSlot.done_by))
+            .order_by(DisinfectionPoint.place_name, DisinfectionPoint.id, DisinfectionSlot.starts_at))
+    if compound is not None:
+        stmt = stmt.where(DisinfectionPoint.compound_id == compound.id)
+    else:
+        stmt = stmt.where(DisinfectionPoint.community_id == community.id, DisinfectionPoint.compound_id.is_(None))
+    by_point: dict[int, dict] = {}
+    for slot in db.session.scalars(stmt).unique():
+        by_point.setdefault(slot.point_id, {"point": slot.point, "slots": []})["slots"].append(slot)
+    return list(by_point.values())
+
+
+def company_compliance(user, today: date) -> list[dict]:
+    """Per property company (community-run as one more row): share of closed slots done over the
+    last 7 and 30 days. One query for both periods."""
+    first7 = today - timedelta(days=6)
+    first30 = today - timedelta(days=29)
+    closed = DisinfectionSlot.status != "pending"
+    done = DisinfectionSlot.status == "done"
+    in7 = DisinfectionSlot.day >= first7
+    rows = db.session.execute(
+        select(PropertyCompany.id, PropertyCompany.name,
+               func.sum(case((and_(closed, in7), 1), else_=0)),
+               func.sum(case((and_(done, in7), 1), else_=0)),
+               func.sum(case((closed, 1), else_=0)),
+               func.sum(case((done, 1), else_=0)))
+        .select_from(DisinfectionSlot)
+        .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
+        .where(DisinfectionSlot.day.between(first30, today), dpolicy.visible_clause(user))
+        .group_by(PropertyCompany.id, PropertyCompany.name)
+        .order_by(case((PropertyCompany.id.is_(None), 1), else_=0), PropertyCompany.name)).all()
+    out = []
+    for company_id, name, c7, d7, c30, d30 in rows:
+        out.append({"company_id": company_id, "name": name, "closed7": int(c7 or 0), "done7": int(d7 or 0),
+                    "p7": percent(int(d7 or 0), int(c7 or 0)), "closed30": int(c30 or 0),
+                    "done30": int(d30 or 0), "p30": percent(int(d30 or 0), int(c30 or 0))})
+    return out
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+MAX_EXPORT_DAYS = 31
+
+
+def export_rows(user, first: date, last: date):
+    """Every slot of the period within the user's sight, with how it was done (for Excel)."""
+    stmt = (select(DisinfectionSlot.day, DisinfectionSlot.window, DisinfectionSlot.status, DisinfectionSlot.late,
+                   DisinfectionSlot.done_at, User.display_name, Community.name, Compound.name,
+                   DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionPoint.kind,
+                   DisinfectionPoint.task, DisinfectionRound.disinfectant, DisinfectionRound.note)
+            .select_from(DisinfectionSlot)
+            .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
+            .join(Community, Community.id == DisinfectionPoint.community_id)
+            .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+            .outerjoin(User, User.id == DisinfectionSlot.done_by_id)
+            .outerjoin(DisinfectionRound, DisinfectionRound.slot_id == DisinfectionSlot.id)
+            .where(DisinfectionSlot.day.between(first, last), dpolicy.visible_clause(user))
+            .order_by(DisinfectionSlot.day, Community.id, DisinfectionPoint.compound_id, DisinfectionPoint.id,
+                      DisinfectionSlot.starts_at))
+    return db.session.execute(stmt.execution_options(yield_per=1000))
+
+
+def extra_rounds(user, first: date, last: date):
+    zone_first, _x = window_bounds(first, time(0), None)
+    _y, zone_last = window_bounds(last, time(0), None)
+    return db.session.execute(
+        select(DisinfectionRound.ticked_at, User.display_name, Community.name, Compound.name,
+               DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionRound.disinfectant,
+               DisinfectionRound.note)
+        .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionRound.point_id)
+        .join(Community, Community.id == DisinfectionPoint.community_id)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .join(User, User.id == DisinfectionRound.ticked_by_id)
+        .where(DisinfectionRound.kind == "extra", DisinfectionRound.ticked_at >= zone_first,
+               DisinfectionRound.ticked_at < zone_last, dpolicy.visible_clause(user))
+        .order_by(DisinfectionRound.ticked_at))
+

@@ -1,0 +1,363 @@
+"""Pages of the disinfection rounds: today's rounds, the point page a QR code opens (with the
+one-tap tick), points and risk tiers of a compound, QR sheets, the compliance board, the export.
+
+Every object route: load or 404, `require()` the action on that object, validate the form, one
+service call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise).
+"""
+from datetime import timedelta
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from gridapp.core.http import render, toast, wants_fragment
+from gridapp.disinfection import policy as dpolicy
+from gridapp.disinfection import services
+from gridapp.disinfection.forms import PeriodForm, PointForm, PointsForm, RiskForm, TickForm
+from gridapp.disinfection.models import DisinfectionFlag
+from gridapp.extensions import db
+from gridapp.grid.models import Community, Compound
+from gridapp.policy import can, require
+from gridapp.timeutil import to_local, utcnow
+
+bp = Blueprint("disinfection", __name__, template_folder="templates", static_folder="static")
+
+
+@bp.context_processor
+def _context():
+    return {"kind_labels": services.KIND_LABELS, "task_labels": services.TASK_LABELS,
+            "tier_labels": services.TIER_LABELS, "can_tick": lambda p: can(current_user, "tick", p)}
+
+
+def _point_or_404(point_id):
+    point = services.load_point(point_id)
+    if point is None:
+        abort(404)
+    return point
+
+
+def _compound_or_404(compound_id):
+    compound = db.session.get(Compound, compound_id)
+    if compound is None:
+        abort(404)
+    return compound
+
+
+def _require_place(allowed: bool, action: str, obj) -> None:
+    """The place-level rules of this feature (policy.py): refuse like require() does, audited."""
+    if allowed:
+        return
+    from gridapp.audit.services import record
+
+    db.session.rollback()
+    record("denied", obj, summary=action, actor=current_user)
+    db.session.commit()
+    abort(403)
+
+
+def _tick_form(point):
+    return TickForm(formdata=None, disinfectant=point.last_disinfectant, token=services.new_tick_token())
+
+
+def _hhmm(moment) -> str:
+    return format_datetime(to_local(moment), "HH:mm")
+
+
+# --- today ------------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def today():
+    require(current_user, "view_disinfection")
+    now = utcnow()
+    rows = services.today_for(current_user, now)
+    return render_template("disinfection/today.html", rows=rows, now=now, make_form=_tick_form,
+                           counts={s: sum(1 for _slot, st in rows if st == s) for s in services.STATE_ORDER})
+
+
+# --- a point: what its QR code opens ---------------------------------------------------------------
+
+def _point_page(point, form=None, error: str = "", status: int = 200):
+    now = utcnow()
+    ctx = {"point": point, "slots": services.slots_of_point(point, now), "form": form or _tick_form(point),
+           "error": error, "rounds": services.recent_rounds(point), "now": now}
+    return render("disinfection/point.html", "disinfection/_tick_panel.html", **ctx), status
+
+
+@bp.get("/points/<int:point_id>")
+@login_required
+def point(point_id):
+    p = _point_or_404(point_id)
+    require(current_user, "view", p)
+    return _point_page(p)
+
+
+_MESSAGES = {
+    "on_time": lambda r: _("Round recorded at %(time)s (window %(window)s).", time=_hhmm(r.round.ticked_at),
+                           window=r.slot.window),
+    "late": lambda r: _("Recorded at %(time)s, late: the window %(window)s had closed.",
+                        time=_hhmm(r.round.ticked_at), window=r.slot.window),
+    "extra": lambda r: _("Recorded at %(time)s as an extra round: no window is open now.",
+                         time=_hhmm(r.round.ticked_at)),
+    "duplicate": lambda r: _("This tap was already recorded."),
+    "taken": lambda r: _("This round was already done by %(name)s at %(time)s.",
+                         name=r.slot.done_by.display_name if r.slot.done_by else "?", time=_hhmm(r.slot.done_at)),
+}
+
+
+@bp.post("/points/<int:point_id>/tick")
+@login_required
+def tick(point_id):
+    p = _point_or_404(point_id)
+    require(current_user, "tick", p)
+    form = TickForm()
+    from_today = request.form.get("view") == "today"
+    if not form.validate_on_submit():
+        if wants_fragment() and not from_today:
+            return _point_page(p, form=form)
+        return _point_page(p, form=form, status=400)
+    try:
+        result = services.tick(p, current_user, disinfectant=form.disinfectant.data, note=form.note.data,
+                               token=form.token.data or None)
+    except services.DisinfectionError as exc:
+        db.session.rollback()
+        if wants_fragment():
+            resp = make_response(_point_page(p, form=form, error=str(exc))[0] if not from_today
+                                 else render_template("disinfection/_refused.html", error=str(exc)))
+            return toast(resp, str(exc), "error")
+        return _point_page(p, form=form, error=str(exc), status=409)
+    db.session.commit()
+    message = _MESSAGES[result.outcome](result)
+    level = "success" if result.recorded else "info"
+    if wants_fragment():
+        if from_today and result.slot is not None:
+            slot = result.slot
+            body = render_template("disinfection/_today_row.html", slot=slot,
+                                   state=services.slot_state(slot, utcnow()), make_form=_tick_form)
+        else:
+            body = _point_page(p)[0]
+        return toast(make_response(body), message, level)
+    flash(message, level)
+    if from_today:
+        return redirect(url_for("disinfection.today"))
+    return redirect(url_for("disinfection.point", point_id=p.id))
+
+
+@bp.route("/points/<int:point_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_point(point_id):
+    p = _point_or_404(point_id)
+    require(current_user, "manage", p)
+    form = PointForm(obj=p)
+    if form.validate_on_submit():
+        try:
+            services.update_point(current_user, p, {"name": form.name.data, "windows": form.windows.data,
+                                                    "active": form.active.data})
+        except services.DisinfectionError as exc:
+            db.session.rollback()
+            form.windows.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("disinfection.point", point_id=p.id))
+    tier = services.tier_of(p.compound) if p.compound else "normal"
+    return render_template("disinfection/point_edit.html", point=p, form=form,
+                           effective=services.effective_windows(p, tier))
+
+
+@bp.get("/points/<int:point_id>/qr.svg")
+@login_required
+def point_qr(point_id):
+    p = _point_or_404(point_id)
+    require(current_user, "view", p)
+    resp = make_response(_qr_svg(p, scale=6))
+    resp.headers["Content-Type"] = "image/svg+xml"
+    return resp
+
+
+def _qr_svg(point, scale=4) -> str:
+    import segno
+
+    url = url_for("disinfection.point", point_id=point.id, _external=True)
+    return segno.make(url, error="m").svg_inline(scale=scale, title=point.audit_name)
+
+
+# --- a compound's points, its risk tier, its QR sheet; a community's public places ----------------
+
+def _places_page(*, compound=None, community=None, add_form=None, risk_form=None, status=200):
+    points = services.points_of(compound=compound, community=community)
+    if compound is not None:
+        manage = dpolicy.can_manage_compound_points(current_user, compound)
+        tier = services.tier_of(compound)
+        risk_form = risk_form or RiskForm(formdata=None, tier=tier)
+        set_risk = dpolicy.can_set_risk(current_user, compound)
+    else:
+        manage = dpolicy.can_manage_community_places(current_user, community)
+        tier, set_risk = "normal", False
+    add_form = add_form or PointsForm(formdata=None, public_place=compound is None)
+    return render_template("disinfection/places.html", compound=compound, community=community, points=points,
+                           manage=manage, tier=tier, risk_form=risk_form, set_risk=set_risk,
+                           add_form=add_form), status
+
+
+@bp.get("/compounds/<int:compound_id>")
+@login_required
+def compound(compound_id):
+    k = _compound_or_404(compound_id)
+    require(current_user, "view", k)
+    return _places_page(compound=k)
+
+
+@bp.post("/compounds/<int:compound_id>/points")
+@login_required
+def add_points(compound_id):
+    k = _compound_or_404(compound_id)
+    _require_place(dpolicy.can_manage_compound_points(current_user, k), "add_disinfection_points", k)
+    form = PointsForm()
+    return _add(form, compound=k)
+
+
+@bp.get("/communities/<int:community_id>/places")
+@login_required
+def places(community_id):
+    c = db.session.get(Community, community_id) or abort(404)
+    require(current_user, "view", c)
+    return _places_page(community=c)
+
+
+@bp.post("/communities/<int:community_id>/places")
+@login_required
+def add_places(community_id):
+    c = db.session.get(Community, community_id) or abort(404)
+    _require_place(dpolicy.can_manage_community_places(current_user, c), "add_disinfection_points", c)
+    form = PointsForm(public_place=True)
+    return _add(form, community=c)
+
+
+def _add(form, *, compound=None, community=None):
+    if form.validate_on_submit():
+        values = {f.name: f.data for f in form if f.name != "csrf_token"}
+        try:
+            points = services.create_points(current_user, compound=compound, community=community, values=values)
+        except services.DisinfectionError as exc:
+            db.session.rollback()
+            field = exc.field if exc.field in form else "windows"
+            form[field].errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("%(n)d points added.", n=len(points)), "success")
+            if compound is not None:
+                return redirect(url_for("disinfection.compound", compound_id=compound.id))
+            return redirect(url_for("disinfection.places", community_id=community.id))
+    return _places_page(compound=compound, community=community, add_form=form, status=400)
+
+
+@bp.post("/compounds/<int:compound_id>/risk")
+@login_required
+def set_risk(compound_id):
+    k = _compound_or_404(compound_id)
+    _require_place(dpolicy.can_set_risk(current_user, k), "set_disinfection_risk", k)
+    form = RiskForm()
+    if not form.validate_on_submit():
+        return _places_page(compound=k, risk_form=form, status=400)
+    services.set_risk(current_user, k, form.tier.data)
+    db.session.commit()
+    flash(_("Risk tier saved: the rounds of every point follow it from the next window."), "success")
+    return redirect(url_for("disinfection.compound", compound_id=k.id))
+
+
+@bp.get("/compounds/<int:compound_id>/qr")
+@login_required
+def qr_sheet(compound_id):
+    k = _compound_or_404(compound_id)
+    _require_place(dpolicy.can_manage_compound_points(current_user, k), "print_qr_sheet", k)
+    points = [p for p in services.points_of(compound=k) if p.active]
+    return render_template("disinfection/qr_sheet.html", compound=k, codes=[(p, _qr_svg(p)) for p in points])
+
+
+# --- the compliance board ------------------------------------------------------------------------
+
+@bp.get("/board")
+@login_required
+def board():
+    require(current_user, "view_disinfection_board")
+    day = services.local_today()
+    rows = services.board_today(current_user, day)
+    companies = services.company_compliance(current_user, day)
+    return render_template("disinfection/board.html", rows=rows, day=day, companies=companies,
+                           flags=services.open_flags(current_user),
+                           period=PeriodForm(formdata=None, start=day - timedelta(days=6), end=day))
+
+
+@bp.get("/board/compounds/<int:compound_id>")
+@login_required
+def board_compound(compound_id):
+    k = _compound_or_404(compound_id)
+    require(current_user, "view_disinfection_board")
+    require(current_user, "view", k)
+    day = services.local_today()
+    now = utcnow()
+    return render_template("disinfection/board_points.html", title=k.name, day=day,
+                           state_of=lambda slot: services.slot_state(slot, now),
+                           points=services.board_points(current_user, day, compound=k))
+
+
+@bp.get("/board/communities/<int:community_id>/places")
+@login_required
+def board_places(community_id):
+    c = db.session.get(Community, community_id) or abort(404)
+    require(current_user, "view_disinfection_board")
+    require(current_user, "view", c)
+    day = services.local_today()
+    now = utcnow()
+    return render_template("disinfection/board_points.html", title=c.name, day=day,
+                           state_of=lambda slot: services.slot_state(slot, now),
+                           points=services.board_points(current_user, day, community=c))
+
+
+@bp.post("/flags/<int:flag_id>/resolve")
+@login_required
+def resolve_flag(flag_id):
+    flag = db.session.get(DisinfectionFlag, flag_id) or abort(404)
+    require(current_user, "manage", flag.point)
+    services.resolve_flag(current_user, flag)
+    db.session.commit()
+    flash(_("Flag closed."), "success")
+    return redirect(url_for("disinfection.board"))
+
+
+@bp.get("/rounds.xlsx")
+@login_required
+def export():
+    require(current_user, "view_disinfection_board")
+    form = PeriodForm(request.args)
+    if not form.validate() or form.end.data < form.start.data or \
+            (form.end.data - form.start.data).days >= services.MAX_EXPORT_DAYS:
+        flash(_("Choose a period of at most %(n)d days.", n=services.MAX_EXPORT_DAYS), "error")
+        return redirect(url_for("disinfection.board"))
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Rounds"))
+    ws.append([_("Day"), _("Window"), _("Status"), _("Late"), _("Done at"), _("Done by"), _("Community"),
+               _("Compound or place"), _("Point"), _("Kind"), _("Task"), _("Disinfectant"), _("Note")])
+    status_labels = {"pending": _("Pending"), "done": _("Done"), "missed": _("Missed")}
+    for r in services.export_rows(current_user, form.start.data, form.end.data):
+        ws.append([r[0], r[1], status_labels[r[2]], _("yes") if r[3] else "",
+                   to_local(r[4]).replace(tzinfo=None) if r[4] else None, r[5] or "", r[6], r[7] or r[8], r[9],
+                   str(services.KIND_LABELS.get(r[10], r[10])), str(services.TASK_LABELS.get(r[11], r[11])),
+                   r[12] or "", r[13] or ""])
+    extra = wb.create_sheet(_("Extra rounds"))
+    extra.append([_("Done at"), _("Done by"), _("Community"), _("Compound or place"), _("Point"),
+                  _("Disinfectant"), _("Note")])
+    for r in services.extra_rounds(current_user, form.start.data, form.end.data):
+        extra.append([to_local(r[0]).replace(tzinfo=None), r[1], r[2], r[3] or r[4], r[5], r[6] or "", r[7] or ""])
+    buf = BytesIO()
+    wb.save(buf)
+    resp = make_response(buf.getvalue())
+    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"rounds-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx"
+    resp.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return resp

@@ -1,0 +1,31 @@
+"""Disinfection's periodic sweep: slots for today and tomorrow, missed rounds, repeated misses."""
+from datetime import datetime, timedelta
+
+from gridapp.extensions import db
+from jobs import in_app_context
+
+
+def _moment(at: str | None):
+    """An ISO time; without an offset it is read in the town's zone."""
+    if not at:
+        return None
+    from gridapp.timeutil import town_zone
+
+    moment = datetime.fromisoformat(at)
+    return moment if moment.tzinfo else moment.replace(tzinfo=town_zone())
+
+
+@in_app_context
+def sweep_disinfection(at: str | None = None) -> dict:
+    """Make the slots of today and tomorrow, mark closed windows without a tick missed (notifying
+    the responsible managers, and the secretary of a compound's third miss of a day), and flag
+    points missed three days running. Idempotent: a second run changes and notifies nothing."""
+    from gridapp.disinfection.services import ensure_slots, local_today, mark_missed, raise_flags
+    from gridapp.timeutil import utcnow
+
+    now = _moment(at) or utcnow()
+    today = local_today(now)
+    created = ensure_slots([today - timedelta(days=1), today, today + timedelta(days=1)])
+    result = {"slots": created, **mark_missed(now), **raise_flags(now)}
+    db.session.commit()
+    return result

@@ -1,0 +1,73 @@
+"""The town board over 2,000 points × 3 windows × 30 days renders with a bounded number of queries."""
+from datetime import timedelta
+
+from sqlalchemy import Date, Integer, String, case, func, insert, literal, select, true, union_all
+
+from gridapp.disinfection import services
+from gridapp.disinfection.models import DisinfectionPoint, DisinfectionSlot
+from gridapp.extensions import db
+from gridapp.grid.models import Compound
+from gridapp.timeutil import UTCDateTime
+from tests.disinfection.factories import make_point
+
+
+def _fill(world, points: int, days: int):
+    """Points spread over the compounds and slots for `days` days, with set-based INSERT … SELECT."""
+    today = services.local_today()
+    created = services.utcnow() - timedelta(days=days + 1)
+    compounds = [world.k1.id, world.k2.id, world.k3.id]
+    rows = [{"community_id": world.c1.id if i % 3 != 2 else world.c2.id, "compound_id": compounds[i % 3],
+             "place_name": "", "name": f"点{i}", "kind": "elevator", "task": "disinfection", "windows": "",
+             "active": True, "last_disinfectant": "", "created_at": created} for i in range(points)]
+    db.session.execute(insert(DisinfectionPoint), rows)
+    # The day × window grid as a UNION ALL of literal rows (portable; SQLite has no VALUES aliases).
+    grid = [select(literal(d, Date).label("day"), literal(label, String).label("window"),
+                   literal(starts, UTCDateTime).label("starts_at"), literal(ends, UTCDateTime).label("ends_at"),
+                   literal(i, Integer).label("n"))
+            for i, d in enumerate(today - timedelta(days=k) for k in range(days))
+            for label, start, end in services.parse_windows(services.DEFAULT_WINDOWS["disinfection"]["normal"])
+            for starts, ends in [services.window_bounds(d, start, end)]]
+    dw = union_all(*grid).subquery("dw")
+    status = case(((DisinfectionPoint.id + dw.c.n) % 5 == 0, literal("missed")), else_=literal("done"))
+    db.session.execute(insert(DisinfectionSlot).from_select(
+        ["point_id", "day", "window", "starts_at", "ends_at", "status", "late"],
+        select(DisinfectionPoint.id, dw.c.day, dw.c.window, dw.c.starts_at, dw.c.ends_at, status, literal(False))
+        .select_from(DisinfectionPoint).join(dw, true()).where(DisinfectionPoint.created_at == created)))
+    db.session.commit()
+
+
+def _queries(count_queries, client, url):
+    client.get(url)
+    with count_queries() as box:
+        resp = client.get(url)
+    assert resp.status_code == 200
+    return box["n"], resp.get_data(as_text=True)
+
+
+def test_board_queries_do_not_grow_with_points_and_days(count_queries, make_client, world):
+    make_point(world.k1)
+    c = make_client()
+    c.login("leader")
+    few, html = _queries(count_queries, c, "/disinfection/board")
+    _fill(world, 2000, 30)
+    assert db.session.scalar(select(func.count()).select_from(DisinfectionSlot)) >= 2000 * 3 * 30
+    many, html = _queries(count_queries, c, "/disinfection/board")
+    assert many == few
+    assert many <= 12
+    assert html.count('<tr id="compound-') == 3
+    # Every 5th slot was made missed: the chart shows about 80 % for each company.
+    assert "80%" in html or "79%" in html or "81%" in html
+
+
+def test_drill_down_queries_are_bounded(count_queries, make_client, world):
+    c = make_client()
+    c.login("leader")
+    url = f"/disinfection/board/compounds/{world.k1.id}"
+    make_point(world.k1)
+    few, _html = _queries(count_queries, c, url)
+    _fill(world, 300, 2)
+    many, html = _queries(count_queries, c, url)
+    assert many == few
+    assert html.count('<li id="point-') == db.session.scalar(
+        select(func.count()).select_from(DisinfectionPoint).where(DisinfectionPoint.compound_id == world.k1.id))
+    assert db.session.get(Compound, world.k1.id) is not None
