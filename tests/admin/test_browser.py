@@ -53,7 +53,7 @@ def test_assign_and_remove_a_role_in_place_with_htmx(world, live_server, phone):
     assert _roles("nobody") == [("secretary", "community", ids["c2"])]
 
     phone.locator("#roles li[id^=role-] button").click()
-    phone.get_by_text("No roles yet.").wait_for()
+    phone.get_by_text("暂无角色。").wait_for()
     assert phone.evaluate("window.__marker") == 1
     assert _roles("nobody") == []
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
@@ -69,5 +69,5 @@ def test_assign_a_role_without_javascript(world, live_server, phone_nojs):
     page.select_option("#scope", f"grid:{ids['g1']}")
     page.locator("#roles button.primary").click()
     page.wait_for_url(f"**/admin/users/{ids['nobody']}#roles")
-    assert "Role assigned." in page.locator("#toasts").inner_text() or "第一网格" in page.locator("#roles").inner_text()
+    assert "角色已分配。" in page.locator("#toasts").inner_text() or "第一网格" in page.locator("#roles").inner_text()
     assert _roles("nobody") == [("grid_member", "grid", ids["g1"])]

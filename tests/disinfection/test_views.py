@@ -115,7 +115,7 @@ def test_an_inactive_point_is_refused_with_a_message(make_client, world):
     c = _as(make_client, "pm1")
     resp = c.post(f"/disinfection/points/{p.id}/tick", {"token": "x"})
     assert resp.status_code == 409
-    assert "switched off" in resp.get_data(as_text=True)
+    assert "已停用" in resp.get_data(as_text=True)
     assert _rounds(p.id) == 0
     assert _today_slot(p.id).status == "pending"
 

@@ -62,7 +62,7 @@ def test_finding_to_verified_on_phones(world, chromium, live_server):
     assert page.evaluate("window.__marker") == 1  # swapped in place by htmx, no reload
     page.fill("textarea[name=evidence]", "已安排两名志愿者轮流测温登记")
     page.click("button[value=submit]")
-    page.locator("#item-status", has_text="Evidence submitted").wait_for()
+    page.locator("#item-status", has_text="已提交整改材料").wait_for()
     assert page.locator("button[value=verify]").count() == 0  # the owner is not offered verifying
     assert _status(item_id) == "submitted"
     ctx.close()
@@ -74,7 +74,7 @@ def test_finding_to_verified_on_phones(world, chromium, live_server):
     assert "已安排两名志愿者轮流测温登记" in page.inner_text("main")
     page.fill("input[name=note]", "复查合格")
     page.click("button[value=verify]")
-    page.locator("#item-status", has_text="Verified").wait_for()
+    page.locator("#item-status", has_text="已核验").wait_for()
     assert page.locator("#history li").count() == 4
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """The pages: permissions on every route, the item's actions with and without htmx, the
 dashboard's tally, the export, circulars and interviews, bounded queries."""
+import json
 from datetime import timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -141,9 +142,9 @@ def test_owner_acknowledges_and_submits_then_another_supervisor_verifies(make_cl
     # A second check arrives late: it is refused with who won, and nothing changes.
     sup1 = logged_in(make_client, "sup1")
     resp = sup1.post(f"/supervision/items/{item.id}/reject", {"reason": "晚了"}, follow_redirects=True)
-    assert "already verified by Sup2" in resp.get_data(as_text=True)
+    assert "已由 Sup2 核验" in resp.get_data(as_text=True)
     resp = sup1.htmx_post(f"/supervision/items/{item.id}/reject", {"reason": "晚了"})
-    assert "already verified" in resp.headers["HX-Trigger"] and resp.status_code == 200
+    assert "Sup2" in json.loads(resp.headers["HX-Trigger"])["gridapp:toast"]["message"] and resp.status_code == 200
     assert fresh(item.id).status == "verified"
 
 
@@ -169,7 +170,7 @@ def test_dashboard_tally_and_bounded_queries(make_client, world, count_queries):
     sup.get("/supervision/")
     with count_queries() as few:
         html = sup.get("/supervision/").get_data(as_text=True)
-    assert "circulars issued: 0; items supervised: 2" in html
+    assert "印发通报 0 期、督办整改问题 2 条" in html
     assert html.count('id="item-row-') == 2
     for _ in range(8):
         make_item(world, target=world.k3, category="sanitation", now=utcnow() - 30 * H)
@@ -177,7 +178,7 @@ def test_dashboard_tally_and_bounded_queries(make_client, world, count_queries):
     db.session.commit()
     with count_queries() as many:
         html = sup.get("/supervision/").get_data(as_text=True)
-    assert "items supervised: 10" in html and html.count('id="item-row-') == 10
+    assert "督办整改问题 10 条" in html and html.count('id="item-row-') == 10
     assert few["n"] == many["n"]
     with count_queries() as listing:
         resp = sup.get("/supervision/items")
@@ -215,7 +216,7 @@ def test_circular_is_published_to_staff_and_printable(make_client, world, item):
     circular = db.session.scalars(select(Circular)).one()
     resp = sup.post("/supervision/circulars/new", {"number": "1", "title": "重复", "issued_on": "2026-03-02",
                                                    "body": "x"})
-    assert "next free number is 2" in resp.get_data(as_text=True)
+    assert "下一个可用期号是 2" in resp.get_data(as_text=True)
     head = logged_in(make_client, "head1")
     page = head.get(f"/supervision/circulars/{circular.id}").get_data(as_text=True)
     assert "关于卡口值守的通报" in page and "阳光小区" in page
