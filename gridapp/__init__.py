@@ -49,6 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     from gridapp.auth.views import bp as auth_bp
     from gridapp.core.views import bp as core_bp
     from gridapp.disinfection.views import bp as disinfection_bp
+    from gridapp.duty.views import bp as duty_bp
+    from gridapp.errands.views import bp as errands_bp
     from gridapp.grid.views import bp as grid_bp
     from gridapp.notifications.views import bp as notifications_bp
     from gridapp.ops.views import bp as ops_bp
@@ -62,6 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ops_bp, url_prefix="/admin/jobs")
     app.register_blueprint(supervision_bp, url_prefix="/supervision")
     app.register_blueprint(disinfection_bp, url_prefix="/disinfection")
+    app.register_blueprint(duty_bp, url_prefix="/duty")
+    app.register_blueprint(errands_bp, url_prefix="/errands")
 
     from gridapp.core import errors, security, templating
 

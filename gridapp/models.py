@@ -8,6 +8,8 @@ from gridapp.disinfection.models import (  # noqa: F401
     DisinfectionRound,
     DisinfectionSlot,
 )
+from gridapp.duty.models import Checkpoint, FeedToken, Shift, Signup  # noqa: F401
+from gridapp.errands.models import ContactView, Errand, ErrandEvent, UrgentOptIn  # noqa: F401
 from gridapp.grid.models import (  # noqa: F401
     Community,
     Compound,

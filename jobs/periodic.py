@@ -3,6 +3,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobs.disinfection import sweep_disinfection
+from jobs.duty import generate_shifts, sweep_duty
+from jobs.errands import sweep_errands
 from jobs.maintenance import purge_expired_sessions
 from jobs.notifications import relay_outbox
 from jobs.supervision import escalate_rectification, remind_rectification
@@ -31,6 +33,14 @@ PERIODIC_JOBS = [
     Periodic("sweep-disinfection", sweep_disinfection,
              "Make today's disinfection slots, mark closed windows missed and tell who is responsible",
              interval=300, job_timeout=240),
+    Periodic("generate-shifts", generate_shifts, "Make the duty shifts of the next 14 days", cron="7 * * * *",
+             job_timeout=600),
+    Periodic("sweep-duty", sweep_duty,
+             "Remind people before their shifts, alert grid staff of gaps, list no-shows to confirm",
+             interval=300, job_timeout=240),
+    Periodic("sweep-errands", sweep_errands,
+             "Expire stalled errand claims; chase urgent unclaimed, late and unconfirmed errands",
+             interval=60, job_timeout=50),
 ]
 
 

@@ -14,6 +14,8 @@ class AppWorker(SimpleWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         import jobs.disinfection  # noqa: F401
+        import jobs.duty  # noqa: F401
+        import jobs.errands  # noqa: F401
         import jobs.maintenance  # noqa: F401  (job modules, imported once)
         import jobs.notifications  # noqa: F401
         import jobs.supervision  # noqa: F401

@@ -16,6 +16,8 @@ NAVIGATION = [
     ("ops.jobs", _l("Jobs"), "view_jobs"),
     ("supervision.index", _l("Supervision"), "view_supervision"),
     ("disinfection.today", _l("Disinfection"), "view_disinfection"),
+    ("duty.index", _l("Duty"), "view_duty"),
+    ("errands.board", _l("Errands"), "view_errands"),
 ]
 
 ROLE_LABELS = {

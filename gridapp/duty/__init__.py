@@ -1,0 +1,1 @@
+"""Duty roster (三班轮值): checkpoints, shift patterns, shifts, sign-ups, reminders and gap alerts."""

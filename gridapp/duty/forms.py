@@ -1,0 +1,50 @@
+"""Forms of the duty roster: a checkpoint and its pattern, removing or assigning someone, a period."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from gridapp.duty.models import CHECKPOINT_KINDS, DEFAULT_PATTERN
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CheckpointForm(FlaskForm):
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
+    kind = SelectField(_l("Kind"), choices=[])
+    compound_id = SelectField(_l("Compound"), coerce=int, choices=[], validate_choice=True)
+    work_unit_id = SelectField(_l("Responsible work unit"), coerce=int, choices=[])
+    location = StringField(_l("Location"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    pattern = StringField(_l("Shifts (in local time)"), default=DEFAULT_PATTERN, filters=[_strip],
+                          validators=[DataRequired(), Length(max=200)])
+    min_people = IntegerField(_l("Minimum people per shift"), default=1,
+                              validators=[DataRequired(), NumberRange(min=1, max=50)])
+    max_people = IntegerField(_l("Maximum people per shift"), default=2,
+                              validators=[DataRequired(), NumberRange(min=1, max=50)])
+    active = BooleanField(_l("Active"), default=True)
+
+    def __init__(self, *args, compounds=(), work_units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from gridapp.duty.services import KIND_LABELS
+
+        self.kind.choices = [(k, KIND_LABELS[k]) for k in CHECKPOINT_KINDS]
+        self.compound_id.choices = [(0, _l("The community (no compound)"))] + [(c.id, c.name) for c in compounds]
+        self.work_unit_id.choices = [(0, _l("None"))] + [(u.id, u.name) for u in work_units]
+
+
+class RemoveForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=500)])
+
+
+class AssignForm(FlaskForm):
+    user_id = SelectField(_l("Volunteer"), coerce=int, choices=[])
+
+
+class PeriodForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form
+
+    start = DateField(_l("From"), validators=[DataRequired()])
+    end = DateField(_l("To"), validators=[DataRequired()])

@@ -1,0 +1,758 @@
+"""The rules of the duty roster: shift patterns, idempotent shift generation, sign-ups that never
+over-book, withdrawal cut-offs, check-in/out, no-shows, reminders and gap alerts. No request, no HTML."""
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager, joinedload
+
+from gridapp.audit.services import record
+from gridapp.auth.models import RoleAssignment, User
+from gridapp.duty import policy as dpolicy
+from gridapp.duty.models import (
+    ACTIVE_SIGNUP,
+    CHECKPOINT_KINDS,
+    DEFAULT_PATTERN,
+    Checkpoint,
+    FeedToken,
+    Shift,
+    Signup,
+)
+from gridapp.extensions import db
+from gridapp.grid.models import Community, Compound, Grid
+from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.services import notify
+from gridapp.timeutil import to_local, town_zone, utcnow
+
+register_kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",))
+register_kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True)
+register_kind("duty_removed", _l("Changes to my duty shifts"), channels=("sms",))
+register_kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",))
+register_kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=())
+
+KIND_LABELS = {"gate": _l("Gate checkpoint"), "vanguard": _l("Vanguard post"), "other": _l("Other")}
+STATUS_LABELS = {
+    "signed_up": _l("Signed up"), "checked_in": _l("On duty"), "checked_out": _l("Served"),
+    "withdrawn": _l("Withdrawn"), "removed": _l("Removed"), "no_show": _l("No-show"),
+}
+DAYS_AHEAD = 14
+MAX_SHIFTS = 6
+CHECK_IN_EARLY = timedelta(minutes=30)
+
+
+class DutyError(Exception):
+    """A refusal with a message for people."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+def cutoff() -> timedelta:
+    return timedelta(hours=float(current_app.config.get("DUTY_WITHDRAW_CUTOFF_HOURS", 12)))
+
+
+def reminder_lead() -> timedelta:
+    return timedelta(hours=float(current_app.config.get("DUTY_REMINDER_HOURS", 2)))
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(town_zone()).date()
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _hhmm(moment) -> str:
+    return format_datetime(to_local(moment), "MM-dd HH:mm")
+
+
+def shift_name(shift: Shift) -> str:
+    return f"{shift.checkpoint.name} {shift.day.isoformat()} {shift.label}"
+
+
+# --- patterns ----------------------------------------------------------------------------------
+
+def _parse_time(text: str) -> time | None:
+    """HH:MM; "24:00" is the midnight at the end of the day (None)."""
+    hh, _sep, mm = text.strip().partition(":")
+    if not (hh.isdigit() and mm.isdigit() and len(mm) == 2):
+        raise ValueError(text)
+    h, m = int(hh), int(mm)
+    if (h, m) == (24, 0):
+        return None
+    return time(h, m)
+
+
+def parse_pattern(text: str) -> list[tuple[str, time, time | None]]:
+    """'08:00-16:00,16:00-24:00,00:00-08:00' → [(label, start, end)], by start time. A shift whose
+    end is at or before its start crosses midnight and belongs to the day it starts."""
+    out = []
+    for part in (text or "").replace("，", ",").replace("–", "-").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            a, b = part.split("-")
+            start, end = _parse_time(a), _parse_time(b)
+            if start is None:
+                raise ValueError(part)
+        except ValueError:
+            raise DutyError(_("Write shifts as 08:00-16:00, separated by commas."), "pattern") from None
+        if end == start:
+            raise DutyError(_("A shift must not start and end at the same time."), "pattern")
+        out.append((f"{start:%H:%M}-{'24:00' if end is None else f'{end:%H:%M}'}", start, end))
+    if not out:
+        raise DutyError(_("Give at least one shift."), "pattern")
+    if len(out) > MAX_SHIFTS:
+        raise DutyError(_("At most %(n)d shifts a day.", n=MAX_SHIFTS), "pattern")
+    out.sort(key=lambda s: s[1])
+    if len({label for label, *_rest in out}) != len(out):
+        raise DutyError(_("The same shift is listed twice."), "pattern")
+    # Shifts of one day must not overlap each other (one person could not serve both).
+    spans = [shift_bounds(date(2020, 1, 6), start, end, UTC) for _label, start, end in out]
+    spans += [(a + timedelta(days=1), b + timedelta(days=1)) for a, b in spans[:1]]
+    for (_a1, b1), (a2, _b2) in zip(spans, spans[1:], strict=False):
+        if a2 < b1:
+            raise DutyError(_("Shifts of a day must not overlap."), "pattern")
+    return out
+
+
+def shift_bounds(day: date, start: time, end: time | None, zone=None) -> tuple[datetime, datetime]:
+    """A shift of a local day as UTC instants; it belongs to the day it starts."""
+    zone = zone or town_zone()
+    starts = datetime.combine(day, start, tzinfo=zone)
+    if end is None or end <= start:
+        ends = datetime.combine(day + timedelta(days=1), end or time(0), tzinfo=zone)
+    else:
+        ends = datetime.combine(day, end, tzinfo=zone)
+    return starts.astimezone(UTC), ends.astimezone(UTC)
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+
+def _validate(values: dict) -> dict:
+    pattern = ",".join(label for label, *_r in parse_pattern(values.get("pattern") or DEFAULT_PATTERN))
+    lo, hi = int(values.get("min_people") or 1), int(values.get("max_people") or 1)
+    if lo < 1 or hi < lo:
+        raise DutyError(_("The maximum must be at least the minimum, and the minimum at least 1."), "max_people")
+    if values.get("kind", "gate") not in CHECKPOINT_KINDS:
+        raise DutyError(_("Choose a kind."), "kind")
+    return {**values, "pattern": pattern, "min_people": lo, "max_people": hi}
+
+
+def create_checkpoint(actor, *, community: Community, compound: Compound | None = None, values: dict,
+                      now: datetime | None = None) -> Checkpoint:
+    """A new checkpoint and its shifts for the next 14 days."""
+    now = now or utcnow()
+    v = _validate(values)
+    cp = Checkpoint(community_id=community.id, compound_id=compound.id if compound else None,
+                    work_unit_id=v.get("work_unit_id") or (compound.work_unit_id if compound else None),
+                    name=v["name"], kind=v.get("kind", "gate"), location=v.get("location", ""),
+                    pattern=v["pattern"], min_people=v["min_people"], max_people=v["max_people"],
+                    active=True, created_at=now)
+    db.session.add(cp)
+    db.session.flush()
+    record("duty_checkpoint_created", cp, actor=actor, summary=f"{cp.pattern}; {cp.min_people}-{cp.max_people}")
+    ensure_shifts(_days_ahead(now), [cp.id])
+    return cp
+
+
+def update_checkpoint(actor, cp: Checkpoint, values: dict, now: datetime | None = None) -> dict:
+    """Change a checkpoint; a changed pattern or size is applied to its future shifts."""
+    now = now or utcnow()
+    v = _validate({"pattern": cp.pattern, "min_people": cp.min_people, "max_people": cp.max_people,
+                   "kind": cp.kind, **values})
+    fields = ("name", "kind", "location", "pattern", "min_people", "max_people", "active", "work_unit_id")
+    before = {f: getattr(cp, f) for f in fields}
+    for f in fields:
+        if f in v:
+            setattr(cp, f, v[f])
+    after = {f: getattr(cp, f) for f in fields}
+    if before == after:
+        return {}
+    from gridapp.audit.services import describe_changes
+
+    record("duty_checkpoint_updated", cp, actor=actor, summary=describe_changes(before, after))
+    db.session.flush()
+    if any(before[f] != after[f] for f in ("pattern", "min_people", "max_people", "active")):
+        return apply_pattern(cp, now)
+    return {}
+
+
+def apply_pattern(cp: Checkpoint, now: datetime) -> dict:
+    """Future shifts follow the checkpoint's pattern: those nobody ever signed up for are made
+    again; those with sign-ups are kept (their people stay) and flagged when off the pattern."""
+    future = and_(Shift.checkpoint_id == cp.id, Shift.starts_at > now)
+    untouched = ~exists().where(Signup.shift_id == Shift.id)
+    dropped = db.session.execute(delete(Shift).where(future, untouched, Shift.filled == 0)).rowcount
+    labels = [label for label, *_r in parse_pattern(cp.pattern)] if cp.active else []
+    db.session.execute(update(Shift).where(future).values(
+        off_pattern=~Shift.label.in_(labels) if labels else True,
+        min_people=cp.min_people,
+        # Never below the people already on it: a smaller maximum never un-books anyone.
+        capacity=case((Shift.filled > cp.max_people, Shift.filled), else_=cp.max_people),
+    ).execution_options(synchronize_session=False))
+    made = ensure_shifts(_days_ahead(now), [cp.id]) if cp.active else 0
+    return {"dropped": dropped, "made": made}
+
+
+def _days_ahead(now: datetime) -> list[date]:
+    today = local_today(now)
+    return [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
+
+
+def ensure_shifts(days, checkpoint_ids=None) -> int:
+    """Create the missing shifts of these local days for active checkpoints (all, or these):
+    idempotent (unique checkpoint × day × label, ON CONFLICT DO NOTHING). Returns rows added."""
+    stmt = select(Checkpoint.id, Checkpoint.pattern, Checkpoint.min_people, Checkpoint.max_people,
+                  Checkpoint.created_at).where(Checkpoint.active.is_(True))
+    if checkpoint_ids is not None:
+        checkpoint_ids = list(checkpoint_ids)
+        if not checkpoint_ids:
+            return 0
+        stmt = stmt.where(Checkpoint.id.in_(checkpoint_ids))
+    parsed: dict[str, list] = {}
+    rows = []
+    for cp in db.session.execute(stmt).all():
+        if cp.pattern not in parsed:
+            parsed[cp.pattern] = parse_pattern(cp.pattern)
+        for day in days:
+            for label, start, end in parsed[cp.pattern]:
+                starts, ends = shift_bounds(day, start, end)
+                if ends <= cp.created_at:
+                    continue
+                rows.append({"checkpoint_id": cp.id, "day": day, "label": label, "starts_at": starts,
+                             "ends_at": ends, "min_people": cp.min_people, "capacity": cp.max_people,
+                             "filled": 0, "status": "open", "off_pattern": False, "gap_alerted": False,
+                             "gap_alerts": 0, "noshow_listed": False})
+    if not rows:
+        return 0
+    stmt = _insert(Shift).on_conflict_do_nothing(index_elements=["checkpoint_id", "day", "label"])
+    return len(db.session.execute(stmt.returning(Shift.id), rows).all())
+
+
+def generate_shifts(now: datetime | None = None) -> int:
+    return ensure_shifts(_days_ahead(now or utcnow()))
+
+
+def cancel_shift(actor, shift: Shift, reason: str) -> bool:
+    """Staff call a shift off (nobody is needed); its people are told."""
+    won = db.session.execute(update(Shift).where(Shift.id == shift.id, Shift.status == "open")
+                             .values(status="cancelled")).rowcount
+    if won:
+        record("duty_shift_cancelled", shift, actor=actor, summary=reason[:200])
+    return bool(won)
+
+
+# --- sign-ups: the one place a shift's count changes -----------------------------------------------
+
+def load_shift(shift_id: int) -> Shift | None:
+    return db.session.scalars(select(Shift).options(joinedload(Shift.checkpoint).joinedload(Checkpoint.community))
+                              .where(Shift.id == shift_id)).first()
+
+
+def load_signup(signup_id: int) -> Signup | None:
+    return db.session.scalars(select(Signup).options(joinedload(Signup.shift).joinedload(Shift.checkpoint),
+                                                     joinedload(Signup.user).lazyload(User.roles))
+                              .where(Signup.id == signup_id)).first()
+
+
+def _refusal(shift: Shift, now: datetime) -> str:
+    """Why a shift takes nobody now (read after the conditional UPDATE lost)."""
+    db.session.refresh(shift)
+    if shift.status == "cancelled":
+        return _("This shift has been cancelled.")
+    if shift.starts_at <= now:
+        return _("This shift has already started; sign-ups are closed.")
+    if shift.filled >= shift.capacity:
+        return _("This shift is full (%(filled)d of %(capacity)d).", filled=shift.filled, capacity=shift.capacity)
+    return _("This shift cannot take sign-ups now.")
+
+
+def _clash(user_id: int, shift: Shift) -> Shift | None:
+    """An active shift of this person that overlaps this one."""
+    return db.session.scalars(
+        select(Shift).join(Signup, Signup.shift_id == Shift.id).options(contains_eager(Shift.checkpoint))
+        .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .where(Signup.user_id == user_id, Signup.status.in_(ACTIVE_SIGNUP), Shift.id != shift.id,
+               Shift.starts_at < shift.ends_at, Shift.ends_at > shift.starts_at)
+        .limit(1)).first()
+
+
+def serves_in(user: User, community_id: int) -> bool:
+    return any(ra.role == "volunteer" and ra.scope_id == community_id for ra in user.roles)
+
+
+def sign_up(shift: Shift, user: User, *, actor: User | None = None, now: datetime | None = None) -> Signup:
+    """Put `user` on the shift (themselves, or assigned by staff). The capacity is guarded by one
+    conditional UPDATE of the shift's counter in the same transaction as the sign-up row, and the
+    unique shift × person forbids a double sign-up. Raises DutyError; the caller then rolls back."""
+    now = now or utcnow()
+    actor = actor or user
+    if not serves_in(user, shift.checkpoint.community_id):
+        if actor.id == user.id:
+            raise DutyError(_("This checkpoint belongs to %(community)s, where you do not serve as a volunteer.",
+                              community=shift.checkpoint.community.name))
+        raise DutyError(_("%(name)s does not serve as a volunteer in %(community)s.", name=user.display_name,
+                          community=shift.checkpoint.community.name))
+    # One sign-up of a person at a time (a no-op on SQLite, whose transactions are serialised):
+    # the overlap check below cannot race with the same person's other sign-up.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    existing = db.session.scalars(select(Signup).where(Signup.shift_id == shift.id, Signup.user_id == user.id,
+                                                       Signup.status.in_(ACTIVE_SIGNUP))).first()
+    if existing is not None:
+        raise DutyError(_("Already signed up for this shift."))
+    clash = _clash(user.id, shift)
+    if clash is not None:
+        raise DutyError(_("This overlaps %(shift)s, which you are already signed up for.", shift=shift_name(clash)))
+    won = db.session.execute(
+        update(Shift).where(Shift.id == shift.id, Shift.status == "open", Shift.filled < Shift.capacity,
+                            Shift.starts_at > now)
+        .values(filled=Shift.filled + 1,
+                # Back at its minimum: a later drop below it is a new gap worth an alert.
+                gap_alerted=case((Shift.filled + 1 >= Shift.min_people, False), else_=Shift.gap_alerted))
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise DutyError(_refusal(shift, now))
+    values = {"shift_id": shift.id, "user_id": user.id, "status": "signed_up", "signed_up_at": now,
+              "assigned_by_id": actor.id if actor.id != user.id else None, "reason": ""}
+    stmt = _insert(Signup).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["shift_id", "user_id"],
+        set_={"status": "signed_up", "signed_up_at": now, "assigned_by_id": values["assigned_by_id"],
+              "ended_at": None, "ended_by_id": None, "reason": "", "reminded_at": None,
+              "checked_in_at": None, "checked_out_at": None},
+        where=Signup.status.in_(("withdrawn", "removed")))
+    signup_id = db.session.execute(stmt.returning(Signup.id)).scalar()
+    if signup_id is None:  # a concurrent sign-up of the same person won
+        raise DutyError(_("Already signed up for this shift."))
+    signup = db.session.get(Signup, signup_id, populate_existing=True)
+    record("duty_signed_up" if actor.id == user.id else "duty_assigned", shift, actor=actor,
+           summary=user.username)
+    return signup
+
+
+def _release(shift_id: int) -> None:
+    db.session.execute(update(Shift).where(Shift.id == shift_id, Shift.filled > 0)
+                       .values(filled=Shift.filled - 1).execution_options(synchronize_session=False))
+
+
+def _state_message(signup: Signup) -> str:
+    db.session.refresh(signup)
+    label = STATUS_LABELS.get(signup.status, signup.status)
+    who = signup.ended_by_id and db.session.get(User, signup.ended_by_id)
+    if who and signup.ended_at:
+        return _("This sign-up is already %(state)s (by %(name)s at %(time)s).", state=label,
+                 name=who.display_name, time=_hhmm(signup.ended_at))
+    return _("This sign-up is already %(state)s.", state=label)
+
+
+def withdraw(signup: Signup, user: User, now: datetime | None = None) -> None:
+    """The volunteer takes themselves off, until the cut-off before the shift starts."""
+    now = now or utcnow()
+    shift = signup.shift
+    if shift.starts_at - cutoff() <= now and signup.status == "signed_up":
+        raise DutyError(_("Withdrawals close %(hours)d h before the shift starts; ask your grid member to "
+                          "take you off.", hours=int(cutoff().total_seconds() // 3600)))
+    won = db.session.execute(
+        update(Signup).where(Signup.id == signup.id, Signup.user_id == user.id, Signup.status == "signed_up",
+                             Signup.shift_id.in_(select(Shift.id).where(Shift.starts_at > now + cutoff())))
+        .values(status="withdrawn", ended_at=now, ended_by_id=user.id)
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise DutyError(_state_message(signup))
+    _release(shift.id)
+    record("duty_withdrawn", shift, actor=user, summary=user.username)
+
+
+def remove(signup: Signup, actor: User, reason: str, now: datetime | None = None) -> None:
+    """Staff take someone off a shift (with a reason). After the cut-off the shift's grid members
+    hear of it (a late withdrawal); the person always does."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise DutyError(_("Give a reason."), "reason")
+    shift = signup.shift
+    won = db.session.execute(
+        update(Signup).where(Signup.id == signup.id, Signup.status == "signed_up",
+                             Signup.shift_id.in_(select(Shift.id).where(Shift.ends_at > now)))
+        .values(status="removed", ended_at=now, ended_by_id=actor.id, reason=reason[:500])
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise DutyError(_state_message(signup) if signup.status != "signed_up"
+                        else _("This shift is over; mark a no-show instead."))
+    _release(shift.id)
+    record("duty_removed", shift, actor=actor, summary=f"{signup.user.username}: {reason[:200]}")
+    name = shift_name(shift)
+    notify([signup.user], "duty_removed", _("You were taken off %(shift)s", shift=name), reason,
+           dedupe_key=f"shift-removed:{signup.id}:{now.isoformat()}", link="/duty/mine", now=now)
+    if shift.starts_at - cutoff() <= now:
+        notify(grid_staff(shift.checkpoint, secretaries=False), "duty_late_withdrawal",
+               _("Late withdrawal: %(shift)s", shift=name),
+               _("%(person)s was taken off by %(actor)s: %(reason)s", person=signup.user.display_name,
+                 actor=actor.display_name, reason=reason),
+               dedupe_key=f"shift-late-withdrawal:{signup.id}:{now.isoformat()}",
+               link=f"/duty/roster?day={shift.day.isoformat()}", now=now)
+
+
+def check_in(signup: Signup, user: User, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    won = db.session.execute(
+        update(Signup).where(Signup.id == signup.id, Signup.user_id == user.id, Signup.status == "signed_up",
+                             Signup.shift_id.in_(select(Shift.id).where(Shift.starts_at <= now + CHECK_IN_EARLY,
+                                                                        Shift.ends_at > now)))
+        .values(status="checked_in", checked_in_at=now).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        if signup.status == "signed_up" and signup.shift.starts_at - CHECK_IN_EARLY > now:
+            raise DutyError(_("Check-in opens 30 minutes before the shift (%(time)s).",
+                              time=_hhmm(signup.shift.starts_at - CHECK_IN_EARLY)))
+        if signup.status == "signed_up":
+            raise DutyError(_("This shift is over."))
+        raise DutyError(_state_message(signup))
+    record("duty_checked_in", signup.shift, actor=user, summary=user.username)
+
+
+def check_out(signup: Signup, user: User, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    won = db.session.execute(
+        update(Signup).where(Signup.id == signup.id, Signup.user_id == user.id, Signup.status == "checked_in")
+        .values(status="checked_out", checked_out_at=now).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise DutyError(_state_message(signup) if signup.status != "signed_up" else _("Check in first."))
+    record("duty_checked_out", signup.shift, actor=user, summary=user.username)
+
+
+def mark_no_show(signup: Signup, actor: User, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    won = db.session.execute(
+        update(Signup).where(Signup.id == signup.id, Signup.status == "signed_up",
+                             Signup.shift_id.in_(select(Shift.id).where(Shift.ends_at <= now)))
+        .values(status="no_show", ended_at=now, ended_by_id=actor.id)
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise DutyError(_state_message(signup) if signup.status != "signed_up"
+                        else _("The shift is not over yet."))
+    record("duty_no_show", signup.shift, actor=actor, summary=signup.user.username)
+
+
+# --- who hears about a checkpoint ----------------------------------------------------------------
+
+def grid_staff(cp: Checkpoint, secretaries: bool = True) -> list[User]:
+    """The grid members of the checkpoint's compound's grid (every grid of the community for a
+    community-level checkpoint), and the community's secretaries."""
+    grid_ids = [cp.compound.grid_id] if cp.compound_id else list(
+        db.session.scalars(select(Grid.id).where(Grid.community_id == cp.community_id)))
+    conds = [and_(RoleAssignment.role == "grid_member", RoleAssignment.scope_id.in_(grid_ids))]
+    if secretaries:
+        conds.append(and_(RoleAssignment.role == "secretary", RoleAssignment.scope_id == cp.community_id))
+    return list(db.session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                                   .where(or_(*conds), User.active.is_(True)).distinct()))
+
+
+# --- the jobs' sweeps ----------------------------------------------------------------------------
+
+def send_reminders(now: datetime | None = None) -> int:
+    """Remind each signed-up person once, `reminder_lead()` before their shift: one conditional
+    UPDATE … RETURNING claims the reminders, so two sweeps at once remind once (and the dedupe key
+    `shift-reminder:<signup id>` holds even if a claim were lost)."""
+    now = now or utcnow()
+    due = select(Shift.id).where(Shift.status == "open", Shift.starts_at > now,
+                                 Shift.starts_at <= now + reminder_lead())
+    ids = [r[0] for r in db.session.execute(
+        update(Signup).where(Signup.status == "signed_up", Signup.reminded_at.is_(None), Signup.shift_id.in_(due))
+        .values(reminded_at=now).returning(Signup.id).execution_options(synchronize_session=False)).all()]
+    if not ids:
+        return 0
+    rows = db.session.execute(select(Signup, Shift, Checkpoint).join(Shift, Shift.id == Signup.shift_id)
+                              .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+                              .options(joinedload(Signup.user).lazyload(User.roles)).where(Signup.id.in_(ids))).all()
+    sent = 0
+    for signup, shift, cp in rows:
+        where = cp.location or cp.name
+        res = notify([signup.user], "duty_reminder",
+                     _("Duty at %(place)s at %(time)s", place=cp.name, time=_hhmm(shift.starts_at)),
+                     _("Your shift %(label)s at %(where)s starts at %(time)s. Check in on arrival.",
+                       label=shift.label, where=where, time=_hhmm(shift.starts_at)),
+                     dedupe_key=f"shift-reminder:{signup.id}", link="/duty/mine", now=now)
+        sent += res.inbox
+    return sent
+
+
+def gap_alerts(now: datetime | None = None) -> int:
+    """Shifts starting within 24 h below their minimum: tell the grid members and secretary once
+    per shift; a shift that reached its minimum and fell below it again is told again."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        update(Shift).where(Shift.status == "open", Shift.starts_at > now, Shift.starts_at <= now + timedelta(hours=24),
+                            Shift.filled < Shift.min_people, Shift.gap_alerted.is_(False))
+        .values(gap_alerted=True, gap_alerts=Shift.gap_alerts + 1)
+        .returning(Shift.id, Shift.gap_alerts).execution_options(synchronize_session=False)).all()
+    if not rows:
+        return 0
+    rounds = dict(rows)
+    shifts = db.session.scalars(select(Shift).options(joinedload(Shift.checkpoint).joinedload(Checkpoint.compound),
+                                                      joinedload(Shift.checkpoint).joinedload(Checkpoint.community))
+                                .where(Shift.id.in_(rounds)).order_by(Shift.starts_at)).unique().all()
+    told = 0
+    for shift in shifts:
+        cp = shift.checkpoint
+        title = _("Short of people: %(shift)s", shift=shift_name(shift))
+        body = _("%(filled)d of at least %(min)d people signed up for %(place)s, starting %(time)s.",
+                 filled=shift.filled, min=shift.min_people, place=cp.name, time=_hhmm(shift.starts_at))
+        res = notify(grid_staff(cp), "duty_gap", title, body, dedupe_key=f"shift-gap:{shift.id}:{rounds[shift.id]}",
+                     link=f"/duty/roster?day={shift.day.isoformat()}", places=[cp.community], group_text=body,
+                     now=now)
+        told += res.inbox
+    return told
+
+
+def list_no_shows(now: datetime | None = None) -> int:
+    """Shifts that ended with people who never checked in: staff are asked (once per shift) to
+    confirm them as no-shows on the roster."""
+    now = now or utcnow()
+    pending = exists().where(Signup.shift_id == Shift.id, Signup.status == "signed_up")
+    ids = [r[0] for r in db.session.execute(
+        update(Shift).where(Shift.ends_at <= now, Shift.noshow_listed.is_(False), pending)
+        .values(noshow_listed=True).returning(Shift.id).execution_options(synchronize_session=False)).all()]
+    for shift in db.session.scalars(select(Shift).options(joinedload(Shift.checkpoint))
+                                    .where(Shift.id.in_(ids))).all() if ids else ():
+        notify(grid_staff(shift.checkpoint, secretaries=False), "duty_no_show",
+               _("Confirm no-shows: %(shift)s", shift=shift_name(shift)),
+               _("Some people never checked in. Mark them on the roster."),
+               dedupe_key=f"shift-noshow:{shift.id}", link=f"/duty/roster?day={shift.day.isoformat()}", now=now)
+    return len(ids)
+
+
+# --- pages' queries --------------------------------------------------------------------------------
+
+def volunteer_communities(user) -> set:
+    return dpolicy.scope_of(user).volunteer_communities
+
+
+def checkpoints_for_volunteer(user) -> list[Checkpoint]:
+    ids = volunteer_communities(user)
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Checkpoint).where(Checkpoint.community_id.in_(ids),
+                                                            Checkpoint.active.is_(True)).order_by(Checkpoint.name)))
+
+
+def volunteer_shifts(user, *, day: date | None, checkpoint_id: int | None, needs_people: bool,
+                     now: datetime | None = None) -> list[Shift]:
+    """Upcoming open shifts of the volunteer's communities: one day (or all 14 of one checkpoint)."""
+    now = now or utcnow()
+    ids = volunteer_communities(user)
+    if not ids:
+        return []
+    stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+            .options(contains_eager(Shift.checkpoint))
+            .where(Checkpoint.community_id.in_(ids), Checkpoint.active.is_(True), Shift.status == "open",
+                   Shift.ends_at > now))
+    if checkpoint_id:
+        stmt = stmt.where(Checkpoint.id == checkpoint_id)
+    if day is not None:
+        stmt = stmt.where(Shift.day == day)
+    if needs_people:
+        stmt = stmt.where(Shift.filled < Shift.capacity)
+    return list(db.session.scalars(stmt.order_by(Shift.day, Checkpoint.name, Checkpoint.id, Shift.starts_at)))
+
+
+def my_signups_on(user, shift_ids) -> dict[int, Signup]:
+    shift_ids = list(shift_ids)
+    if not shift_ids:
+        return {}
+    rows = db.session.scalars(select(Signup).where(Signup.user_id == user.id, Signup.shift_id.in_(shift_ids),
+                                                   Signup.status.in_(ACTIVE_SIGNUP)))
+    return {s.shift_id: s for s in rows}
+
+
+@dataclass
+class MyShifts:
+    upcoming: list
+    past: list
+    hours: float
+
+
+def my_shifts(user, now: datetime | None = None, past_limit: int = 50) -> MyShifts:
+    now = now or utcnow()
+    base = (select(Signup).join(Shift, Shift.id == Signup.shift_id)
+            .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+            .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint)).where(Signup.user_id == user.id))
+    upcoming = list(db.session.scalars(base.where(Shift.ends_at > now, Signup.status.in_(ACTIVE_SIGNUP))
+                                       .order_by(Shift.starts_at)))
+    past = list(db.session.scalars(base.where(Shift.ends_at <= now, Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
+                                   .order_by(Shift.starts_at.desc()).limit(past_limit)))
+    return MyShifts(upcoming, past, hours_served(user.id, now))
+
+
+def _served():
+    """A sign-up counts as served once checked in; the hours are the shift's scheduled length."""
+    return Signup.status.in_(("checked_in", "checked_out"))
+
+
+def hours_served(user_id: int, now: datetime) -> float:
+    rows = db.session.execute(select(Shift.starts_at, Shift.ends_at).join(Signup, Signup.shift_id == Shift.id)
+                              .where(Signup.user_id == user_id, _served(), Shift.starts_at <= now)).all()
+    return round(sum((e - s).total_seconds() for s, e in rows) / 3600, 1)
+
+
+def roster_checkpoints(user, community_id: int | None = None) -> list[Checkpoint]:
+    stmt = (select(Checkpoint).outerjoin(Compound, Compound.id == Checkpoint.compound_id)
+            .options(contains_eager(Checkpoint.compound)).where(dpolicy.roster_clause(user))
+            .order_by(Checkpoint.community_id, Checkpoint.name, Checkpoint.id))
+    if community_id:
+        stmt = stmt.where(Checkpoint.community_id == community_id)
+    return list(db.session.scalars(stmt))
+
+
+def roster_day(user, day: date, community_id: int | None = None):
+    """The roster of one local day: [(checkpoint, [(shift, [signups])])] in three queries."""
+    checkpoints = roster_checkpoints(user, community_id)
+    ids = [c.id for c in checkpoints]
+    shifts = list(db.session.scalars(select(Shift).where(Shift.day == day, Shift.checkpoint_id.in_(ids))
+                                     .order_by(Shift.starts_at))) if ids else []
+    people: dict[int, list] = {}
+    if shifts:
+        for s in db.session.scalars(select(Signup).options(joinedload(Signup.user).lazyload(User.roles))
+                                    .where(Signup.shift_id.in_([s.id for s in shifts]),
+                                           Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
+                                    .order_by(Signup.signed_up_at)):
+            people.setdefault(s.shift_id, []).append(s)
+    by_cp: dict[int, list] = {}
+    for s in shifts:
+        by_cp.setdefault(s.checkpoint_id, []).append((s, people.get(s.id, [])))
+    return [(c, by_cp.get(c.id, [])) for c in checkpoints if c.id in by_cp or c.active]
+
+
+def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int | None = None) -> list[Shift]:
+    """Open shifts starting in the next `hours` below their minimum, soonest first (one query)."""
+    now = now or utcnow()
+    stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+            .outerjoin(Compound, Compound.id == Checkpoint.compound_id).options(contains_eager(Shift.checkpoint))
+            .where(dpolicy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
+                   Shift.starts_at > now, Shift.starts_at <= now + timedelta(hours=hours)))
+    if community_id:
+        stmt = stmt.where(Checkpoint.community_id == community_id)
+    return list(db.session.scalars(stmt.order_by(Shift.starts_at, Checkpoint.name)))
+
+
+def to_confirm(user, now: datetime | None = None, limit: int = 100) -> list[Signup]:
+    """Sign-ups of ended shifts never checked in: the no-shows for staff to confirm."""
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(Signup).join(Shift, Shift.id == Signup.shift_id).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
+        .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint),
+                 joinedload(Signup.user).lazyload(User.roles))
+        .where(dpolicy.managed_clause(user), Signup.status == "signed_up", Shift.ends_at <= now,
+               Shift.ends_at > now - timedelta(days=DAYS_AHEAD))
+        .order_by(Shift.ends_at.desc()).limit(limit)))
+
+
+def candidates(shift: Shift) -> list[User]:
+    """Volunteers of the shift's community who are not on it."""
+    on = select(Signup.user_id).where(Signup.shift_id == shift.id, Signup.status.in_(ACTIVE_SIGNUP))
+    return list(db.session.scalars(
+        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == "volunteer", RoleAssignment.scope_id == shift.checkpoint.community_id,
+               User.active.is_(True), User.id.not_in(on)).order_by(User.display_name)))
+
+
+def hours_report(user, first: date, last: date) -> list[dict]:
+    """Attendance and hours per volunteer on the checkpoints this user sees, between two local days."""
+    hours = func.sum(case((_served(), func.coalesce(_seconds(), 0)), else_=0))
+    rows = db.session.execute(
+        select(User.id, User.display_name, User.username,
+               func.count(Signup.id).label("shifts"),
+               func.sum(case((_served(), 1), else_=0)).label("served"),
+               func.sum(case((Signup.status == "no_show", 1), else_=0)).label("no_shows"),
+               hours.label("seconds"))
+        .select_from(Signup).join(User, User.id == Signup.user_id).join(Shift, Shift.id == Signup.shift_id)
+        .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
+        .where(dpolicy.roster_clause(user), Shift.day >= first, Shift.day <= last,
+               Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
+        .group_by(User.id, User.display_name, User.username).order_by(User.display_name)).all()
+    return [{"name": r.display_name, "username": r.username, "shifts": r.shifts, "served": r.served or 0,
+             "no_shows": r.no_shows or 0, "hours": round(float(r.seconds or 0) / 3600, 1)} for r in rows]
+
+
+def _seconds():
+    """A shift's length in seconds, in SQL on either database."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", Shift.ends_at - Shift.starts_at)
+    return (func.julianday(Shift.ends_at) - func.julianday(Shift.starts_at)) * 86400
+
+
+def hours_xlsx(rows: list[dict], first: date, last: date) -> bytes:
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "duty"
+    ws.append([_("Duty hours %(first)s – %(last)s", first=first.isoformat(), last=last.isoformat())])
+    ws.append([_("Volunteer"), _("Username"), _("Shifts"), _("Served"), _("No-shows"), _("Hours")])
+    for r in rows:
+        ws.append([r["name"], r["username"], r["shifts"], r["served"], r["no_shows"], r["hours"]])
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --- calendar feed -----------------------------------------------------------------------------------
+
+def feed_token(user, regenerate: bool = False) -> str:
+    row = db.session.get(FeedToken, user.id)
+    if row is None:
+        row = FeedToken(user_id=user.id, token=secrets.token_urlsafe(24))
+        db.session.add(row)
+    elif regenerate:
+        row.token = secrets.token_urlsafe(24)
+        row.created_at = utcnow()
+    return row.token
+
+
+def user_by_feed_token(token: str) -> User | None:
+    return db.session.scalars(select(User).join(FeedToken, FeedToken.user_id == User.id)
+                              .where(FeedToken.token == token, User.active.is_(True))).first()
+
+
+def _ics_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def ics_feed(user, host: str, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    rows = db.session.scalars(
+        select(Signup).join(Shift, Shift.id == Signup.shift_id).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint))
+        .where(Signup.user_id == user.id, Signup.status.in_(ACTIVE_SIGNUP), Shift.ends_at > now - timedelta(days=30))
+        .order_by(Shift.starts_at))
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//gridapp//duty//ZH", "CALSCALE:GREGORIAN",
+             "X-WR-CALNAME:" + _ics_text(_("My duty shifts"))]
+    for s in rows:
+        shift = s.shift
+        lines += ["BEGIN:VEVENT", f"UID:duty-signup-{s.id}@{host}", f"DTSTAMP:{stamp}",
+                  f"DTSTART:{shift.starts_at.strftime('%Y%m%dT%H%M%SZ')}",
+                  f"DTEND:{shift.ends_at.strftime('%Y%m%dT%H%M%SZ')}",
+                  "SUMMARY:" + _ics_text(_("Duty: %(place)s", place=shift.checkpoint.name)),
+                  "LOCATION:" + _ics_text(shift.checkpoint.location or shift.checkpoint.name), "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def roster_people(shift: Shift) -> list[Signup]:
+    return list(db.session.scalars(select(Signup).options(joinedload(Signup.user).lazyload(User.roles))
+                                   .where(Signup.shift_id == shift.id).order_by(Signup.signed_up_at)))

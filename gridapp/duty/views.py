@@ -1,0 +1,409 @@
+"""Pages of the duty roster: the volunteers' shifts with sign-up / withdraw, my shifts with check-in
+and the calendar feed, the staff roster with gaps first, a shift's people, checkpoints and hours.
+
+Every object route: load or 404, `require()` the action on that object, one service call, commit,
+answer (the changed fragment with a toast to htmx, a redirect with a flash message otherwise).
+"""
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from gridapp.core.http import redirect_back, toast, wants_fragment
+from gridapp.core.security import mark_personal
+from gridapp.duty import policy as dpolicy
+from gridapp.duty import services
+from gridapp.duty.forms import AssignForm, CheckpointForm, PeriodForm, RemoveForm
+from gridapp.duty.models import Checkpoint
+from gridapp.extensions import db
+from gridapp.grid.models import Community, Compound, Grid, WorkUnit
+from gridapp.policy import can, require
+from gridapp.timeutil import utcnow
+
+bp = Blueprint("duty", __name__, template_folder="templates")
+
+
+@bp.context_processor
+def _context():
+    return {"kind_labels": services.KIND_LABELS, "status_labels": services.STATUS_LABELS}
+
+
+def _or_404(obj):
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _day_arg(default: date) -> date:
+    try:
+        return date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        return default
+
+
+def _refused(exc, fragment_html=None, status=409):
+    """A refusal: the fragment and an error toast for htmx; otherwise a flash and back."""
+    db.session.rollback()
+    if wants_fragment() and fragment_html is not None:
+        return toast(make_response(fragment_html()), str(exc), "error")
+    flash(str(exc), "error")
+    return redirect_back(url_for("duty.index"))
+
+
+# --- volunteers ----------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def index():
+    require(current_user, "view_duty")
+    now = utcnow()
+    today = services.local_today(now)
+    if not services.volunteer_communities(current_user) and can(current_user, "view_roster"):
+        return redirect(url_for("duty.roster"))
+    checkpoint_id = request.args.get("checkpoint", type=int) or None
+    needs = request.args.get("needs") == "1"
+    day = None if checkpoint_id and not request.args.get("day") else _day_arg(today)
+    if day is not None and not today <= day < today + timedelta(days=services.DAYS_AHEAD):
+        day = today
+    shifts = services.volunteer_shifts(current_user, day=day, checkpoint_id=checkpoint_id, needs_people=needs, now=now)
+    mine = services.my_signups_on(current_user, [s.id for s in shifts])
+    groups: list = []
+    for s in shifts:
+        if not groups or groups[-1][0] != s.day:
+            groups.append((s.day, []))
+        cps = groups[-1][1]
+        if not cps or cps[-1][0].id != s.checkpoint_id:
+            cps.append((s.checkpoint, []))
+        cps[-1][1].append(s)
+    return render_template("duty/index.html", groups=groups, mine=mine, now=now, day=day,
+                           days=[today + timedelta(days=i) for i in range(services.DAYS_AHEAD)],
+                           checkpoints=services.checkpoints_for_volunteer(current_user),
+                           checkpoint_id=checkpoint_id, needs=needs)
+
+
+def _shift_fragment(shift_id):
+    def html():
+        shift = services.load_shift(shift_id)
+        mine = services.my_signups_on(current_user, [shift.id])
+        return render_template("duty/_shift.html", shift=shift, mine=mine, now=utcnow())
+    return html
+
+
+@bp.post("/shifts/<int:shift_id>/signup")
+@login_required
+def signup(shift_id):
+    shift = _or_404(services.load_shift(shift_id))
+    # Only volunteers sign up; whether this shift is in their community is the service's rule,
+    # so a refusal says which community the checkpoint belongs to.
+    require(current_user, "sign_up_duty")
+    try:
+        services.sign_up(shift, current_user)
+    except services.DutyError as exc:
+        return _refused(exc, _shift_fragment(shift_id))
+    db.session.commit()
+    message = _("Signed up: %(shift)s", shift=services.shift_name(shift))
+    if wants_fragment():
+        return toast(make_response(_shift_fragment(shift_id)()), message)
+    flash(message, "success")
+    return redirect_back(url_for("duty.index", day=shift.day.isoformat()))
+
+
+@bp.post("/shifts/<int:shift_id>/withdraw")
+@login_required
+def withdraw(shift_id):
+    shift = _or_404(services.load_shift(shift_id))
+    mine = services.my_signups_on(current_user, [shift.id]).get(shift.id)
+    if mine is None:
+        return _refused(services.DutyError(_("You are not signed up for this shift.")), _shift_fragment(shift_id))
+    require(current_user, "withdraw", mine)
+    try:
+        services.withdraw(mine, current_user)
+    except services.DutyError as exc:
+        return _refused(exc, _shift_fragment(shift_id))
+    db.session.commit()
+    message = _("Withdrawn from %(shift)s", shift=services.shift_name(shift))
+    if wants_fragment():
+        return toast(make_response(_shift_fragment(shift_id)()), message)
+    flash(message, "success")
+    return redirect_back(url_for("duty.index", day=shift.day.isoformat()))
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    require(current_user, "view_duty")
+    now = utcnow()
+    token = services.feed_token(current_user)
+    db.session.commit()
+    feed_url = url_for("duty.feed", token=token, _external=True)
+    mark_personal()
+    return render_template("duty/mine.html", shifts=services.my_shifts(current_user, now), now=now,
+                           feed_url=feed_url, check_in_early=services.CHECK_IN_EARLY)
+
+
+@bp.post("/mine/feed")
+@login_required
+def regenerate_feed():
+    require(current_user, "view_duty")
+    services.feed_token(current_user, regenerate=True)
+    db.session.commit()
+    flash(_("A new calendar address was made; the old one no longer works."), "success")
+    return redirect(url_for("duty.mine"))
+
+
+@bp.get("/feed/<token>.ics")
+def feed(token):
+    user = services.user_by_feed_token(token)
+    if user is None:
+        abort(404)
+    resp = make_response(services.ics_feed(user, request.host))
+    resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _own_signup(signup_id, action):
+    s = _or_404(services.load_signup(signup_id))
+    require(current_user, action, s)
+    return s
+
+
+@bp.post("/signups/<int:signup_id>/check-in")
+@login_required
+def check_in(signup_id):
+    s = _own_signup(signup_id, "check_in")
+    try:
+        services.check_in(s, current_user)
+    except services.DutyError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(_("Checked in. Thank you!"), "success")
+    return redirect(url_for("duty.mine"))
+
+
+@bp.post("/signups/<int:signup_id>/check-out")
+@login_required
+def check_out(signup_id):
+    s = _own_signup(signup_id, "check_out")
+    try:
+        services.check_out(s, current_user)
+    except services.DutyError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(_("Checked out."), "success")
+    return redirect(url_for("duty.mine"))
+
+
+# --- staff: the roster ----------------------------------------------------------------------------
+
+def _roster_community():
+    community_id = request.args.get("community", type=int) or None
+    return db.session.get(Community, community_id) if community_id else None
+
+
+@bp.get("/roster")
+@login_required
+def roster():
+    require(current_user, "view_roster")
+    now = utcnow()
+    today = services.local_today(now)
+    day = _day_arg(today)
+    community = _roster_community()
+    cid = community.id if community else None
+    gaps = services.gaps(current_user, now, 48, cid)
+    mark_personal()
+    return render_template(
+        "duty/roster.html", day=day, today=today, now=now, community=community,
+        days=[today + timedelta(days=i) for i in range(-1, services.DAYS_AHEAD)],
+        rows=services.roster_day(current_user, day, cid),
+        gaps24=[g for g in gaps if g.starts_at <= now + timedelta(hours=24)],
+        gaps48=[g for g in gaps if g.starts_at > now + timedelta(hours=24)],
+        confirm=services.to_confirm(current_user, now),
+        communities=db.session.scalars(select(Community).order_by(Community.id)).all()
+        if dpolicy.scope_of(current_user).admin or dpolicy.scope_of(current_user).town_wide else [],
+        can_manage=lambda cp: can(current_user, "manage", cp),
+        add_to=db.session.scalars(select(Community).where(Community.id.in_(dpolicy.addable_communities(current_user)))
+                                  .order_by(Community.id)).all() if can(current_user, "add_checkpoint") else [])
+
+
+def _shift_page(shift, remove_form=None, assign_form=None, status=200):
+    now = utcnow()
+    people = services.roster_people(shift)
+    assign_form = assign_form or AssignForm(formdata=None)
+    assign_form.user_id.choices = [(u.id, u.display_name) for u in services.candidates(shift)]
+    mark_personal()
+    return render_template("duty/shift.html", shift=shift, people=people, now=now,
+                           remove_form=remove_form or RemoveForm(formdata=None), assign_form=assign_form), status
+
+
+@bp.get("/shifts/<int:shift_id>")
+@login_required
+def shift_page(shift_id):
+    shift = _or_404(services.load_shift(shift_id))
+    require(current_user, "manage", shift)
+    return _shift_page(shift)
+
+
+@bp.post("/shifts/<int:shift_id>/assign")
+@login_required
+def assign(shift_id):
+    shift = _or_404(services.load_shift(shift_id))
+    require(current_user, "manage", shift)
+    form = AssignForm()
+    form.user_id.choices = [(u.id, u.display_name) for u in services.candidates(shift)]
+    if not form.validate_on_submit():
+        return _shift_page(shift, assign_form=form, status=400)
+    from gridapp.auth.models import User
+
+    person = db.session.get(User, form.user_id.data)
+    try:
+        services.sign_up(shift, person, actor=current_user)
+    except services.DutyError as exc:
+        db.session.rollback()
+        form.user_id.errors.append(str(exc))
+        return _shift_page(shift, assign_form=form, status=409)
+    db.session.commit()
+    flash(_("%(name)s is on the shift.", name=person.display_name), "success")
+    return redirect(url_for("duty.shift_page", shift_id=shift.id))
+
+
+@bp.post("/signups/<int:signup_id>/remove")
+@login_required
+def remove(signup_id):
+    s = _or_404(services.load_signup(signup_id))
+    require(current_user, "remove", s)
+    form = RemoveForm()
+    if not form.validate_on_submit():
+        return _shift_page(s.shift, remove_form=form, status=400)
+    try:
+        services.remove(s, current_user, form.reason.data)
+    except services.DutyError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("duty.shift_page", shift_id=s.shift_id))
+    db.session.commit()
+    flash(_("%(name)s was taken off the shift.", name=s.user.display_name), "success")
+    return redirect(url_for("duty.shift_page", shift_id=s.shift_id))
+
+
+@bp.post("/signups/<int:signup_id>/no-show")
+@login_required
+def no_show(signup_id):
+    s = _or_404(services.load_signup(signup_id))
+    require(current_user, "mark_no_show", s)
+    try:
+        services.mark_no_show(s, current_user)
+    except services.DutyError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(_("%(name)s marked as a no-show.", name=s.user.display_name), "success")
+    return redirect_back(url_for("duty.roster"))
+
+
+# --- checkpoints ------------------------------------------------------------------------------------
+
+def _choices_for(community):
+    compounds = db.session.scalars(select(Compound).join(Grid, Grid.id == Compound.grid_id)
+                                   .where(Grid.community_id == community.id).order_by(Compound.name)).all()
+    units = db.session.scalars(select(WorkUnit).order_by(WorkUnit.name)).all()
+    return {"compounds": compounds, "work_units": units}
+
+
+def _values(form) -> dict:
+    return {"name": form.name.data, "kind": form.kind.data, "location": form.location.data or "",
+            "pattern": form.pattern.data, "min_people": form.min_people.data, "max_people": form.max_people.data,
+            "active": bool(form.active.data), "work_unit_id": form.work_unit_id.data or None}
+
+
+@bp.route("/checkpoints/new", methods=["GET", "POST"])
+@login_required
+def new_checkpoint():
+    community = _or_404(db.session.get(Community, request.args.get("community", type=int) or 0))
+    if not dpolicy.can_add_checkpoint_to(current_user, community):
+        require(current_user, "edit", community)
+    form = CheckpointForm(**_choices_for(community))
+    if form.validate_on_submit():
+        compound = db.session.get(Compound, form.compound_id.data) if form.compound_id.data else None
+        try:
+            cp = services.create_checkpoint(current_user, community=community, compound=compound, values=_values(form))
+        except services.DutyError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "pattern").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Checkpoint added with its shifts for the next 14 days."), "success")
+            return redirect(url_for("duty.checkpoint", checkpoint_id=cp.id))
+    return render_template("duty/checkpoint.html", form=form, community=community, checkpoint=None)
+
+
+@bp.route("/checkpoints/<int:checkpoint_id>", methods=["GET", "POST"])
+@login_required
+def checkpoint(checkpoint_id):
+    cp = _or_404(db.session.get(Checkpoint, checkpoint_id))
+    require(current_user, "manage", cp)
+    form = CheckpointForm(obj=cp, **_choices_for(cp.community))
+    if request.method == "GET":
+        form.compound_id.data = cp.compound_id or 0
+        form.work_unit_id.data = cp.work_unit_id or 0
+    details = can(current_user, "edit_details", cp)
+    if form.validate_on_submit():
+        values = _values(form)
+        if not details:  # a grid member or work-unit contact changes the shifts, not what the place is
+            for key in ("name", "kind", "location", "work_unit_id"):
+                values.pop(key)
+        try:
+            result = services.update_checkpoint(current_user, cp, values)
+        except services.DutyError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "pattern").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Saved.") if not result else
+                  _("Saved. Future shifts follow the new pattern; shifts with people on them were kept."), "success")
+            return redirect(url_for("duty.checkpoint", checkpoint_id=cp.id))
+    return render_template("duty/checkpoint.html", form=form, community=cp.community, checkpoint=cp, details=details)
+
+
+# --- hours and the export -------------------------------------------------------------------------
+
+def _period():
+    today = services.local_today()
+    form = PeriodForm(request.args, meta={"csrf": False})
+    if not request.args:
+        form.start.data, form.end.data = today - timedelta(days=30), today
+    elif not form.validate() or form.end.data < form.start.data or (form.end.data - form.start.data).days > 366:
+        form.start.data = form.start.data or today - timedelta(days=30)
+        form.end.data = form.end.data or today
+        if form.end.data < form.start.data or (form.end.data - form.start.data).days > 366:
+            form.end.errors = [*form.end.errors, _("Choose a period of at most a year, ending after it starts.")]
+        return form, False
+    return form, True
+
+
+@bp.get("/hours")
+@login_required
+def hours():
+    require(current_user, "view_roster")
+    form, ok = _period()
+    rows = services.hours_report(current_user, form.start.data, form.end.data) if ok else []
+    mark_personal()
+    return render_template("duty/hours.html", form=form, rows=rows), (200 if ok else 400)
+
+
+@bp.get("/hours.xlsx")
+@login_required
+def hours_export():
+    require(current_user, "view_roster")
+    form, ok = _period()
+    if not ok:
+        return render_template("duty/hours.html", form=form, rows=[]), 400
+    rows = services.hours_report(current_user, form.start.data, form.end.data)
+    resp = make_response(services.hours_xlsx(rows, form.start.data, form.end.data))
+    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    resp.headers["Content-Disposition"] = (
+        f'attachment; filename="duty-hours-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx"')
+    mark_personal()
+    return resp
+

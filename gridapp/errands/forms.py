@@ -1,0 +1,83 @@
+"""Forms of errands: filing, the claimant's steps (bought, delivered, released), staff's confirm and cancel."""
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateTimeLocalField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from gridapp.errands.models import CATEGORIES
+from gridapp.timeutil import town_zone
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def as_utc(local: datetime | None) -> datetime | None:
+    """A datetime-local value, read in the town's zone, as UTC."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=town_zone()).astimezone(UTC)
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_NOT_NEGATIVE = NumberRange(min=0, message=_l("An amount cannot be negative."))
+
+
+class ErrandForm(FlaskForm):
+    household_id = SelectField(_l("Household"), coerce=_optional_int, choices=[], validate_choice=False,
+                               validators=[DataRequired(message=_l("Choose a household."))])
+    category = SelectField(_l("Category"), choices=[])
+    items = TextAreaField(_l("What is needed (one item per line, with quantity)"), filters=[_strip],
+                          validators=[DataRequired(), Length(max=2000)])
+    estimated_cost = DecimalField(_l("Estimated cost (yuan)"), places=2, validators=[Optional(), _NOT_NEGATIVE])
+    needed_by_at = DateTimeLocalField(_l("Needed by"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    urgent = BooleanField(_l("Urgent"))
+    pay_on_delivery = BooleanField(_l("The resident pays on delivery"), default=True)
+    notes = TextAreaField(_l("Notes for the volunteer"), filters=[_strip], validators=[Optional(), Length(max=1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from gridapp.errands.services import CATEGORY_LABELS
+
+        self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
+
+    def values(self) -> dict:
+        return {"category": self.category.data, "items": self.items.data or "",
+                "estimated_cost": self.estimated_cost.data, "needed_by_at": as_utc(self.needed_by_at.data),
+                "urgent": self.urgent.data, "pay_on_delivery": self.pay_on_delivery.data,
+                "notes": self.notes.data or ""}
+
+
+class ActionForm(FlaskForm):
+    """A button's form: only the CSRF token."""
+
+
+class PurchaseForm(FlaskForm):
+    actual_cost = DecimalField(_l("What it cost (yuan)"), places=2,
+                               validators=[InputRequired(message=_l("Enter what the items cost.")), _NOT_NEGATIVE])
+    receipt = FileField(_l("Receipt photo (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
+
+
+class DeliverForm(FlaskForm):
+    note = StringField(_l("Note (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])
+    photo = FileField(_l("Photo (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=500)])
+
+
+class ConfirmForm(FlaskForm):
+    money_settled = BooleanField(_l("The money was settled with the volunteer"))
+    note = StringField(_l("Note (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])

@@ -1,0 +1,83 @@
+"""Who may do what with errands, registered with gridapp.policy so can() answers it.
+
+Staff in charge of an errand: the admin, the town leader, the secretary of its community, the
+grid member of its grid, the building head of its compound, and whoever filed it. Volunteers
+of its community see it while it is open; only the current claimant sees the household's
+address and phone, and only until seven days after the errand was confirmed.
+"""
+from datetime import timedelta
+
+from sqlalchemy import false, or_, true
+
+from gridapp.errands.models import Errand
+from gridapp.policy import register_global_action, register_object_rules
+from gridapp.timeutil import utcnow
+
+STAFF_ROLES = {"admin", "town_leader", "secretary", "grid_member", "building_head"}
+CONTACT_AFTER_CONFIRMATION = timedelta(days=7)
+
+register_global_action("view_errands", STAFF_ROLES | {"volunteer"})
+register_global_action("use_errand_board", {"volunteer"})
+register_global_action("file_errands", {"secretary", "grid_member", "building_head"})
+register_global_action("errand_lists", STAFF_ROLES)
+register_global_action("errand_stats", {"admin", "town_leader", "secretary"})
+
+
+def in_charge(user, s, errand) -> bool:
+    """Staff of the errand's place, or the one who filed it."""
+    return (s.admin or "town_leader" in s.roles or errand.community_id in s.communities
+            or errand.grid_id in s.grids or errand.compound_id in s.compounds
+            or errand.filed_by_id == user.id)
+
+
+def may_file_for(s, household) -> bool:
+    """A household in the filer's own place (the place's path, resolved by the grid)."""
+    path = household.path
+    return (path["community"] in s.communities or path["grid"] in s.grids
+            or path["compound"] in s.compounds)
+
+
+def _claimant_with_contact(user, errand, now) -> bool:
+    if errand.claimant_id != user.id:
+        return False
+    if errand.status in ("claimed", "purchased", "delivered"):
+        return True
+    return (errand.status == "confirmed" and errand.confirmed_at is not None
+            and now - errand.confirmed_at < CONTACT_AFTER_CONFIRMATION)
+
+
+def _errand_rule(user, s, action, errand, now=None) -> bool:
+    now = now or utcnow()
+    staff = in_charge(user, s, errand)
+    volunteer_here = errand.community_id in s.volunteer_communities
+    if action == "view":
+        return (staff or errand.claimant_id == user.id
+                or (volunteer_here and errand.status == "open"))
+    if action in ("view_contact", "view_photos"):
+        return staff or _claimant_with_contact(user, errand, now)
+    if action == "claim":
+        return volunteer_here
+    if action in ("purchase", "deliver", "release"):
+        return errand.claimant_id == user.id
+    if action in ("confirm", "cancel"):
+        return staff
+    if action == "staff_view":  # the timeline and who saw the details: staff only
+        return staff
+    raise ValueError(f"unknown action {action!r} on an errand")
+
+
+register_object_rules(Errand, _errand_rule)
+
+
+def staff_clause(user, s):
+    """The errands this user is in charge of, as SQL (the twin of in_charge())."""
+    if s.admin or "town_leader" in s.roles:
+        return true()
+    conds = [Errand.filed_by_id == user.id]
+    if s.communities:
+        conds.append(Errand.community_id.in_(s.communities))
+    if s.grids:
+        conds.append(Errand.grid_id.in_(s.grids))
+    if s.compounds:
+        conds.append(Errand.compound_id.in_(s.compounds))
+    return or_(*conds) if conds else false()

@@ -1,0 +1,364 @@
+"""Pages of errands: the volunteers' board, filing, the errand page and its actions, photos,
+the staff lists, statistics and the Excel export.
+
+Actions read the same way: load or 404, `require()` the action, validate the form, one service
+call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise). A refused
+transition says why (who took it, what state it is in) and changes nothing.
+"""
+from datetime import timedelta
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from gridapp import uploads
+from gridapp.core.http import paginate, render, toast, wants_fragment
+from gridapp.core.security import mark_personal
+from gridapp.errands import services
+from gridapp.errands.forms import ActionForm, ConfirmForm, DeliverForm, ErrandForm, PurchaseForm, ReasonForm
+from gridapp.errands.models import Errand
+from gridapp.extensions import db
+from gridapp.grid.models import Household
+from gridapp.policy import can, require
+from gridapp.timeutil import to_local, utcnow
+
+bp = Blueprint("errands", __name__, template_folder="templates")
+
+
+@bp.context_processor
+def _labels():
+    return {"status_labels": services.STATUS_LABELS, "category_labels": services.CATEGORY_LABELS,
+            "event_labels": services.EVENT_LABELS, "now": utcnow()}
+
+
+# --- the board ------------------------------------------------------------------------------------
+
+def _board_filters():
+    category = request.args.get("category", "")
+    urgency = request.args.get("urgency", "")
+    return (category if category in services.CATEGORY_LABELS else "",
+            urgency if urgency in ("urgent", "normal") else "")
+
+
+@bp.get("/")
+@login_required
+def board():
+    if not can(current_user, "use_errand_board"):
+        require(current_user, "errand_lists")
+        return redirect(url_for("errands.staff"))
+    category, urgency = _board_filters()
+    page = paginate(services.board(current_user, category, urgency))
+    return render_template("errands/board.html", errands=page, category=category, urgency=urgency,
+                           mine=services.my_claims(current_user), opted_in=services.is_opted_in(current_user),
+                           action_form=ActionForm(formdata=None))
+
+
+@bp.post("/alerts")
+@login_required
+def alerts():
+    require(current_user, "use_errand_board")
+    form = ActionForm()
+    if form.validate_on_submit():
+        on = request.form.get("on") == "1"
+        services.set_opt_in(current_user, on)
+        db.session.commit()
+        flash(_("You will hear of new urgent errands.") if on else _("You will no longer hear of new urgent errands."),
+              "success")
+    return redirect(url_for("errands.board"), code=303)
+
+
+# --- filing ---------------------------------------------------------------------------------------
+
+def _household_choices(form, q: str):
+    households = services.households_for_filing(current_user, q)
+    chosen = form.household_id.data
+    form.household_id.choices = [("", _("— choose —"))] + [
+        (h.id, f"{h.compound.name} {h.label} · {h.head_name}") for h in households]
+    if chosen and all(h.id != chosen for h in households):
+        h = db.session.get(Household, chosen)
+        if h is not None:
+            form.household_id.choices.append((h.id, f"{h.compound.name} {h.label} · {h.head_name}"))
+    return households
+
+
+@bp.get("/new/households")
+@login_required
+def household_options():
+    """The picker's options for a search (htmx swaps them into the select)."""
+    require(current_user, "file_errands")
+    mark_personal()
+    form = ErrandForm(formdata=None)
+    q = (request.args.get("q") or "")[:50]
+    _household_choices(form, q)
+    return render_template("errands/_household_options.html", form=form)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    require(current_user, "file_errands")
+    mark_personal()
+    q = (request.args.get("q") or "")[:50]
+    form = ErrandForm()
+    if request.method == "GET":
+        form.household_id.data = request.args.get("household_id", type=int)
+        form.needed_by_at.data = (to_local(utcnow()) + timedelta(hours=3)).replace(
+            tzinfo=None, minute=0, second=0, microsecond=0)
+    _household_choices(form, q)
+    if form.validate_on_submit():
+        household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
+        try:
+            errand = services.file_errand(current_user, household, form.values())
+        except services.ErrandError as exc:
+            db.session.rollback()
+            form[exc.field or "items"].errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Errand #%(id)d filed: volunteers of the community can see it now.", id=errand.id), "success")
+            return redirect(url_for("errands.show", errand_id=errand.id), code=303)
+    return render_template("errands/new.html", form=form, q=q)
+
+
+# --- one errand -----------------------------------------------------------------------------------
+
+def _load(errand_id) -> Errand:
+    errand = services.load(errand_id)
+    if errand is None:
+        abort(404)
+    return errand
+
+
+def _context(errand, **forms):
+    user = current_user
+    ctx = {"errand": errand, "show_contact": can(user, "view_contact", errand),
+           "show_photos": can(user, "view_photos", errand), "staff": can(user, "staff_view", errand)}
+    st = errand.status
+    if st == "open" and can(user, "use_errand_board") and can(user, "claim", errand):
+        ctx["claim_form"] = ActionForm(formdata=None)
+    if errand.claimant_id == user.id:
+        if st == "claimed":
+            ctx["purchase_form"] = forms.get("purchase_form") or PurchaseForm(formdata=None)
+            ctx["release_form"] = forms.get("release_form") or ReasonForm(formdata=None)
+        if st == "purchased":
+            ctx["deliver_form"] = forms.get("deliver_form") or DeliverForm(formdata=None)
+    if ctx["staff"]:
+        if st == "delivered" and can(user, "confirm", errand):
+            ctx["confirm_form"] = forms.get("confirm_form") or ConfirmForm(formdata=None)
+        if st in ("open", "claimed") and can(user, "cancel", errand):
+            ctx["cancel_form"] = forms.get("cancel_form") or ReasonForm(formdata=None)
+        ctx["timeline"] = services.timeline(errand)
+        ctx["views"] = services.contact_views(errand)
+    if ctx["show_contact"] and not ctx["staff"]:
+        # Every time a volunteer is shown the address and phone, it is on record.
+        services.record_contact_view(errand, user)
+        db.session.commit()
+    if ctx["show_contact"]:
+        mark_personal()
+    return ctx
+
+
+def _show(errand, **forms):
+    return render("errands/errand.html", "errands/_errand.html", **_context(errand, **forms))
+
+
+@bp.get("/<int:errand_id>")
+@login_required
+def show(errand_id):
+    errand = _load(errand_id)
+    require(current_user, "view", errand)
+    return _show(errand)
+
+
+def _act(errand_id, action, form_cls, do, message, form_name):
+    errand = _load(errand_id)
+    require(current_user, action, errand)
+    form = form_cls()
+    if form.validate_on_submit():
+        try:
+            do(errand, form)
+        except services.ErrandError as exc:
+            db.session.rollback()
+            errand = _load(errand_id)
+            if exc.field and exc.field in form:
+                form[exc.field].errors.append(str(exc))
+                return _show(errand, **{form_name: form})
+            if wants_fragment():
+                return toast(make_response(_show(errand)), str(exc), "error")
+            flash(str(exc), "error")
+            return redirect(url_for("errands.show", errand_id=errand_id), code=303)
+        except uploads.UploadRejected as exc:
+            db.session.rollback()
+            errand = _load(errand_id)
+            field = "receipt" if "receipt" in form else "photo"
+            form[field].errors.append(str(exc))
+            return _show(errand, **{form_name: form})
+        db.session.commit()
+        errand = _load(errand_id)
+        if wants_fragment():
+            return toast(make_response(_show(errand)), message)
+        flash(message, "success")
+        return redirect(url_for("errands.show", errand_id=errand_id), code=303)
+    return _show(errand, **{form_name: form})
+
+
+@bp.post("/<int:errand_id>/claim")
+@login_required
+def claim(errand_id):
+    """Anyone on the board may try; the one conditional UPDATE picks the single winner."""
+    require(current_user, "use_errand_board")
+    errand = db.get_or_404(Errand, errand_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    from_board = request.form.get("from") == "board"
+    try:
+        services.claim(errand, current_user)
+    except services.ErrandError as exc:
+        db.session.rollback()
+        message, level, ok = str(exc), "error", False
+    else:
+        db.session.commit()
+        message, level, ok = _("It is yours: the address is on the errand's page."), "success", True
+    if wants_fragment():
+        errand = _load(errand_id)
+        if from_board:
+            resp = make_response(render_template("errands/_card.html", e=errand, claimed_by_me=ok,
+                                                 refused=None if ok else message,
+                                                 action_form=ActionForm(formdata=None)))
+        elif can(current_user, "view", errand):
+            resp = make_response(_show(errand))
+        else:
+            resp = make_response(render_template("errands/_card.html", e=errand, refused=message,
+                                                 action_form=ActionForm(formdata=None)))
+        return toast(resp, message, level)
+    flash(message, level)
+    if ok:
+        return redirect(url_for("errands.show", errand_id=errand_id), code=303)
+    return redirect(url_for("errands.board"), code=303)
+
+
+def _photo(form_field):
+    data = form_field.data
+    if data is None or not getattr(data, "filename", ""):
+        return None
+    return uploads.save_image(data)
+
+
+@bp.post("/<int:errand_id>/purchase")
+@login_required
+def purchase(errand_id):
+    def do(errand, form):
+        photo = _photo(form.receipt)
+        try:
+            services.purchase(errand, current_user, form.actual_cost.data, photo)
+        except services.ErrandError:
+            uploads.delete_image(photo)
+            raise
+    return _act(errand_id, "purchase", PurchaseForm, do, _("Marked as bought."), "purchase_form")
+
+
+@bp.post("/<int:errand_id>/deliver")
+@login_required
+def deliver(errand_id):
+    def do(errand, form):
+        photo = _photo(form.photo)
+        try:
+            services.deliver(errand, current_user, form.note.data or "", photo)
+        except services.ErrandError:
+            uploads.delete_image(photo)
+            raise
+    return _act(errand_id, "deliver", DeliverForm, do, _("Marked as delivered: thank you!"), "deliver_form")
+
+
+@bp.post("/<int:errand_id>/release")
+@login_required
+def release(errand_id):
+    return _act(errand_id, "release", ReasonForm,
+                lambda errand, form: services.release(errand, current_user, form.reason.data),
+                _("Released: it is open for others again."), "release_form")
+
+
+@bp.post("/<int:errand_id>/confirm")
+@login_required
+def confirm(errand_id):
+    return _act(errand_id, "confirm", ConfirmForm,
+                lambda errand, form: services.confirm(errand, current_user, form.money_settled.data,
+                                                      form.note.data or ""),
+                _("Confirmed: the errand is closed."), "confirm_form")
+
+
+@bp.post("/<int:errand_id>/cancel")
+@login_required
+def cancel(errand_id):
+    return _act(errand_id, "cancel", ReasonForm,
+                lambda errand, form: services.cancel(errand, current_user, form.reason.data),
+                _("Cancelled."), "cancel_form")
+
+
+@bp.get("/<int:errand_id>/photos/<kind>")
+@login_required
+def photo(errand_id, kind):
+    errand = db.get_or_404(Errand, errand_id)
+    require(current_user, "view_photos", errand)
+    name = {"receipt": errand.receipt_photo, "delivery": errand.delivery_photo}.get(kind)
+    if not name:
+        abort(404)
+    try:
+        return uploads.send_image(name)
+    except FileNotFoundError:
+        abort(404)
+
+
+# --- staff ------------------------------------------------------------------------------------------
+
+@bp.get("/staff")
+@login_required
+def staff():
+    require(current_user, "errand_lists")
+    which = request.args.get("list", "open")
+    if which not in (*services.STAFF_LISTS, "all"):
+        which = "open"
+    page = paginate(services.staff_list(current_user, which))
+    return render_template("errands/staff.html", errands=page, which=which,
+                           counts=services.count_by_status(current_user),
+                           overdue=services.overdue_count(current_user))
+
+
+@bp.get("/stats")
+@login_required
+def stats():
+    require(current_user, "errand_stats")
+    return render_template("errands/stats.html", rows=services.statistics_by_community(current_user))
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export():
+    require(current_user, "errand_lists")
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Errands"))
+    ws.append([_("No."), _("Community"), _("Compound"), _("Category"), _("Items"), _("Urgent"), _("Status"),
+               _("Needed by"), _("Filed"), _("Claimed"), _("Volunteer"), _("Delivered"), _("Confirmed"),
+               _("Estimated cost"), _("Actual cost"), _("Money settled"), _("Cancel reason")])
+
+    def cell(moment):
+        return to_local(moment).replace(tzinfo=None) if moment else None
+
+    def money(value):
+        return value / 100 if value is not None else None
+
+    for e, compound, community, volunteer in services.export_rows(current_user):
+        ws.append([e.id, community, compound, str(services.CATEGORY_LABELS[e.category]), e.summary,
+                   _("Yes") if e.urgent else "", str(services.STATUS_LABELS[e.status]), cell(e.needed_by_at),
+                   cell(e.filed_at), cell(e.first_claimed_at), volunteer or "", cell(e.delivered_at),
+                   cell(e.confirmed_at), money(e.estimated_cost_cents), money(e.actual_cost_cents),
+                   _("Yes") if e.money_settled else "", e.cancel_reason])
+    out = BytesIO()
+    wb.save(out)
+    resp = make_response(out.getvalue())
+    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    resp.headers["Content-Disposition"] = "attachment; filename=errands.xlsx"
+    return resp
