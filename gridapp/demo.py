@@ -108,6 +108,9 @@ def seed(scale: int = 1) -> dict:
     from gridapp.disinfection.demo import seed_disinfection
 
     seed_disinfection()
+    from gridapp.duty.demo import seed_duty
+
+    seed_duty()
     return {
         "communities": len(communities),
         "grids": db.session.scalar(select(func.count(Grid.id))),
