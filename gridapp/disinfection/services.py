@@ -28,7 +28,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
 from gridapp.notifications.kinds import register_kind
 from gridapp.notifications.services import notify
-from gridapp.timeutil import town_zone, utcnow
+from gridapp.timeutil import TimeRangeError, parse_daily_ranges, town_zone, utcnow
 
 register_kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True)
 register_kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",))
@@ -82,36 +82,15 @@ def _insert(model):
 
 # --- windows -------------------------------------------------------------------------------------
 
-def _parse_time(text: str) -> time | None:
-    """HH:MM; "24:00" is the midnight at the end of the day (None)."""
-    hh, _sep, mm = text.strip().partition(":")
-    if not (hh.isdigit() and mm.isdigit() and len(mm) == 2):
-        raise ValueError(text)
-    h, m = int(hh), int(mm)
-    if (h, m) == (24, 0):
-        return None
-    return time(h, m)
-
-
 def parse_windows(text: str) -> list[tuple[str, time, time | None]]:
     """'06:00-10:00, 22:00-02:00' → [(label, start, end)]; an end at or before the start crosses
     midnight. Raises DisinfectionError with a message for people."""
-    out = []
-    for part in (text or "").replace("，", ",").replace("–", "-").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            a, b = part.split("-")
-            start, end = _parse_time(a), _parse_time(b)
-            if start is None:
-                raise ValueError(part)
-        except ValueError:
-            raise DisinfectionError(_("Write windows as 06:00-10:00, separated by commas."), "windows") from None
-        if end == start:
-            raise DisinfectionError(_("A window must not start and end at the same time."), "windows")
-        label = f"{start:%H:%M}-{'24:00' if end is None else f'{end:%H:%M}'}"
-        out.append((label, start, end))
+    try:
+        out = parse_daily_ranges(text)
+    except TimeRangeError as exc:
+        message = (_("Write windows as 06:00-10:00, separated by commas.") if exc.kind == "format"
+                   else _("A window must not start and end at the same time."))
+        raise DisinfectionError(message, "windows") from None
     if len(out) > MAX_WINDOWS:
         raise DisinfectionError(_("At most %(n)d windows a day.", n=MAX_WINDOWS), "windows")
     if len({label for label, *_rest in out}) != len(out):

@@ -28,7 +28,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
 from gridapp.notifications.kinds import register_kind
 from gridapp.notifications.services import notify
-from gridapp.timeutil import to_local, town_zone, utcnow
+from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_zone, utcnow
 
 register_kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",))
 register_kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True)
@@ -81,35 +81,15 @@ def shift_name(shift: Shift) -> str:
 
 # --- patterns ----------------------------------------------------------------------------------
 
-def _parse_time(text: str) -> time | None:
-    """HH:MM; "24:00" is the midnight at the end of the day (None)."""
-    hh, _sep, mm = text.strip().partition(":")
-    if not (hh.isdigit() and mm.isdigit() and len(mm) == 2):
-        raise ValueError(text)
-    h, m = int(hh), int(mm)
-    if (h, m) == (24, 0):
-        return None
-    return time(h, m)
-
-
 def parse_pattern(text: str) -> list[tuple[str, time, time | None]]:
     """'08:00-16:00,16:00-24:00,00:00-08:00' → [(label, start, end)], by start time. A shift whose
     end is at or before its start crosses midnight and belongs to the day it starts."""
-    out = []
-    for part in (text or "").replace("，", ",").replace("–", "-").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            a, b = part.split("-")
-            start, end = _parse_time(a), _parse_time(b)
-            if start is None:
-                raise ValueError(part)
-        except ValueError:
-            raise DutyError(_("Write shifts as 08:00-16:00, separated by commas."), "pattern") from None
-        if end == start:
-            raise DutyError(_("A shift must not start and end at the same time."), "pattern")
-        out.append((f"{start:%H:%M}-{'24:00' if end is None else f'{end:%H:%M}'}", start, end))
+    try:
+        out = parse_daily_ranges(text)
+    except TimeRangeError as exc:
+        message = (_("Write shifts as 08:00-16:00, separated by commas.") if exc.kind == "format"
+                   else _("A shift must not start and end at the same time."))
+        raise DutyError(message, "pattern") from None
     if not out:
         raise DutyError(_("Give at least one shift."), "pattern")
     if len(out) > MAX_SHIFTS:
