@@ -10,10 +10,11 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, bindparam, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -110,9 +111,20 @@ def validate_webhook_url(url: str) -> str | None:
 
 # --- writing notifications -------------------------------------------------------------
 
-def _insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+@cache
+def _inbox_insert(dialect: str):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+            .returning(Notification.id))
+
+
+@cache
+def _outbox_insert(dialect: str):
+    # One cached statement for any number of rows (SQLAlchemy batches them as
+    # "insertmanyvalues" within the database's parameter limits).
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id, OutboxMessage.not_before))
 
 
 def _channels_for(users, kind) -> dict[int, set[str]]:
@@ -140,12 +152,12 @@ def _quiet_hours_for(user_ids) -> dict[int, tuple[time, time]]:
     return quiet
 
 
-def _webhooks_for(places) -> list[GroupWebhook]:
+def _webhook_ids_for(places) -> list[int]:
     community_ids = [p.id for p in places if isinstance(p, Community)]
     grid_ids = [p.id for p in places if isinstance(p, Grid)]
     if not community_ids and not grid_ids:
         return []
-    return list(db.session.scalars(select(GroupWebhook).where(
+    return list(db.session.scalars(select(GroupWebhook.id).where(
         GroupWebhook.active.is_(True),
         or_(GroupWebhook.community_id.in_(community_ids), GroupWebhook.grid_id.in_(grid_ids)),
     )))
@@ -161,12 +173,12 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
     now = now or utcnow()
     users = [u for u in {u.id: u for u in recipients}.values() if u.active]
     result = NotifyResult()
+    dialect = db.session.get_bind().dialect.name
 
     if users:
         rows = [{"user_id": u.id, "kind": kind, "title": title[:200], "body": body, "link": link,
                  "urgent": urgent, "dedupe_key": dedupe_key, "created_at": now} for u in users]
-        stmt = _insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-        result.inbox = len(db.session.execute(stmt.returning(Notification.id), rows).all())
+        result.inbox = len(db.session.execute(_inbox_insert(dialect), rows).all())
 
     outbox = []
     switched_on = [c for c in USER_CHANNELS if channel_enabled(c)]
@@ -183,20 +195,17 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
                            "body": body, "dedupe_key": f"{dedupe_key}:{channel}:u{u.id}",
                            "not_before": deliver_not_before(now, urgent, quiet[u.id])})
     group_body = scrub_for_group(group_text if group_text is not None else body)
-    for wh in (webhooks if webhooks is not None else _webhooks_for(places)):
-        outbox.append({"channel": "webhook", "user_id": None, "webhook_id": wh.id, "address": "",
-                       "body": group_body, "dedupe_key": f"{dedupe_key}:webhook:{wh.id}",
+    webhook_ids = [wh.id for wh in webhooks] if webhooks is not None else _webhook_ids_for(places)
+    for webhook_id in webhook_ids:
+        outbox.append({"channel": "webhook", "user_id": None, "webhook_id": webhook_id, "address": "",
+                       "body": group_body, "dedupe_key": f"{dedupe_key}:webhook:{webhook_id}",
                        "not_before": deliver_not_before(now, urgent, DEFAULT_QUIET)})
     if outbox:
         subject = title[:200]
         for row in outbox:
             row.update(kind=kind, subject=subject if row["channel"] != "webhook" else scrub_for_group(subject),
                        urgent=urgent, status="pending", attempts=0, last_error="", created_at=now)
-        # One cached statement for any number of rows (SQLAlchemy batches them as
-        # "insertmanyvalues" within the database's parameter limits).
-        stmt = (_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(OutboxMessage.id, OutboxMessage.not_before))
-        for outbox_id, not_before in db.session.execute(stmt, outbox).all():
+        for outbox_id, not_before in db.session.execute(_outbox_insert(dialect), outbox).all():
             result.outbox_ids.append(outbox_id)
             if not_before <= now:
                 db.session.info.setdefault("outbox_to_enqueue", []).append(outbox_id)
@@ -248,23 +257,48 @@ class Delivery:
     webhook_active: bool = False
 
 
-def claim(outbox_id: int, now: datetime | None = None) -> Delivery | None:
-    """Take the row for sending with one conditional UPDATE; None if someone else has it,
-    it is not due yet, or it is already sent or failed. Commits the claim."""
-    now = now or utcnow()
-    token = secrets.token_hex(8)
+@cache
+def _claim_statement():
+    """The claim, built once: one conditional UPDATE that also reads the row and its robot.
+    Built with bind parameters, so a delivery costs no statement construction."""
     def webhook(column):  # the row's robot, read in the same statement as the claim
         return select(column).where(GroupWebhook.id == OutboxMessage.webhook_id).scalar_subquery()
 
-    won = db.session.execute(
+    return (
         update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, _reclaimable(now))
-        .values(status="sending", claimed_at=now, claim_token=token, attempts=OutboxMessage.attempts + 1)
+        .where(OutboxMessage.id == bindparam("outbox_id"), or_(
+            and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= bindparam("now")),
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < bindparam("stale_before")),
+        ))
+        .values(status="sending", claimed_at=bindparam("now"), claim_token=bindparam("token"),
+                attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.channel, OutboxMessage.address, OutboxMessage.subject, OutboxMessage.body,
                    webhook(GroupWebhook.url), webhook(GroupWebhook.provider), webhook(GroupWebhook.secret),
                    webhook(GroupWebhook.active))
         .execution_options(synchronize_session=False)
-    ).first()
+    )
+
+
+@cache
+def _sent_statement():
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == bindparam("outbox_id"), OutboxMessage.claim_token == bindparam("token"),
+               OutboxMessage.status == "sending")
+        .values(status="sent", sent_at=bindparam("now"), last_error="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim(outbox_id: int, now: datetime | None = None) -> Delivery | None:
+    """Take the row for sending with one conditional UPDATE; None if someone else has it,
+    it is not due yet, or it is already sent or failed. Commits the claim. The condition is
+    _reclaimable()'s, written with bind parameters."""
+    now = now or utcnow()
+    token = secrets.token_hex(8)
+    won = db.session.execute(_claim_statement(), {
+        "outbox_id": outbox_id, "now": now, "stale_before": now - _lease(), "token": token,
+    }).first()
     db.session.commit()
     if won is None:
         return None
@@ -273,13 +307,9 @@ def claim(outbox_id: int, now: datetime | None = None) -> Delivery | None:
 
 
 def mark_sent(outbox_id: int, token: str, now: datetime | None = None) -> bool:
-    done = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.claim_token == token,
-               OutboxMessage.status == "sending")
-        .values(status="sent", sent_at=now or utcnow(), last_error="")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    done = db.session.execute(_sent_statement(), {
+        "outbox_id": outbox_id, "token": token, "now": now or utcnow(),
+    }).rowcount
     db.session.commit()
     return done == 1
 
