@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TimeField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -12,8 +13,8 @@ class QuietHoursForm(FlaskForm):
 
 class WebhookForm(FlaskForm):
     place = SelectField(_l("Place"), validators=[DataRequired()])
-    provider = SelectField(_l("Group app"), choices=[("wecom", _l("WeCom (企业微信) robot")),
-                                                     ("dingtalk", _l("DingTalk robot"))])
+    provider = SelectField(_l("Group app"), choices=[SelectChoice("wecom", _l("WeCom (企业微信) robot")),
+                                                     SelectChoice("dingtalk", _l("DingTalk robot"))])
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=100)])
     url = StringField(_l("Robot webhook address"), validators=[DataRequired(), Length(max=500)])
     secret = PasswordField(_l("Signing secret (DingTalk, optional)"), validators=[Optional(), Length(max=200)])

@@ -25,7 +25,8 @@ def queue_overview(queue_names=("default",)) -> dict:
             for job in Job.fetch_many(failed.get_job_ids(0, 49), connection=conn):
                 if job is None:
                     continue
-                exc = (job.exc_info or "").strip().splitlines()
+                result = job.latest_result()
+                exc = ((result.exc_string if result else None) or "").strip().splitlines()
                 failed_jobs.append({"id": job.id, "func": job.func_name, "queue": name,
                                     "ended_at": job.ended_at, "error": exc[-1] if exc else ""})
         return {"ok": True, "queues": queues, "workers": worker_status(conn), "failed_jobs": failed_jobs}
