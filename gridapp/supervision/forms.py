@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     IntegerField,
+    MultipleFileField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -28,6 +29,13 @@ def _optional_int(value):
     return int(value)
 
 
+PHOTO_ACCEPT = "image/jpeg,image/png,image/webp"
+
+
+def _photos_field(label):
+    return MultipleFileField(label, render_kw={"accept": PHOTO_ACCEPT, "multiple": True})
+
+
 def as_utc(local: datetime | None) -> datetime | None:
     """A datetime-local value, read in the town's zone, as UTC."""
     if local is None:
@@ -43,30 +51,44 @@ class InspectionForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[])
     planned_at = DateTimeLocalField(_l("Time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     target = SelectField(_l("Place inspected"), choices=[], validators=[DataRequired()])
-    participants = StringField(_l("Participants"), filters=[_strip], validators=[Optional(), Length(max=300)])
+    team_ids = SelectMultipleField(_l("Supervision team members taking part"), coerce=int, choices=[],
+                                   validate_choice=False)
+    participants = StringField(_l("Other participants"), filters=[_strip], validators=[Optional(), Length(max=300)])
     summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[Optional(), Length(max=4000)])
 
-    def __init__(self, *args, targets=(), **kwargs):
+    def __init__(self, *args, targets=(), team=(), **kwargs):
         super().__init__(*args, **kwargs)
         from gridapp.supervision.services import KIND_LABELS
 
         self.kind.choices = [(k, KIND_LABELS[k]) for k in INSPECTION_KINDS]
         self.target.choices = [("", _l("— choose —"))] + list(targets)
+        self.team_ids.choices = [(u.id, u.display_name) for u in team]
+
+    def validate_team_ids(self, field):
+        if len(field.data or []) > 50:
+            raise ValidationError(_l("Too many people."))
 
     def values(self) -> dict:
         target_type, _sep, target_id = (self.target.data or ":").partition(":")
         return {"kind": self.kind.data, "planned_at": as_utc(self.planned_at.data), "target_type": target_type,
                 "target_id": int(target_id) if target_id.isdigit() else 0,
-                "participants": self.participants.data or "", "summary": self.summary.data or ""}
+                "participants": self.participants.data or "", "summary": self.summary.data or "",
+                "team_ids": list(self.team_ids.data or [])}
 
 
 class FindingForm(FlaskForm):
     category = SelectField(_l("Category"), choices=[])
     severity = SelectField(_l("Severity"), choices=[])
     description = TextAreaField(_l("What was found"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
+    owner_id = SelectField(_l("Responsible person"), coerce=_optional_int, choices=[], validators=[Optional()])
+    photos = _photos_field(_l("Photos (optional)"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, owners=(), default_owner=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.owner_id.choices = ([] if default_owner else [("", _l("— nobody yet: choose later —"))]) + [
+            (u.id, f"{u.display_name} ({u.username})") for u in owners]
+        if self.owner_id.data is None and default_owner is not None:
+            self.owner_id.data = default_owner.id
         from gridapp.supervision.services import CATEGORY_LABELS, DUE_HOURS, SEVERITY_LABELS
 
         self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
@@ -76,7 +98,8 @@ class FindingForm(FlaskForm):
             self.severity.data = "major"
 
     def values(self) -> dict:
-        return {"category": self.category.data, "severity": self.severity.data, "description": self.description.data}
+        return {"category": self.category.data, "severity": self.severity.data, "description": self.description.data,
+                "owner_id": self.owner_id.data}
 
 
 class ActionForm(FlaskForm):
@@ -85,6 +108,7 @@ class ActionForm(FlaskForm):
 
 class EvidenceForm(FlaskForm):
     evidence = TextAreaField(_l("What was done"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
+    photos = _photos_field(_l("Photos (optional)"))
 
 
 class VerifyForm(FlaskForm):

@@ -8,13 +8,20 @@ from gridapp.extensions import db
 from gridapp.timeutil import UTCDateTime, utcnow
 
 INSPECTION_KINDS = ("routine", "unannounced", "follow_up")
-TARGET_TYPES = ("community", "compound", "work_unit")  # "checkpoint" joins when duty has it
+TARGET_TYPES = ("community", "compound", "work_unit", "checkpoint")
 CATEGORIES = ("checkpoint_unstaffed", "no_temperature_check", "registration_incomplete", "disinfection_missed",
               "sanitation", "other")
 SEVERITIES = ("minor", "major", "critical")
 ITEM_STATES = ("issued", "acknowledged", "submitted", "verified", "rejected")
 # The clock runs in these states; submitting stops it, verifying ends it.
 CLOCK_STATES = ("issued", "acknowledged", "rejected")
+
+
+inspection_participants = Table(
+    "supervision_inspection_participants", db.metadata,
+    Column("inspection_id", ForeignKey("supervision_inspections.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class Inspection(db.Model):
@@ -32,7 +39,9 @@ class Inspection(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
-    created_by: Mapped[User] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    # Members of the supervision team who took part; `participants` keeps anyone else by name.
+    team: Mapped[list[User]] = relationship(secondary=inspection_participants, order_by="User.display_name")
     findings: Mapped[list["Finding"]] = relationship(back_populates="inspection", order_by="Finding.id")
 
     @property
@@ -99,10 +108,28 @@ class RectificationItem(db.Model):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    photos: Mapped[list["Photo"]] = relationship(order_by="Photo.id", viewonly=True)
 
     @property
     def audit_name(self):
         return f"#{self.id} {self.target_name}"
+
+
+PHOTO_KINDS = ("finding", "evidence")
+
+
+class Photo(db.Model):
+    """A photo of an item: taken with the finding, or sent with the evidence. The file lives in
+    the private uploads folder (gridapp.uploads) and is served only to those who see the item."""
+
+    __tablename__ = "supervision_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("supervision_items.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class ItemEvent(db.Model):

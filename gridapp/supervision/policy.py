@@ -10,6 +10,8 @@ SUPERVISION_ROLES = {"admin", "town_leader", "supervisor", "secretary", "grid_me
 register_global_action("view_supervision", SUPERVISION_ROLES)
 register_global_action("view_circulars", SUPERVISION_ROLES)
 register_global_action("supervision_dashboard", {"admin", "town_leader", "supervisor"})
+# A secretary's dashboard covers the items of the secretary's own communities.
+register_global_action("community_dashboard", {"secretary"})
 register_global_action("inspect", {"supervisor"})  # plan inspections, record findings
 register_global_action("hold_interviews", {"supervisor"})
 register_global_action("issue_circulars", {"supervisor"})

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
 from gridapp.notifications.kinds import register_kind
@@ -27,7 +28,10 @@ from gridapp.supervision.models import (
     Interview,
     ItemComment,
     ItemEvent,
+    Photo,
     RectificationItem,
+    circular_items,
+    interview_items,
 )
 from gridapp.timeutil import town_zone, utcnow
 
@@ -118,12 +122,78 @@ def _work_unit_target(target_id):
     return Target("work_unit", u.id, u.name, community_id, _holder("unit_contact", u.id))
 
 
-# target_type -> resolver(target_id) -> Target | None. A checkpoint is one more entry.
+def _checkpoint_target(target_id):
+    cp = db.session.get(Checkpoint, target_id)
+    if cp is None:
+        return None
+    # The work unit that runs it answers for it; else the grid member of its compound, else
+    # (a checkpoint of the community itself) the community's secretary.
+    owner = _holder("unit_contact", cp.work_unit_id) if cp.work_unit_id else None
+    if owner is None and cp.compound_id is not None:
+        owner = _holder("grid_member", cp.compound.grid_id)
+    owner = owner or _holder("secretary", cp.community_id)
+    return Target("checkpoint", cp.id, cp.name, cp.community_id, owner)
+
+
+# target_type -> resolver(target_id) -> Target | None.
 TARGET_RESOLVERS = {
     "community": _community_target,
     "compound": _compound_target,
     "work_unit": _work_unit_target,
+    "checkpoint": _checkpoint_target,
 }
+
+
+def _places(target: Target) -> dict[str, set]:
+    """The places whose staff answer for a target: role -> scope ids."""
+    places = {"secretary": {target.community_id} if target.community_id else set(), "grid_member": set(),
+              "building_head": set(), "property_manager": set(), "unit_contact": set()}
+    compounds = select(Compound.id, Compound.grid_id, Compound.property_company_id, Compound.work_unit_id)
+    if target.type == "community":
+        compounds = compounds.join(Grid, Grid.id == Compound.grid_id).where(Grid.community_id == target.id)
+        places["grid_member"] |= set(db.session.scalars(select(Grid.id).where(Grid.community_id == target.id)))
+    elif target.type == "compound":
+        compounds = compounds.where(Compound.id == target.id)
+    elif target.type == "work_unit":
+        places["unit_contact"].add(target.id)
+        compounds = compounds.where(Compound.work_unit_id == target.id)
+    elif target.type == "checkpoint":
+        cp = db.session.get(Checkpoint, target.id)
+        if cp.work_unit_id:
+            places["unit_contact"].add(cp.work_unit_id)
+        compounds = compounds.where(Compound.id == cp.compound_id)
+    else:
+        compounds = compounds.where(false())
+    for compound_id, grid_id, company_id, unit_id in db.session.execute(compounds):
+        places["building_head"].add(compound_id)
+        places["grid_member"].add(grid_id)
+        places["property_manager"].add(company_id)
+        places["unit_contact"].add(unit_id)
+    return {role: ids - {None} for role, ids in places.items()}
+
+
+def eligible_owners(target: Target) -> list[User]:
+    """Who an item about this target may be addressed to: the staff holding a role on the
+    target or the places it sits in (its secretary, grid members, building heads, property
+    managers, work-unit contacts), active accounts only."""
+    conds = [(RoleAssignment.role == role) & RoleAssignment.scope_id.in_(ids)
+             for role, ids in _places(target).items() if ids]
+    if not conds:
+        return [target.owner] if target.owner else []
+    people = db.session.scalars(
+        select(User).where(User.active.is_(True), User.id.in_(
+            select(RoleAssignment.user_id).where(or_(*conds)))).order_by(User.display_name, User.id)).all()
+    if target.owner is not None and target.owner not in people:
+        people.insert(0, target.owner)
+    return people
+
+
+def supervision_team() -> list[User]:
+    """Active members of the supervision team, who can take part in inspections."""
+    return db.session.scalars(
+        select(User).where(User.active.is_(True), User.id.in_(
+            select(RoleAssignment.user_id).where(RoleAssignment.role == "supervisor")))
+        .order_by(User.display_name, User.id)).all()
 
 
 def resolve_target(target_type: str, target_id: int) -> Target | None:
@@ -141,6 +211,11 @@ def target_choices() -> list[tuple[str, str]]:
         out.append((f"compound:{k.id}", f"{TARGET_LABELS['compound']} · {k.name} ({community_name} {grid_name})"))
     out += [(f"work_unit:{u.id}", f"{TARGET_LABELS['work_unit']} · {u.name}")
             for u in db.session.scalars(select(WorkUnit).order_by(WorkUnit.id))]
+    for cp_id, cp_name, community_name in db.session.execute(
+            select(Checkpoint.id, Checkpoint.name, Community.name)
+            .join(Community, Community.id == Checkpoint.community_id)
+            .where(Checkpoint.active.is_(True)).order_by(Community.id, Checkpoint.id)):
+        out.append((f"checkpoint:{cp_id}", f"{TARGET_LABELS['checkpoint']} · {cp_name} ({community_name})"))
     return out
 
 
@@ -172,13 +247,19 @@ def is_overdue(item: RectificationItem, now: datetime | None = None) -> bool:
 # --- inspections and findings ----------------------------------------------------------------
 
 def plan_inspection(actor: User, values: dict) -> Inspection:
+    """values: kind, planned_at, target_type, target_id, participants (free text), summary and,
+    optionally, team_ids (members of the supervision team taking part)."""
     target = resolve_target(values["target_type"], values["target_id"])
     if target is None:
         raise SupervisionError(_("Choose a place to inspect."), "target")
+    team_ids = set(values.get("team_ids") or ())
+    team = [u for u in supervision_team() if u.id in team_ids]
+    if len(team) != len(team_ids):
+        raise SupervisionError(_("Only members of the supervision team can be chosen."), "team_ids")
     inspection = Inspection(kind=values["kind"], planned_at=values["planned_at"], target_type=target.type,
                             target_id=target.id, target_name=target.name, community_id=target.community_id,
                             participants=values.get("participants", ""), summary=values.get("summary", ""),
-                            created_by_id=actor.id)
+                            created_by_id=actor.id, team=team)
     db.session.add(inspection)
     db.session.flush()
     record("inspection_planned", inspection, summary=f"kind: {inspection.kind}", actor=actor)
@@ -188,7 +269,8 @@ def plan_inspection(actor: User, values: dict) -> Inspection:
 def inspections_for(user, now: datetime | None = None):
     """Inspections this user may see, newest first (a select)."""
     now = now or utcnow()
-    stmt = select(Inspection).order_by(Inspection.planned_at.desc(), Inspection.id.desc())
+    stmt = (select(Inspection).options(selectinload(Inspection.team))
+            .order_by(Inspection.planned_at.desc(), Inspection.id.desc()))
     s = scope_of(user)
     if "supervisor" in s.roles:
         return stmt
@@ -208,16 +290,43 @@ def _owner_text(item: RectificationItem) -> str:
              due=item.due_at.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M"))
 
 
-def record_finding(inspection: Inspection, actor: User, values: dict, now: datetime | None = None
-                   ) -> RectificationItem:
-    """A finding, and the rectification item it becomes, addressed to the target's owner."""
+MAX_PHOTOS = 6  # per finding, per evidence submission
+
+
+def _add_photos(item, actor, kind: str, photos, now) -> None:
+    """Rows for images already stored by gridapp.uploads.save_image (their names)."""
+    photos = list(photos or ())
+    if len(photos) > MAX_PHOTOS:
+        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+    db.session.add_all([Photo(item_id=item.id, kind=kind, stored_name=name,
+                              uploaded_by_id=getattr(actor, "id", None), uploaded_at=now) for name in photos])
+
+
+def photos_of(item) -> dict[str, list[Photo]]:
+    out = {"finding": [], "evidence": []}
+    for photo in db.session.scalars(select(Photo).where(Photo.item_id == item.id).order_by(Photo.id)):
+        out.setdefault(photo.kind, []).append(photo)
+    return out
+
+
+def record_finding(inspection: Inspection, actor: User, values: dict, now: datetime | None = None,
+                   photos=()) -> RectificationItem:
+    """A finding, and the rectification item it becomes, addressed to the target's owner (or,
+    with values["owner_id"], to another of the staff eligible for the target). `photos` are
+    names returned by gridapp.uploads.save_image."""
     now = now or utcnow()
     target = resolve_target(inspection.target_type, inspection.target_id)
     if target is None:
         raise SupervisionError(_("The inspected place no longer exists."))
+    if len(photos or ()) > MAX_PHOTOS:
+        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+    owner_id = values.get("owner_id") or None
+    if owner_id is not None and owner_id != getattr(target.owner, "id", None) and \
+            owner_id not in {u.id for u in eligible_owners(target)}:
+        raise SupervisionError(_("Choose one of the people responsible for this place."), "owner_id")
     finding = Finding(inspection=inspection, category=values["category"], severity=values["severity"],
                       description=values["description"], recorded_by_id=actor.id, recorded_at=now)
-    owner_id = values.get("owner_id") or (target.owner.id if target.owner else None)
+    owner_id = owner_id or (target.owner.id if target.owner else None)
     item = RectificationItem(finding=finding, target_type=target.type, target_id=target.id,
                              target_name=target.name, community_id=target.community_id,
                              category=finding.category, severity=finding.severity,
@@ -225,8 +334,10 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
                              issued_at=now, escalation_level=0, **clock(finding.severity, now))
     db.session.add_all([finding, item])
     db.session.flush()
+    _add_photos(item, actor, "finding", photos, now)
     _event(item, actor, "issued", now=now)
-    record("item_issued", item, summary=f"severity: {item.severity}; category: {item.category}", actor=actor)
+    record("item_issued", item, summary=f"severity: {item.severity}; category: {item.category}; "
+                                        f"owner_id: {item.owner_id}; photos: {len(photos or ())}", actor=actor)
     if item.owner_id:
         owner = db.session.get(User, item.owner_id)
         notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),
@@ -283,13 +394,17 @@ def acknowledge(item, actor, now=None) -> None:
     _event(item, actor, "acknowledged", now=now)
 
 
-def submit_evidence(item, actor, evidence: str, now=None) -> None:
+def submit_evidence(item, actor, evidence: str, now=None, photos=()) -> None:
+    """`photos`: names returned by gridapp.uploads.save_image, kept with the evidence."""
     now = now or utcnow()
     evidence = (evidence or "").strip()
     if not evidence:
         raise SupervisionError(_("Describe what was done to rectify it."), "evidence")
+    if len(photos or ()) > MAX_PHOTOS:
+        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
     _transition(item, actor, "submit", ("acknowledged",),
                 {"status": "submitted", "submitted_at": now, "submitted_by_id": actor.id, "evidence": evidence})
+    _add_photos(item, actor, "evidence", photos, now)
     _event(item, actor, "submitted", evidence, now=now)
 
 
@@ -490,9 +605,13 @@ def item_clause(user):
     return or_(*conds)
 
 
-def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime | None = None):
+def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime | None = None,
+                issued_between: tuple[datetime, datetime] | None = None):
     stmt = (select(RectificationItem).options(joinedload(RectificationItem.owner))
             .where(item_clause(user)).order_by(RectificationItem.due_at, RectificationItem.id))
+    if issued_between is not None:
+        stmt = stmt.where(RectificationItem.issued_at >= issued_between[0],
+                          RectificationItem.issued_at < issued_between[1])
     if mine:
         stmt = stmt.where(RectificationItem.owner_id == user.id)
     if status == "open":
@@ -511,21 +630,39 @@ def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
             datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC))
 
 
-def tally(start: date, end: date) -> dict:
-    """约谈 N 人、印发通报 N 期、督办整改问题 N 条 for the period (town days, inclusive)."""
+def _in_communities(communities):
+    """Items of these communities (None: the whole town)."""
+    if communities is None:
+        return RectificationItem.id.isnot(None)
+    return RectificationItem.community_id.in_(communities)
+
+
+def tally(start: date, end: date, communities=None) -> dict:
+    """约谈 N 人、印发通报 N 期、督办整改问题 N 条 for the period (town days, inclusive). For some
+    communities only: their items, and the interviews and circulars about those items."""
     lo, hi = local_day_bounds(start, end)
-    interviews = db.session.scalar(select(func.count(Interview.id))
-                                   .where(Interview.held_on >= start, Interview.held_on <= end))
-    circulars = db.session.scalar(select(func.count(Circular.id))
-                                  .where(Circular.issued_on >= start, Circular.issued_on <= end))
+    interviews = select(func.count(Interview.id)).where(Interview.held_on >= start, Interview.held_on <= end)
+    circulars = select(func.count(Circular.id)).where(Circular.issued_on >= start, Circular.issued_on <= end)
+    if communities is not None:
+        interviews = interviews.where(Interview.id.in_(
+            select(interview_items.c.interview_id).join(RectificationItem,
+                                                        RectificationItem.id == interview_items.c.item_id)
+            .where(_in_communities(communities))))
+        circulars = circulars.where(Circular.id.in_(
+            select(circular_items.c.circular_id).join(RectificationItem,
+                                                      RectificationItem.id == circular_items.c.item_id)
+            .where(_in_communities(communities))))
     items = db.session.scalar(select(func.count(RectificationItem.id))
-                              .where(RectificationItem.issued_at >= lo, RectificationItem.issued_at < hi))
-    return {"interviews": interviews, "circulars": circulars, "items": items}
+                              .where(RectificationItem.issued_at >= lo, RectificationItem.issued_at < hi,
+                                     _in_communities(communities)))
+    return {"interviews": db.session.scalar(interviews), "circulars": db.session.scalar(circulars),
+            "items": items}
 
 
-def dashboard(start: date, end: date, now: datetime | None = None) -> dict:
+def dashboard(start: date, end: date, now: datetime | None = None, communities=None) -> dict:
+    """The dashboard's figures, for the town or (communities: ids) for a secretary's communities."""
     now = now or utcnow()
-    open_ = RectificationItem.status != "verified"
+    open_ = (RectificationItem.status != "verified") & _in_communities(communities)
     by_level = dict(db.session.execute(select(RectificationItem.escalation_level, func.count())
                                        .where(open_).group_by(RectificationItem.escalation_level)).all())
     by_community = db.session.execute(
@@ -537,16 +674,18 @@ def dashboard(start: date, end: date, now: datetime | None = None) -> dict:
                                      .group_by(RectificationItem.category).order_by(func.count().desc())).all()
     overdue = db.session.scalars(
         select(RectificationItem).options(joinedload(RectificationItem.owner))
-        .where(RectificationItem.status.in_(CLOCK_STATES), RectificationItem.due_at <= now)
+        .where(RectificationItem.status.in_(CLOCK_STATES), RectificationItem.due_at <= now,
+               _in_communities(communities))
         .order_by(RectificationItem.escalation_level.desc(), RectificationItem.due_at).limit(50)).all()
     lo, hi = local_day_bounds(start, end)
     spans = [(v - i).total_seconds() for i, v in db.session.execute(
         select(RectificationItem.issued_at, RectificationItem.verified_at)
-        .where(RectificationItem.verified_at >= lo, RectificationItem.verified_at < hi))]
+        .where(RectificationItem.verified_at >= lo, RectificationItem.verified_at < hi,
+               _in_communities(communities)))]
     median = timedelta(seconds=statistics.median(spans)) if spans else None
     return {"by_level": [(lvl, by_level.get(lvl, 0)) for lvl in (0, 1, 2)], "by_community": by_community,
             "by_category": by_category, "overdue": overdue, "median": median, "verified": len(spans),
-            "tally": tally(start, end)}
+            "tally": tally(start, end, communities)}
 
 
 # --- interviews and circulars --------------------------------------------------------------------

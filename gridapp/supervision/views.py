@@ -8,13 +8,14 @@ otherwise). A refused transition says why, and changes nothing.
 from datetime import timedelta
 from io import BytesIO
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from gridapp import uploads
 from gridapp.core.http import render, toast, wants_fragment
 from gridapp.extensions import db
-from gridapp.policy import can, require
+from gridapp.policy import can, require, scope_of
 from gridapp.supervision import services
 from gridapp.supervision.forms import (
     ActionForm,
@@ -31,7 +32,7 @@ from gridapp.supervision.forms import (
     VerifyForm,
     as_utc,
 )
-from gridapp.supervision.models import Circular, Inspection, Interview, RectificationItem
+from gridapp.supervision.models import Circular, Inspection, Interview, Photo, RectificationItem
 from gridapp.timeutil import to_local, utcnow
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
@@ -62,15 +63,33 @@ def _period():
 
 # --- the dashboard --------------------------------------------------------------------------------
 
+def _dashboard_communities():
+    """None for the whole town; a secretary's community ids; False: no dashboard for this user."""
+    if can(current_user, "supervision_dashboard"):
+        return None
+    if can(current_user, "community_dashboard"):
+        return sorted(scope_of(current_user).communities)
+    return False
+
+
 @bp.get("/")
 @login_required
 def index():
-    if not can(current_user, "supervision_dashboard"):
+    communities = _dashboard_communities()
+    if communities is False:
         require(current_user, "view_supervision")
         return redirect(url_for("supervision.items", mine=1))
     form, start, end = _period()
+    names = []
+    if communities is not None:
+        from sqlalchemy import select
+
+        from gridapp.grid.models import Community
+
+        names = db.session.scalars(select(Community.name).where(Community.id.in_(communities))
+                                   .order_by(Community.id)).all()
     return render_template("supervision/dashboard.html", period=form, start=start, end=end,
-                           **services.dashboard(start, end))
+                           community_names=names, **services.dashboard(start, end, communities=communities))
 
 
 # --- inspections and findings ----------------------------------------------------------------------
@@ -87,9 +106,10 @@ def inspections():
 @login_required
 def new_inspection():
     require(current_user, "inspect")
-    form = InspectionForm(targets=services.target_choices())
+    form = InspectionForm(targets=services.target_choices(), team=services.supervision_team())
     if request.method == "GET":
         form.planned_at.data = to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+        form.team_ids.data = [current_user.id]
     if form.validate_on_submit():
         try:
             inspection = services.plan_inspection(current_user, form.values())
@@ -102,13 +122,43 @@ def new_inspection():
     return render_template("supervision/inspection_new.html", form=form)
 
 
+def _finding_form(inspection, formdata=None):
+    """The finding form, its owner select holding the staff eligible for the inspected place
+    with the resolved owner pre-selected."""
+    target = services.resolve_target(inspection.target_type, inspection.target_id)
+    owners = services.eligible_owners(target) if target else []
+    kwargs = {} if formdata is not False else {"formdata": None}
+    return FindingForm(owners=owners, default_owner=target.owner if target else None, **kwargs)
+
+
+def _save_photos(field) -> list[str]:
+    """Store every chosen image (gridapp.uploads); all or none: on a bad one, the others go too."""
+    files = [f for f in (field.data or []) if getattr(f, "filename", "")]
+    if len(files) > services.MAX_PHOTOS:
+        raise uploads.UploadRejected(_("At most %(n)d photos at a time.", n=services.MAX_PHOTOS))
+    names = []
+    try:
+        for f in files:
+            names.append(uploads.save_image(f))
+    except uploads.UploadRejected:
+        for name in names:
+            uploads.delete_image(name)
+        raise
+    return names
+
+
+def _discard(names):
+    for name in names:
+        uploads.delete_image(name)
+
+
 @bp.get("/inspections/<int:inspection_id>")
 @login_required
 def inspection(inspection_id):
     inspection = db.get_or_404(Inspection, inspection_id)
     require(current_user, "view", inspection)
-    return render_template("supervision/inspection.html", inspection=inspection,
-                           form=FindingForm(formdata=None) if can(current_user, "add_finding", inspection) else None)
+    form = _finding_form(inspection, formdata=False) if can(current_user, "add_finding", inspection) else None
+    return render_template("supervision/inspection.html", inspection=inspection, form=form)
 
 
 @bp.post("/inspections/<int:inspection_id>/findings")
@@ -116,12 +166,19 @@ def inspection(inspection_id):
 def add_finding(inspection_id):
     inspection = db.get_or_404(Inspection, inspection_id)
     require(current_user, "add_finding", inspection)
-    form = FindingForm()
+    form = _finding_form(inspection)
     if form.validate_on_submit():
+        names = []
         try:
-            item = services.record_finding(inspection, current_user, form.values())
+            names = _save_photos(form.photos)
+            item = services.record_finding(inspection, current_user, form.values(), photos=names)
+        except uploads.UploadRejected as exc:
+            form.photos.errors.append(str(exc))
         except services.SupervisionError as exc:
-            form.description.errors.append(str(exc))
+            db.session.rollback()
+            _discard(names)
+            field = exc.field if exc.field in ("owner_id", "photos") else "description"
+            form[field].errors.append(str(exc))
         else:
             db.session.commit()
             owner = item.owner.display_name if item.owner else _("nobody yet — choose the responsible person")
@@ -148,7 +205,7 @@ def items():
 
 def _item_context(item, **forms):
     ctx = {"item": item, "history": services.history(item), "comments": services.comments(item),
-           "overdue": services.is_overdue(item)}
+           "overdue": services.is_overdue(item), "photos": services.photos_of(item)}
     if can(current_user, "submit", item) and item.status == "acknowledged":
         ctx["evidence_form"] = forms.get("evidence_form") or EvidenceForm(formdata=None)
     if item.status == "submitted" and can(current_user, "verify", item):
@@ -189,6 +246,11 @@ def _act(item_id, action, form_cls, do, message, form_name, permission=None):
     if form.validate_on_submit():
         try:
             do(item, form)
+        except uploads.UploadRejected as exc:
+            db.session.rollback()
+            db.session.refresh(item)
+            form.photos.errors.append(str(exc))
+            return _show_item(item, **{form_name: form})
         except services.SupervisionError as exc:
             db.session.rollback()
             if exc.field and exc.field in form:
@@ -217,9 +279,29 @@ def acknowledge(item_id):
 @bp.post("/items/<int:item_id>/submit")
 @login_required
 def submit(item_id):
-    return _act(item_id, "submit", EvidenceForm,
-                lambda item, form: services.submit_evidence(item, current_user, form.evidence.data),
-                _("Evidence submitted."), "evidence_form")
+    def do(item, form):
+        names = _save_photos(form.photos)
+        try:
+            services.submit_evidence(item, current_user, form.evidence.data, photos=names)
+        except services.SupervisionError:
+            _discard(names)
+            raise
+    return _act(item_id, "submit", EvidenceForm, do, _("Evidence submitted."), "evidence_form")
+
+
+@bp.get("/items/<int:item_id>/photos/<int:photo_id>")
+@login_required
+def photo(item_id, photo_id):
+    """A photo of an item, for those who may see the item."""
+    item = db.get_or_404(RectificationItem, item_id)
+    require(current_user, "view", item)
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.item_id != item.id:
+        abort(404)
+    try:
+        return uploads.send_image(photo.stored_name)
+    except FileNotFoundError:
+        abort(404)
 
 
 # Verifying and rejecting: any supervisor may try; the service refuses, with the reason,
@@ -275,8 +357,17 @@ def comment(item_id):
 @bp.get("/items.xlsx")
 @login_required
 def export_items():
-    require(current_user, "supervision_dashboard")
+    """The items (those this user may see), all or those issued in ?start=…&end=… (town days)."""
+    if _dashboard_communities() is False:
+        require(current_user, "supervision_dashboard")
     from openpyxl import Workbook
+
+    period = PeriodForm(request.args)
+    between, suffix = None, ""
+    if (request.args.get("start") or request.args.get("end")) and period.validate() and period.start.data:
+        start = period.start.data
+        end = period.end.data if period.end.data and period.end.data >= start else start
+        between, suffix = services.local_day_bounds(start, end), f"-{start.isoformat()}-{end.isoformat()}"
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Rectification items"))
@@ -288,7 +379,7 @@ def export_items():
 
     status = request.args.get("status", "")
     stmt = services.items_query(current_user, status=status if status in services.STATUS_LABELS or
-                                status == "open" else "")
+                                status == "open" else "", issued_between=between)
     for it in db.session.scalars(stmt.execution_options(yield_per=500)):
         ws.append([it.id, it.target_name, str(services.CATEGORY_LABELS.get(it.category, it.category)),
                    str(services.SEVERITY_LABELS.get(it.severity, it.severity)), it.description,
@@ -299,7 +390,7 @@ def export_items():
     wb.save(out)
     resp = make_response(out.getvalue())
     resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    resp.headers["Content-Disposition"] = "attachment; filename=supervision-items.xlsx"
+    resp.headers["Content-Disposition"] = f"attachment; filename=supervision-items{suffix}.xlsx"
     return resp
 
 

@@ -1,12 +1,13 @@
-"""On a 360×740 phone: sup1 records a finding, pm1 acknowledges and submits evidence, sup2 verifies."""
+"""On a 360×740 phone: sup1 records a finding with a photo, pm1 acknowledges and submits evidence
+with a photo, sup2 verifies (and sees both photos)."""
 import pytest
 from sqlalchemy import select
 
 from gridapp.extensions import db
-from gridapp.supervision.models import RectificationItem
+from gridapp.supervision.models import Photo, RectificationItem
 from tests.browser import SCREENSHOTS, login
 from tests.conftest import DEFAULT_PASSWORD
-from tests.supervision.factories import add_sup2
+from tests.supervision.factories import add_sup2, image_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +24,24 @@ def _status(item_id):
     return status
 
 
-def test_finding_to_verified_on_phones(world, chromium, live_server):
+def _photo_kinds(item_id):
+    kinds = db.session.scalars(select(Photo.kind).where(Photo.item_id == item_id).order_by(Photo.id)).all()
+    db.session.commit()
+    return kinds
+
+
+def _loaded_images(page, selector):
+    return page.evaluate(f"Array.from(document.querySelectorAll('{selector} img'))"
+                         ".filter(i => i.complete && i.naturalWidth > 0).length")
+
+
+def test_finding_to_verified_on_phones(world, chromium, live_server, tmp_path):
     add_sup2(world)
-    k1 = world.k1.id
+    door = tmp_path / "door.jpg"
+    door.write_bytes(image_bytes("JPEG", size=(640, 480)))
+    fixed = tmp_path / "fixed.png"
+    fixed.write_bytes(image_bytes("PNG", size=(480, 640)))
+    k1, pm1 = world.k1.id, world.pm1.id
     db.session.commit()
     errors = []
     base = live_server.url
@@ -42,11 +58,14 @@ def test_finding_to_verified_on_phones(world, chromium, live_server):
     page.select_option("#category", "no_temperature_check")
     page.select_option("#severity", "critical")
     page.fill("#description", "北门卡口无人测温")
+    page.set_input_files("#photos", str(door))
+    assert page.locator("#owner_id option:checked").get_attribute("value") == str(pm1)
     page.click("#finding-form button[type=submit]")
     page.locator("#findings li a").first.wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     item_id = db.session.scalars(select(RectificationItem.id)).one()
     db.session.commit()
+    assert _photo_kinds(item_id) == ["finding"]
     ctx.close()
 
     ctx, page = _phone(chromium)
@@ -60,11 +79,16 @@ def test_finding_to_verified_on_phones(world, chromium, live_server):
     page.click("button[value=acknowledge]")
     page.locator("textarea[name=evidence]").wait_for()
     assert page.evaluate("window.__marker") == 1  # swapped in place by htmx, no reload
+    page.locator("#finding-photos img").first.wait_for()
+    assert _loaded_images(page, "#finding-photos") == 1
     page.fill("textarea[name=evidence]", "已安排两名志愿者轮流测温登记")
+    page.set_input_files("#evidence-form input[name=photos]", str(fixed))
     page.click("button[value=submit]")
     page.locator("#item-status", has_text="已提交整改材料").wait_for()
+    assert page.evaluate("window.__marker") == 1  # the photo went up through htmx, no reload
     assert page.locator("button[value=verify]").count() == 0  # the owner is not offered verifying
     assert _status(item_id) == "submitted"
+    assert _photo_kinds(item_id) == ["finding", "evidence"]
     ctx.close()
 
     ctx, page = _phone(chromium)
@@ -72,6 +96,9 @@ def test_finding_to_verified_on_phones(world, chromium, live_server):
     login(page, base, "sup2", DEFAULT_PASSWORD)
     page.goto(f"{base}/supervision/items/{item_id}")
     assert "已安排两名志愿者轮流测温登记" in page.inner_text("main")
+    page.wait_for_function("Array.from(document.querySelectorAll('#item-1 img, main img'))"
+                           ".every(i => i.complete)")
+    assert _loaded_images(page, "#finding-photos") == 1 and _loaded_images(page, "#evidence-photos") == 1
     page.fill("input[name=note]", "复查合格")
     page.click("button[value=verify]")
     page.locator("#item-status", has_text="已核验").wait_for()

@@ -28,7 +28,7 @@ def fresh(item_id):
 @pytest.fixture
 def item(world):
     add_sup2(world)
-    return make_item(world, now=utcnow())
+    return make_item(world, now=utcnow(), photos=1)
 
 
 def test_volunteer_sees_nothing_of_supervision(make_client, world, item):
@@ -64,7 +64,11 @@ ROUTES = [
     ("post", lambda w, i: f"/supervision/items/{i.id}/comments", {"body": "请尽快"}, "secretary1", 303, "secretary2"),
     ("post", lambda w, i: f"/supervision/items/{i.id}/owner", lambda w: {"owner_id": str(w.head1.id)}, "sup1", 303,
      "leader"),
-    ("get", lambda w, i: "/supervision/items.xlsx", None, "leader", 200, "secretary1"),
+    ("get", lambda w, i: "/supervision/items.xlsx", None, "leader", 200, "pm1"),
+    ("get", lambda w, i: "/supervision/items.xlsx", None, "secretary1", 200, "gridder1"),
+    ("get", lambda w, i: f"/supervision/items/{i.id}/photos/{i.photos[0].id}", None, "pm1", 200, "pm2"),
+    ("get", lambda w, i: f"/supervision/items/{i.id}/photos/{i.photos[0].id}", None, "secretary1", 200,
+     "secretary2"),
     ("get", lambda w, i: "/supervision/circulars", None, "gridder1", 200, "vol1"),
     ("get", lambda w, i: "/supervision/interviews/new", None, "sup1", 200, "leader"),
     ("get", lambda w, i: "/supervision/circulars/new", None, "sup1", 200, "secretary1"),
