@@ -30,6 +30,15 @@ def _photo_kinds(item_id):
     return kinds
 
 
+def _wait_for_images(page, seconds=10):
+    # Polled from here: wait_for_function would need eval(), which the page's CSP forbids.
+    for _ in range(seconds * 10):
+        if page.evaluate("Array.from(document.querySelectorAll('main img')).every(i => i.complete)"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("images did not load")
+
+
 def _loaded_images(page, selector):
     return page.evaluate(f"Array.from(document.querySelectorAll('{selector} img'))"
                          ".filter(i => i.complete && i.naturalWidth > 0).length")
@@ -80,6 +89,7 @@ def test_finding_to_verified_on_phones(world, chromium, live_server, tmp_path):
     page.locator("textarea[name=evidence]").wait_for()
     assert page.evaluate("window.__marker") == 1  # swapped in place by htmx, no reload
     page.locator("#finding-photos img").first.wait_for()
+    _wait_for_images(page)
     assert _loaded_images(page, "#finding-photos") == 1
     page.fill("textarea[name=evidence]", "已安排两名志愿者轮流测温登记")
     page.set_input_files("#evidence-form input[name=photos]", str(fixed))
@@ -96,8 +106,7 @@ def test_finding_to_verified_on_phones(world, chromium, live_server, tmp_path):
     login(page, base, "sup2", DEFAULT_PASSWORD)
     page.goto(f"{base}/supervision/items/{item_id}")
     assert "已安排两名志愿者轮流测温登记" in page.inner_text("main")
-    page.wait_for_function("Array.from(document.querySelectorAll('#item-1 img, main img'))"
-                           ".every(i => i.complete)")
+    _wait_for_images(page)
     assert _loaded_images(page, "#finding-photos") == 1 and _loaded_images(page, "#evidence-photos") == 1
     page.fill("input[name=note]", "复查合格")
     page.click("button[value=verify]")

@@ -300,3 +300,31 @@ def test_export_of_a_period(make_client, world):
     assert ids(logged_in(make_client, "secretary1"), f"?start={start}&end={today.isoformat()}") == [recent.id]
     html = leader.get(f"/supervision/?start={start}&end={today.isoformat()}").get_data(as_text=True)
     assert f"/supervision/items.xlsx?start={start}&amp;end={today.isoformat()}" in html
+
+
+def test_an_upload_over_the_request_limit_is_refused_without_a_trace(make_client, world, app):
+    inspection = make_inspection(world)
+    sup = logged_in(make_client, "sup1")
+    big = b"\xff\xd8" + b"\0" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    resp = sup.post(f"/supervision/inspections/{inspection.id}/findings",
+                    finding(photos=[(BytesIO(big), "huge.jpg")]), content_type="multipart/form-data")
+    assert resp.status_code == 413
+    assert count(RectificationItem) == 0 and count(Photo) == 0
+
+
+def test_services_keep_photos_with_the_finding_and_the_evidence(world):
+    from tests.supervision.factories import T0, stored_photo
+
+    item = make_item(world, photos=2)
+    services.acknowledge(item, world.pm1, now=T0 + H)
+    services.submit_evidence(item, world.pm1, "已整改", now=T0 + 2 * H, photos=[stored_photo("PNG")])
+    db.session.commit()
+    photos = services.photos_of(item)
+    assert [len(photos["finding"]), len(photos["evidence"])] == [2, 1]
+    assert photos["evidence"][0].uploaded_by_id == world.pm1.id
+    # Without photos, the old calls still work.
+    other = make_item(world)
+    services.acknowledge(other, world.pm1, now=T0 + H)
+    services.submit_evidence(other, world.pm1, "已整改", now=T0 + 2 * H)
+    db.session.commit()
+    assert services.photos_of(other) == {"finding": [], "evidence": []}
