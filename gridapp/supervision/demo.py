@@ -50,7 +50,7 @@ def seed_supervision(now=None) -> dict:
         at = now - timedelta(days=days, hours=2)
         inspection = services.plan_inspection(sup1, {
             "kind": "unannounced" if n % 3 == 0 else "routine", "planned_at": at, "target_type": kind,
-            "target_id": target.id, "participants": "督查组", "summary": ""})
+            "target_id": target.id, "participants": "", "summary": "", "team_ids": [sup1.id, sup2.id]})
         item = services.record_finding(inspection, sup1, {"category": category, "severity": severity,
                                                           "description": "督查发现问题，限期整改"}, now=at)
         owner = item.owner
