@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridapp.audit.services import client_ip, record
@@ -115,18 +116,28 @@ def load_session(token: str) -> User | None:
     """The user of a live session token, or None (revoked, expired, disabled)."""
     if not token or len(token) > 128:
         return None
-    row = db.session.get(LoginSession, _token_key(token))
-    if row is None or row.revoked_at is not None:
+    key = _token_key(token)
+    # One statement for the session, its user and the user's roles (every page needs all three).
+    row = db.session.execute(
+        select(User, LoginSession.revoked_at, LoginSession.last_seen_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.id == key)
+        .options(joinedload(User.roles))
+    ).unique().first()
+    if row is None:
+        return None
+    user, revoked_at, last_seen_at = row
+    if revoked_at is not None:
         return None
     now = utcnow()
-    if now - row.last_seen_at > timedelta(days=current_app.config["SESSION_IDLE_DAYS"]):
+    if now - last_seen_at > timedelta(days=current_app.config["SESSION_IDLE_DAYS"]):
         return None
-    user = row.user
     if not user.active:
         return None
     # Touch at most every few minutes: a write per request would serialise SQLite.
-    if now - row.last_seen_at > timedelta(minutes=5):
-        row.last_seen_at = now
+    if now - last_seen_at > timedelta(minutes=5):
+        db.session.execute(update(LoginSession).where(LoginSession.id == key).values(last_seen_at=now)
+                           .execution_options(synchronize_session=False))
         db.session.commit()
     user.session_token = token
     return user

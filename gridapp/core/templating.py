@@ -44,13 +44,14 @@ def init_app(app):
     def _context():
         locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
         nav, unread = [], 0
-        if current_user.is_authenticated:
+        user = current_user._get_current_object()  # resolved once, not at every can() in the page
+        if user.is_authenticated:
             from gridapp.notifications.services import unread_count
 
-            nav = [(ep, label) for ep, label, action in NAVIGATION if policy.can(current_user, action)]
-            unread = unread_count(current_user)
+            nav = [(ep, label) for ep, label, action in NAVIGATION if policy.can(user, action)]
+            unread = unread_count(user)
         return {
-            "can": lambda action, obj=None: policy.can(current_user, action, obj),
+            "can": lambda action, obj=None: policy.can(user, action, obj),
             "nav_items": nav,
             "unread": unread,
             "html_lang": "zh-Hans" if locale.startswith("zh") else locale,
