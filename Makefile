@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard gridapp/translations/*/LC_MESSAGES/messages.po))
 export FLASK_APP := wsgi
 
-.PHONY: run test test-browser lint bench bootstrap translations extract-messages clean
+.PHONY: run test test-browser lint bench bench-notifications bootstrap translations extract-messages clean
 
 bootstrap: $(STAMP) $(CATALOGS)
 
@@ -34,8 +34,14 @@ test: bootstrap
 lint: bootstrap
 	$(BIN)/ruff check .
 
-BENCH_EVENTS ?= 10000
+# make bench: town and county datasets on PostgreSQL and SQLite, pages under load (wrk),
+# storms, sweeps, query counts and the notification fan-out; writes bench/results/latest.md.
+BENCH_ARGS ?=
 bench: bootstrap
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+BENCH_EVENTS ?= 10000
+bench-notifications: bootstrap
 	$(BIN)/python -m bench.notifications --events $(BENCH_EVENTS)
 
 clean:
