@@ -1,6 +1,7 @@
 """Forms of the disinfection rounds: the tick, points in bulk, a point's windows, risk tiers, exports."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -15,6 +16,8 @@ class TickForm(FlaskForm):
     # The time is never a field: the server records its own clock (no back-dating).
     disinfectant = StringField(_l("Disinfectant used"), filters=[_strip], validators=[Optional(), Length(max=100)])
     note = TextAreaField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=1000)])
+    # Optional; checked by content in gridapp.uploads (JPEG, PNG or WebP, 5 MB, metadata stripped).
+    photo = FileField(_l("Photo (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
     token = HiddenField()
 
 

@@ -37,6 +37,10 @@ def _point_rule(user, s, action, point) -> bool:
     if action == "view":
         return (s.admin or s.town_wide or responsible or point.community_id in s.communities
                 or (point.compound is not None and point.compound_id in s.compounds))
+    if action == "view_photo":  # a round's photo: who answers for the point, and staff over its place
+        return (s.admin or s.town_wide or responsible or point.community_id in s.communities
+                or (point.compound is not None and (point.compound_id in s.compounds
+                                                    or point.compound.grid_id in s.grids)))
     if action == "manage":  # edit windows, switch on/off, print QR codes
         return s.admin or point.community_id in s.communities or (company is not None
                                                                   and company in s.property_companies)

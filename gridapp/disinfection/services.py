@@ -336,7 +336,7 @@ def tick(point: DisinfectionPoint, actor: User, *, disinfectant: str = "", note:
         return TickResult("duplicate")
     if disinfectant and disinfectant != point.last_disinfectant:
         point.last_disinfectant = disinfectant
-    record("tick", point, actor=actor, summary=f"{kind}{' ' + slot.window if slot else ''}")
+    record("tick", point, actor=actor, summary=f"{kind}{' ' + slot.window if slot else ''}{' photo' if photo else ''}")
     if slot is not None:
         db.session.refresh(slot)
     return TickResult(kind, slot=slot, round=db.session.get(DisinfectionRound, round_id))

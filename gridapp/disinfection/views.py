@@ -12,11 +12,12 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from gridapp import uploads
 from gridapp.core.http import render, toast, wants_fragment
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection import services
 from gridapp.disinfection.forms import PeriodForm, PointForm, PointsForm, RiskForm, TickForm
-from gridapp.disinfection.models import DisinfectionFlag
+from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound
 from gridapp.policy import can, require
@@ -82,7 +83,8 @@ def today():
 def _point_page(point, form=None, error: str = "", status: int = 200):
     now = utcnow()
     ctx = {"point": point, "slots": services.slots_of_point(point, now), "form": form or _tick_form(point),
-           "error": error, "rounds": services.recent_rounds(point), "now": now}
+           "error": error, "rounds": services.recent_rounds(point), "now": now,
+           "show_photos": can(current_user, "view_photo", point)}
     return render("disinfection/point.html", "disinfection/_tick_panel.html", **ctx), status
 
 
@@ -107,6 +109,38 @@ _MESSAGES = {
 }
 
 
+def _save_photo(form) -> str:
+    """The stored name of the tick's photo, "" without one; UploadRejected for anything but an image."""
+    data = form.photo.data
+    if data is None or not getattr(data, "filename", ""):
+        return ""
+    return uploads.save_image(data)
+
+
+def _today_slot(point, raw) -> DisinfectionSlot | None:
+    """The "today" row the form came from (only to draw it again; the server picks the slot ticked)."""
+    slot_id = raw if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
+    slot = db.session.get(DisinfectionSlot, int(slot_id)) if slot_id else None
+    return slot if slot is not None and slot.point_id == point.id else None
+
+
+def _refuse_tick(p, form, message: str, status: int, from_today: bool, field: str = ""):
+    """A refused tick: nothing was recorded; say why where the person tapped."""
+    if field:
+        form[field].errors.append(message)
+    if not wants_fragment():
+        return _point_page(p, form=form, error="" if field else message, status=status)
+    if not from_today:
+        body = _point_page(p, form=form, error="" if field else message)[0]
+    else:
+        slot = _today_slot(p, request.form.get("slot"))
+        body = (render_template("disinfection/_today_row.html", slot=slot, state=services.slot_state(slot, utcnow()),
+                                make_form=_tick_form, error=message) if slot is not None
+                else render_template("disinfection/_refused.html", error=message))
+    # 200: htmx swaps only successful answers, and the message belongs in the page.
+    return toast(make_response(body), message, "error")
+
+
 @bp.post("/points/<int:point_id>/tick")
 @login_required
 def tick(point_id):
@@ -119,16 +153,24 @@ def tick(point_id):
             return _point_page(p, form=form)
         return _point_page(p, form=form, status=400)
     try:
+        photo = _save_photo(form)
+    except uploads.UploadRejected as exc:
+        db.session.rollback()
+        return _refuse_tick(p, form, str(exc), 400, from_today, field="photo")
+    try:
         result = services.tick(p, current_user, disinfectant=form.disinfectant.data, note=form.note.data,
-                               token=form.token.data or None)
+                               token=form.token.data or None, photo=photo)
+        if not result.recorded:
+            uploads.delete_image(photo)  # a double tap or someone else's round: this photo has no round
+        db.session.commit()
     except services.DisinfectionError as exc:
         db.session.rollback()
-        if wants_fragment():
-            resp = make_response(_point_page(p, form=form, error=str(exc))[0] if not from_today
-                                 else render_template("disinfection/_refused.html", error=str(exc)))
-            return toast(resp, str(exc), "error")
-        return _point_page(p, form=form, error=str(exc), status=409)
-    db.session.commit()
+        uploads.delete_image(photo)
+        return _refuse_tick(p, form, str(exc), 409, from_today)
+    except Exception:
+        db.session.rollback()
+        uploads.delete_image(photo)
+        raise
     message = _MESSAGES[result.outcome](result)
     level = "success" if result.recorded else "info"
     if wants_fragment():
@@ -143,6 +185,20 @@ def tick(point_id):
     if from_today:
         return redirect(url_for("disinfection.today"))
     return redirect(url_for("disinfection.point", point_id=p.id))
+
+
+@bp.get("/rounds/<int:round_id>/photo")
+@login_required
+def round_photo(round_id):
+    """A round's photo, only for those who answer for the point or oversee its place."""
+    r = db.session.get(DisinfectionRound, round_id)
+    if r is None or not r.photo:
+        abort(404)
+    require(current_user, "view_photo", _point_or_404(r.point_id))
+    try:
+        return uploads.send_image(r.photo)
+    except FileNotFoundError:
+        abort(404)
 
 
 @bp.route("/points/<int:point_id>/edit", methods=["GET", "POST"])
