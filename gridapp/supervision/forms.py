@@ -80,11 +80,15 @@ class FindingForm(FlaskForm):
     category = SelectField(_l("Category"), choices=[])
     severity = SelectField(_l("Severity"), choices=[])
     description = TextAreaField(_l("What was found"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
-    owner_id = SelectField(_l("Responsible person"), coerce=_optional_int, choices=[], validators=[Optional()])
+    target = SelectField(_l("Where"), choices=[], validate_choice=False)
     photos = _photos_field(_l("Photos (optional)"))
+    owner_id = SelectField(_l("Responsible person"), coerce=_optional_int, choices=[], validators=[Optional()])
+    # The place the owner list was made for: a changed place (without JavaScript) means its own owner.
+    owner_for = StringField(render_kw={"hidden": True})
 
-    def __init__(self, *args, owners=(), default_owner=None, **kwargs):
+    def __init__(self, *args, owners=(), default_owner=None, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.target.choices = list(targets)
         self.owner_id.choices = ([] if default_owner else [("", _l("— nobody yet: choose later —"))]) + [
             (u.id, f"{u.display_name} ({u.username})") for u in owners]
         if self.owner_id.data is None and default_owner is not None:
@@ -99,7 +103,7 @@ class FindingForm(FlaskForm):
 
     def values(self) -> dict:
         return {"category": self.category.data, "severity": self.severity.data, "description": self.description.data,
-                "owner_id": self.owner_id.data}
+                "owner_id": self.owner_id.data, "target": self.target.data or ""}
 
 
 class ActionForm(FlaskForm):

@@ -309,13 +309,41 @@ def photos_of(item) -> dict[str, list[Photo]]:
     return out
 
 
+def finding_targets(inspection: Inspection) -> list[tuple[str, str]]:
+    """Where a finding of this inspection can be: the inspected place itself (value ""), or one
+    of the active duty checkpoints inside it ("checkpoint:7")."""
+    column = {"community": Checkpoint.community_id, "compound": Checkpoint.compound_id,
+              "work_unit": Checkpoint.work_unit_id}.get(inspection.target_type)
+    out = [("", f"{TARGET_LABELS.get(inspection.target_type, '')} · {inspection.target_name}")]
+    if column is not None:
+        out += [(f"checkpoint:{cp_id}", f"{TARGET_LABELS['checkpoint']} · {name}") for cp_id, name in
+                db.session.execute(select(Checkpoint.id, Checkpoint.name)
+                                   .where(column == inspection.target_id, Checkpoint.active.is_(True))
+                                   .order_by(Checkpoint.id))]
+    return out
+
+
+def finding_target(inspection: Inspection, choice: str = "") -> Target | None:
+    """The place a finding is about: the inspected place, or a checkpoint inside it (None if
+    `choice` is not one of finding_targets())."""
+    if not choice:
+        return resolve_target(inspection.target_type, inspection.target_id)
+    if choice not in {value for value, _label in finding_targets(inspection)}:
+        return None
+    kind, _sep, target_id = choice.partition(":")
+    return resolve_target(kind, int(target_id))
+
+
 def record_finding(inspection: Inspection, actor: User, values: dict, now: datetime | None = None,
                    photos=()) -> RectificationItem:
     """A finding, and the rectification item it becomes, addressed to the target's owner (or,
-    with values["owner_id"], to another of the staff eligible for the target). `photos` are
-    names returned by gridapp.uploads.save_image."""
+    with values["owner_id"], to another of the staff eligible for the target). The target is
+    the inspected place, or with values["target"] ("checkpoint:7") a checkpoint inside it.
+    `photos` are names returned by gridapp.uploads.save_image."""
     now = now or utcnow()
-    target = resolve_target(inspection.target_type, inspection.target_id)
+    target = finding_target(inspection, values.get("target") or "")
+    if target is None and values.get("target"):
+        raise SupervisionError(_("Choose a place inside the inspected one."), "target")
     if target is None:
         raise SupervisionError(_("The inspected place no longer exists."))
     if len(photos or ()) > MAX_PHOTOS:

@@ -122,13 +122,24 @@ def new_inspection():
     return render_template("supervision/inspection_new.html", form=form)
 
 
-def _finding_form(inspection, formdata=None):
-    """The finding form, its owner select holding the staff eligible for the inspected place
-    with the resolved owner pre-selected."""
-    target = services.resolve_target(inspection.target_type, inspection.target_id)
+def _finding_form(inspection, formdata=None, choice=None):
+    """The finding form: where (the inspected place or a checkpoint inside it) and its owner
+    select, holding the staff eligible for that place with the resolved owner pre-selected."""
+    if choice is None:
+        choice = request.form.get("target", "") if formdata is not False else ""
+    target = services.finding_target(inspection, choice) or services.finding_target(inspection, "")
     owners = services.eligible_owners(target) if target else []
     kwargs = {} if formdata is not False else {"formdata": None}
-    return FindingForm(owners=owners, default_owner=target.owner if target else None, **kwargs)
+    form = FindingForm(owners=owners, default_owner=target.owner if target else None,
+                       targets=services.finding_targets(inspection), **kwargs)
+    if formdata is not False and (form.owner_for.data or "") != choice:
+        # The place was changed without JavaScript: the owner list was for another place.
+        form.owner_id.data = target.owner.id if target and target.owner else None
+    form.owner_for.data = choice
+    url = url_for("supervision.finding_owner", inspection_id=inspection.id)
+    form.target.render_kw = {"hx-get": url, "hx-target": "#owner-field", "hx-swap": "outerHTML",
+                             "hx-trigger": "change"}
+    return form
 
 
 def _save_photos(field) -> list[str]:
@@ -161,6 +172,19 @@ def inspection(inspection_id):
     return render_template("supervision/inspection.html", inspection=inspection, form=form)
 
 
+@bp.get("/inspections/<int:inspection_id>/finding-owner")
+@login_required
+def finding_owner(inspection_id):
+    """The owner select for the place chosen on the finding form (htmx swaps it in)."""
+    inspection = db.get_or_404(Inspection, inspection_id)
+    require(current_user, "add_finding", inspection)
+    choice = request.args.get("target", "")
+    if choice not in {value for value, _label in services.finding_targets(inspection)}:
+        choice = ""
+    form = _finding_form(inspection, formdata=False, choice=choice)
+    return render_template("supervision/_finding_owner.html", form=form)
+
+
 @bp.post("/inspections/<int:inspection_id>/findings")
 @login_required
 def add_finding(inspection_id):
@@ -177,7 +201,7 @@ def add_finding(inspection_id):
         except services.SupervisionError as exc:
             db.session.rollback()
             _discard(names)
-            field = exc.field if exc.field in ("owner_id", "photos") else "description"
+            field = exc.field if exc.field in ("owner_id", "photos", "target") else "description"
             form[field].errors.append(str(exc))
         else:
             db.session.commit()

@@ -118,3 +118,34 @@ def test_finding_to_verified_on_phones(world, chromium, live_server, tmp_path):
     ctx.close()
     assert _status(item_id) == "verified"
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_choosing_a_checkpoint_swaps_in_its_owner(world, chromium, live_server):
+    from gridapp.duty.models import Checkpoint
+    from tests.supervision.factories import make_inspection
+
+    cp = Checkpoint(community_id=world.c1.id, compound_id=world.k1.id, name="阳光小区北门卡口")
+    db.session.add(cp)
+    db.session.commit()
+    inspection_id = make_inspection(world, target=world.c1).id
+    cp_id, sec1, gm1 = cp.id, world.sec1.id, world.gm1.id
+    db.session.commit()
+    ctx, page = _phone(chromium)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, live_server.url, "sup1", DEFAULT_PASSWORD)
+    page.goto(f"{live_server.url}/supervision/inspections/{inspection_id}")
+    assert page.locator("#owner_id option:checked").get_attribute("value") == str(sec1)
+    page.evaluate("window.__marker = 1")
+    page.select_option("#target", f"checkpoint:{cp_id}")
+    page.locator(f"#owner-field[data-owner-for='checkpoint:{cp_id}']").wait_for()
+    assert page.locator("#owner_id option:checked").get_attribute("value") == str(gm1)
+    assert page.evaluate("window.__marker") == 1
+    page.fill("#description", "卡口无人值守")
+    page.click("#finding-form button[type=submit]")
+    page.locator("#findings li a").first.wait_for()
+    item = db.session.scalars(select(RectificationItem)).one()
+    assert (item.target_type, item.target_id, item.owner_id) == ("checkpoint", cp_id, gm1)
+    db.session.commit()
+    ctx.close()
+    assert not errors, errors

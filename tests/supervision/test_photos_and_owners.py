@@ -328,3 +328,34 @@ def test_services_keep_photos_with_the_finding_and_the_evidence(world):
     services.submit_evidence(other, world.pm1, "已整改", now=T0 + 2 * H)
     db.session.commit()
     assert services.photos_of(other) == {"finding": [], "evidence": []}
+
+
+def test_a_finding_can_be_about_a_checkpoint_inside_the_inspected_place(make_client, world, checkpoints):
+    inspection = make_inspection(world, target=world.c1)
+    at_k1, post, elsewhere = checkpoints["compound"], checkpoints["community"], checkpoints["unit"]
+    sup = logged_in(make_client, "sup1")
+    page = sup.get(f"/supervision/inspections/{inspection.id}").get_data(as_text=True)
+    assert f'value="checkpoint:{at_k1.id}"' in page and f'value="checkpoint:{post.id}"' in page
+    assert f'value="checkpoint:{elsewhere.id}"' not in page
+    assert f'<option selected value="{world.sec1.id}">' in page  # the community's own owner
+    url = f"/supervision/inspections/{inspection.id}"
+
+    # htmx swaps in the owner select of the chosen checkpoint.
+    frag = sup.htmx_get(f"{url}/finding-owner?target=checkpoint:{at_k1.id}").get_data(as_text=True)
+    assert frag.lstrip().startswith('<div id="owner-field"') and f'data-owner-for="checkpoint:{at_k1.id}"' in frag
+    assert f'<option selected value="{world.gm1.id}">' in frag and f'value="{world.gm3.id}"' not in frag
+    assert logged_in(make_client, "pm1").get(f"{url}/finding-owner?target=").status_code == 403
+
+    # Chosen with its own owner list: the choice stands.
+    sup.post(f"{url}/findings", finding({"target": f"checkpoint:{at_k1.id}", "owner_for": f"checkpoint:{at_k1.id}",
+                                         "owner_id": str(world.head1.id)}))
+    # The place changed without JavaScript (the owner list was the community's): its own owner.
+    sup.post(f"{url}/findings", finding({"target": f"checkpoint:{post.id}", "owner_for": "",
+                                         "owner_id": str(world.pm1.id)}))
+    items = db.session.scalars(select(RectificationItem).order_by(RectificationItem.id)).all()
+    assert [(i.target_type, i.target_id, i.owner_id, i.community_id) for i in items] == [
+        ("checkpoint", at_k1.id, world.head1.id, world.c1.id), ("checkpoint", post.id, world.sec1.id, world.c1.id)]
+    # A checkpoint outside the inspected place is refused, and nothing is recorded.
+    resp = sup.post(f"{url}/findings", finding({"target": f"checkpoint:{elsewhere.id}"}))
+    assert resp.status_code == 200 and 'id="target-err"' in resp.get_data(as_text=True)
+    assert count(RectificationItem) == 2
