@@ -111,6 +111,9 @@ def seed(scale: int = 1) -> dict:
     from gridapp.duty.demo import seed_duty
 
     seed_duty()
+    from gridapp.errands.demo import seed_errands
+
+    seed_errands()
     return {
         "communities": len(communities),
         "grids": db.session.scalar(select(func.count(Grid.id))),
