@@ -1,4 +1,4 @@
-"""Disinfection's periodic sweep: slots for today and tomorrow, missed rounds, repeated misses."""
+"""Disinfection's periodic sweep: slots for today and tomorrow, missed rounds, repeated misses as findings."""
 from datetime import datetime, timedelta
 
 from gridapp.extensions import db
@@ -18,8 +18,9 @@ def _moment(at: str | None):
 @in_app_context
 def sweep_disinfection(at: str | None = None) -> dict:
     """Make the slots of today and tomorrow, mark closed windows without a tick missed (notifying
-    the responsible managers, and the secretary of a compound's third miss of a day), and flag
-    points missed three days running. Idempotent: a second run changes and notifies nothing."""
+    the responsible managers, and the secretary of a compound's third miss of a day), and turn
+    points missed three days running into a supervision finding and rectification item for the
+    place's responsible person. Idempotent: a second run (or two at once) changes and notifies nothing."""
     from gridapp.disinfection.services import ensure_slots, local_today, mark_missed, raise_flags
     from gridapp.timeutil import utcnow
 

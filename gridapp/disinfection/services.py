@@ -494,10 +494,39 @@ def _notify_secretaries(rows, now: datetime) -> int:
     return sent
 
 
-def raise_flags(now: datetime | None = None) -> dict:
-    """A point with a missed round on each of the last three (closed-window) days is flagged for
-    the community secretary: once per run of misses (no new flag while one is open)."""
+def close_ended_streaks(now: datetime | None = None) -> int:
+    """An open flag whose point then went a whole (past) day without a miss: that run of misses
+    is over, so the flag closes by itself and a later run raises a new one."""
     now = now or utcnow()
+    today = local_today(now)
+    flags = db.session.execute(select(DisinfectionFlag.id, DisinfectionFlag.point_id, DisinfectionFlag.last_day)
+                               .where(DisinfectionFlag.resolved_at.is_(None),
+                                      DisinfectionFlag.last_day < today - timedelta(days=1))).all()
+    if not flags:
+        return 0
+    missed_days = set(db.session.execute(
+        select(DisinfectionSlot.point_id, DisinfectionSlot.day).distinct()
+        .where(DisinfectionSlot.status == "missed", DisinfectionSlot.point_id.in_({f[1] for f in flags}),
+               DisinfectionSlot.day > min(f[2] for f in flags), DisinfectionSlot.day < today)).all())
+    ended = [fid for fid, pid, last in flags
+             if any((pid, last + timedelta(days=k)) not in missed_days for k in range(1, (today - last).days))]
+    if not ended:
+        return 0
+    return db.session.execute(update(DisinfectionFlag)
+                              .where(DisinfectionFlag.id.in_(ended), DisinfectionFlag.resolved_at.is_(None))
+                              .values(resolved_at=now).execution_options(synchronize_session=False)).rowcount
+
+
+def raise_flags(now: datetime | None = None) -> dict:
+    """A point with a missed round on each of the last three (closed-window) days is flagged, once
+    per run of misses (no new flag while one is open), and becomes a supervision finding
+    ("disinfection missed") on its compound (a public place: its community), a rectification item
+    for whoever answers for it. The flag's unique point × day, inserted ON CONFLICT DO NOTHING,
+    decides which of two sweeps at once raises it; the finding's dedupe key makes sure again."""
+    from gridapp.supervision.automatic import raise_system_finding
+
+    now = now or utcnow()
+    closed = close_ended_streaks(now)
     last = local_today(now)
     first = last - timedelta(days=FLAG_DAYS - 1)
     open_flag = select(DisinfectionFlag.id).where(DisinfectionFlag.point_id == DisinfectionSlot.point_id,
@@ -508,25 +537,42 @@ def raise_flags(now: datetime | None = None) -> dict:
         .group_by(DisinfectionSlot.point_id)
         .having(func.count(func.distinct(DisinfectionSlot.day)) == FLAG_DAYS)).all()
     if not candidates:
-        return {"flags": 0}
+        return {"flags": 0, "findings": 0, "streaks_ended": closed}
     points = {p.id: p for p in db.session.scalars(
         select(DisinfectionPoint).where(DisinfectionPoint.id.in_([c[0] for c in candidates]))
-        .options(joinedload(DisinfectionPoint.compound)))}
+        .options(joinedload(DisinfectionPoint.compound), joinedload(DisinfectionPoint.community)))}
     rows = [{"point_id": pid, "community_id": points[pid].community_id, "last_day": day, "created_at": now}
             for pid, day in candidates]
     stmt = _insert(DisinfectionFlag).on_conflict_do_nothing(index_elements=["point_id", "last_day"])
     created = db.session.execute(stmt.returning(DisinfectionFlag.id, DisinfectionFlag.point_id), rows).all()
-    secretaries = _holders("secretary", {points[pid].community_id for _fid, pid in created})
 
-    for flag_id, pid in created:
+    # One finding per place and sweep, naming its points: "阳光小区: 电梯 1、电梯 2".
+    places: dict[tuple[str, int], list] = {}
+    for flag_id, pid in sorted(created):
         p = points[pid]
+        key = ("compound", p.compound_id) if p.compound_id is not None else ("community", p.community_id)
+        places.setdefault(key, []).append((flag_id, p))
+    findings, unowned = 0, []
+    for (target_type, target_id), flagged in places.items():
+        names = "、".join(p.audit_name for _fid, p in flagged)
+        description = _("Disinfection or clearance rounds missed %(n)d days running (%(first)s to %(last)s): "
+                        "%(points)s.", n=FLAG_DAYS, first=first.isoformat(), last=last.isoformat(), points=names)
+        item, made = raise_system_finding(
+            target_type, target_id, "disinfection_missed", description,
+            dedupe_key=f"disinfection-streak:{target_type}:{target_id}:flag{flagged[0][0]}", now=now,
+            summary=_("Raised automatically by the disinfection sweep."))
+        findings += made
+        if item.owner_id is None:  # nobody to address it to: the secretary hears of it instead
+            unowned += [p for _fid, p in flagged]
+    secretaries = _holders("secretary", {p.community_id for p in unowned})
+    for p in unowned:
         recipients = secretaries.get(p.community_id, [])
         if recipients:
             notify(recipients, "disinfection_flag",
                    _("%(point)s missed rounds three days running", point=p.audit_name),
-                   _("Follow it up with whoever is responsible."), dedupe_key=f"disinfection-flag:{flag_id}",
-                   link="/disinfection/board", now=now)
-    return {"flags": len(created)}
+                   _("Follow it up with whoever is responsible."),
+                   dedupe_key=f"disinfection-flag:{p.id}:{last.isoformat()}", link="/disinfection/board", now=now)
+    return {"flags": len(created), "findings": findings, "streaks_ended": closed}
 
 
 def open_flags(user) -> list[DisinfectionFlag]:

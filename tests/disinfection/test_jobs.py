@@ -81,7 +81,7 @@ def test_a_compound_with_three_misses_in_a_day_tells_the_secretary_once(world):
     assert len(_notices(world.pm1, "disinfection_missed")) == 3  # one per window
 
 
-def test_three_days_of_misses_raise_one_flag_for_the_secretary(world):
+def test_three_days_of_misses_raise_one_flag_and_one_item(world):
     p = make_point(world.k1, windows="06:00-10:00", now=T0)
     other = make_point(world.k1, windows="06:00-10:00", now=T0)
     days = [DAY + timedelta(days=i) for i in range(4)]
@@ -97,7 +97,9 @@ def test_three_days_of_misses_raise_one_flag_for_the_secretary(world):
     sweep_disinfection(at=at(days[3], "12:00").isoformat())  # still the same run: the flag is open
     flags = db.session.scalars(select(DisinfectionFlag)).all()
     assert [(f.point_id, f.last_day) for f in flags] == [(p.id, days[2])]
-    assert len(_notices(world.sec1, "disinfection_flag")) == 1
+    # It became a supervision item for 红嘴鸥's manager (tests/disinfection/test_findings.py).
+    assert len(_notices(world.pm1, "supervision_item")) == 1
+    assert _notices(world.sec1, "disinfection_flag") == []
 
 
 def test_the_sweep_runs_in_a_real_worker(app, world):
