@@ -37,9 +37,13 @@ def seed_disinfection(now=None, days: int = 7) -> dict:
                                                           "name": "门店"}, now=start)
     today = services.local_today(now)
     services.ensure_slots([today - timedelta(days=d) for d in range(days, -2, -1)])
-    # The past: most rounds were done on time (no ticker recorded), every seventh was missed.
+    # The past: most rounds were done on time (no ticker recorded), every seventh was missed, on
+    # every other day only: no point starts missed three days running, which would raise a
+    # supervision finding for nearly every compound at the first sweep.
     closed = DisinfectionSlot.ends_at <= now - services.grace()
-    db.session.execute(update(DisinfectionSlot).where(closed, DisinfectionSlot.id % 7 == 0)
+    miss_days = [today - timedelta(days=d) for d in range(0, days + 1, 2)]
+    db.session.execute(update(DisinfectionSlot).where(closed, DisinfectionSlot.id % 7 == 0,
+                                                      DisinfectionSlot.day.in_(miss_days))
                        .values(status="missed", missed_at=now).execution_options(synchronize_session=False))
     db.session.execute(update(DisinfectionSlot).where(closed, DisinfectionSlot.status == "pending")
                        .values(status="done", done_at=DisinfectionSlot.starts_at)

@@ -15,6 +15,12 @@ def test_seed_disinfection_is_idempotent_and_fills_the_board(world, make_client)
     statuses = dict(db.session.execute(select(DisinfectionSlot.status, func.count())
                                        .group_by(DisinfectionSlot.status)).all())
     assert statuses["done"] > statuses["missed"] > 0
+    # The history starts no run of three days with misses: the first sweep raises no finding.
+    from gridapp.disinfection import services
+    from gridapp.supervision.models import RectificationItem
+
+    assert services.raise_flags()["flags"] == 0
+    assert db.session.scalar(select(func.count(RectificationItem.id))) == 0
     assert seed_disinfection() == {"skipped": True}
     c = make_client()
     c.login("leader")
