@@ -2,8 +2,7 @@
 import logging
 
 from redis.exceptions import RedisError
-from rq import Retry
-from rq.exceptions import NoSuchJobError
+from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from gridapp.jobs_runtime import get_queue
@@ -13,6 +12,7 @@ log = logging.getLogger(__name__)
 # A job waiting to run makes another one pointless. A *started* one does not count: its
 # worker may have died, and the row's lease (not RQ's view) decides whether to send again.
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+ENQUEUE_BATCH = 500
 
 
 def delivery_job_id(outbox_id: int) -> str:
@@ -28,22 +28,22 @@ def enqueue_deliveries(ids, skip_active: bool = False, raise_errors: bool = Fals
     from jobs.notifications import deliver_outbox
 
     backoff = current_app.config["OUTBOX_BACKOFF_SECONDS"]
+    ids = list(ids)
     try:
         queue = get_queue()
-        enqueued = 0
-        for outbox_id in ids:
-            job_id = delivery_job_id(outbox_id)
-            if skip_active:
-                try:
-                    if Job.fetch(job_id, connection=queue.connection).get_status() in WAITING:
-                        continue
-                except NoSuchJobError:
-                    pass
-            queue.enqueue(deliver_outbox, outbox_id, job_id=job_id, job_timeout=60,
-                          retry=Retry(max=len(backoff), interval=list(backoff)),
-                          result_ttl=0, failure_ttl=7 * 24 * 3600)  # the outbox row is the record
-            enqueued += 1
-        return enqueued
+        if skip_active:
+            jobs = Job.fetch_many([delivery_job_id(i) for i in ids], connection=queue.connection)
+            ids = [i for i, job in zip(ids, jobs, strict=True)
+                   if job is None or job.get_status(refresh=False) not in WAITING]
+        # One Redis round trip per batch, however many people one event reaches.
+        for start in range(0, len(ids), ENQUEUE_BATCH):
+            queue.enqueue_many([
+                Queue.prepare_data(deliver_outbox, (outbox_id,), job_id=delivery_job_id(outbox_id), timeout=60,
+                                   retry=Retry(max=len(backoff), interval=list(backoff)), result_ttl=0,
+                                   failure_ttl=7 * 24 * 3600)  # the outbox row is the record
+                for outbox_id in ids[start:start + ENQUEUE_BATCH]
+            ])
+        return len(ids)
     except RedisError as exc:
         if raise_errors:
             raise
