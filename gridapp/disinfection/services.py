@@ -678,7 +678,8 @@ def export_rows(user, first: date, last: date):
     stmt = (select(DisinfectionSlot.day, DisinfectionSlot.window, DisinfectionSlot.status, DisinfectionSlot.late,
                    DisinfectionSlot.done_at, User.display_name, Community.name, Compound.name,
                    DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionPoint.kind,
-                   DisinfectionPoint.task, DisinfectionRound.disinfectant, DisinfectionRound.note)
+                   DisinfectionPoint.task, DisinfectionRound.disinfectant, DisinfectionRound.note,
+                   DisinfectionRound.id, DisinfectionRound.photo)
             .select_from(DisinfectionSlot)
             .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
             .join(Community, Community.id == DisinfectionPoint.community_id)
@@ -697,7 +698,7 @@ def extra_rounds(user, first: date, last: date):
     return db.session.execute(
         select(DisinfectionRound.ticked_at, User.display_name, Community.name, Compound.name,
                DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionRound.disinfectant,
-               DisinfectionRound.note)
+               DisinfectionRound.note, DisinfectionRound.id, DisinfectionRound.photo)
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionRound.point_id)
         .join(Community, Community.id == DisinfectionPoint.community_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)

@@ -398,18 +398,24 @@ def export():
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Rounds"))
     ws.append([_("Day"), _("Window"), _("Status"), _("Late"), _("Done at"), _("Done by"), _("Community"),
-               _("Compound or place"), _("Point"), _("Kind"), _("Task"), _("Disinfectant"), _("Note")])
+               _("Compound or place"), _("Point"), _("Kind"), _("Task"), _("Disinfectant"), _("Note"), _("Photo")])
+
+    def photo_url(round_id, photo) -> str:
+        # The permission-checked route: the file opens only for those who may see it.
+        return url_for("disinfection.round_photo", round_id=round_id, _external=True) if photo else ""
+
     status_labels = {"pending": _("Pending"), "done": _("Done"), "missed": _("Missed")}
     for r in services.export_rows(current_user, form.start.data, form.end.data):
         ws.append([r[0], r[1], status_labels[r[2]], _("yes") if r[3] else "",
                    to_local(r[4]).replace(tzinfo=None) if r[4] else None, r[5] or "", r[6], r[7] or r[8], r[9],
                    str(services.KIND_LABELS.get(r[10], r[10])), str(services.TASK_LABELS.get(r[11], r[11])),
-                   r[12] or "", r[13] or ""])
+                   r[12] or "", r[13] or "", photo_url(r[14], r[15])])
     extra = wb.create_sheet(_("Extra rounds"))
     extra.append([_("Done at"), _("Done by"), _("Community"), _("Compound or place"), _("Point"),
-                  _("Disinfectant"), _("Note")])
+                  _("Disinfectant"), _("Note"), _("Photo")])
     for r in services.extra_rounds(current_user, form.start.data, form.end.data):
-        extra.append([to_local(r[0]).replace(tzinfo=None), r[1], r[2], r[3] or r[4], r[5], r[6] or "", r[7] or ""])
+        extra.append([to_local(r[0]).replace(tzinfo=None), r[1], r[2], r[3] or r[4], r[5], r[6] or "", r[7] or "",
+                      photo_url(r[8], r[9])])
     buf = BytesIO()
     wb.save(buf)
     resp = make_response(buf.getvalue())

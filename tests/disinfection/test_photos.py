@@ -143,3 +143,17 @@ def test_a_double_tap_with_a_photo_records_one_round_and_keeps_one_file(make_cli
     # Another person's tap for the same (done) slot keeps no file either.
     _tick(c, p.id, (BytesIO(_jpeg_with_gps()), "b.jpg"), token="other")
     assert sorted(set(_stored_files()) - set(before)) == [r.photo]
+
+
+def test_the_export_links_each_photo_through_the_checked_route(make_client, world):
+    from openpyxl import load_workbook
+
+    p = make_point(world.k1, windows=ALL_DAY)
+    c = _as(make_client, "pm1")
+    _tick(c, p.id, (BytesIO(_jpeg_with_gps()), "a.jpg"))
+    (r,) = _rounds(p.id)
+    today = services.local_today().isoformat()
+    wb = load_workbook(BytesIO(c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}").data))
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 2 and len(rows[0]) == 14
+    assert rows[1][13].endswith(f"/disinfection/rounds/{r.id}/photo")
