@@ -1,11 +1,19 @@
 """Forms of errands: filing, the claimant's steps (bought, delivered, released), staff's confirm and cancel."""
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateTimeLocalField, DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from gridapp.errands.models import CATEGORIES
 from gridapp.timeutil import town_zone
@@ -81,3 +89,52 @@ class ReasonForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     money_settled = BooleanField(_l("The money was settled with the volunteer"))
     note = StringField(_l("Note (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])
+
+
+def _sane_year(form, field):
+    # Far-off years overflow when turned into UTC bounds; nobody files errands there.
+    if isinstance(field.data, date) and not 2000 <= field.data.year <= 2999:
+        raise ValidationError(_l("Enter a date between 2000 and 2999."))
+
+
+class StaffFilterForm(FlaskForm):
+    """The staff pages' GET filters (list, statistics, export): nothing changes, so no CSRF token.
+    A bad value is shown with its error and not applied."""
+
+    class Meta:
+        csrf = False
+
+    community = SelectField(_l("Community"), coerce=_optional_int, choices=[], validate_choice=False)
+    since = DateField(_l("Filed from"), validators=[Optional(), _sane_year])
+    until = DateField(_l("Filed until"), validators=[Optional(), _sane_year])
+
+    def set_communities(self, communities):
+        self._allowed = {c.id for c in communities}
+        self.community.choices = [("", _l("All my communities"))] + [(c.id, c.name) for c in communities]
+
+    def validate_community(self, field):
+        if field.data is not None and field.data not in getattr(self, "_allowed", set()):
+            field.data = None
+            raise ValidationError(_l("Choose one of your communities."))
+        raw = field.raw_data[0] if field.raw_data else ""
+        if field.data is None and raw not in ("", None):
+            raise ValidationError(_l("Choose one of your communities."))
+
+    def validate_until(self, field):
+        since = self.since.data if not self.since.errors else None
+        if isinstance(field.data, date) and isinstance(since, date):
+            if field.data < since:
+                raise ValidationError(_l("The end date is before the start date."))
+            if field.data - since > timedelta(days=731):
+                raise ValidationError(_l("Choose a period of at most two years."))
+
+    def filters(self):
+        """The valid filters only (call after validate())."""
+        from gridapp.errands.services import StaffFilter
+
+        def ok(field):
+            return field.data if not field.errors else None
+
+        return StaffFilter(community_id=ok(self.community),
+                           since=ok(self.since) if isinstance(self.since.data, date) else None,
+                           until=ok(self.until) if isinstance(self.until.data, date) else None)

@@ -3,7 +3,8 @@ whose row count decides), the claim limit, the board and staff queries, the reco
 a household's details, the sweeps of the jobs, and the statistics."""
 import os
 import statistics
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -419,10 +420,57 @@ def set_opt_in(user, on: bool) -> None:
 STAFF_LISTS = ("open", "overdue", "awaiting")
 
 
-def staff_list(user, which: str = "open", now: datetime | None = None):
+def local_day_start(day: date) -> datetime:
+    """Midnight of this day in the town, as UTC."""
+    return datetime.combine(day, time(0), tzinfo=town_zone()).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class StaffFilter:
+    """The staff pages' filters (list, statistics, export alike): one community of the user's
+    scope, and errands filed between two days of the town's calendar (both included)."""
+
+    community_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def period(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def where(self) -> list:
+        conds = []
+        if self.community_id is not None:
+            conds.append(Errand.community_id == self.community_id)
+        if self.since is not None:
+            conds.append(Errand.filed_at >= local_day_start(self.since))
+        if self.until is not None:
+            conds.append(Errand.filed_at < local_day_start(self.until + timedelta(days=1)))
+        return conds
+
+    def args(self) -> dict:
+        """As query-string arguments, for links that keep the filter."""
+        return {k: v for k, v in (("community", self.community_id),
+                                  ("since", self.since and self.since.isoformat()),
+                                  ("until", self.until and self.until.isoformat())) if v}
+
+
+NO_FILTER = StaffFilter()
+
+
+def communities_in_scope(user) -> list[Community]:
+    """The communities whose errands this staff member may list (the filter's choices)."""
+    s = scope_of(user)
+    stmt = select(Community).order_by(Community.id)
+    if not (s.admin or "town_leader" in s.roles):
+        stmt = stmt.where(Community.id.in_((s.communities | s.seen_communities) or {-1}))
+    return list(db.session.scalars(stmt))
+
+
+def staff_list(user, which: str = "open", now: datetime | None = None, filters: StaffFilter = NO_FILTER):
     now = now or utcnow()
     stmt = (select(Errand).options(joinedload(Errand.compound), joinedload(Errand.claimant))
-            .where(policy.staff_clause(user, scope_of(user))))
+            .where(policy.staff_clause(user, scope_of(user)), *filters.where()))
     if which == "overdue":
         stmt = stmt.where(Errand.status.in_(PENDING_STATES), Errand.needed_by_at <= now)
     elif which == "awaiting":
@@ -442,22 +490,39 @@ def local_week_start(now: datetime) -> tuple[datetime, datetime]:
     return today.astimezone(UTC), week.astimezone(UTC)
 
 
-def statistics_by_community(user, now: datetime | None = None) -> list[dict]:
+def _stats_communities(user):
+    s = scope_of(user)
+    stmt = select(Community).order_by(Community.id)
+    if not (s.admin or "town_leader" in s.roles):
+        stmt = stmt.where(Community.id.in_(s.communities or [-1]))
+    return stmt
+
+
+def stats_communities(user) -> list[Community]:
+    """The communities on this user's statistics page (town-wide staff: all; a secretary: theirs)."""
+    return list(db.session.scalars(_stats_communities(user)))
+
+
+def statistics_by_community(user, now: datetime | None = None, filters: StaffFilter = NO_FILTER) -> list[dict]:
     """Per community: filed, claimed and delivered today and this week; the week's median time
-    from filing to (first) claim and to delivery."""
+    from filing to (first) claim and to delivery.
+
+    With a period (filters.since/until) only errands filed in it count, and each row also has the
+    period's totals (filed in it; of those, claimed and delivered); the medians are then the period's."""
     now = now or utcnow()
     today, week = local_week_start(now)
-    s = scope_of(user)
-    communities = select(Community).order_by(Community.id)
-    if not (s.admin or "town_leader" in s.roles):
-        communities = communities.where(Community.id.in_(s.communities or [-1]))
+    communities = _stats_communities(user)
+    if filters.community_id is not None:
+        communities = communities.where(Community.id == filters.community_id)
     rows = {c.id: {"community": c, "filed": [0, 0], "claimed": [0, 0], "delivered": [0, 0],
-                   "to_claim": [], "to_deliver": []} for c in db.session.scalars(communities)}
+                   "period": [0, 0, 0], "to_claim": [], "to_deliver": []} for c in db.session.scalars(communities)}
     if not rows:
         return []
-    stmt = (select(Errand.community_id, Errand.filed_at, Errand.first_claimed_at, Errand.delivered_at)
-            .where(Errand.community_id.in_(rows),
-                   or_(Errand.filed_at >= week, Errand.first_claimed_at >= week, Errand.delivered_at >= week)))
+    columns = (Errand.community_id, Errand.filed_at, Errand.first_claimed_at, Errand.delivered_at)
+    recent = or_(Errand.filed_at >= week, Errand.first_claimed_at >= week, Errand.delivered_at >= week)
+    stmt = select(*columns).where(Errand.community_id.in_(rows), *filters.where())
+    if not filters.period:
+        stmt = stmt.where(recent)
     for community_id, filed_at, claimed_at, delivered_at in db.session.execute(stmt):
         row = rows[community_id]
         for key, moment in (("filed", filed_at), ("claimed", claimed_at), ("delivered", delivered_at)):
@@ -465,9 +530,14 @@ def statistics_by_community(user, now: datetime | None = None) -> list[dict]:
                 row[key][1] += 1
                 if moment >= today:
                     row[key][0] += 1
-        if claimed_at and claimed_at >= week:
+        if filters.period:
+            row["period"][0] += 1
+            row["period"][1] += claimed_at is not None
+            row["period"][2] += delivered_at is not None
+        # The medians: over the period when there is one, else over this week's claims and deliveries.
+        if claimed_at and (filters.period or claimed_at >= week):
             row["to_claim"].append((claimed_at - filed_at).total_seconds())
-        if delivered_at and delivered_at >= week:
+        if delivered_at and (filters.period or delivered_at >= week):
             row["to_deliver"].append((delivered_at - filed_at).total_seconds())
     out = []
     for row in rows.values():
@@ -477,13 +547,13 @@ def statistics_by_community(user, now: datetime | None = None) -> list[dict]:
     return out
 
 
-def export_rows(user):
+def export_rows(user, filters: StaffFilter = NO_FILTER):
     """Every errand the user is in charge of, for the Excel export: no address, room or phone."""
     stmt = (select(Errand, Compound.name, Community.name, User.display_name)
             .join(Compound, Compound.id == Errand.compound_id)
             .join(Community, Community.id == Errand.community_id)
             .outerjoin(User, User.id == Errand.claimant_id)
-            .where(policy.staff_clause(user, scope_of(user))).order_by(Errand.id))
+            .where(policy.staff_clause(user, scope_of(user)), *filters.where()).order_by(Errand.id))
     return db.session.execute(stmt.execution_options(yield_per=500))
 
 
@@ -629,16 +699,16 @@ def sweep(now: datetime | None = None) -> dict:
             "overdue": notify_overdue(now), "unconfirmed": remind_unconfirmed(now)}
 
 
-def count_by_status(user) -> dict[str, int]:
+def count_by_status(user, filters: StaffFilter = NO_FILTER) -> dict[str, int]:
     """For the staff page's tabs."""
-    stmt = (select(Errand.status, func.count()).where(policy.staff_clause(user, scope_of(user)))
+    stmt = (select(Errand.status, func.count()).where(policy.staff_clause(user, scope_of(user)), *filters.where())
             .group_by(Errand.status))
     return dict(db.session.execute(stmt).all())
 
 
-def overdue_count(user, now: datetime | None = None) -> int:
+def overdue_count(user, now: datetime | None = None, filters: StaffFilter = NO_FILTER) -> int:
     now = now or utcnow()
     return db.session.scalar(select(func.count(Errand.id)).where(
         policy.staff_clause(user, scope_of(user)), Errand.status.in_(PENDING_STATES),
-        Errand.needed_by_at <= now)) or 0
+        Errand.needed_by_at <= now, *filters.where())) or 0
 

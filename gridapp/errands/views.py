@@ -16,7 +16,15 @@ from gridapp import uploads
 from gridapp.core.http import paginate, render, toast, wants_fragment
 from gridapp.core.security import mark_personal
 from gridapp.errands import services
-from gridapp.errands.forms import ActionForm, ConfirmForm, DeliverForm, ErrandForm, PurchaseForm, ReasonForm
+from gridapp.errands.forms import (
+    ActionForm,
+    ConfirmForm,
+    DeliverForm,
+    ErrandForm,
+    PurchaseForm,
+    ReasonForm,
+    StaffFilterForm,
+)
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
 from gridapp.grid.models import Household
@@ -312,30 +320,49 @@ def photo(errand_id, kind):
 
 # --- staff ------------------------------------------------------------------------------------------
 
+def _staff_filters(communities=None):
+    """The filter form from the query string, validated; its valid filters. A bad value is shown
+    with its message and not applied (a community outside the user's scope included)."""
+    form = StaffFilterForm(request.args)
+    form.set_communities(services.communities_in_scope(current_user) if communities is None else communities)
+    form.validate()
+    return form, form.filters()
+
+
+def _staff_page(form, filters):
+    which = request.args.get("list", "open")
+    if which not in (*services.STAFF_LISTS, "all"):
+        which = "open"
+    page = paginate(services.staff_list(current_user, which, filters=filters))
+    return render_template("errands/staff.html", errands=page, which=which, form=form, filter_args=filters.args(),
+                           counts=services.count_by_status(current_user, filters),
+                           overdue=services.overdue_count(current_user, filters=filters))
+
+
 @bp.get("/staff")
 @login_required
 def staff():
     require(current_user, "errand_lists")
-    which = request.args.get("list", "open")
-    if which not in (*services.STAFF_LISTS, "all"):
-        which = "open"
-    page = paginate(services.staff_list(current_user, which))
-    return render_template("errands/staff.html", errands=page, which=which,
-                           counts=services.count_by_status(current_user),
-                           overdue=services.overdue_count(current_user))
+    return _staff_page(*_staff_filters())
 
 
 @bp.get("/stats")
 @login_required
 def stats():
     require(current_user, "errand_stats")
-    return render_template("errands/stats.html", rows=services.statistics_by_community(current_user))
+    form, filters = _staff_filters(services.stats_communities(current_user))
+    rows = services.statistics_by_community(current_user, filters=filters)
+    return render_template("errands/stats.html", rows=rows, form=form, filters=filters,
+                           filter_args=filters.args())
 
 
 @bp.get("/export.xlsx")
 @login_required
 def export():
     require(current_user, "errand_lists")
+    form, filters = _staff_filters()
+    if form.errors:  # never a file that holds more than was asked for: the page says what is wrong
+        return _staff_page(form, filters)
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -350,7 +377,7 @@ def export():
     def money(value):
         return value / 100 if value is not None else None
 
-    for e, compound, community, volunteer in services.export_rows(current_user):
+    for e, compound, community, volunteer in services.export_rows(current_user, filters):
         ws.append([e.id, community, compound, str(services.CATEGORY_LABELS[e.category]), e.summary,
                    _("Yes") if e.urgent else "", str(services.STATUS_LABELS[e.status]), cell(e.needed_by_at),
                    cell(e.filed_at), cell(e.first_claimed_at), volunteer or "", cell(e.delivered_at),
