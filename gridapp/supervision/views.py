@@ -166,7 +166,12 @@ def _discard(names):
 @bp.get("/inspections/<int:inspection_id>")
 @login_required
 def inspection(inspection_id):
-    inspection = db.get_or_404(Inspection, inspection_id)
+    from sqlalchemy.orm import selectinload
+
+    from gridapp.supervision.models import Finding
+
+    inspection = db.get_or_404(Inspection, inspection_id, options=[
+        selectinload(Inspection.team), selectinload(Inspection.findings).selectinload(Finding.item)])
     require(current_user, "view", inspection)
     form = _finding_form(inspection, formdata=False) if can(current_user, "add_finding", inspection) else None
     return render_template("supervision/inspection.html", inspection=inspection, form=form)

@@ -359,3 +359,19 @@ def test_a_finding_can_be_about_a_checkpoint_inside_the_inspected_place(make_cli
     resp = sup.post(f"{url}/findings", finding({"target": f"checkpoint:{elsewhere.id}"}))
     assert resp.status_code == 200 and 'id="target-err"' in resp.get_data(as_text=True)
     assert count(RectificationItem) == 2
+
+
+def test_inspection_page_queries_do_not_grow_with_findings(make_client, world, count_queries):
+    inspection = make_inspection(world)
+    services.record_finding(inspection, world.sup, finding(), photos=[])
+    db.session.commit()
+    sup = logged_in(make_client, "sup1")
+    sup.get(f"/supervision/inspections/{inspection.id}")
+    with count_queries() as few:
+        sup.get(f"/supervision/inspections/{inspection.id}")
+    for _ in range(5):
+        services.record_finding(inspection, world.sup, finding({"severity": "minor"}))
+    db.session.commit()
+    with count_queries() as many:
+        html = sup.get(f"/supervision/inspections/{inspection.id}").get_data(as_text=True)
+    assert html.count("/supervision/items/") >= 6 and few["n"] == many["n"]
