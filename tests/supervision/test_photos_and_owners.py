@@ -375,3 +375,19 @@ def test_inspection_page_queries_do_not_grow_with_findings(make_client, world, c
     with count_queries() as many:
         html = sup.get(f"/supervision/inspections/{inspection.id}").get_data(as_text=True)
     assert html.count("/supervision/items/") >= 6 and few["n"] == many["n"]
+
+
+def test_evidence_with_photos_without_javascript(make_client, world):
+    item = make_item(world, now=utcnow())
+    pm = logged_in(make_client, "pm1")
+    pm.post(f"/supervision/items/{item.id}/acknowledge")
+    page = pm.get(f"/supervision/items/{item.id}").get_data(as_text=True)
+    assert 'id="evidence-form"' in page and 'enctype="multipart/form-data"' in page
+    resp = pm.post(f"/supervision/items/{item.id}/submit", {
+        "evidence": "已整改", "photos": [(BytesIO(image_bytes()), "a.jpg"), (BytesIO(image_bytes("PNG")), "b.png")]},
+        content_type="multipart/form-data")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/supervision/items/{item.id}")
+    assert fresh(item.id).status == "submitted"
+    assert db.session.scalars(select(Photo.kind).order_by(Photo.id)).all() == ["evidence", "evidence"]
+    html = pm.get(f"/supervision/items/{item.id}").get_data(as_text=True)
+    assert html.count("<img ") == 2 and 'id="evidence-photos"' in html
