@@ -67,3 +67,37 @@ def test_the_same_tick_without_javascript(world, live_server, phone_nojs):
     assert phone_nojs.locator('#tick-panel li[data-status="done"]').count() == 1
     statuses, rounds = _state(point_id)
     assert statuses == ["done"] and len(rounds) == 1
+
+
+def test_pm1_ticks_with_a_photo_from_the_phone_and_sees_its_thumbnail(world, live_server, phone, tmp_path):
+    from io import BytesIO
+
+    from PIL import Image
+
+    point_id = _point(world)
+    photo = tmp_path / "elevator.jpg"
+    buf = BytesIO()
+    Image.new("RGB", (640, 480), (20, 120, 60)).save(buf, "JPEG")
+    photo.write_bytes(buf.getvalue())
+    errors = []
+    phone.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    login(phone, live_server.url, "pm1", DEFAULT_PASSWORD)
+    phone.goto(f"{live_server.url}/disinfection/points/{point_id}")
+    phone.set_input_files("#tick-panel input[type=file]", str(photo))
+    phone.locator("button.tick-button").click()
+    phone.locator('#tick-panel li[data-status="done"]').wait_for()
+    statuses, rounds = _state(point_id)
+    assert statuses == ["done"] and len(rounds) == 1
+    round_id, stored = rounds[0].id, rounds[0].photo
+    db.session.commit()  # reading them began a transaction: end it before the server needs the database
+    assert stored.endswith(".jpg")
+    phone.goto(f"{live_server.url}/disinfection/points/{point_id}")
+    thumb = phone.locator(f'[data-round-photo="{round_id}"] img')
+    thumb.wait_for()
+    for _ in range(100):  # polled here: wait_for_function would need eval(), which the CSP forbids
+        if thumb.evaluate("i => i.complete && i.naturalWidth > 0"):
+            break
+        phone.wait_for_timeout(100)
+    assert thumb.evaluate("i => i.naturalWidth") == 640
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert not errors, errors
