@@ -71,3 +71,33 @@ def test_drill_down_queries_are_bounded(count_queries, make_client, world):
     assert html.count('<li id="point-') == db.session.scalar(
         select(func.count()).select_from(DisinfectionPoint).where(DisinfectionPoint.compound_id == world.k1.id))
     assert db.session.get(Compound, world.k1.id) is not None
+
+
+def test_the_chart_has_7_and_30_day_bars_per_company(make_client, world):
+    import re
+
+    from sqlalchemy import update
+
+    today = services.local_today()
+    start = services.utcnow() - timedelta(days=40)
+    a = make_point(world.k1, windows="06:00-10:00", now=start)  # 红嘴鸥
+    b = make_point(world.k2, windows="06:00-10:00", now=start)  # 远景
+    make_point(world.k3, windows="06:00-10:00", now=start)  # community-run: nothing closed yet
+    days = [today - timedelta(days=k) for k in range(1, 30)]
+    services.ensure_slots(days, [a.id, b.id])
+    services.ensure_slots([today, today + timedelta(days=1)])
+    recent = [today - timedelta(days=k) for k in range(1, 8)]
+    # 红嘴鸥: done all month except the last 7 days (missed); 远景: all done.
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.day.in_(days)).values(status="done"))
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.point_id == a.id,
+                                                      DisinfectionSlot.day.in_(recent)).values(status="missed"))
+    db.session.commit()
+    c = make_client()
+    c.login("leader")
+    html = c.get("/disinfection/board").get_data(as_text=True)
+    chart = html[html.index('id="compliance-chart"'):html.index("</svg>")]
+    p7 = re.findall(r'class="p7">([^<]*)<', chart)
+    p30 = re.findall(r'class="p30">([^<]*)<', chart)
+    # Ordered by name, the community-run row last; 7 of 29 closed days missed for 红嘴鸥.
+    assert p7 == ["0%", "100%", "–"] and p30 == [f"{round(100 * 22 / 29)}%", "100%", "–"]
+    assert chart.index("红嘴鸥物业") < chart.index("远景物业")
