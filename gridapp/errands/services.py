@@ -116,8 +116,12 @@ def cents(amount) -> int | None:
 
 # --- filing ------------------------------------------------------------------------------------
 
-def households_for_filing(user, q: str = "", limit: int = 30) -> list[Household]:
-    """The searchable picker: households in the filer's own places (head name, room, phone, compound)."""
+PICKER_LIMIT = 30
+
+
+def _filing_scope(user):
+    """The households a user may file for, as SQL (Household, Compound and Grid joined): their own
+    places (the twin of policy.may_file_for) and that they may see at all."""
     s = scope_of(user)
     conds = []
     if s.communities:
@@ -127,19 +131,45 @@ def households_for_filing(user, q: str = "", limit: int = 30) -> list[Household]
     if s.compounds:
         conds.append(Household.compound_id.in_(s.compounds))
     if not conds:
+        return None
+    return and_(or_(*conds), household_clause(user))
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def households_for_filing(user, q: str = "", limit: int = PICKER_LIMIT) -> list[Household]:
+    """The searchable picker: households in the filer's own places, housebound first. Every word
+    of q must match the compound, the building, unit or room, the label (1-2-301), the head's
+    name or the phone. One query, at most `limit` rows."""
+    scope = _filing_scope(user)
+    if scope is None:
         return []
+    label = Household.building + "-" + Household.unit + "-" + Household.room
     stmt = (select(Household).join(Compound, Compound.id == Household.compound_id)
             .join(Grid, Grid.id == Compound.grid_id)
-            .where(or_(*conds), household_clause(user))
+            .where(scope)
             .options(contains_eager(Household.compound))
             .order_by(Household.housebound.desc(), Compound.name, Household.building, Household.unit,
-                      Household.room).limit(limit))
-    q = (q or "").strip()[:50]
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                      Household.room, Household.id).limit(limit))
+    for term in (q or "").strip()[:50].split()[:5]:
+        pattern = _like(term)
         stmt = stmt.where(or_(*(c.ilike(pattern, escape="\\") for c in (
-            Household.head_name, Household.room, Household.phone, Compound.name))))
+            Compound.name, Household.building, Household.unit, Household.room, label, Household.head_name,
+            Household.phone))))
     return list(db.session.scalars(stmt))
+
+
+def household_for_filing(user, household_id) -> Household | None:
+    """One household by id, only if the user may file for it (else None, whatever the id)."""
+    scope = _filing_scope(user)
+    if scope is None or not isinstance(household_id, int) or not 0 < household_id < 2**31:
+        return None
+    return db.session.scalars(
+        select(Household).join(Compound, Compound.id == Household.compound_id)
+        .join(Grid, Grid.id == Compound.grid_id).options(contains_eager(Household.compound))
+        .where(Household.id == household_id, scope)).first()
 
 
 def file_errand(actor: User, household: Household | None, values: dict, now: datetime | None = None) -> Errand:

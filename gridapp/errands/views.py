@@ -27,7 +27,6 @@ from gridapp.errands.forms import (
 )
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
-from gridapp.grid.models import Household
 from gridapp.policy import can, require
 from gridapp.timeutil import to_local, utcnow
 
@@ -78,28 +77,36 @@ def alerts():
 
 # --- filing ---------------------------------------------------------------------------------------
 
+def _household_label(h) -> str:
+    return f"{h.compound.name} {h.label} · {h.head_name}"
+
+
 def _household_choices(form, q: str):
+    """The picker's options: the households matching q in the user's own places, and the one
+    already chosen if (and only if) the user may file for it."""
     households = services.households_for_filing(current_user, q)
     chosen = form.household_id.data
-    form.household_id.choices = [("", _("— choose —"))] + [
-        (h.id, f"{h.compound.name} {h.label} · {h.head_name}") for h in households]
+    if len(households) == 1 and q and not chosen:
+        chosen = form.household_id.data = households[0].id
+    form.household_id.choices = [("", _("— choose —"))] + [(h.id, _household_label(h)) for h in households]
     if chosen and all(h.id != chosen for h in households):
-        h = db.session.get(Household, chosen)
+        h = services.household_for_filing(current_user, chosen)
         if h is not None:
-            form.household_id.choices.append((h.id, f"{h.compound.name} {h.label} · {h.head_name}"))
+            form.household_id.choices.append((h.id, _household_label(h)))
     return households
 
 
 @bp.get("/new/households")
 @login_required
 def household_options():
-    """The picker's options for a search (htmx swaps them into the select)."""
+    """The picker's options for a search (htmx swaps them into the select as one types)."""
     require(current_user, "file_errands")
     mark_personal()
     form = ErrandForm(formdata=None)
     q = (request.args.get("q") or "")[:50]
-    _household_choices(form, q)
-    return render_template("errands/_household_options.html", form=form)
+    households = _household_choices(form, q)
+    return render_template("errands/_household_options.html", form=form, q=q, households=households,
+                           limit=services.PICKER_LIMIT)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -113,9 +120,10 @@ def new():
         form.household_id.data = request.args.get("household_id", type=int)
         form.needed_by_at.data = (to_local(utcnow()) + timedelta(hours=3)).replace(
             tzinfo=None, minute=0, second=0, microsecond=0)
-    _household_choices(form, q)
+    households = _household_choices(form, q)
     if form.validate_on_submit():
-        household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
+        # Whatever id was posted, only a household of the filer's own places is ever taken.
+        household = services.household_for_filing(current_user, form.household_id.data)
         try:
             errand = services.file_errand(current_user, household, form.values())
         except services.ErrandError as exc:
@@ -125,7 +133,7 @@ def new():
             db.session.commit()
             flash(_("Errand #%(id)d filed: volunteers of the community can see it now.", id=errand.id), "success")
             return redirect(url_for("errands.show", errand_id=errand.id), code=303)
-    return render_template("errands/new.html", form=form, q=q)
+    return render_template("errands/new.html", form=form, q=q, households=households, limit=services.PICKER_LIMIT)
 
 
 # --- one errand -----------------------------------------------------------------------------------
