@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
 
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import Date, and_, delete, func, insert, select, text, update
 
 from gridapp.extensions import db
 from gridapp.timeutil import UTCDateTime, parse_daily_ranges, town_zone, utcnow
@@ -36,10 +36,11 @@ class Level:
     errands_per_day: int  # per community
     inspections_per_day: float  # per community
     history_days: int = HISTORY_DAYS
+    waiting: int = 0  # extra open errands per community, filed in the last hours (for the claim storm)
 
 
 LEVELS = {
-    "tiny": Level("tiny", 4, 100, 10, 1, 30, 2, 0.2, history_days=7),
+    "tiny": Level("tiny", 4, 100, 10, 1, 30, 2, 0.2, history_days=7, waiting=25),
     "town": Level("town", 4, 5000, 500, 12, 125, 100, 1.5),
     "county": Level("county", 40, 5000, 500, 12, 125, 100, 1.5),
 }
@@ -100,12 +101,13 @@ def seed_scale(level: str, progress=print) -> dict:
     spec = LEVELS.get(level)
     if spec is None:
         raise ScaleError(f"unknown scale {level!r}; choose one of {', '.join(LEVELS)}")
+    from gridapp.auth.models import User
     from gridapp.demo import DEMO_PASSWORD
-    from gridapp.errands.models import Errand
 
     started = perf_counter()
     timings = {}
-    if db.session.scalar(select(func.count(Errand.id))):
+    # The demo town has vol1 … vol30; the first volunteer beyond them means a dataset is there.
+    if db.session.scalar(select(func.count(User.id)).where(User.username == "vol31")):
         _check_existing(spec)
         progress(f"A {spec.name} dataset is already in this database: nothing added.")
         out = summary(spec, existing=True)
@@ -135,12 +137,14 @@ def seed_scale(level: str, progress=print) -> dict:
 
 
 def _check_existing(spec: Level) -> None:
+    from gridapp.auth.models import RoleAssignment
     from gridapp.grid.models import Community
 
-    have = db.session.scalar(select(func.count(Community.id)))
-    if have != spec.communities:
-        raise ScaleError(f"this database already holds a dataset with {have} communities, not the "
-                         f"{spec.communities} of --scale {spec.name}; seed it into an empty database")
+    communities = db.session.scalar(select(func.count(Community.id)))
+    volunteers = db.session.scalar(select(func.count(RoleAssignment.id)).where(RoleAssignment.role == "volunteer"))
+    if communities != spec.communities or volunteers != spec.communities * spec.volunteers:
+        raise ScaleError(f"this database already holds another dataset ({communities} communities, {volunteers} "
+                         f"volunteers), not the {spec.name} one; seed --scale {spec.name} into an empty database")
 
 
 def _analyze() -> None:
@@ -254,6 +258,8 @@ class _Builder:
         rows = [{**defaults, **r} for r in rows] if defaults else rows
         if self.dialect == "postgresql":
             self._copy(table, rows)
+        elif self.dialect == "sqlite":
+            self._executemany(table, rows)
         else:
             self.conn.execute(insert(table), rows)
         self.written[table.name] += len(rows)
@@ -286,6 +292,29 @@ class _Builder:
                     if v is not None:
                         values[i] = v.astimezone(UTC).replace(tzinfo=None)
                 copy.write_row(values)
+
+    def _executemany(self, table, rows) -> None:
+        """The DB-API's executemany with values stored as SQLAlchemy stores them on SQLite (timestamps
+        as naive UTC '2026-03-01 08:00:00.000000', dates ISO): the per-value type processing of a Core
+        executemany costs more than SQLite's own work."""
+        cols = list(rows[0])
+        stamps = [i for i, c in enumerate(cols) if isinstance(table.c[c].type, UTCDateTime)]
+        days = [i for i, c in enumerate(cols) if isinstance(table.c[c].type, Date)]
+        names = ", ".join(f'"{c}"' for c in cols)
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(cols))})'
+
+        def values(r):
+            out = [r[c] for c in cols]
+            for i in stamps:
+                v = out[i]
+                if v is not None:
+                    out[i] = v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            for i in days:
+                if out[i] is not None:
+                    out[i] = out[i].isoformat()
+            return out
+
+        self.conn.connection.dbapi_connection.cursor().executemany(sql, map(values, rows))
 
     def fix_sequences(self) -> None:
         if self.dialect != "postgresql":
@@ -900,12 +929,16 @@ class _Builder:
                                                    .where(Household.housebound.is_(True))):
             k = self.compound_by_id[compound_id]
             households[k.community_id].append((hid, k))
-        active = Counter()
+        # Claims held already (the demo's errands): nobody goes above the claim limit.
+        active = Counter(dict(db.session.execute(
+            select(Errand.claimant_id, func.count(Errand.id)).where(Errand.status.in_(("claimed", "purchased")))
+            .group_by(Errand.claimant_id)).all()))
+        opted_in = set(db.session.scalars(select(UrgentOptIn.user_id)))
         vol1 = db.session.scalar(text("SELECT id FROM users WHERE username = 'vol1'"))
         for community_id, _n in self.communities:
             vols = self.holders[("volunteer", community_id)]
             for u in vols:
-                if rng.random() < 0.2:
+                if rng.random() < 0.2 and u not in opted_in:
                     self.add(UrgentOptIn, {"user_id": u, "created_at": self.history_start})
             homes = households.get(community_id)
             if not homes or not vols:
@@ -922,8 +955,8 @@ class _Builder:
                     self._errand(community_id, homes, vols, busy_vols, active, self.between(lo, hi),
                                  Errand, ErrandEvent, ContactView)
             # And the ones on their way right now, so that every state is there at every level.
-            for plan in ("claimed", "purchased", "delivered"):
-                for _i in range(max(1, spec.errands_per_day // 8)):
+            for plan in ("claimed", "purchased", "delivered", "open"):
+                for _i in range(spec.waiting if plan == "open" else max(1, spec.errands_per_day // 8)):
                     self._errand(community_id, homes, vols, busy_vols, active, None, Errand, ErrandEvent,
                                  ContactView, plan=plan)
 
@@ -938,7 +971,9 @@ class _Builder:
         category = "daily" if r < 0.55 else "medicine" if r < 0.85 else "matter" if r < 0.93 else "other"
         urgent = rng.random() < (0.3 if category == "medicine" else 0.08)
         timeout = timedelta(minutes=30 if urgent else 120)
-        if plan:
+        if plan == "open":
+            filed_at = now - timedelta(minutes=rng.uniform(5, 180))
+        elif plan:
             later = now + timedelta(days=2)
             if plan == "claimed":
                 planned = [now - timeout * rng.uniform(0.05, 0.8), later, later, later]
@@ -970,8 +1005,10 @@ class _Builder:
         link = f"/errands/{errand_id}"
         notes = []  # (users, kind, title, key, at)
         views = []  # the claimant was shown the address (written after the errand)
-        waiting = False
-        if plan:
+        waiting = plan == "open"
+        if waiting:
+            pass
+        elif plan:
             claim_at, purchase_at, deliver_at, confirm_at = planned
             claimant = rng.choice([u for u in busy_vols if active[u] < 2] or busy_vols)
         elif rng.random() < 0.05:  # cancelled by staff, sometimes after a claim
