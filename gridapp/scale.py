@@ -411,9 +411,10 @@ class _Builder:
         for ci, (community_id, community_name) in enumerate(self.communities):
             # The demo's communities share 红嘴鸥, 远景 and 东升; each later one has three companies of its own.
             own = companies[:3]
-            if ci >= TOWN_COMMUNITIES:
-                k = 3 + (ci - TOWN_COMMUNITIES) * 3 // 4
-                own = companies[k:k + 3] or companies[-3:]
+            later = companies[3:]
+            if ci >= TOWN_COMMUNITIES and later:
+                k = (ci - TOWN_COMMUNITIES) * 3 // 4
+                own = [later[(k + j) % len(later)] for j in range(3)]
             missing = spec.households - households_in.get(community_id, 0)
             gi = len(grids_of[community_id])
             while missing > 0:
