@@ -145,10 +145,39 @@ def _load(errand_id) -> Errand:
     return errand
 
 
+THUMBNAIL = 160  # px, the longer side of a photo's thumbnail on the errand page
+
+
+def _thumbnail_size(name) -> tuple[int, int] | None:
+    """The width and height to show a stored photo at (its own proportions), so the page does not
+    jump as it loads; None when the file is gone. Reads only the image's header."""
+    from PIL import Image
+
+    try:
+        with Image.open(uploads.open_image(name)) as image:
+            width, height = image.size
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+    scale = min(1.0, THUMBNAIL / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _photos(errand) -> list[dict]:
+    """The photos to show inline (only call for users allowed to see them): kind, alt text, size."""
+    out = []
+    for kind, name, alt in (("receipt", errand.receipt_photo, _("Receipt photo")),
+                            ("delivery", errand.delivery_photo, _("Delivery photo"))):
+        size = _thumbnail_size(name) if name else None
+        if size:
+            out.append({"kind": kind, "alt": alt, "width": size[0], "height": size[1]})
+    return out
+
+
 def _context(errand, **forms):
     user = current_user
     ctx = {"errand": errand, "show_contact": can(user, "view_contact", errand),
            "show_photos": can(user, "view_photos", errand), "staff": can(user, "staff_view", errand)}
+    ctx["photos"] = _photos(errand) if ctx["show_photos"] else []
     st = errand.status
     if st == "open" and can(user, "use_errand_board") and can(user, "claim", errand):
         ctx["claim_form"] = ActionForm(formdata=None)

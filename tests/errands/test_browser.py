@@ -12,6 +12,7 @@ from gridapp.timeutil import to_local, utcnow
 from tests.browser import SCREENSHOTS, login
 from tests.conftest import DEFAULT_PASSWORD
 from tests.errands.factories import add_volunteers
+from tests.errands.helpers import png_with_gps
 
 pytestmark = pytest.mark.browser
 
@@ -77,8 +78,15 @@ def test_file_claim_deliver_confirm_on_phones(world, chromium, live_server):
     ctx3.close()
 
     page.fill("#actual_cost", "38.5")
+    page.set_input_files("#receipt", files=[{"name": "receipt.png", "mimeType": "image/png",
+                                             "buffer": png_with_gps()}])
     page.click("button[value=purchase]")
     page.locator("#errand-status", has_text="Purchased").wait_for()
+    # The receipt shows inline, loaded through the permission-checked route (CSP img-src 'self').
+    thumb = page.locator("#errand-photo-receipt")
+    thumb.scroll_into_view_if_needed()
+    page.wait_for_function("document.getElementById('errand-photo-receipt').naturalWidth > 0")
+    assert thumb.get_attribute("loading") == "lazy" and thumb.get_attribute("width") == "40"
     page.fill("#note", "交给本人")
     page.click("button[value=deliver]")
     page.locator("#errand-status", has_text="Delivered").wait_for()
