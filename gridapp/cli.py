@@ -25,7 +25,7 @@ class ScaleParam(click.ParamType):
 
 def register_cli(app):
     @app.cli.command("seed-demo")
-    @click.option("--scale", default="1", show_default=True, type=ScaleParam(),
+    @click.option("--scale", default="1", show_default=True, type=ScaleParam(), metavar="N|tiny|town|county",
                   help="Multiply grids, compounds and households by N, or build a benchmark dataset with "
                        "30 days of history: tiny, town (20,000 households) or county (200,000).")
     def seed_demo(scale):

@@ -487,14 +487,16 @@ class _Builder:
         for role, scope_id, user_id in roles:
             holders[(role, scope_id)].append(user_id)
         usernames = set(db.session.scalars(select(User.username)))
+        numbers = {}  # the next number to try per prefix (vol31 …)
         created = 0
 
         def account(prefix: str, display: str, role: str, scope_type: str, scope_id: int, phone_prefix: str,
                     party: bool = False) -> int:
             nonlocal created
-            n = 1
+            n = numbers.get(prefix, 1)
             while f"{prefix}{n}" in usernames:
                 n += 1
+            numbers[prefix] = n + 1
             usernames.add(f"{prefix}{n}")
             user_id = self.ids(User)
             created += 1
