@@ -1,6 +1,8 @@
 """`flask seed-demo --scale tiny|town|county`: the benchmark datasets, checked at the tiny level:
 every kind of row is there, the invariants the features rely on hold, a second run adds nothing,
 and the personas' pages render on it."""
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from gridapp.auth.models import User
@@ -56,7 +58,7 @@ def _check_invariants():
     assert dupes == []
     assert _statuses(DisinfectionSlot.status) == {"pending", "done", "missed"}
     assert _count(DisinfectionSlot, DisinfectionSlot.status == "pending",
-                  DisinfectionSlot.ends_at < utcnow() - __import__("datetime").timedelta(hours=1)) == 0
+                  DisinfectionSlot.ends_at < utcnow() - timedelta(hours=1)) == 0
     assert _count(DisinfectionSlot, DisinfectionSlot.late.is_(True)) > 0
     done_without_round = _count(DisinfectionSlot, DisinfectionSlot.status == "done",
                                 ~DisinfectionSlot.id.in_(select(DisinfectionRound.slot_id)
