@@ -89,6 +89,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "OUTBOX_BACKOFF_SECONDS": [30, 120, 600, 3600],
         # A disinfection tick this long after its window closed still counts (as late).
         "DISINFECTION_GRACE_MINUTES": int(env.get("DISINFECTION_GRACE_MINUTES", "30")),
+        # Errands: the claim limit, how long a claim may show no progress, when the sweep chases,
+        # and how long after confirmation the volunteer still sees the household's details.
+        "ERRANDS_MAX_ACTIVE_CLAIMS": int(env.get("ERRANDS_MAX_ACTIVE_CLAIMS", "3")),
+        "ERRANDS_CLAIM_MINUTES": int(env.get("ERRANDS_CLAIM_MINUTES", "120")),
+        "ERRANDS_URGENT_CLAIM_MINUTES": int(env.get("ERRANDS_URGENT_CLAIM_MINUTES", "30")),
+        "ERRANDS_URGENT_ALERT_MINUTES": int(env.get("ERRANDS_URGENT_ALERT_MINUTES", "15")),
+        "ERRANDS_UNCONFIRMED_REMINDER_HOURS": int(env.get("ERRANDS_UNCONFIRMED_REMINDER_HOURS", "24")),
+        "ERRANDS_CONTACT_DAYS": int(env.get("ERRANDS_CONTACT_DAYS", "7")),
         "TESTING": False,
     }
     if overrides:

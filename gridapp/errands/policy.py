@@ -3,10 +3,11 @@
 Staff in charge of an errand: the admin, the town leader, the secretary of its community, the
 grid member of its grid, the building head of its compound, and whoever filed it. Volunteers
 of its community see it while it is open; only the current claimant sees the household's
-address and phone, and only until seven days after the errand was confirmed.
+address and phone, and only until seven days (ERRANDS_CONTACT_DAYS) after the errand was confirmed.
 """
 from datetime import timedelta
 
+from flask import current_app, has_app_context
 from sqlalchemy import false, or_, true
 
 from gridapp.errands.models import Errand
@@ -14,7 +15,20 @@ from gridapp.policy import register_global_action, register_object_rules
 from gridapp.timeutil import utcnow
 
 STAFF_ROLES = {"admin", "town_leader", "secretary", "grid_member", "building_head"}
-CONTACT_AFTER_CONFIRMATION = timedelta(days=7)
+# The ERRANDS_* settings and their defaults (gridapp/config.py reads them from the environment).
+DEFAULTS = {"ERRANDS_MAX_ACTIVE_CLAIMS": 3, "ERRANDS_CLAIM_MINUTES": 120, "ERRANDS_URGENT_CLAIM_MINUTES": 30,
+            "ERRANDS_URGENT_ALERT_MINUTES": 15, "ERRANDS_UNCONFIRMED_REMINDER_HOURS": 24,
+            "ERRANDS_CONTACT_DAYS": 7}
+
+
+def setting(name: str) -> int:
+    value = current_app.config.get(name) if has_app_context() else None
+    return int(value) if value not in (None, "") else DEFAULTS[name]
+
+
+def contact_window() -> timedelta:
+    """How long after confirmation the claimant still sees the household's address and phone."""
+    return timedelta(days=setting("ERRANDS_CONTACT_DAYS"))
 
 register_global_action("view_errands", STAFF_ROLES | {"volunteer"})
 register_global_action("use_errand_board", {"volunteer"})
@@ -43,7 +57,7 @@ def _claimant_with_contact(user, errand, now) -> bool:
     if errand.status in ("claimed", "purchased", "delivered"):
         return True
     return (errand.status == "confirmed" and errand.confirmed_at is not None
-            and now - errand.confirmed_at < CONTACT_AFTER_CONFIRMATION)
+            and now - errand.confirmed_at < contact_window())
 
 
 def _errand_rule(user, s, action, errand, now=None) -> bool:

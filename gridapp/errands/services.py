@@ -1,12 +1,10 @@
 """The rules of errands: filing, the state machine (every transition one conditional UPDATE
 whose row count decides), the claim limit, the board and staff queries, the record of who saw
 a household's details, the sweeps of the jobs, and the statistics."""
-import os
 import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -59,8 +57,6 @@ EVENT_LABELS = {
     "cancelled": _l("cancelled it"),
 }
 
-URGENT_UNCLAIMED_AFTER = timedelta(minutes=15)
-UNCONFIRMED_AFTER = timedelta(hours=24)
 
 
 class ErrandError(Exception):
@@ -71,22 +67,29 @@ class ErrandError(Exception):
         self.field = field
 
 
-def _setting(name: str, default: int) -> int:
-    """ERRANDS_* settings: the app's config (tests), else the environment, else the default."""
-    value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+def _setting(name: str) -> int:
+    """An ERRANDS_* setting from the app's configuration (gridapp/config.py reads the environment)."""
+    return policy.setting(name)
 
 
 def max_active_claims() -> int:
-    return _setting("ERRANDS_MAX_ACTIVE_CLAIMS", 3)
+    return _setting("ERRANDS_MAX_ACTIVE_CLAIMS")
 
 
 def claim_timeout(urgent: bool) -> timedelta:
     if urgent:
-        return timedelta(minutes=_setting("ERRANDS_URGENT_CLAIM_MINUTES", 30))
-    return timedelta(minutes=_setting("ERRANDS_CLAIM_MINUTES", 120))
+        return timedelta(minutes=_setting("ERRANDS_URGENT_CLAIM_MINUTES"))
+    return timedelta(minutes=_setting("ERRANDS_CLAIM_MINUTES"))
+
+
+def urgent_unclaimed_after() -> timedelta:
+    """An urgent errand still open this long after it (last) opened is chased."""
+    return timedelta(minutes=_setting("ERRANDS_URGENT_ALERT_MINUTES"))
+
+
+def unconfirmed_after() -> timedelta:
+    """A delivery unconfirmed this long reminds the filer."""
+    return timedelta(hours=_setting("ERRANDS_UNCONFIRMED_REMINDER_HOURS"))
 
 
 def fmt(moment: datetime | None) -> str:
@@ -672,11 +675,12 @@ def expire_claims(now: datetime | None = None) -> int:
 
 
 def alert_urgent_unclaimed(now: datetime | None = None) -> int:
-    """Urgent and still open 15 minutes after it (last) opened: the volunteers on duty in its
-    community and its grid members hear it, and the community's group robots (no address)."""
+    """Urgent and still open 15 minutes (ERRANDS_URGENT_ALERT_MINUTES) after it (last) opened: the
+    volunteers on duty in its community and its grid members hear it, and the community's group
+    robots (no address)."""
     now = now or utcnow()
     rows = _claim_rows((Errand.status == "open") & Errand.urgent.is_(True) & Errand.urgent_alerted_at.is_(None)
-                       & (Errand.opened_at <= now - URGENT_UNCLAIMED_AFTER), {"urgent_alerted_at": now})
+                       & (Errand.opened_at <= now - urgent_unclaimed_after()), {"urgent_alerted_at": now})
     errands = _errands([r[0] for r in rows])
     grid_members = _holders("grid_member", [e.grid_id for e in errands])
     communities = {c.id: c for c in db.session.scalars(
@@ -711,9 +715,10 @@ def notify_overdue(now: datetime | None = None) -> int:
 
 
 def remind_unconfirmed(now: datetime | None = None) -> int:
-    """Delivered 24 hours ago and still not confirmed: the filer is reminded, once."""
+    """Delivered 24 hours (ERRANDS_UNCONFIRMED_REMINDER_HOURS) ago and still not confirmed: the filer
+    is reminded, once."""
     now = now or utcnow()
-    rows = _claim_rows((Errand.status == "delivered") & (Errand.delivered_at <= now - UNCONFIRMED_AFTER)
+    rows = _claim_rows((Errand.status == "delivered") & (Errand.delivered_at <= now - unconfirmed_after())
                        & Errand.unconfirmed_reminded_at.is_(None), {"unconfirmed_reminded_at": now})
     for errand in _errands([r[0] for r in rows]):
         notify([errand.filed_by], "errand_reminder", _("Please confirm errand #%(id)d", id=errand.id),

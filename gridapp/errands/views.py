@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from gridapp import uploads
 from gridapp.core.http import paginate, render, toast, wants_fragment
 from gridapp.core.security import mark_personal
-from gridapp.errands import services
+from gridapp.errands import policy, services
 from gridapp.errands.forms import (
     ActionForm,
     ConfirmForm,
@@ -36,7 +36,8 @@ bp = Blueprint("errands", __name__, template_folder="templates")
 @bp.context_processor
 def _labels():
     return {"status_labels": services.STATUS_LABELS, "category_labels": services.CATEGORY_LABELS,
-            "event_labels": services.EVENT_LABELS, "now": utcnow()}
+            "event_labels": services.EVENT_LABELS, "now": utcnow(),
+            "contact_days": policy.setting("ERRANDS_CONTACT_DAYS")}
 
 
 # --- the board ------------------------------------------------------------------------------------
