@@ -66,3 +66,20 @@ def test_seed_errands_tells_every_state_once(world, make_client):
     staff = logged_in(make_client, "secretary1").get("/errands/staff?list=awaiting").get_data(as_text=True)
     delivered = next(e for e in mine if e.status == "delivered")
     assert f'id="staff-errand-{delivered.id}"' in staff
+
+
+def test_flask_seed_demo_runs_it_in_the_demo_town(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    from gridapp.auth.models import User
+    from gridapp.grid.models import Community
+
+    vol2 = db.session.scalars(select(User).where(User.username == "vol2")).one()
+    held = db.session.scalars(select(Errand).where(Errand.claimant_id == vol2.id)).all()
+    assert {e.status for e in held} >= {"claimed", "purchased", "delivered", "confirmed"}
+    assert {db.session.get(Community, e.community_id).name for e in held} == {"北街社区"}
+    total = db.session.scalar(select(func.count(Errand.id)))
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert db.session.scalar(select(func.count(Errand.id))) == total
