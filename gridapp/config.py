@@ -73,7 +73,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PASSWORD_MIN_LENGTH": 8,
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "25")),
         "RQ_QUEUES": ["default"],
-        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        # A form may carry several phone photos (each at most 5 MB, see gridapp/uploads.py).
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(32 * 1024 * 1024))),
         # Notifications (e-mail off when MAIL_SERVER is unset, SMS off when SMS_GATEWAY_URL is).
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
