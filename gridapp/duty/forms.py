@@ -38,6 +38,11 @@ class RemoveForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=500)])
 
 
+class CancelShiftForm(FlaskForm):
+    cancel_reason = TextAreaField(_l("Reason for cancelling"), filters=[_strip],
+                                  validators=[DataRequired(), Length(max=500)])
+
+
 class AssignForm(FlaskForm):
     user_id = SelectField(_l("Volunteer"), coerce=int, choices=[])
 

@@ -10,7 +10,8 @@ from gridapp.timeutil import UTCDateTime, utcnow
 CHECKPOINT_KINDS = ("gate", "vanguard", "other")
 DEFAULT_PATTERN = "08:00-16:00,16:00-24:00,00:00-08:00"
 SHIFT_STATUSES = ("open", "cancelled")
-SIGNUP_STATUSES = ("signed_up", "checked_in", "checked_out", "withdrawn", "removed", "no_show")
+# "cancelled": the shift was called off while this person was on it (the reason is kept here).
+SIGNUP_STATUSES = ("signed_up", "checked_in", "checked_out", "withdrawn", "removed", "no_show", "cancelled")
 ACTIVE_SIGNUP = ("signed_up", "checked_in", "checked_out")
 
 

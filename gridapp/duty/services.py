@@ -40,6 +40,7 @@ KIND_LABELS = {"gate": _l("Gate checkpoint"), "vanguard": _l("Vanguard post"), "
 STATUS_LABELS = {
     "signed_up": _l("Signed up"), "checked_in": _l("On duty"), "checked_out": _l("Served"),
     "withdrawn": _l("Withdrawn"), "removed": _l("Removed"), "no_show": _l("No-show"),
+    "cancelled": _l("Shift cancelled"),
 }
 DAYS_AHEAD = 14
 MAX_SHIFTS = 6
@@ -224,13 +225,87 @@ def generate_shifts(now: datetime | None = None) -> int:
     return ensure_shifts(_days_ahead(now or utcnow()))
 
 
-def cancel_shift(actor, shift: Shift, reason: str) -> bool:
-    """Staff call a shift off (nobody is needed); its people are told."""
-    won = db.session.execute(update(Shift).where(Shift.id == shift.id, Shift.status == "open")
-                             .values(status="cancelled")).rowcount
-    if won:
-        record("duty_shift_cancelled", shift, actor=actor, summary=reason[:200])
-    return bool(won)
+def cancel_shift(actor, shift: Shift, reason: str, now: datetime | None = None) -> int:
+    """Staff call off a shift that has not started (nobody is needed): the shift is marked cancelled
+    and emptied, its people's sign-ups end as "cancelled" with the reason, and each of them is told
+    (once: dedupe key `shift-cancelled:<shift id>`). Returns how many people were on it.
+
+    Locks the shift row first and then its sign-ups, the order every writer of both keeps
+    (sign-up, withdrawal, removal), so a concurrent sign-up either lands before and is cancelled
+    here, or waits and is refused as cancelled."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise DutyError(_("Give a reason."), "reason")
+    won = db.session.execute(
+        update(Shift).where(Shift.id == shift.id, Shift.status == "open", Shift.starts_at > now)
+        .values(status="cancelled", filled=0).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        db.session.refresh(shift)
+        if shift.status == "cancelled":
+            raise DutyError(_("This shift has already been cancelled."))
+        if shift.ends_at <= now:
+            raise DutyError(_("This shift is over; it can no longer be cancelled."))
+        raise DutyError(_("This shift has already started; it can no longer be cancelled."))
+    ended = db.session.execute(
+        update(Signup).where(Signup.shift_id == shift.id, Signup.status.in_(ACTIVE_SIGNUP))
+        .values(status="cancelled", ended_at=now, ended_by_id=getattr(actor, "id", None), reason=reason[:500])
+        .returning(Signup.user_id).execution_options(synchronize_session=False)).all()
+    db.session.refresh(shift)
+    record("duty_shift_cancelled", shift, actor=actor, summary=reason[:200])
+    people = list(db.session.scalars(select(User).where(User.id.in_([r[0] for r in ended])))) if ended else []
+    if people:
+        name = shift_name(shift)
+        notify(people, "duty_removed", _("Shift cancelled: %(shift)s", shift=name),
+               _("%(shift)s was cancelled; you are no longer needed on it. Reason: %(reason)s",
+                 shift=name, reason=reason),
+               dedupe_key=f"shift-cancelled:{shift.id}", link="/duty/mine", now=now)
+    return len(ended)
+
+
+def cancellation(shift: Shift) -> dict | None:
+    """Who cancelled this shift, when and why (from its audit event), or None."""
+    from gridapp.audit.models import AuditEvent
+
+    if shift.status != "cancelled":
+        return None
+    row = db.session.execute(select(AuditEvent, User.display_name).outerjoin(User, User.id == AuditEvent.actor_id)
+                             .where(AuditEvent.action == "duty_shift_cancelled", AuditEvent.object_type == "Shift",
+                                    AuditEvent.object_id == shift.id)
+                             .order_by(AuditEvent.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    event, name = row
+    return {"by": name or event.actor_name, "at": event.created_at, "reason": event.summary}
+
+
+COVERAGE_LABELS = {
+    "low": _l("Below minimum"), "ok": _l("Minimum met, room for more"), "full": _l("Full"),
+    "cancelled": _l("Cancelled"),
+}
+
+
+def coverage(shift: Shift) -> str:
+    """A shift's coverage for the colours: cancelled, below minimum, at least the minimum, full."""
+    if shift.status == "cancelled":
+        return "cancelled"
+    if shift.filled < shift.min_people:
+        return "low"
+    return "full" if shift.filled >= shift.capacity else "ok"
+
+
+def short_label(label: str) -> str:
+    """'08:00-16:00' → '08–16' (whole hours); other labels unchanged."""
+    start, _sep, end = label.partition("-")
+    if start.endswith(":00") and end.endswith(":00"):
+        return f"{start[:2]}–{end[:2]}"
+    return label.replace("-", "–")
+
+
+def _lock_shift(shift_id: int) -> None:
+    """Lock the shift row before touching its sign-ups (a no-op on SQLite, which serialises writes):
+    every writer takes the shift first, so none waits for another in the opposite order."""
+    db.session.execute(select(Shift.id).where(Shift.id == shift_id).with_for_update())
 
 
 # --- sign-ups: the one place a shift's count changes -----------------------------------------------
@@ -328,6 +403,8 @@ def _release(shift_id: int) -> None:
 
 def _state_message(signup: Signup) -> str:
     db.session.refresh(signup)
+    if signup.status == "cancelled":
+        return _("This shift has been cancelled.")
     label = STATUS_LABELS.get(signup.status, signup.status)
     who = signup.ended_by_id and db.session.get(User, signup.ended_by_id)
     if who and signup.ended_at:
@@ -343,6 +420,7 @@ def withdraw(signup: Signup, user: User, now: datetime | None = None) -> None:
     if shift.starts_at - cutoff() <= now and signup.status == "signed_up":
         raise DutyError(_("Withdrawals close %(hours)d h before the shift starts; ask your grid member to "
                           "take you off.", hours=int(cutoff().total_seconds() // 3600)))
+    _lock_shift(shift.id)
     won = db.session.execute(
         update(Signup).where(Signup.id == signup.id, Signup.user_id == user.id, Signup.status == "signed_up",
                              Signup.shift_id.in_(select(Shift.id).where(Shift.starts_at > now + cutoff())))
@@ -362,6 +440,7 @@ def remove(signup: Signup, actor: User, reason: str, now: datetime | None = None
     if not reason:
         raise DutyError(_("Give a reason."), "reason")
     shift = signup.shift
+    _lock_shift(shift.id)
     won = db.session.execute(
         update(Signup).where(Signup.id == signup.id, Signup.status == "signed_up",
                              Signup.shift_id.in_(select(Shift.id).where(Shift.ends_at > now)))
@@ -528,21 +607,21 @@ def checkpoints_for_volunteer(user) -> list[Checkpoint]:
 
 def volunteer_shifts(user, *, day: date | None, checkpoint_id: int | None, needs_people: bool,
                      now: datetime | None = None) -> list[Shift]:
-    """Upcoming open shifts of the volunteer's communities: one day (or all 14 of one checkpoint)."""
+    """Upcoming shifts of the volunteer's communities: one day (or all 14 of one checkpoint). Cancelled
+    shifts are listed (as cancelled) unless only those needing people are asked for."""
     now = now or utcnow()
     ids = volunteer_communities(user)
     if not ids:
         return []
     stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
             .options(contains_eager(Shift.checkpoint))
-            .where(Checkpoint.community_id.in_(ids), Checkpoint.active.is_(True), Shift.status == "open",
-                   Shift.ends_at > now))
+            .where(Checkpoint.community_id.in_(ids), Checkpoint.active.is_(True), Shift.ends_at > now))
     if checkpoint_id:
         stmt = stmt.where(Checkpoint.id == checkpoint_id)
     if day is not None:
         stmt = stmt.where(Shift.day == day)
     if needs_people:
-        stmt = stmt.where(Shift.filled < Shift.capacity)
+        stmt = stmt.where(Shift.filled < Shift.capacity, Shift.status == "open")
     return list(db.session.scalars(stmt.order_by(Shift.day, Checkpoint.name, Checkpoint.id, Shift.starts_at)))
 
 
@@ -567,7 +646,9 @@ def my_shifts(user, now: datetime | None = None, past_limit: int = 50) -> MyShif
     base = (select(Signup).join(Shift, Shift.id == Signup.shift_id)
             .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
             .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint)).where(Signup.user_id == user.id))
-    upcoming = list(db.session.scalars(base.where(Shift.ends_at > now, Signup.status.in_(ACTIVE_SIGNUP))
+    # Cancelled shifts stay in view (with the reason) until they would have ended.
+    upcoming = list(db.session.scalars(base.where(Shift.ends_at > now,
+                                                  Signup.status.in_(ACTIVE_SIGNUP + ("cancelled",)))
                                        .order_by(Shift.starts_at)))
     past = list(db.session.scalars(base.where(Shift.ends_at <= now, Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
                                    .order_by(Shift.starts_at.desc()).limit(past_limit)))
@@ -611,6 +692,24 @@ def roster_day(user, day: date, community_id: int | None = None):
     for s in shifts:
         by_cp.setdefault(s.checkpoint_id, []).append((s, people.get(s.id, [])))
     return [(c, by_cp.get(c.id, [])) for c in checkpoints if c.id in by_cp or c.active]
+
+
+def roster_grid(user, first: date, last: date, community_id: int | None = None):
+    """The roster of several local days as a grid in two queries: [(checkpoint, [[shift] per day])],
+    the shifts of each day in start order. No people: the day view and the shift page show them."""
+    checkpoints = roster_checkpoints(user, community_id)
+    ids = [c.id for c in checkpoints]
+    ndays = (last - first).days + 1
+    cells: dict[int, list] = {}
+    if ids:
+        for s in db.session.scalars(select(Shift).where(Shift.day >= first, Shift.day <= last,
+                                                        Shift.checkpoint_id.in_(ids))
+                                    .order_by(Shift.checkpoint_id, Shift.starts_at)):
+            row = cells.get(s.checkpoint_id)
+            if row is None:
+                row = cells[s.checkpoint_id] = [[] for _i in range(ndays)]
+            row[(s.day - first).days].append(s)
+    return [(c, cells.get(c.id) or [[] for _i in range(ndays)]) for c in checkpoints if c.id in cells or c.active]
 
 
 def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int | None = None) -> list[Shift]:

@@ -15,7 +15,7 @@ from gridapp.core.http import redirect_back, toast, wants_fragment
 from gridapp.core.security import mark_personal
 from gridapp.duty import policy as dpolicy
 from gridapp.duty import services
-from gridapp.duty.forms import AssignForm, CheckpointForm, PeriodForm, RemoveForm
+from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, PeriodForm, RemoveForm
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
@@ -27,7 +27,9 @@ bp = Blueprint("duty", __name__, template_folder="templates")
 
 @bp.context_processor
 def _context():
-    return {"kind_labels": services.KIND_LABELS, "status_labels": services.STATUS_LABELS}
+    return {"kind_labels": services.KIND_LABELS, "status_labels": services.STATUS_LABELS,
+            "coverage": services.coverage, "coverage_labels": services.COVERAGE_LABELS,
+            "short_label": services.short_label}
 
 
 def _or_404(obj):
@@ -170,30 +172,41 @@ def _own_signup(signup_id, action):
     return s
 
 
+def _mine_row(signup_id):
+    def html():
+        s = services.load_signup(signup_id)
+        return render_template("duty/_mine_row.html", s=s, now=utcnow(), check_in_early=services.CHECK_IN_EARLY)
+    return html
+
+
+def _attendance(signup_id, action, service, message):
+    """Check in or out: just that row back to htmx (with a toast), a redirect to my shifts otherwise."""
+    s = _own_signup(signup_id, action)
+    try:
+        service(s, current_user)
+    except services.DutyError as exc:
+        db.session.rollback()
+        if wants_fragment():
+            return toast(make_response(_mine_row(signup_id)()), str(exc), "error")
+        flash(str(exc), "error")
+        return redirect(url_for("duty.mine"))
+    db.session.commit()
+    if wants_fragment():
+        return toast(make_response(_mine_row(signup_id)()), message)
+    flash(message, "success")
+    return redirect(url_for("duty.mine"))
+
+
 @bp.post("/signups/<int:signup_id>/check-in")
 @login_required
 def check_in(signup_id):
-    s = _own_signup(signup_id, "check_in")
-    try:
-        services.check_in(s, current_user)
-    except services.DutyError as exc:
-        return _refused(exc)
-    db.session.commit()
-    flash(_("Checked in. Thank you!"), "success")
-    return redirect(url_for("duty.mine"))
+    return _attendance(signup_id, "check_in", services.check_in, _("Checked in. Thank you!"))
 
 
 @bp.post("/signups/<int:signup_id>/check-out")
 @login_required
 def check_out(signup_id):
-    s = _own_signup(signup_id, "check_out")
-    try:
-        services.check_out(s, current_user)
-    except services.DutyError as exc:
-        return _refused(exc)
-    db.session.commit()
-    flash(_("Checked out."), "success")
-    return redirect(url_for("duty.mine"))
+    return _attendance(signup_id, "check_out", services.check_out, _("Checked out."))
 
 
 # --- staff: the roster ----------------------------------------------------------------------------
@@ -203,39 +216,63 @@ def _roster_community():
     return db.session.get(Community, community_id) if community_id else None
 
 
+WEEK = 7
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
 @bp.get("/roster")
 @login_required
 def roster():
+    """Gaps first, no-shows to confirm, then either a week's grid (checkpoints × days, each cell the
+    day's shifts coloured by coverage; ?start=) or one day with its people (?day=)."""
     require(current_user, "view_roster")
     now = utcnow()
     today = services.local_today(now)
-    day = _day_arg(today)
     community = _roster_community()
     cid = community.id if community else None
+    day = _date_arg("day")
+    first_day, last_start = today - timedelta(days=WEEK), today + timedelta(days=services.DAYS_AHEAD - WEEK)
+    view: dict = {}
+    if day is not None:
+        view.update(rows=services.roster_day(current_user, day, cid),
+                    days=[today + timedelta(days=i) for i in range(-1, services.DAYS_AHEAD)])
+    else:
+        start = min(max(_date_arg("start") or today, first_day), last_start)
+        week = [start + timedelta(days=i) for i in range(WEEK)]
+        view.update(start=start, week=week, grid=services.roster_grid(current_user, week[0], week[-1], cid),
+                    prev_start=max(start - timedelta(days=WEEK), first_day) if start > first_day else None,
+                    next_start=min(start + timedelta(days=WEEK), last_start) if start < last_start else None)
     gaps = services.gaps(current_user, now, 48, cid)
+    scope = dpolicy.scope_of(current_user)
     mark_personal()
     return render_template(
-        "duty/roster.html", day=day, today=today, now=now, community=community,
-        days=[today + timedelta(days=i) for i in range(-1, services.DAYS_AHEAD)],
-        rows=services.roster_day(current_user, day, cid),
+        "duty/roster.html", day=day, today=today, now=now, community=community, **view,
         gaps24=[g for g in gaps if g.starts_at <= now + timedelta(hours=24)],
         gaps48=[g for g in gaps if g.starts_at > now + timedelta(hours=24)],
         confirm=services.to_confirm(current_user, now),
         communities=db.session.scalars(select(Community).order_by(Community.id)).all()
-        if dpolicy.scope_of(current_user).admin or dpolicy.scope_of(current_user).town_wide else [],
+        if scope.admin or scope.town_wide else [],
         can_manage=lambda cp: can(current_user, "manage", cp),
         add_to=db.session.scalars(select(Community).where(Community.id.in_(dpolicy.addable_communities(current_user)))
                                   .order_by(Community.id)).all() if can(current_user, "add_checkpoint") else [])
 
 
-def _shift_page(shift, remove_form=None, assign_form=None, status=200):
+def _shift_page(shift, remove_form=None, assign_form=None, cancel_form=None, status=200):
     now = utcnow()
     people = services.roster_people(shift)
     assign_form = assign_form or AssignForm(formdata=None)
     assign_form.user_id.choices = [(u.id, u.display_name) for u in services.candidates(shift)]
     mark_personal()
     return render_template("duty/shift.html", shift=shift, people=people, now=now,
-                           remove_form=remove_form or RemoveForm(formdata=None), assign_form=assign_form), status
+                           cancelled=services.cancellation(shift),
+                           remove_form=remove_form or RemoveForm(formdata=None), assign_form=assign_form,
+                           cancel_form=cancel_form or CancelShiftForm(formdata=None)), status
 
 
 @bp.get("/shifts/<int:shift_id>")
@@ -267,6 +304,26 @@ def assign(shift_id):
     db.session.commit()
     flash(_("%(name)s is on the shift.", name=person.display_name), "success")
     return redirect(url_for("duty.shift_page", shift_id=shift.id))
+
+
+@bp.post("/shifts/<int:shift_id>/cancel")
+@login_required
+def cancel(shift_id):
+    """Staff call off a shift that has not started, with a reason; its people are told."""
+    shift = _or_404(services.load_shift(shift_id))
+    require(current_user, "manage", shift)
+    form = CancelShiftForm()
+    if not form.validate_on_submit():
+        return _shift_page(shift, cancel_form=form, status=400)
+    try:
+        told = services.cancel_shift(current_user, shift, form.cancel_reason.data)
+    except services.DutyError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("duty.shift_page", shift_id=shift_id))
+    db.session.commit()
+    flash(_("The shift was cancelled. People on it who were told: %(n)d.", n=told), "success")
+    return redirect(url_for("duty.shift_page", shift_id=shift_id))
 
 
 @bp.post("/signups/<int:signup_id>/remove")

@@ -67,3 +67,50 @@ def test_the_same_without_javascript(world, live_server, phone_nojs):
     phone_nojs.locator(f"#shift-{shift_id} button.withdraw-button").click()
     phone_nojs.locator(f'#shift-{shift_id}[data-filled="0"]').wait_for()
     assert _filled(shift_id) == 0
+
+
+def test_vol1_checks_in_and_out_in_place(world, live_server, phone):
+    """On /duty/mine the check-in and check-out buttons swap just their row (no page load)."""
+    from tests.duty.test_roster_grid import _soon
+
+    signup_id = _soon(world)
+    errors = []
+    phone.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    login(phone, live_server.url, "vol1", DEFAULT_PASSWORD)
+    phone.goto(f"{live_server.url}/duty/mine")
+    phone.evaluate("window.__marker = 1")
+    phone.locator(f"#signup-{signup_id} button.check-in-button").click()
+    phone.locator(f'#signup-{signup_id}[data-status="checked_in"]').wait_for()
+    phone.locator("#toasts .toast").first.wait_for()
+    phone.locator(f"#signup-{signup_id} button.check-out-button").click()
+    phone.locator(f'#signup-{signup_id}[data-status="checked_out"]').wait_for()
+    assert phone.evaluate("window.__marker") == 1  # both swapped in place
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_the_week_roster_scrolls_inside_its_box_on_a_phone(world, live_server, phone):
+    """secretary1 on 360 px: the page itself never scrolls sideways; the grid does, inside its box,
+    with the checkpoint column kept in view, and a shift badge opens the shift's page."""
+    from tests.duty.test_roster_grid import _midnight
+
+    for i in range(3):
+        make_checkpoint(world.c1, world.k1 if i % 2 else None, name=f"检查点{i}", now=_midnight())
+    db.session.commit()
+    login(phone, live_server.url, "secretary1", DEFAULT_PASSWORD)
+    phone.goto(f"{live_server.url}/duty/roster")
+    grid = phone.locator("#roster-grid")
+    grid.wait_for()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    box = phone.locator(".roster-scroll")
+    assert box.evaluate("el => el.scrollWidth > el.clientWidth")  # the table scrolls, inside its box
+    colour = phone.locator("#roster-grid a.cov-low").first.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert colour == "rgb(253, 236, 234)"  # duty.css is applied
+    box.evaluate("el => el.scrollLeft = el.scrollWidth")
+    head = phone.locator("#roster-grid tbody th.cp").first
+    assert head.bounding_box()["x"] < 40  # the sticky checkpoint column stays at the left
+    badge = phone.locator("#roster-grid a.cov").nth(5)
+    href = badge.get_attribute("href")
+    badge.click()
+    phone.wait_for_url(f"**{href}")
+    assert phone.locator("#cancel-shift").count() == 1

@@ -79,7 +79,7 @@ def test_full_past_cancelled_and_out_of_community_shifts_are_refused(world):
             services.sign_up(shift, world.vol1, now=now)
         db.session.rollback()
     cancelled = shift_of(cp, label="16:00-24:00")
-    assert services.cancel_shift(None, cancelled, "雨天")
+    assert services.cancel_shift(None, cancelled, "雨天", now=T0) == 0
     db.session.commit()
     with pytest.raises(services.DutyError, match="cancelled"):
         services.sign_up(shift_of(cp, label="16:00-24:00"), world.vol1, now=T0)

@@ -174,38 +174,69 @@ def test_roster_lists_the_gaps_of_the_next_24_hours_first(world, client):
     cp = _now_checkpoint(world, min_people=1)
     client.login("secretary1")
     html = client.get("/duty/roster").get_data(as_text=True)
-    assert html.index('id="gaps-24"') < html.index('id="roster"')
+    assert html.index('id="gaps-24"') < html.index('id="roster-grid"')
     assert f"/duty/checkpoints/new?community={world.c1.id}" in html
     assert f"community={world.c2.id}" not in html
     gaps24 = html[html.index('id="gaps-24"'):html.index('id="gaps-48"')]
     assert gaps24.count('class="gap"') >= 2 and "东门检查点" in gaps24
     assert services.gaps(world.sec1, hours=48)[0].checkpoint_id == cp.id
+    html = client.get(f"/duty/roster?day={services.local_today().isoformat()}").get_data(as_text=True)
+    assert html.index('id="gaps-24"') < html.index('id="roster"')
+
+
+def _local_midnight():
+    """The start of today in the town: checkpoints made then have all 14 × 3 shifts."""
+    from datetime import datetime
+
+    from gridapp.timeutil import town_zone
+
+    return datetime.combine(services.local_today(), datetime.min.time(), tzinfo=town_zone())
 
 
 def test_roster_queries_do_not_grow_with_107_checkpoints(world, make_client, count_queries):
-    _now_checkpoint(world)
+    """Both views of the roster, the week grid (107 × 7 days × 3 shifts, the default) and a day with
+    its people, in a bounded number of statements, the same for 1 checkpoint as for 107."""
+    made = _local_midnight()
+    make_checkpoint(world.c1, world.k1, now=made)
+    today = services.local_today().isoformat()
     c = make_client()
     c.login("secretary1")
     c.get("/duty/roster")
     with count_queries() as few:
         assert c.get("/duty/roster").status_code == 200
-    now = utcnow()
+    with count_queries() as few_day:
+        assert c.get(f"/duty/roster?day={today}").status_code == 200
     for i in range(106):
-        services.create_checkpoint(None, community=world.c1, compound=world.k1 if i % 2 else None, now=now,
+        services.create_checkpoint(None, community=world.c1, compound=world.k1 if i % 2 else None, now=made,
                                    values={"name": f"检查点{i:03d}", "kind": "gate", "min_people": 1, "max_people": 2})
     db.session.commit()
-    assert db.session.scalar(select(db.func.count(Shift.id))) >= 107 * 3 * 14
+    assert db.session.scalar(select(db.func.count(Shift.id))) == 107 * 3 * 14
+    now = utcnow()
     volunteers = make_volunteers(world.c1, 3)
     for shift in db.session.scalars(select(Shift).where(Shift.starts_at > now).limit(60)):
         services.sign_up(shift, volunteers[shift.id % 3], now=now) if not services._clash(
             volunteers[shift.id % 3].id, shift) else None
+    later = db.session.scalars(select(Shift).where(Shift.starts_at > now + timedelta(hours=30)).limit(5)).all()
+    for shift in later:
+        services.cancel_shift(world.sec1, shift, "测试", now=now)
     db.session.commit()
     with count_queries() as many:
         resp = c.get("/duty/roster")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and html.count('id="roster-shift-') >= 107 * 3 - 3
+    assert resp.status_code == 200 and html.count('<a class="cov cov-') == 107 * 3 * 7
+    assert html.count('id="grid-cp-') == 107 and html.count("cov-cancelled") >= 5
     assert many["n"] == few["n"], [q[:150] for q in many["sql"]] + ["----"] + [q[:150] for q in few["sql"]]
     assert many["n"] <= 14
+    with count_queries() as many_day:
+        resp = c.get(f"/duty/roster?day={today}")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and html.count('id="roster-shift-') == 107 * 3
+    assert many_day["n"] == few_day["n"] <= 14
+    # The next week: 7 more days, the same statements.
+    with count_queries() as next_week:
+        html = c.get(f"/duty/roster?start={(services.local_today() + timedelta(days=7)).isoformat()}").get_data(
+            as_text=True)
+    assert html.count('<a class="cov cov-') == 107 * 3 * 7 and next_week["n"] == few["n"]
     gm = make_client()
     gm.login("gridder1")
     gm.get("/duty/roster")
