@@ -24,6 +24,19 @@ def paginate(stmt, per_page: int | None = None):
                        error_out=False, count=True)
 
 
+class ListPage:
+    """One page of a list already in memory, with the attributes the pager macro reads."""
+
+    def __init__(self, items, per_page: int | None = None):
+        self.per_page = per_page or current_app.config["PAGE_SIZE"]
+        self.total = len(items)
+        self.pages = max(1, -(-self.total // self.per_page))
+        self.page = min(max(request.args.get("page", 1, type=int), 1), self.pages)
+        self.items = items[(self.page - 1) * self.per_page:self.page * self.per_page]
+        self.has_prev, self.prev_num = self.page > 1, self.page - 1
+        self.has_next, self.next_num = self.page < self.pages, self.page + 1
+
+
 def wants_fragment() -> bool:
     """A targeted htmx request (not hx-boost, which expects the whole page)."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"

@@ -364,17 +364,25 @@ def today_for(user, now: datetime | None = None) -> list[tuple[DisinfectionSlot,
     """The user's points × today's windows, what is due now first."""
     now = now or utcnow()
     today = local_today(now)
-    ids = db.session.scalars(
+    def load():
+        return db.session.scalars(
+            select(DisinfectionSlot).join(DisinfectionSlot.point)
+            .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+            .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True),
+                   dpolicy.responsible_clause(user))
+            .options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
+                     joinedload(DisinfectionSlot.done_by))
+        ).unique().all()
+
+    slots = load()
+    # The sweep makes each day's slots; a point it has not reached yet (added today, or the
+    # sweep has not run since midnight) gets them here, and only then is anything written.
+    ids = set(db.session.scalars(
         select(DisinfectionPoint.id).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .where(DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user))).all()
-    ensure_slots([today], ids)
-    slots = db.session.scalars(
-        select(DisinfectionSlot).join(DisinfectionSlot.point)
-        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user))
-        .options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
-                 joinedload(DisinfectionSlot.done_by))
-    ).unique().all()
+        .where(DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user))).all())
+    missing = ids - {s.point_id for s in slots}
+    if missing and ensure_slots([today], missing):
+        slots = load()
     rows = [(s, slot_state(s, now)) for s in slots]
     rows.sort(key=lambda r: (STATE_ORDER[r[1]], r[0].ends_at, r[0].point.where, r[0].point_id))
     return rows

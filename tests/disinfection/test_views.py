@@ -227,3 +227,20 @@ def test_excel_export_of_a_period(make_client, world):
     assert rows[1][8] == "电梯" and rows[1][11] == "84消毒液" and rows[1][5] == "Pm1"
     too_long = c.get("/disinfection/rounds.xlsx?start=2026-01-01&end=2026-03-01")
     assert too_long.status_code == 302
+
+
+def test_today_pages_a_long_list_due_first_and_reads_only_once_slots_exist(make_client, world, count_queries):
+    from tests.disinfection.factories import make_points
+
+    make_points(world.k1, count=30, windows=ALL_DAY, name="电梯")
+    c = _as(make_client, "pm1")
+    first = c.get("/disinfection/").get_data(as_text=True)  # makes today's slots (one window each)
+    assert first.count('data-status="due"') == 25  # PAGE_SIZE rows, all due now
+    second = c.get("/disinfection/?page=2").get_data(as_text=True)
+    assert second.count('data-status="due"') == 5
+    assert "?page=1" in second or "page=1" in second
+    assert c.get("/disinfection/?page=99").status_code == 200  # clamped to the last page
+    with count_queries() as box:
+        assert c.get("/disinfection/").status_code == 200
+    assert box["n"] <= 12
+    assert not [s for s in box["sql"] if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
