@@ -932,6 +932,12 @@ class _Builder:
                                                    .where(Household.housebound.is_(True))):
             k = self.compound_by_id[compound_id]
             households[k.community_id].append((hid, k))
+        # The errand settings (gridapp/config.py) the history must agree with.
+        from gridapp.errands import services as es
+
+        self.claim_timeout = {u: es.claim_timeout(u) for u in (False, True)}
+        self.claim_room = max(1, es.max_active_claims() - 1)  # leave room for a claim in the storms
+        self.urgent_after, self.unconfirmed_after = es.urgent_unclaimed_after(), es.unconfirmed_after()
         # Claims held already (the demo's errands): nobody goes above the claim limit.
         active = Counter(dict(db.session.execute(
             select(Errand.claimant_id, func.count(Errand.id)).where(Errand.status.in_(("claimed", "purchased")))
@@ -973,7 +979,7 @@ class _Builder:
         r = rng.random()
         category = "daily" if r < 0.55 else "medicine" if r < 0.85 else "matter" if r < 0.93 else "other"
         urgent = rng.random() < (0.3 if category == "medicine" else 0.08)
-        timeout = timedelta(minutes=30 if urgent else 120)
+        timeout = self.claim_timeout[urgent]
         if plan == "open":
             filed_at = now - timedelta(minutes=rng.uniform(5, 180))
         elif plan:
@@ -1013,7 +1019,7 @@ class _Builder:
             pass
         elif plan:
             claim_at, purchase_at, deliver_at, confirm_at = planned
-            claimant = rng.choice([u for u in busy_vols if active[u] < 2] or busy_vols)
+            claimant = rng.choice([u for u in busy_vols if active[u] < self.claim_room] or busy_vols)
         elif rng.random() < 0.05:  # cancelled by staff, sometimes after a claim
             at = self.between(filed_at + timedelta(minutes=10), min(now, filed_at + timedelta(hours=6)))
             if rng.random() < 0.4:
@@ -1039,12 +1045,12 @@ class _Builder:
                            (None, "expired", self.display.get(first, ""), back_at)]
                 row.update(first_claimed_at=first_at, last_claimant_id=first, opened_at=back_at)
                 claim_at = max(claim_at, back_at + timedelta(minutes=1))
-            purchase_at = claim_at + timedelta(minutes=rng.uniform(5, 25) if urgent else rng.uniform(15, 100))
+            purchase_at = claim_at + timeout * rng.uniform(0.15, 0.85)  # before the claim would expire
             deliver_at = purchase_at + timedelta(minutes=rng.uniform(10, 90))
             confirm_at = deliver_at + timedelta(hours=rng.uniform(0.2, 12) if rng.random() < 0.95
                                                 else rng.uniform(26, 60))
             if purchase_at > now or deliver_at > now:
-                candidates = [u for u in busy_vols if active[u] < 2]
+                candidates = [u for u in busy_vols if active[u] < self.claim_room]
                 claimant = rng.choice(candidates) if candidates else None
             else:
                 claimant = rng.choice(vols)
@@ -1070,8 +1076,8 @@ class _Builder:
                     events.append((claimant, "delivered", "已送达", deliver_at))
                     notes.append(([filer], "errand_update", f"代办 #{errand_id} 已送达",
                                   f"errand-delivered:{errand_id}", deliver_at))
-                    if deliver_at + timedelta(hours=24) <= min(now, confirm_at):
-                        row["unconfirmed_reminded_at"] = deliver_at + timedelta(hours=24, minutes=2)
+                    if deliver_at + self.unconfirmed_after <= min(now, confirm_at):
+                        row["unconfirmed_reminded_at"] = deliver_at + self.unconfirmed_after + timedelta(minutes=2)
                         notes.append(([filer], "errand_reminder", f"请确认代办 #{errand_id}",
                                       f"errand-unconfirmed:{errand_id}", row["unconfirmed_reminded_at"]))
                 if confirm_at <= now and row["status"] == "delivered":
@@ -1090,8 +1096,8 @@ class _Builder:
                           row["overdue_notified_at"]))
         if urgent:
             waited_until = row["claimed_at"] or row["cancelled_at"] or now
-            if waited_until - row["opened_at"] > timedelta(minutes=15):
-                row["urgent_alerted_at"] = row["opened_at"] + timedelta(minutes=16)
+            if waited_until - row["opened_at"] > self.urgent_after:
+                row["urgent_alerted_at"] = row["opened_at"] + self.urgent_after + timedelta(minutes=1)
                 notes.append(([self.grid_member.get(k.grid_id)], "errand_urgent", f"紧急代办 #{errand_id} 仍无人认领",
                               f"errand-urgent-unclaimed:{errand_id}:{row['opened_at'].isoformat()}",
                               row["urgent_alerted_at"]))
