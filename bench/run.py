@@ -277,6 +277,10 @@ def _storm(sessions_and_urls, forms) -> list[dict]:
     """Fire all requests at once (a barrier releases the threads together)."""
     barrier = threading.Barrier(len(sessions_and_urls))
     results = [None] * len(sessions_and_urls)
+    # Idle keep-alive connections from logging in have been closed by gunicorn meanwhile
+    # (--keep-alive, 2 s): each request opens a fresh one, as a phone coming back would.
+    for s, _url in sessions_and_urls:
+        s.close()
 
     def fire(i):
         s, url = sessions_and_urls[i]
@@ -295,6 +299,16 @@ def _storm(sessions_and_urls, forms) -> list[dict]:
     for t in threads:
         t.join()
     return results
+
+
+def _failures(results) -> dict:
+    """What the failed requests were, by status and error (for the report)."""
+    out: dict[str, int] = {}
+    for r in results:
+        if r["status"] >= 500 or r["status"] == 0:
+            key = f"{r['status']} {r.get('error', '')}".strip()[:200]
+            out[key] = out.get(key, 0) + 1
+    return out
 
 
 def _pct(values, q):
@@ -366,6 +380,7 @@ def claim_storm(app, server: Server, n_claims: int = 200, n_errands: int = 20) -
     return {"claims": n_claims, "errands": n_errands, "volunteers": len(sessions), "winners": winners,
             "errands_claimed": claimed, "server_errors": failed,
             "refused": sum(1 for r in results if r["level"] == "error"), "wall_s": wall,
+            "failures": _failures(results),
             "p50_ms": 1000 * _pct([r["seconds"] for r in results], 50),
             "p99_ms": 1000 * _pct([r["seconds"] for r in results], 99),
             "ok": winners == n_errands == claimed and not failed}
@@ -417,7 +432,7 @@ def signup_storm(app, server: Server, n_signups: int = 100, n_shifts: int = 10) 
     accepted = sum(1 for r in results if r["level"] == "success")
     return {"signups": n_signups, "shifts": n_shifts, "free_places_before": free_before, "accepted": accepted,
             "refused": sum(1 for r in results if r["level"] == "error"),
-            "over_capacity_or_inconsistent": over,
+            "over_capacity_or_inconsistent": over, "failures": _failures(results),
             "server_errors": sum(1 for r in results if r["status"] >= 500 or r["status"] == 0), "wall_s": wall,
             "p50_ms": 1000 * _pct([r["seconds"] for r in results], 50),
             "p99_ms": 1000 * _pct([r["seconds"] for r in results], 99),
@@ -428,9 +443,8 @@ def signup_storm(app, server: Server, n_signups: int = 100, n_shifts: int = 10) 
 # --- the run ---------------------------------------------------------------------------------
 
 def run_database(kind: str, levels: list[str], args, redis_url: str, instance: Path) -> dict:
-    from gridapp.scale import seed_scale
-
     from gridapp.extensions import db
+    from gridapp.scale import seed_scale
 
     out = {}
     for i, level in enumerate(levels):

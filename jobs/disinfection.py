@@ -26,7 +26,7 @@ def sweep_disinfection(at: str | None = None) -> dict:
 
     now = _moment(at) or utcnow()
     today = local_today(now)
-    created = ensure_slots([today - timedelta(days=1), today, today + timedelta(days=1)])
+    created = ensure_slots([today - timedelta(days=1), today, today + timedelta(days=1)], missing_only=True)
     result = {"slots": created, **mark_missed(now), **raise_flags(now)}
     db.session.commit()
     return result

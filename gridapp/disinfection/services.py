@@ -128,10 +128,12 @@ def _tiers(compound_ids) -> dict[int, str]:
                                    .where(CompoundRisk.compound_id.in_(ids))).all())
 
 
-def ensure_slots(days, point_ids=None) -> int:
+def ensure_slots(days, point_ids=None, missing_only: bool = False) -> int:
     """Create the missing slots of these local days for the active points (all, or these), from
     the point's creation on: idempotent (the unique point × day × window, ON CONFLICT DO NOTHING).
-    Returns the number of rows added."""
+    With missing_only, a point that has any slot on a day is left alone for that day (the
+    periodic sweep: one read instead of re-sending every slot of the town every five minutes;
+    a change of windows remakes a point's slots itself). Returns the number of rows added."""
     stmt = select(DisinfectionPoint.id, DisinfectionPoint.compound_id, DisinfectionPoint.task,
                   DisinfectionPoint.windows, DisinfectionPoint.created_at).where(DisinfectionPoint.active.is_(True))
     if point_ids is not None:
@@ -140,6 +142,11 @@ def ensure_slots(days, point_ids=None) -> int:
             return 0
         stmt = stmt.where(DisinfectionPoint.id.in_(point_ids))
     points = db.session.execute(stmt).all()
+    have = set()
+    if missing_only:
+        have = {(point_id, day) for point_id, day in db.session.execute(
+            select(DisinfectionSlot.point_id, DisinfectionSlot.day)
+            .where(DisinfectionSlot.day.in_(list(days))).distinct())}
     tiers = _tiers(p.compound_id for p in points)
     parsed: dict[str, list] = {}
     rows = []
@@ -148,6 +155,8 @@ def ensure_slots(days, point_ids=None) -> int:
         if spec not in parsed:
             parsed[spec] = parse_windows(spec)
         for day in days:
+            if (p.id, day) in have:
+                continue
             for label, start, end in parsed[spec]:
                 starts, ends = window_bounds(day, start, end)
                 if ends <= p.created_at:

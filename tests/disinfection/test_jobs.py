@@ -112,3 +112,19 @@ def test_the_sweep_runs_in_a_real_worker(app, world):
     # Today's three windows have closed by tomorrow 06:00: the worker marked them missed.
     assert _statuses(p.id, today) == ["missed"] * 3
     assert len(_notices(world.pm1, "disinfection_missed")) == 3
+
+
+def test_the_sweep_makes_only_the_missing_days_slots(world, count_queries):
+    kept, lost = make_points(world.k1, count=2, name="电梯", now=T0)  # creation makes today's and tomorrow's
+    db.session.execute(DisinfectionSlot.__table__.delete().where(DisinfectionSlot.point_id == lost.id,
+                                                                 DisinfectionSlot.day == DAY))
+    db.session.commit()
+    with count_queries() as box:
+        first = sweep_disinfection(at=at(DAY, "05:00").isoformat())
+    assert first["slots"] == 3  # only the point without today's slots gets them
+    assert len([s for s in box["sql"] if "INSERT INTO disinfection_slots" in s]) == 1
+    assert len(_statuses(lost.id)) == 3 and len(_statuses(kept.id)) == 3
+    with count_queries() as box:
+        second = sweep_disinfection(at=at(DAY, "05:05").isoformat())
+    assert second["slots"] == 0
+    assert not [s for s in box["sql"] if "INSERT INTO disinfection_slots" in s]
