@@ -24,15 +24,22 @@ def paginate(stmt, per_page: int | None = None):
                        error_out=False, count=True)
 
 
-class ListPage:
-    """One page of a list already in memory, with the attributes the pager macro reads."""
+def page_number(pages: int = MAX_PAGE) -> int:
+    """?page=, clamped to 1…pages."""
+    return min(max(request.args.get("page", 1, type=int), 1), max(1, pages))
 
-    def __init__(self, items, per_page: int | None = None):
+
+class ListPage:
+    """One page of rows, with the attributes the pager macro reads: either a list in memory
+    (sliced here) or a page already fetched, given with the total."""
+
+    def __init__(self, items, per_page: int | None = None, total: int | None = None, page: int | None = None):
         self.per_page = per_page or current_app.config["PAGE_SIZE"]
-        self.total = len(items)
+        self.total = len(items) if total is None else total
         self.pages = max(1, -(-self.total // self.per_page))
-        self.page = min(max(request.args.get("page", 1, type=int), 1), self.pages)
-        self.items = items[(self.page - 1) * self.per_page:self.page * self.per_page]
+        self.page = min(page or page_number(self.pages), self.pages)
+        start = (self.page - 1) * self.per_page
+        self.items = items[start:start + self.per_page] if total is None else items
         self.has_prev, self.prev_num = self.page > 1, self.page - 1
         self.has_next, self.next_num = self.page < self.pages, self.page + 1
 

@@ -369,32 +369,54 @@ def slot_state(slot: DisinfectionSlot, now: datetime) -> str:
 STATE_ORDER = {"due": 0, "late": 1, "overdue": 2, "upcoming": 3, "missed": 4, "done": 5}
 
 
-def today_for(user, now: datetime | None = None) -> list[tuple[DisinfectionSlot, str]]:
-    """The user's points × today's windows, what is due now first."""
+def _state_order(now: datetime):
+    """slot_state()'s order (STATE_ORDER) as SQL, so that the database sorts and pages."""
+    return case(
+        (DisinfectionSlot.status == "done", STATE_ORDER["done"]),
+        (DisinfectionSlot.status != "pending", STATE_ORDER["missed"]),
+        (DisinfectionSlot.starts_at > now, STATE_ORDER["upcoming"]),
+        (DisinfectionSlot.ends_at > now, STATE_ORDER["due"]),
+        (DisinfectionSlot.ends_at > now - grace(), STATE_ORDER["late"]),
+        else_=STATE_ORDER["overdue"],
+    )
+
+
+def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 25):
+    """The user's points × today's windows, what is due now first, one page of them.
+    Returns (rows of (slot, state), counts by state, total). Three statements whatever
+    the number of points, plus one write on the first visit of a day the sweep has not
+    reached."""
     now = now or utcnow()
     today = local_today(now)
-    def load():
-        return db.session.scalars(
-            select(DisinfectionSlot).join(DisinfectionSlot.point)
-            .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-            .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True),
-                   dpolicy.responsible_clause(user))
-            .options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
-                     joinedload(DisinfectionSlot.done_by))
-        ).unique().all()
 
-    slots = load()
-    # The sweep makes each day's slots; a point it has not reached yet (added today, or the
-    # sweep has not run since midnight) gets them here, and only then is anything written.
-    ids = set(db.session.scalars(
+    def scope(stmt):
+        return (stmt.join(DisinfectionSlot.point).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+                .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True),
+                       dpolicy.responsible_clause(user)))
+
+    missing = db.session.scalars(
         select(DisinfectionPoint.id).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .where(DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user))).all())
-    missing = ids - {s.point_id for s in slots}
-    if missing and ensure_slots([today], missing):
-        slots = load()
-    rows = [(s, slot_state(s, now)) for s in slots]
-    rows.sort(key=lambda r: (STATE_ORDER[r[1]], r[0].ends_at, r[0].point.where, r[0].point_id))
-    return rows
+        .where(DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user),
+               ~select(DisinfectionSlot.id).where(DisinfectionSlot.point_id == DisinfectionPoint.id,
+                                                  DisinfectionSlot.day == today).exists())).all()
+    if missing:
+        ensure_slots([today], missing)
+    order = _state_order(now)
+    by_order = dict(db.session.execute(scope(select(order, func.count(DisinfectionSlot.id)).select_from(
+        DisinfectionSlot)).group_by(order)).all())
+    counts = {state: by_order.get(n, 0) for state, n in STATE_ORDER.items()}
+    total = sum(counts.values())
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    slots = db.session.scalars(
+        scope(select(DisinfectionSlot))
+        .options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
+                 joinedload(DisinfectionSlot.done_by))
+        .order_by(order, DisinfectionSlot.ends_at, func.coalesce(Compound.name, DisinfectionPoint.place_name),
+                  DisinfectionSlot.point_id, DisinfectionSlot.id)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).unique().all()
+    return [(s, slot_state(s, now)) for s in slots], counts, total
 
 
 def slots_of_point(point: DisinfectionPoint, now: datetime | None = None) -> list[tuple[DisinfectionSlot, str]]:

@@ -7,13 +7,13 @@ service call, commit, answer (the changed fragment with a toast to htmx, a redir
 from datetime import timedelta
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
-from gridapp.core.http import ListPage, render, toast, wants_fragment
+from gridapp.core.http import ListPage, page_number, render, toast, wants_fragment
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection import services
 from gridapp.disinfection.forms import PeriodForm, PointForm, PointsForm, RiskForm, TickForm
@@ -73,10 +73,11 @@ def _hhmm(moment) -> str:
 def today():
     require(current_user, "view_disinfection")
     now = utcnow()
-    rows = services.today_for(current_user, now)
     # What is due now comes first; a manager of hundreds of points gets them a page at a time.
-    return render_template("disinfection/today.html", page=ListPage(rows), now=now, make_form=_tick_form,
-                           counts={s: sum(1 for _slot, st in rows if st == s) for s in services.STATE_ORDER})
+    per_page = current_app.config["PAGE_SIZE"]
+    rows, counts, total = services.today_for(current_user, now, page=page_number(), per_page=per_page)
+    page = ListPage(rows, per_page=per_page, total=total, page=page_number())
+    return render_template("disinfection/today.html", page=page, now=now, make_form=_tick_form, counts=counts)
 
 
 # --- a point: what its QR code opens ---------------------------------------------------------------
