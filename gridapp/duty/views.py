@@ -253,6 +253,11 @@ def roster():
     mark_personal()
     return render_template(
         "duty/roster.html", day=day, today=today, now=now, community=community, **view,
+        # Resolved once per page: a week's grid repeats them for every shift (hundreds of times).
+        coverage_words={k: str(v) for k, v in services.COVERAGE_LABELS.items()},
+        badge_title=str(_("%(filled)d of %(capacity)d, at least %(min)d")),
+        shift_href=url_for("duty.shift_page", shift_id=0)[:-1],
+        day_href=url_for("duty.roster", day="D")[:-1],
         gaps24=[g for g in gaps if g.starts_at <= now + timedelta(hours=24)],
         gaps48=[g for g in gaps if g.starts_at > now + timedelta(hours=24)],
         confirm=services.to_confirm(current_user, now),
