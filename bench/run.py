@@ -47,6 +47,9 @@ PAGES = [
     ("roster", "gridder1", "/duty/roster"),
 ]
 BASELINE = ("trivial view (baseline)", None, "/bench/ping")
+KEY_TABLES = ["households", "users", "duty_checkpoints", "duty_shifts", "duty_signups", "errands", "errand_events",
+              "disinfection_points", "disinfection_slots", "disinfection_rounds", "supervision_items",
+              "notifications", "outbox_messages"]
 
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token"[^>]*content="([^"]+)"')
@@ -457,7 +460,7 @@ def run_database(kind: str, levels: list[str], args, redis_url: str, instance: P
             counts = seed_scale(level, progress=lambda m: log("  " + str(m)))
             seeded = time.perf_counter() - start
             db.session.remove()
-        res = {"seed_s": seeded, "counts": _plain(counts)}
+        res = {"seed_s": seeded, "counts": _plain(counts.get("counts", counts) if isinstance(counts, dict) else counts)}
         log(f"{kind}/{level}: SQL statements per page")
         res["page_queries"] = page_queries(app)
         if i == 0 and not args.no_http:
@@ -480,6 +483,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="town,county", help="dataset levels, the first one is load-tested")
     parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--sqlite-levels", default=None,
+                        help="levels on SQLite when they differ (e.g. town only: a county is PostgreSQL's size)")
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per page")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
@@ -510,7 +515,9 @@ def main() -> int:
 
         for kind in [x for x in args.databases.split(",") if x]:
             redis.Redis.from_url(redis_url).flushdb()
-            report["databases"][kind] = run_database(kind, levels, args, redis_url, instance)
+            kind_levels = levels if kind != "sqlite" or args.sqlite_levels is None else \
+                [x for x in args.sqlite_levels.split(",") if x]
+            report["databases"][kind] = run_database(kind, kind_levels, args, redis_url, instance)
         log("notification fan-out (bench.notifications)")
         for kind in [x for x in args.databases.split(",") if x]:
             env = dict(os.environ, REDIS_URL=redis_url)
@@ -560,16 +567,16 @@ def render(report: dict) -> str:
              f"Load: wrk, {st['connections']} connections, {st['duration']} s per page; "
              f"gunicorn gthread -w {st['web_workers']} --threads {st['threads']}; "
              "2 RQ workers; everything on this one machine.", ""]
-    levels = report["levels"]
     for kind, per_level in report["databases"].items():
-        first = per_level.get(levels[0], {})
+        levels = [lvl for lvl in report["levels"] if lvl in per_level]
+        first = per_level.get(levels[0], {}) if levels else {}
         lines += [f"## {kind}", ""]
         counts = {lvl: per_level[lvl].get("counts", {}) for lvl in levels if lvl in per_level}
         lines += ["Datasets: " + "; ".join(
             f"{lvl} built in {per_level[lvl]['seed_s']:.0f} s" for lvl in levels if lvl in per_level), ""]
         for lvl, c in counts.items():
             if isinstance(c, dict):
-                shown = {k: v for k, v in c.items() if isinstance(v, int)}
+                shown = {k: c[k] for k in KEY_TABLES if isinstance(c.get(k), int)}
                 lines += [f"- {lvl}: " + ", ".join(f"{k} {v:,}" for k, v in shown.items())]
         lines += [""]
         if "pages" in first:
