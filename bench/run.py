@@ -304,6 +304,22 @@ def _storm(sessions_and_urls, forms) -> list[dict]:
     return results
 
 
+def _volunteer_storm(server, names, page, paths, extra=None):
+    """Log the volunteers in (each reads `page` for its CSRF token), then POST every path at
+    once, volunteer k sending the paths i ≡ k. Returns (results, seconds, volunteers)."""
+    log(f"  logging in {len(names)} volunteers")
+    sessions = [login(server.url, n) for n in names]
+    tokens = [csrf_of(s.get(server.url + page, timeout=60).text) for s in sessions]
+    targets, forms = [], []
+    for i, path in enumerate(paths):
+        k = i % len(sessions)
+        targets.append((sessions[k], server.url + path))
+        forms.append({"csrf_token": tokens[k], **(extra or {})})
+    start = time.perf_counter()
+    results = _storm(targets, forms)
+    return results, time.perf_counter() - start, len(sessions)
+
+
 def _failures(results) -> dict:
     """What the failed requests were, by status and error (for the report)."""
     out: dict[str, int] = {}
@@ -363,24 +379,16 @@ def claim_storm(app, server: Server, n_claims: int = 200, n_errands: int = 20) -
     names = volunteers_of(app, community_id, n_claims)
     if len(errand_ids) < n_errands or not names:
         raise SystemExit(f"the dataset has {len(errand_ids)} open errands and {len(names)} volunteers in the community")
-    log(f"  logging in {len(names)} volunteers for the claim storm")
-    sessions = [login(server.url, n) for n in names]
-    tokens = [csrf_of(s.get(server.url + "/errands/", timeout=60).text) for s in sessions]
-    targets, forms = [], []
-    for i in range(n_claims):
-        k = i % len(sessions)
-        targets.append((sessions[k], f"{server.url}/errands/{errand_ids[i % n_errands]}/claim"))
-        forms.append({"csrf_token": tokens[k], "from": "board"})
-    start = time.perf_counter()
-    results = _storm(targets, forms)
-    wall = time.perf_counter() - start
+    results, wall, sessions = _volunteer_storm(
+        server, names, "/errands/", [f"/errands/{errand_ids[i % n_errands]}/claim" for i in range(n_claims)],
+        {"from": "board"})
     with app.app_context():
         claimed = db.session.scalar(select(func.count(Errand.id)).where(
             Errand.id.in_(errand_ids), Errand.claimant_id.is_not(None)))
         db.session.remove()
     winners = sum(1 for r in results if r["level"] == "success")
     failed = sum(1 for r in results if r["status"] >= 500 or r["status"] == 0)
-    return {"claims": n_claims, "errands": n_errands, "volunteers": len(sessions), "winners": winners,
+    return {"claims": n_claims, "errands": n_errands, "volunteers": sessions, "winners": winners,
             "errands_claimed": claimed, "server_errors": failed,
             "refused": sum(1 for r in results if r["level"] == "error"), "wall_s": wall,
             "failures": _failures(results),
@@ -412,17 +420,8 @@ def signup_storm(app, server: Server, n_signups: int = 100, n_shifts: int = 10) 
     if len(shifts) < n_shifts or len(names) < n_signups // 2:
         raise SystemExit(f"the dataset has {len(shifts)} open shifts and {len(names)} volunteers in the community")
     names = names[-n_signups:]  # the dataset's first volunteers hold most of its sign-ups
-    log(f"  logging in {len(names)} volunteers for the sign-up storm")
-    sessions = [login(server.url, n) for n in names]
-    tokens = [csrf_of(s.get(server.url + "/duty/", timeout=60).text) for s in sessions]
-    targets, forms = [], []
-    for i in range(n_signups):
-        k = i % len(sessions)
-        targets.append((sessions[k], f"{server.url}/duty/shifts/{shifts[i % n_shifts].id}/signup"))
-        forms.append({"csrf_token": tokens[k]})
-    start = time.perf_counter()
-    results = _storm(targets, forms)
-    wall = time.perf_counter() - start
+    results, wall, _sessions = _volunteer_storm(
+        server, names, "/duty/", [f"/duty/shifts/{shifts[i % n_shifts].id}/signup" for i in range(n_signups)])
     with app.app_context():
         rows = db.session.execute(
             select(Shift.id, Shift.capacity, Shift.filled,
