@@ -1,5 +1,7 @@
-"""Notification fan-out benchmark: N events through the outbox to the inbox and a loopback
-group robot, against N no-op RQ jobs enqueued and processed in the same run.
+"""Notification fan-out benchmark: N notifications through the outbox to the inbox and loopback
+group robots, against N no-op RQ jobs enqueued and processed in the same run. Two ways of
+raising them: N events of one person and one robot each (each its own transaction), and
+N / 100 town-wide notices of 100 people and 100 grid robots each (the fan-out).
 
     .venv/bin/python -m bench.notifications [--events 10000] [--workers 2]
 
@@ -139,7 +141,8 @@ def main() -> int:
     print(f"| one event per transaction: {n} × (notify + commit) → inbox + group robot "
           f"| {result['single_s']:.2f} | {result['single_rate']:.0f} | {result['single_ratio']:.2f} |")
     print(f"| … of which raising the events | {result['single_raise_s']:.2f} | | |")
-    print(f"| fan-out: {n // FANOUT_RECIPIENTS} events × {FANOUT_RECIPIENTS} people → inbox + SMS gateway "
+    print(f"| fan-out: {n // FANOUT_RECIPIENTS} notices × ({FANOUT_RECIPIENTS} people's inbox + "
+          f"{FANOUT_RECIPIENTS} grid robots) "
           f"| {result['fanout_s']:.2f} | {result['fanout_rate']:.0f} | {result['fanout_ratio']:.2f} |")
     print(f"| … of which raising the events | {result['fanout_raise_s']:.2f} | | |")
     print("Target: fan-out within 2.0 × plain RQ.")
@@ -153,7 +156,7 @@ def _run(app, db, robot, args) -> dict:
 
     from bench.noop import noop
     from gridapp.auth.models import User
-    from gridapp.grid.models import Community, Town
+    from gridapp.grid.models import Community, Grid, Town
     from gridapp.jobs_runtime import redis_connection
     from gridapp.notifications.models import GroupWebhook, OutboxMessage
     from gridapp.notifications.services import notify
@@ -169,6 +172,12 @@ def _run(app, db, robot, args) -> dict:
     db.session.flush()
     db.session.add(GroupWebhook(community_id=community.id, provider="wecom", name="南街社区群",
                                 url=robot.url + "/cgi-bin/webhook/send?key=bench"))
+    # The fan-out run's places: grids, each with its group's robot.
+    grids = [Grid(community_id=community.id, name=f"第{g + 1}网格") for g in range(FANOUT_RECIPIENTS)]
+    db.session.add_all(grids)
+    db.session.flush()
+    db.session.add_all([GroupWebhook(grid_id=g.id, provider="wecom", name=f"{g.name}群",
+                                     url=robot.url + f"/cgi-bin/webhook/send?key=grid{g.id}") for g in grids])
     db.session.execute(insert(User), [{"username": f"u{i}", "display_name": f"志愿者{i}", "password_hash": "x",
                                        "phone": f"139{i:08d}", "active": True, "is_party_member": False}
                                       for i in range(n)])
@@ -178,6 +187,8 @@ def _run(app, db, robot, args) -> dict:
     # outside the timed runs, and used detached.
     users = db.session.scalars(select(User).order_by(User.id)).all()
     db.session.refresh(community)
+    for g in grids:
+        db.session.refresh(g)
     db.session.remove()
 
     queue = Queue("default", connection=conn)
@@ -218,16 +229,13 @@ def _run(app, db, robot, args) -> dict:
         wait_until(lambda: sent_rows() == n)
         single = time.perf_counter() - start
 
-        # 3. Fan-out: n / 100 events, each to 100 people's inbox and phone (SMS gateway on
-        #    loopback), one transaction per event.
-        db.session.execute(NotificationPreference.__table__.delete())
-        db.session.commit()
-        db.session.remove()
+        # 3. Fan-out: n / 100 town-wide notices, each to 100 people's inbox and to the group
+        #    robots of 100 grids (loopback), one transaction per notice.
         start = time.perf_counter()
         for e in range(n // FANOUT_RECIPIENTS):
             group = users[e * FANOUT_RECIPIENTS:(e + 1) * FANOUT_RECIPIENTS]
-            notify(group, "urgent", f"紧急代办 {e}", "南街社区有一件紧急代办等待志愿者认领",
-                   dedupe_key=f"bench-fanout:{e}")
+            notify(group, "urgent", f"通报 第{e + 1}期", "请各网格当日完成整改并上报",
+                   dedupe_key=f"bench-fanout:{e}", places=grids)
             db.session.commit()
             db.session.remove()
         fanout_raise = time.perf_counter() - start
@@ -237,7 +245,7 @@ def _run(app, db, robot, args) -> dict:
         stop_workers(workers)
 
     if robot.received != 2 * n:
-        raise SystemExit(f"expected {2 * n} posts to the robot and the gateway, got {robot.received}")
+        raise SystemExit(f"expected {2 * n} posts to the robots, got {robot.received}")
     return {
         "deliveries_per_run": n, "workers": args.workers, "fanout_recipients": FANOUT_RECIPIENTS,
         "database": db.engine.dialect.name,

@@ -619,7 +619,8 @@ def render(report: dict) -> str:
                       f"| plain RQ no-op jobs | {n['baseline_s']:.2f} | {n['baseline_rate']:.0f} | 1.00 |",
                       f"| one event per transaction → inbox + group robot | {n['single_s']:.2f} "
                       f"| {n['single_rate']:.0f} | {n['single_ratio']:.2f} |",
-                      f"| fan-out, {n['fanout_recipients']} people per event → inbox + SMS gateway "
+                      f"| fan-out: each notice to {n['fanout_recipients']} people's inbox and "
+                      f"{n['fanout_recipients']} grid robots "
                       f"| {n['fanout_s']:.2f} | {n['fanout_rate']:.0f} | {n['fanout_ratio']:.2f} |", "",
                       "Target: fan-out within 2× of plain RQ.", ""]
     return "\n".join(lines) + "\n"
