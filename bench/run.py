@@ -482,8 +482,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="town,county", help="dataset levels, the first one is load-tested")
     parser.add_argument("--databases", default="postgresql,sqlite")
-    parser.add_argument("--sqlite-levels", default=None,
-                        help="levels on SQLite when they differ (e.g. town only: a county is PostgreSQL's size)")
+    parser.add_argument("--sqlite-levels", default="town",
+                        help="levels on SQLite (a county is PostgreSQL's size); 'same' for --levels")
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per page")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
@@ -514,7 +514,7 @@ def main() -> int:
 
         for kind in [x for x in args.databases.split(",") if x]:
             redis.Redis.from_url(redis_url).flushdb()
-            kind_levels = levels if kind != "sqlite" or args.sqlite_levels is None else \
+            kind_levels = levels if kind != "sqlite" or args.sqlite_levels == "same" else \
                 [x for x in args.sqlite_levels.split(",") if x]
             report["databases"][kind] = run_database(kind, kind_levels, args, redis_url, instance)
         log("notification fan-out (bench.notifications)")
