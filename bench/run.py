@@ -537,7 +537,27 @@ def main() -> int:
     md = render(report)
     (RESULTS / f"{args.output}.md").write_text(md)
     print(md)
-    return 0
+    broken = broken_rules(report)
+    for line in broken:
+        print("BROKEN:", line)
+    return 1 if broken else 0
+
+
+def broken_rules(report: dict) -> list[str]:
+    """Correctness, not speed: a storm with a 5xx, two winners of one errand, a shift over
+    capacity, or pages whose SQL counts differ between the levels fail the run."""
+    out = []
+    for kind, per_level in report["databases"].items():
+        counts = [lv.get("page_queries") for lv in per_level.values() if isinstance(lv, dict) and "page_queries" in lv]
+        if counts and any(c != counts[0] for c in counts):
+            out.append(f"{kind}: SQL statements per page differ between levels: {counts}")
+        for level, lv in per_level.items():
+            claim, signup = lv.get("claim_storm"), lv.get("signup_storm")
+            if claim and (claim["server_errors"] or claim["winners"] != claim["errands_claimed"]):
+                out.append(f"{kind}/{level} claim storm: {claim}")
+            if signup and (signup["server_errors"] or signup["over_capacity_or_inconsistent"]):
+                out.append(f"{kind}/{level} sign-up storm: {signup}")
+    return out
 
 
 def machine() -> dict:
