@@ -77,7 +77,8 @@ def today():
     per_page = current_app.config["PAGE_SIZE"]
     rows, counts, total = services.today_for(current_user, now, page=page_number(), per_page=per_page)
     page = ListPage(rows, per_page=per_page, total=total, page=page_number())
-    return render_template("disinfection/today.html", page=page, now=now, make_form=_tick_form, counts=counts)
+    return render_template("disinfection/today.html", page=page, now=now, new_token=services.new_tick_token,
+                           counts=counts)
 
 
 # --- a point: what its QR code opens ---------------------------------------------------------------
@@ -137,7 +138,7 @@ def _refuse_tick(p, form, message: str, status: int, from_today: bool, field: st
     else:
         slot = _today_slot(p, request.form.get("slot"))
         body = (render_template("disinfection/_today_row.html", slot=slot, state=services.slot_state(slot, utcnow()),
-                                make_form=_tick_form, error=message) if slot is not None
+                                new_token=services.new_tick_token, error=message) if slot is not None
                 else render_template("disinfection/_refused.html", error=message))
     # 200: htmx swaps only successful answers, and the message belongs in the page.
     return toast(make_response(body), message, "error")
@@ -179,7 +180,7 @@ def tick(point_id):
         if from_today and result.slot is not None:
             slot = result.slot
             body = render_template("disinfection/_today_row.html", slot=slot,
-                                   state=services.slot_state(slot, utcnow()), make_form=_tick_form)
+                                   state=services.slot_state(slot, utcnow()), new_token=services.new_tick_token)
         else:
             body = _point_page(p)[0]
         return toast(make_response(body), message, level)
