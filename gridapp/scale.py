@@ -859,6 +859,8 @@ class _Builder:
         self.flush()
         self._disinfection_notices(points, missed_groups, compound_misses)
         self._flags(points, miss_days, miss_time, DisinfectionFlag)
+        self.flush()
+        dis.tally_closed_days(self.today)  # as the five-minute sweep has done over those days
 
     def _responsible(self, p) -> list:
         k = self.compound_by_id.get(p.compound_id)

@@ -20,13 +20,15 @@ def sweep_disinfection(at: str | None = None) -> dict:
     """Make the slots of today and tomorrow, mark closed windows without a tick missed (notifying
     the responsible managers, and the secretary of a compound's third miss of a day), and turn
     points missed three days running into a supervision finding and rectification item for the
-    place's responsible person. Idempotent: a second run (or two at once) changes and notifies nothing."""
-    from gridapp.disinfection.services import ensure_slots, local_today, mark_missed, raise_flags
+    place's responsible person; then sum each closed day into the day tallies that the compliance
+    chart reads. Idempotent: a second run (or two at once) changes and notifies nothing."""
+    from gridapp.disinfection.services import ensure_slots, local_today, mark_missed, raise_flags, tally_closed_days
     from gridapp.timeutil import utcnow
 
     now = _moment(at) or utcnow()
     today = local_today(now)
     created = ensure_slots([today - timedelta(days=1), today, today + timedelta(days=1)], missing_only=True)
     result = {"slots": created, **mark_missed(now), **raise_flags(now)}
+    result["tallied_days"] = tally_closed_days(today)
     db.session.commit()
     return result

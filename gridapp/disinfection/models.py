@@ -126,3 +126,27 @@ class DisinfectionFlag(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     point: Mapped[DisinfectionPoint] = relationship()
+
+
+class DisinfectionDayTally(db.Model):
+    """A closed day's slots summed per compound (or per community for its public places): what
+    the 7- and 30-day compliance chart reads instead of every slot of the month. Written by the
+    sweep once a day has no pending slot left; a day's slots never change after that."""
+
+    __tablename__ = "disinfection_day_tallies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day = mapped_column(Date, nullable=False, index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compounds.id"))
+    slots: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+
+
+class DisinfectionTalliedDay(db.Model):
+    """A day whose tallies are written (its primary key makes two sweeps at once write it once)."""
+
+    __tablename__ = "disinfection_tallied_days"
+
+    day = mapped_column(Date, primary_key=True)
+    tallied_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -69,28 +69,29 @@ def can_manage_community_places(user, community) -> bool:
 
 # --- the same rules as SQL (needs Compound outer-joined to DisinfectionPoint) -------------------
 
-def responsible_clause(user):
-    """The points this user ticks: the "today" page."""
+def responsible_clause(user, community_id=DisinfectionPoint.community_id, compound_id=DisinfectionPoint.compound_id):
+    """The points this user ticks: the "today" page. The two columns may be another table's that
+    carries a point's community and compound (the day tallies)."""
     s = scope_of(user)
     conds = []
     if s.property_companies:
         conds.append(Compound.property_company_id.in_(s.property_companies))
-    community_run = or_(DisinfectionPoint.compound_id.is_(None), Compound.property_company_id.is_(None))
+    community_run = or_(compound_id.is_(None), Compound.property_company_id.is_(None))
     if s.communities:
-        conds.append(and_(community_run, DisinfectionPoint.community_id.in_(s.communities)))
+        conds.append(and_(community_run, community_id.in_(s.communities)))
     if s.grids:
         conds.append(and_(Compound.property_company_id.is_(None), Compound.grid_id.in_(s.grids)))
     return or_(*conds) if conds else false()
 
 
-def visible_clause(user):
-    """The points this user sees on boards and exports."""
+def visible_clause(user, community_id=DisinfectionPoint.community_id, compound_id=DisinfectionPoint.compound_id):
+    """The points this user sees on boards and exports (columns as in responsible_clause)."""
     s = scope_of(user)
     if s.admin or s.town_wide:
         return true()
-    conds = [responsible_clause(user)]
+    conds = [responsible_clause(user, community_id, compound_id)]
     if s.communities:
-        conds.append(DisinfectionPoint.community_id.in_(s.communities))
+        conds.append(community_id.in_(s.communities))
     if s.compounds:
-        conds.append(DisinfectionPoint.compound_id.in_(s.compounds))
+        conds.append(compound_id.in_(s.compounds))
     return or_(*conds)

@@ -19,10 +19,12 @@ from gridapp.disinfection.models import (
     RISK_TIERS,
     TASKS,
     CompoundRisk,
+    DisinfectionDayTally,
     DisinfectionFlag,
     DisinfectionPoint,
     DisinfectionRound,
     DisinfectionSlot,
+    DisinfectionTalliedDay,
 )
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
@@ -647,17 +649,18 @@ def percent(done: int, total: int) -> int | None:
 def board_today(user, day: date) -> list[dict]:
     """Compounds (and each community's public places) × one day: done, missed, of how many."""
     rows = db.session.execute(
-        select(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, *_counts())
+        select(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, PropertyCompany.id,
+               *_counts())
         .select_from(DisinfectionSlot)
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
         .join(Community, Community.id == DisinfectionPoint.community_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
         .where(DisinfectionSlot.day == day, dpolicy.visible_clause(user))
-        .group_by(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name)
+        .group_by(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, PropertyCompany.id)
         .order_by(Community.id, Compound.id)).all()
     return [{"community_id": r[0], "community": r[1], "compound_id": r[2], "compound": r[3], "company": r[4],
-             "total": r.total, "done": int(r.done or 0), "missed": int(r.missed or 0),
+             "company_id": r[5], "total": r.total, "done": int(r.done or 0), "missed": int(r.missed or 0),
              "percent": percent(int(r.done or 0), r.total)} for r in rows]
 
 
@@ -678,16 +681,79 @@ def board_points(user, day: date, *, compound: Compound | None = None, community
     return list(by_point.values())
 
 
-def company_compliance(user, today: date) -> list[dict]:
+TALLY_DAYS = 30  # how far back the sweep tallies closed days (the chart's longest period)
+
+
+def tally_closed_days(today: date) -> int:
+    """Sum each closed day of the last TALLY_DAYS per compound (and per community for its public
+    places) into DisinfectionDayTally, once: a day is closed when none of its slots is pending
+    (the sweep has marked every window that ended); its slots never change after that. Two
+    sweeps at once: the day's primary key lets one of them write it. Returns the days written."""
+    first = today - timedelta(days=TALLY_DAYS)
+    tallied = select(DisinfectionTalliedDay.day).where(DisinfectionTalliedDay.day >= first)
+    pending = select(DisinfectionSlot.day).where(DisinfectionSlot.day.between(first, today - timedelta(days=1)),
+                                                  DisinfectionSlot.status == "pending").distinct()
+    done_days = set(db.session.scalars(tallied)) | set(db.session.scalars(pending))
+    days = [first + timedelta(days=i) for i in range(TALLY_DAYS) if first + timedelta(days=i) not in done_days]
+    written = 0
+    for day in days:
+        claimed = db.session.execute(_insert(DisinfectionTalliedDay).values(day=day, tallied_at=utcnow())
+                                     .on_conflict_do_nothing(index_elements=["day"])
+                                     .returning(DisinfectionTalliedDay.day)).scalar()
+        if claimed is None:
+            continue
+        db.session.execute(DisinfectionDayTally.__table__.insert().from_select(
+            ["day", "community_id", "compound_id", "slots", "done"],
+            select(DisinfectionSlot.day, DisinfectionPoint.community_id, DisinfectionPoint.compound_id,
+                   func.count(), func.sum(case((DisinfectionSlot.status == "done", 1), else_=0)))
+            .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
+            .where(DisinfectionSlot.day == day)
+            .group_by(DisinfectionSlot.day, DisinfectionPoint.community_id, DisinfectionPoint.compound_id)))
+        written += 1
+    return written
+
+
+def company_compliance(user, today: date, today_rows: list[dict] | None = None) -> list[dict]:
     """Per property company (community-run as one more row): share of closed slots done over the
-    last 7 and 30 days. One query for both periods."""
+    last 7 and 30 days. Tallied days are read from the day tallies (a few rows per compound and
+    day), the rest — today, and any day the sweep has not closed yet — from the slots; today may
+    come from board_today's rows (the board has them already). Three statements (two with
+    today_rows), whatever the size of the town."""
     first7 = today - timedelta(days=6)
     first30 = today - timedelta(days=29)
+    tallied = set(db.session.scalars(select(DisinfectionTalliedDay.day)
+                                     .where(DisinfectionTalliedDay.day.between(first30, today))))
+    live = [first30 + timedelta(days=i) for i in range(30) if first30 + timedelta(days=i) not in tallied]
+    if today_rows is not None:
+        live.remove(today)
+    company = (PropertyCompany.id, PropertyCompany.name)
+    sums: dict = {}
+
+    def add(rows):
+        for company_id, name, c7, d7, c30, d30 in rows:
+            acc = sums.setdefault(company_id, {"name": name, "c7": 0, "d7": 0, "c30": 0, "d30": 0})
+            for key, value in (("c7", c7), ("d7", d7), ("c30", c30), ("d30", d30)):
+                acc[key] += int(value or 0)
+
+    t = DisinfectionDayTally
+    in7 = t.day >= first7
+    add(db.session.execute(
+        select(*company, func.sum(case((in7, t.slots), else_=0)), func.sum(case((in7, t.done), else_=0)),
+               func.sum(t.slots), func.sum(t.done))
+        .select_from(t)
+        .outerjoin(Compound, Compound.id == t.compound_id)
+        .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
+        .where(t.day.in_(sorted(tallied)), dpolicy.visible_clause(user, t.community_id, t.compound_id))
+        .group_by(*company)))
+
+    if today_rows is not None:
+        add((r["company_id"], r["company"], r["done"] + r["missed"], r["done"], r["done"] + r["missed"], r["done"])
+            for r in today_rows)
     closed = DisinfectionSlot.status != "pending"
     done = DisinfectionSlot.status == "done"
     in7 = DisinfectionSlot.day >= first7
-    rows = db.session.execute(
-        select(PropertyCompany.id, PropertyCompany.name,
+    add(db.session.execute(
+        select(*company,
                func.sum(case((and_(closed, in7), 1), else_=0)),
                func.sum(case((and_(done, in7), 1), else_=0)),
                func.sum(case((closed, 1), else_=0)),
@@ -696,14 +762,15 @@ def company_compliance(user, today: date) -> list[dict]:
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
-        .where(DisinfectionSlot.day.between(first30, today), dpolicy.visible_clause(user))
-        .group_by(PropertyCompany.id, PropertyCompany.name)
-        .order_by(case((PropertyCompany.id.is_(None), 1), else_=0), PropertyCompany.name)).all()
+        .where(DisinfectionSlot.day.in_(live), dpolicy.visible_clause(user))
+        .group_by(*company)))
+
     out = []
-    for company_id, name, c7, d7, c30, d30 in rows:
-        out.append({"company_id": company_id, "name": name, "closed7": int(c7 or 0), "done7": int(d7 or 0),
-                    "p7": percent(int(d7 or 0), int(c7 or 0)), "closed30": int(c30 or 0),
-                    "done30": int(d30 or 0), "p30": percent(int(d30 or 0), int(c30 or 0))})
+    # Companies by name, the community-run row last.
+    for company_id, acc in sorted(sums.items(), key=lambda kv: (kv[0] is None, kv[1]["name"] or "")):
+        out.append({"company_id": company_id, "name": acc["name"], "closed7": acc["c7"], "done7": acc["d7"],
+                    "p7": percent(acc["d7"], acc["c7"]), "closed30": acc["c30"], "done30": acc["d30"],
+                    "p30": percent(acc["d30"], acc["c30"])})
     return out
 
 

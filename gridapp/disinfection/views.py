@@ -344,7 +344,7 @@ def board():
     require(current_user, "view_disinfection_board")
     day = services.local_today()
     rows = services.board_today(current_user, day)
-    companies = services.company_compliance(current_user, day)
+    companies = services.company_compliance(current_user, day, today_rows=rows)
     return render_template("disinfection/board.html", rows=rows, day=day, companies=companies,
                            flags=services.open_flags(current_user),
                            period=PeriodForm(formdata=None, start=day - timedelta(days=6), end=day))

@@ -101,3 +101,82 @@ def test_the_chart_has_7_and_30_day_bars_per_company(make_client, world):
     # Ordered by name, the community-run row last; 7 of 29 closed days missed for 红嘴鸥.
     assert p7 == ["0%", "100%", "–"] and p30 == [f"{round(100 * 22 / 29)}%", "100%", "–"]
     assert chart.index("红嘴鸥物业") < chart.index("远景物业")
+
+
+def _month_of_rounds(world):
+    """Three compounds' points with 29 closed days: 红嘴鸥 missed the last 7, the rest done."""
+    from sqlalchemy import update
+
+    today = services.local_today()
+    start = services.utcnow() - timedelta(days=40)
+    a = make_point(world.k1, windows="06:00-10:00", now=start)  # 红嘴鸥
+    b = make_point(world.k2, windows="06:00-10:00", now=start)  # 远景
+    c = make_point(world.k3, windows="06:00-10:00", now=start)  # community-run
+    days = [today - timedelta(days=k) for k in range(1, 30)]
+    services.ensure_slots(days, [a.id, b.id, c.id])
+    services.ensure_slots([today, today + timedelta(days=1)])
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.day.in_(days)).values(status="done"))
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.point_id == a.id,
+                                                      DisinfectionSlot.day.in_(days[:7])).values(status="missed"))
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.point_id == c.id,
+                                                      DisinfectionSlot.day == days[3]).values(status="missed"))
+    db.session.commit()
+    return today, days
+
+
+def _charts(world):
+    from gridapp.auth.models import User
+
+    users = [db.session.scalar(select(User).where(User.username == n)) for n in ("leader", "secretary1", "pm1", "pm2")]
+    today = services.local_today()
+    return [services.company_compliance(u, today) for u in users] + \
+        [services.company_compliance(u, today, services.board_today(u, today)) for u in users]
+
+
+def test_day_tallies_give_the_chart_the_slots_give(world):
+    from gridapp.disinfection.models import DisinfectionDayTally, DisinfectionTalliedDay
+
+    today, days = _month_of_rounds(world)
+    # A day the sweep has not closed yet (a slot still pending) is left to the slots.
+    db.session.execute(update_slot_status(days[10], "pending"))
+    db.session.commit()
+    from_slots = _charts(world)
+    assert from_slots[0][0]["closed30"] == 28 and from_slots[0][0]["done30"] == 21  # 红嘴鸥, leader
+    assert services.tally_closed_days(today) == 29  # 30 days back, one of them still open
+    db.session.commit()
+    assert services.tally_closed_days(today) == 0  # once
+    tallied = set(db.session.scalars(select(DisinfectionTalliedDay.day)))
+    assert days[10] not in tallied and today not in tallied and days[0] in tallied
+    assert db.session.scalar(select(func.sum(DisinfectionDayTally.slots))) == 3 * 28
+    assert _charts(world) == from_slots
+    # The day closes (its window marked): the next sweep tallies it, and the chart still agrees.
+    db.session.execute(update_slot_status(days[10], "done"))
+    db.session.commit()
+    closed = _charts(world)
+    assert services.tally_closed_days(today) == 1
+    db.session.commit()
+    assert _charts(world) == closed
+
+
+def update_slot_status(day, status):
+    from sqlalchemy import update
+
+    return update(DisinfectionSlot).where(DisinfectionSlot.day == day).values(status=status)
+
+
+def test_the_sweep_tallies_closed_days_and_the_board_reads_them(count_queries, make_client, world):
+    from jobs.disinfection import sweep_disinfection
+
+    _month_of_rounds(world)
+    services.mark_missed()  # today's windows already over: the sweep below then only tallies
+    db.session.commit()
+    c = make_client()
+    c.login("leader")
+    before, html_before = _queries(count_queries, c, "/disinfection/board")
+    result = sweep_disinfection()
+    assert result["tallied_days"] == 30 and sweep_disinfection()["tallied_days"] == 0
+    after, html_after = _queries(count_queries, c, "/disinfection/board")
+    assert after == before
+    chart = html_after[html_after.index('id="compliance-chart"'):html_after.index("</svg>")]
+    assert chart == html_before[html_before.index('id="compliance-chart"'):html_before.index("</svg>")]
+    assert "<title>22/" in chart  # 红嘴鸥's 30 days: 22 done (of 29 closed days, and today if its window is over)
