@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask, session
 
 from gridapp.config import DEFAULT_INSTANCE, PROJECT_ROOT, load_config
-from gridapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from gridapp.extensions import GridApp, babel, csrf, db, limiter, login_manager, migrate
 
 
 def select_locale():
@@ -22,7 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config and "INSTANCE_PATH" in config:
         instance_path = Path(config["INSTANCE_PATH"])
     instance_path.mkdir(parents=True, exist_ok=True)
-    app = Flask(__name__, instance_path=str(instance_path))
+    app = GridApp(__name__, instance_path=str(instance_path))
     app.config.update(load_config(instance_path, config))
     from gridapp.core.http import RowIdConverter
 

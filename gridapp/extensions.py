@@ -1,4 +1,5 @@
-"""Flask extensions, created once and bound to the app in create_app()."""
+"""Flask extensions, created once and bound to the app in create_app(); the app class."""
+from flask import Flask, g, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -8,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -47,6 +49,39 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
     """Take SQLite's write lock at BEGIN, so concurrent writers wait (busy timeout)
-    instead of failing with "database is locked" when a read turns into a write."""
+    instead of failing with "database is locked" when a read turns into a write — except in
+    a page view (see GridApp.dispatch_request), which reads without queueing for it."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if g and g.get("sqlite_deferred") else "BEGIN IMMEDIATE")
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == 5  # SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT among them
+
+
+class GridApp(Flask):
+    def dispatch_request(self):
+        """On SQLite, a page view (GET, HEAD) begins its transactions DEFERRED: it reads from its
+        own snapshot (WAL) without holding the one write lock while it renders, so that page views
+        do not queue behind each other. The few views that also write (a session's last-seen time,
+        a record of who opened a household's details, an audit of a refusal) may then find that
+        another writer committed since their snapshot, and SQLite refuses the upgrade at once
+        (SQLITE_BUSY_SNAPSHOT); the view is then run again from the start, this time with
+        BEGIN IMMEDIATE — a page view repeats safely, and the first attempt wrote nothing."""
+        if request.method not in SAFE_METHODS or db.engine.dialect.name != "sqlite":
+            return super().dispatch_request()
+        g.sqlite_deferred = True
+        try:
+            return super().dispatch_request()
+        except OperationalError as exc:
+            if not _sqlite_busy(exc):
+                raise
+            db.session.rollback()
+            g.sqlite_deferred = False
+            return super().dispatch_request()
+        finally:
+            g.sqlite_deferred = False

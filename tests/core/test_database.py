@@ -44,3 +44,86 @@ def test_concurrent_read_then_write_transactions_neither_fail_nor_lose_updates(a
     assert errors == []
     db.session.expire_all()
     assert db.session.scalars(select(Town)).one().name == str(threads * per_thread)
+
+
+def _raw(app):
+    import sqlite3
+
+    return sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), isolation_level=None,
+                           timeout=0.1)
+
+
+@sqlite_only
+def test_a_page_view_reads_while_another_connection_holds_the_write_lock(app):
+    """Page views begin DEFERRED: a long write elsewhere does not hold up reading a page (with
+    BEGIN IMMEDIATE for every transaction, this GET waited for the writer). A POST still takes
+    the write lock at BEGIN: it waits for the writer, then goes through."""
+    db.session.add(Town(name="镇"))
+    db.session.commit()
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.add_url_rule("/_t/town", "t_town", lambda: db.session.scalars(select(Town)).one().name)
+    app.add_url_rule("/_t/rename", "t_rename", methods=["POST"], view_func=lambda: _rename("镇2"))
+    answers = []
+    writer = _raw(app)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE towns SET name = 'x'")
+        reader = threading.Thread(target=lambda: answers.append(app.test_client().get("/_t/town")))
+        reader.start()
+        reader.join(timeout=5)
+        held = reader.is_alive()
+        writer.execute("ROLLBACK")
+        reader.join()
+        assert not held, "the page view waited for the writer"
+        assert answers[0].status_code == 200 and answers[0].get_data(as_text=True) == "镇"
+
+        writer.execute("BEGIN IMMEDIATE")
+        poster = threading.Thread(target=lambda: answers.append(app.test_client().post("/_t/rename")))
+        poster.start()
+        poster.join(timeout=1)
+        waited = poster.is_alive()
+        writer.execute("ROLLBACK")
+        poster.join()
+        assert waited, "the POST did not wait for the write lock"
+        assert answers[1].status_code == 200
+    finally:
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
+        writer.close()
+    db.session.expire_all()
+    assert db.session.scalars(select(Town)).one().name == "镇2"
+
+
+def _rename(name):
+    town = db.session.scalars(select(Town)).one()
+    town.name = name
+    db.session.commit()
+    return "ok"
+
+
+@sqlite_only
+def test_a_page_view_that_writes_after_another_commit_runs_again_with_the_write_lock(app):
+    """Read, someone else commits, then write: SQLite refuses the deferred upgrade (BUSY_SNAPSHOT);
+    the view runs again from the start with BEGIN IMMEDIATE, and nothing is lost or doubled."""
+    db.session.add(Town(name="0"))
+    db.session.commit()
+    attempts = []
+
+    def view():
+        town = db.session.scalars(select(Town)).one()  # the read that fixes the snapshot
+        if not attempts:
+            other = _raw(app)
+            other.execute("UPDATE towns SET name = '10'")  # committed elsewhere meanwhile
+            other.close()
+        attempts.append(town.name)
+        town.name = str(int(town.name) + 1)  # the write after it
+        db.session.commit()
+        return town.name
+
+    app.add_url_rule("/_t/bump", "t_bump", view)
+    resp = app.test_client().get("/_t/bump")
+    assert resp.status_code == 200
+    assert attempts == ["0", "10"]  # the first attempt saw the old value and was refused
+    assert resp.get_data(as_text=True) == "11"
+    db.session.expire_all()
+    assert db.session.scalars(select(Town)).one().name == "11"
