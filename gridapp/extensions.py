@@ -71,7 +71,8 @@ class GridApp(Flask):
         a record of who opened a household's details, an audit of a refusal) may then find that
         another writer committed since their snapshot, and SQLite refuses the upgrade at once
         (SQLITE_BUSY_SNAPSHOT); the view is then run again from the start, this time with
-        BEGIN IMMEDIATE — a page view repeats safely, and the first attempt wrote nothing."""
+        BEGIN IMMEDIATE. A page view repeats safely: the refused write and all after it were
+        rolled back, and what it committed before (a last-seen time) bears doing twice."""
         if request.method not in SAFE_METHODS or db.engine.dialect.name != "sqlite":
             return super().dispatch_request()
         g.sqlite_deferred = True
