@@ -685,10 +685,12 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
     grid_members = _holders("grid_member", [e.grid_id for e in errands])
     communities = {c.id: c for c in db.session.scalars(
         select(Community).where(Community.id.in_({e.community_id for e in errands} or [-1])))}
+    heard: dict[int, list[User]] = {}  # per community: several urgent errands of one place ask once
     for errand in errands:
-        volunteers = on_duty_volunteers(errand.community_id, now)
-        if not volunteers:
-            volunteers = _opted_in_volunteers(errand.community_id)
+        volunteers = heard.get(errand.community_id)
+        if volunteers is None:
+            volunteers = heard[errand.community_id] = (on_duty_volunteers(errand.community_id, now)
+                                                       or _opted_in_volunteers(errand.community_id))
         text = _public_text(errand, errand.compound.name)
         notify(volunteers + grid_members.get(errand.grid_id, []), "errand_urgent",
                _("Urgent errand #%(id)d is still unclaimed", id=errand.id), text,
