@@ -463,6 +463,12 @@ def remove(signup: Signup, actor: User, reason: str, now: datetime | None = None
                link=f"/duty/roster?day={shift.day.isoformat()}", now=now)
 
 
+def check_in_open(signup: Signup, now: datetime) -> bool:
+    """Whether the person may check in now: signed up, from CHECK_IN_EARLY before the start until
+    the end (what check_in's UPDATE requires; "my shifts" shows the button by it)."""
+    return signup.status == "signed_up" and signup.shift.starts_at - CHECK_IN_EARLY <= now < signup.shift.ends_at
+
+
 def check_in(signup: Signup, user: User, now: datetime | None = None) -> None:
     now = now or utcnow()
     won = db.session.execute(

@@ -29,7 +29,7 @@ bp = Blueprint("duty", __name__, template_folder="templates")
 def _context():
     return {"kind_labels": services.KIND_LABELS, "status_labels": services.STATUS_LABELS,
             "coverage": services.coverage, "coverage_labels": services.COVERAGE_LABELS,
-            "short_label": services.short_label}
+            "short_label": services.short_label, "check_in_open": services.check_in_open}
 
 
 def _or_404(obj):
@@ -142,7 +142,7 @@ def mine():
     feed_url = url_for("duty.feed", token=token, _external=True)
     mark_personal()
     return render_template("duty/mine.html", shifts=services.my_shifts(current_user, now), now=now,
-                           feed_url=feed_url, check_in_early=services.CHECK_IN_EARLY)
+                           feed_url=feed_url)
 
 
 @bp.post("/mine/feed")
@@ -175,7 +175,7 @@ def _own_signup(signup_id, action):
 def _mine_row(signup_id):
     def html():
         s = services.load_signup(signup_id)
-        return render_template("duty/_mine_row.html", s=s, now=utcnow(), check_in_early=services.CHECK_IN_EARLY)
+        return render_template("duty/_mine_row.html", s=s, now=utcnow())
     return html
 
 
