@@ -72,6 +72,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),
         "PASSWORD_MIN_LENGTH": 8,
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "25")),
+        "ROSTER_PAGE_SIZE": int(env.get("ROSTER_PAGE_SIZE", "20")),
         "RQ_QUEUES": ["default"],
         # A form may carry several phone photos (each at most 5 MB, see gridapp/uploads.py).
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(32 * 1024 * 1024))),

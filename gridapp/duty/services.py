@@ -700,22 +700,31 @@ def roster_day(user, day: date, community_id: int | None = None):
     return [(c, by_cp.get(c.id, [])) for c in checkpoints if c.id in by_cp or c.active]
 
 
-def roster_grid(user, first: date, last: date, community_id: int | None = None):
-    """The roster of several local days as a grid in two queries: [(checkpoint, [[shift] per day])],
-    the shifts of each day in start order. No people: the day view and the shift page show them."""
+def roster_grid(user, first: date, last: date, community_id: int | None = None, page: int = 1,
+                per_page: int = 20):
+    """One page of the roster of several local days as a grid: (ListPage of checkpoints, [(checkpoint,
+    [[shift] per day])]), the shifts of each day in start order. The checkpoints are the active ones and
+    the inactive ones that still have shifts in these days, a page of `per_page` at a time (a community
+    can have 100+; a phone gets 20 rows, not the whole town). Two queries, three when some checkpoint
+    is inactive. No people: the day view and the shift page show them."""
+    from gridapp.core.http import ListPage
+
     checkpoints = roster_checkpoints(user, community_id)
-    ids = [c.id for c in checkpoints]
+    inactive = [c.id for c in checkpoints if not c.active]
+    if inactive:
+        kept = set(db.session.scalars(select(Shift.checkpoint_id).distinct().where(
+            Shift.day >= first, Shift.day <= last, Shift.checkpoint_id.in_(inactive))))
+        checkpoints = [c for c in checkpoints if c.active or c.id in kept]
+    listed = ListPage(checkpoints, per_page=per_page, page=max(page, 1))
+    ids = [c.id for c in listed.items]
     ndays = (last - first).days + 1
-    cells: dict[int, list] = {}
+    cells: dict[int, list] = {i: [[] for _i in range(ndays)] for i in ids}
     if ids:
         for s in db.session.scalars(select(Shift).where(Shift.day >= first, Shift.day <= last,
                                                         Shift.checkpoint_id.in_(ids))
                                     .order_by(Shift.checkpoint_id, Shift.starts_at)):
-            row = cells.get(s.checkpoint_id)
-            if row is None:
-                row = cells[s.checkpoint_id] = [[] for _i in range(ndays)]
-            row[(s.day - first).days].append(s)
-    return [(c, cells.get(c.id) or [[] for _i in range(ndays)]) for c in checkpoints if c.id in cells or c.active]
+            cells[s.checkpoint_id][(s.day - first).days].append(s)
+    return listed, [(c, cells[c.id]) for c in listed.items]
 
 
 def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int | None = None) -> list[Shift]:

@@ -6,12 +6,12 @@ answer (the changed fragment with a toast to htmx, a redirect with a flash messa
 """
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from gridapp.core.http import redirect_back, toast, wants_fragment
+from gridapp.core.http import page_number, redirect_back, toast, wants_fragment
 from gridapp.core.security import mark_personal
 from gridapp.duty import policy as dpolicy
 from gridapp.duty import services
@@ -245,7 +245,9 @@ def roster():
     else:
         start = min(max(_date_arg("start") or today, first_day), last_start)
         week = [start + timedelta(days=i) for i in range(WEEK)]
-        view.update(start=start, week=week, grid=services.roster_grid(current_user, week[0], week[-1], cid),
+        listed, grid = services.roster_grid(current_user, week[0], week[-1], cid, page=page_number(),
+                                            per_page=current_app.config["ROSTER_PAGE_SIZE"])
+        view.update(start=start, week=week, grid=grid, listed=listed,
                     prev_start=max(start - timedelta(days=WEEK), first_day) if start > first_day else None,
                     next_start=min(start + timedelta(days=WEEK), last_start) if start < last_start else None)
     gaps = services.gaps(current_user, now, 48, cid)

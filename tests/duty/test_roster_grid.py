@@ -117,6 +117,34 @@ def test_staff_who_only_watch_get_the_day_view_links_and_others_see_nothing(worl
     assert vol.get("/duty/roster").status_code == 403
 
 
+
+def test_the_grid_pages_by_checkpoint_and_keeps_inactive_ones_only_while_they_have_shifts(world, make_client):
+    """ROSTER_PAGE_SIZE checkpoints a page; an inactive checkpoint is listed in the weeks it still has
+    shifts in and not in the others, and is counted on the page it falls on."""
+    client = make_client()
+    client.app.config["ROSTER_PAGE_SIZE"] = 2
+    made = [make_checkpoint(world.c1, world.k1, name=f"甲{i}检查点", now=_midnight()) for i in range(3)]
+    gone = made[1]
+    gone.active = False
+    db.session.execute(Shift.__table__.delete().where(Shift.checkpoint_id == gone.id,
+                                                      Shift.day > services.local_today()))
+    db.session.commit()
+    client.login("secretary1")
+    html = client.get("/duty/roster").get_data(as_text=True)
+    rows = re.findall(r'id="grid-cp-(\d+)"', html)
+    assert "Checkpoints 1–2 of 3" in html and len(rows) == 2
+    html2 = client.get("/duty/roster?page=2").get_data(as_text=True)
+    rows += re.findall(r'id="grid-cp-(\d+)"', html2)
+    assert sorted(map(int, rows)) == sorted(c.id for c in made) and "(inactive)" in html + html2
+    # The week after: the inactive checkpoint has no shift left there, so it is not listed.
+    html = client.get(f"/duty/roster?start={(services.local_today() + timedelta(days=7)).isoformat()}"
+                      ).get_data(as_text=True)
+    assert "Checkpoints 1–2 of 2" in html and f'id="grid-cp-{gone.id}"' not in html
+    # A page past the end shows the last one; nonsense shows the first.
+    assert client.get("/duty/roster?page=9").get_data(as_text=True).count('id="grid-cp-') == 1
+    assert client.get("/duty/roster?page=x").status_code == 200
+
+
 # --- check-in / check-out on my shifts ------------------------------------------------------------
 
 def _soon(world):
