@@ -43,6 +43,7 @@ class User(db.Model):
     # Flask-Login: the id kept in the cookie is the server-side session token, so
     # that a session can be ended on the server (logout, password change, disabling).
     session_token = None  # set per request, never stored
+    unread_at_load = None  # unread notices counted with the session at the start of the request
 
     @property
     def is_authenticated(self) -> bool:

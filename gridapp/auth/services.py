@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import ROLE_SCOPES, LoginSession, RoleAssignment, User
 from gridapp.extensions import db
+from gridapp.notifications.models import Notification
 from gridapp.timeutil import utcnow
 
 # A hash to compare against when the account does not exist, so that the time taken
@@ -112,21 +113,27 @@ def start_session(user: User, user_agent: str = "") -> str:
     return token
 
 
+_UNREAD = (select(func.count(Notification.id))
+           .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+           .correlate(User).scalar_subquery())
+
+
 def load_session(token: str) -> User | None:
     """The user of a live session token, or None (revoked, expired, disabled)."""
     if not token or len(token) > 128:
         return None
     key = _token_key(token)
-    # One statement for the session, its user and the user's roles (every page needs all three).
+    # One statement for the session, its user, the user's roles and the unread notices (every page
+    # needs all four: the layout shows the unread badge).
     row = db.session.execute(
-        select(User, LoginSession.revoked_at, LoginSession.last_seen_at)
+        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, _UNREAD)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.id == key)
         .options(joinedload(User.roles))
     ).unique().first()
     if row is None:
         return None
-    user, revoked_at, last_seen_at = row
+    user, revoked_at, last_seen_at, unread = row
     if revoked_at is not None:
         return None
     now = utcnow()
@@ -140,6 +147,7 @@ def load_session(token: str) -> User | None:
                            .execution_options(synchronize_session=False))
         db.session.commit()
     user.session_token = token
+    user.unread_at_load = unread  # the layout's badge; marking read in this request clears it
     return user
 
 

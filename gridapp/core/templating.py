@@ -49,7 +49,8 @@ def init_app(app):
             from gridapp.notifications.services import unread_count
 
             nav = [(ep, label) for ep, label, action in NAVIGATION if policy.can(user, action)]
-            unread = unread_count(user)
+            # Counted with the login session (one statement for both) unless marked read since.
+            unread = user.unread_at_load if user.unread_at_load is not None else unread_count(user)
         return {
             "can": lambda action, obj=None: policy.can(user, action, obj),
             "nav_items": nav,

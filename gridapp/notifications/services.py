@@ -385,10 +385,12 @@ def mark_read(user, notification_id: int) -> Notification | None:
         return None
     if n.read_at is None:
         n.read_at = utcnow()
+        user.unread_at_load = None
     return n
 
 
 def mark_all_read(user) -> int:
+    user.unread_at_load = None
     return db.session.execute(
         update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow()).execution_options(synchronize_session=False)

@@ -1,4 +1,6 @@
 """The inbox, the unread badge, preferences and the group-robot pages, as users use them."""
+import re
+
 from sqlalchemy import select
 
 from gridapp.extensions import db
@@ -134,3 +136,23 @@ def test_test_notice_goes_to_that_robot_only(client, world):
     assert [r.webhook_id for r in rows] == [a.id]
     assert client.post(f"/notifications/webhooks/{a.id}/delete").status_code == 302
     assert [w.name for w in db.session.scalars(select(GroupWebhook))] == ["乙群"]
+
+
+def test_the_layout_badge_is_counted_with_the_login_session(client, world, count_queries):
+    """Every page shows the unread badge: the count comes in the login-session statement, not a
+    statement of its own, and is right after notices arrive and after one is read."""
+    client.login("vol1")
+    _notices(world.vol1, 3)
+    with count_queries() as q:
+        page = client.get("/notifications/settings").get_data(as_text=True)
+    assert re.search(r'id="unread-badge"[^>]*><span class="badge unread" aria-label="[^"]+">3</span>', page)
+    counts = [s for s in q["sql"] if "count(notifications.id)" in s.lower()]
+    assert len(counts) == 1 and "login_sessions" in counts[0], q["sql"]
+    first = db.session.scalars(select(Notification).where(Notification.user_id == world.vol1.id)
+                               .order_by(Notification.id)).first()
+    client.post(f"/notifications/{first.id}/read")
+    assert re.search(r'class="badge unread" aria-label="[^"]+">2<', client.get("/notifications/settings").get_data(
+        as_text=True))
+    _notices(world.head1, 2)  # someone else's notices are not counted
+    client.post("/notifications/read-all")
+    assert 'class="badge unread"' not in client.get("/notifications/settings").get_data(as_text=True)
