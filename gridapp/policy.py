@@ -7,7 +7,7 @@ the `*_clause()` helpers give the same answer as SQL, for lists and searches.
 from dataclasses import dataclass, field
 
 from flask import abort, g, has_request_context
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import false, or_, select, true, union_all
 
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, Town
@@ -83,19 +83,19 @@ def scope_of(user) -> Scope:
         elif ra.role == "unit_contact":
             s.work_units.add(ra.scope_id)
     s.seen_communities |= s.communities
-    if s.grids or s.compounds or s.property_companies or s.work_units:
-        rows = db.session.execute(
-            select(Compound.grid_id, Grid.community_id)
-            .join(Grid, Grid.id == Compound.grid_id)
-            .where(or_(
-                Compound.id.in_(s.compounds),
-                Compound.property_company_id.in_(s.property_companies),
-                Compound.work_unit_id.in_(s.work_units),
-            ))
-        ).all()
-        rows += db.session.execute(
-            select(Grid.id, Grid.community_id).where(Grid.id.in_(s.grids))
-        ).all()
+    # The grids and communities above the user's places, in one statement (none for roles
+    # without places below a community).
+    parts = []
+    conds = [col.in_(ids) for col, ids in ((Compound.id, s.compounds),
+                                           (Compound.property_company_id, s.property_companies),
+                                           (Compound.work_unit_id, s.work_units)) if ids]
+    if conds:
+        parts.append(select(Compound.grid_id, Grid.community_id).join(Grid, Grid.id == Compound.grid_id)
+                     .where(or_(*conds)))
+    if s.grids:
+        parts.append(select(Grid.id, Grid.community_id).where(Grid.id.in_(s.grids)))
+    if parts:
+        rows = db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
         for grid_id, community_id in rows:
             s.seen_grids.add(grid_id)
             s.seen_communities.add(community_id)

@@ -52,3 +52,26 @@ def test_feature_rules_are_asked_through_can(app, world):
         assert not policy.can(world.nobody, "touch", Thing(world.c1.id))  # no roles, no rights
     finally:
         policy._OBJECT_RULES.pop(Thing)
+
+
+def test_the_places_above_a_users_places_come_in_one_statement(world, count_queries):
+    """scope_of(): the grids and communities above someone's compounds and grids (so that they can
+    navigate down to them) in one statement, and none for roles without places below a community."""
+    from tests.factories import make_user
+
+    both = make_user("both", ("grid_member", world.g3), ("building_head", world.k1), ("unit_contact", world.unit))
+    expected = {
+        "both": ({world.g1.id, world.g3.id}, {world.c1.id, world.c2.id}, 1),
+        "pm1": ({world.g1.id}, {world.c1.id}, 1),
+        "gm3": ({world.g3.id}, {world.c2.id}, 1),
+        "sec1": (set(), {world.c1.id}, 0),
+        "vol1": (set(), set(), 0),
+        "leader": (set(), set(), 0),
+    }
+    users = {"both": both} | {k: getattr(world, k) for k in expected if k != "both"}
+    for who, (grids, communities, statements) in expected.items():
+        user = users[who]
+        user.roles  # loaded, as load_session has them
+        with count_queries() as q:
+            s = policy.scope_of(user)
+        assert (s.seen_grids, s.seen_communities, q["n"]) == (grids, communities, statements), who
