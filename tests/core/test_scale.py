@@ -64,6 +64,14 @@ def _check_invariants():
                                 ~DisinfectionSlot.id.in_(select(DisinfectionRound.slot_id)
                                                          .where(DisinfectionRound.slot_id.isnot(None))))
     assert done_without_round == 0
+    # Made a day at a time, as the sweep makes them (a day's rows together on disk, which the pages
+    # of today's rounds read): the history's slot ids never go back to an earlier day.
+    first = db.session.scalar(select(func.min(DisinfectionSlot.day)))
+    floor = db.session.scalar(select(func.min(DisinfectionSlot.id)).where(DisinfectionSlot.day == first))
+    spans = db.session.execute(select(func.min(DisinfectionSlot.id), func.max(DisinfectionSlot.id))
+                               .where(DisinfectionSlot.id >= floor).group_by(DisinfectionSlot.day)
+                               .order_by(DisinfectionSlot.day)).all()
+    assert len(spans) > 5 and all(a[1] < b[0] for a, b in zip(spans, spans[1:])), spans
     # Errands in every state, some urgent, some overdue; nobody above the claim limit.
     assert _statuses(Errand.status) == set(STATES)
     assert _count(Errand, Errand.urgent.is_(True)) > 0
