@@ -71,7 +71,7 @@ def _check_invariants():
     spans = db.session.execute(select(func.min(DisinfectionSlot.id), func.max(DisinfectionSlot.id))
                                .where(DisinfectionSlot.id >= floor).group_by(DisinfectionSlot.day)
                                .order_by(DisinfectionSlot.day)).all()
-    assert len(spans) > 5 and all(a[1] < b[0] for a, b in zip(spans, spans[1:])), spans
+    assert len(spans) > 5 and all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
     # Errands in every state, some urgent, some overdue; nobody above the claim limit.
     assert _statuses(Errand.status) == set(STATES)
     assert _count(Errand, Errand.urgent.is_(True)) > 0

@@ -71,7 +71,7 @@ def test_the_places_above_a_users_places_come_in_one_statement(world, count_quer
     users = {"both": both} | {k: getattr(world, k) for k in expected if k != "both"}
     for who, (grids, communities, statements) in expected.items():
         user = users[who]
-        user.roles  # loaded, as load_session has them
+        assert user.roles is not None  # loaded, as load_session has them
         with count_queries() as q:
             s = policy.scope_of(user)
         assert (s.seen_grids, s.seen_communities, q["n"]) == (grids, communities, statements), who
