@@ -39,6 +39,16 @@ COMMUNITY_KIND_LABELS = {
 }
 
 
+# Babel patterns made only of numbers and ASCII separators, as strftime formats.
+_NUMERIC_PATTERNS = {
+    "yyyy-MM-dd HH:mm": "%Y-%m-%d %H:%M",
+    "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S",
+    "yyyy-MM-dd": "%Y-%m-%d",
+    "MM-dd HH:mm": "%m-%d %H:%M",
+    "HH:mm": "%H:%M",
+}
+
+
 def init_app(app):
     @app.context_processor
     def _context():
@@ -65,4 +75,7 @@ def init_app(app):
     def _local(value, fmt="yyyy-MM-dd HH:mm"):
         if value is None:
             return ""
+        numeric = _NUMERIC_PATTERNS.get(fmt)
+        if numeric:  # digits only, the same in every locale: no need for Babel (a list page has dozens)
+            return to_local(value).strftime(numeric)
         return format_datetime(to_local(value), fmt)

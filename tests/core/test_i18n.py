@@ -1,4 +1,5 @@
 """Chinese first, English second."""
+import pytest
 
 
 def test_login_page_is_chinese_by_default(client, world):
@@ -31,3 +32,25 @@ def test_language_survives_login(client, world):
 
 def test_error_pages_are_translated(client, world):
     assert "找不到" in client.get("/no-such-page").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_the_local_filter_writes_numeric_patterns_as_babel_does(app, locale):
+    """|local formats digits-only patterns with strftime (no Babel call per row); the text must be
+    exactly Babel's, in the town's zone, in both locales."""
+    from datetime import datetime, timedelta, timezone
+
+    from flask_babel import format_datetime, refresh
+
+    from gridapp.core.templating import _NUMERIC_PATTERNS
+    from gridapp.timeutil import to_local
+
+    local = app.jinja_env.filters["local"]
+    moments = [datetime(2026, 12, 31, 15, 59, 59, tzinfo=timezone.utc) + timedelta(minutes=37 * i) for i in range(80)]
+    with app.test_request_context("/", headers={"Accept-Language": locale}):
+        app.config["BABEL_DEFAULT_LOCALE"] = locale
+        refresh()
+        for fmt in _NUMERIC_PATTERNS:
+            for m in moments:
+                assert local(m, fmt) == format_datetime(to_local(m), fmt), (fmt, m)
+        assert local(moments[0]) == "2026-12-31 23:59" and local(None) == ""
