@@ -1,4 +1,6 @@
 """Chinese first, English second."""
+from datetime import UTC
+
 import pytest
 
 
@@ -38,7 +40,7 @@ def test_error_pages_are_translated(client, world):
 def test_the_local_filter_writes_numeric_patterns_as_babel_does(app, locale):
     """|local formats digits-only patterns with strftime (no Babel call per row); the text must be
     exactly Babel's, in the town's zone, in both locales."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from flask_babel import format_datetime, refresh
 
@@ -46,7 +48,7 @@ def test_the_local_filter_writes_numeric_patterns_as_babel_does(app, locale):
     from gridapp.timeutil import to_local
 
     local = app.jinja_env.filters["local"]
-    moments = [datetime(2026, 12, 31, 15, 59, 59, tzinfo=timezone.utc) + timedelta(minutes=37 * i) for i in range(80)]
+    moments = [datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC) + timedelta(minutes=37 * i) for i in range(80)]
     with app.test_request_context("/", headers={"Accept-Language": locale}):
         app.config["BABEL_DEFAULT_LOCALE"] = locale
         refresh()
