@@ -672,12 +672,18 @@ def hours_served(user_id: int, now: datetime) -> float:
     return round(sum((e - s).total_seconds() for s, e in rows) / 3600, 1)
 
 
-def roster_checkpoints(user, community_id: int | None = None) -> list[Checkpoint]:
+def roster_checkpoints(user, community_id: int | None = None, days: tuple[date, date] | None = None
+                       ) -> list[Checkpoint]:
+    """The checkpoints of the user's roster; with `days` (first, last), only the active ones and the
+    inactive ones that still have shifts in those days."""
     stmt = (select(Checkpoint).outerjoin(Compound, Compound.id == Checkpoint.compound_id)
             .options(contains_eager(Checkpoint.compound)).where(dpolicy.roster_clause(user))
             .order_by(Checkpoint.community_id, Checkpoint.name, Checkpoint.id))
     if community_id:
         stmt = stmt.where(Checkpoint.community_id == community_id)
+    if days:
+        stmt = stmt.where(or_(Checkpoint.active.is_(True), select(Shift.id).where(
+            Shift.checkpoint_id == Checkpoint.id, Shift.day >= days[0], Shift.day <= days[1]).exists()))
     return list(db.session.scalars(stmt))
 
 
@@ -705,16 +711,11 @@ def roster_grid(user, first: date, last: date, community_id: int | None = None, 
     """One page of the roster of several local days as a grid: (ListPage of checkpoints, [(checkpoint,
     [[shift] per day])]), the shifts of each day in start order. The checkpoints are the active ones and
     the inactive ones that still have shifts in these days, a page of `per_page` at a time (a community
-    can have 100+; a phone gets 20 rows, not the whole town). Two queries, three when some checkpoint
-    is inactive. No people: the day view and the shift page show them."""
+    can have 100+; a phone gets 20 rows, not the whole town). Two queries. No people: the day view and
+    the shift page show them."""
     from gridapp.core.http import ListPage
 
-    checkpoints = roster_checkpoints(user, community_id)
-    inactive = [c.id for c in checkpoints if not c.active]
-    if inactive:
-        kept = set(db.session.scalars(select(Shift.checkpoint_id).distinct().where(
-            Shift.day >= first, Shift.day <= last, Shift.checkpoint_id.in_(inactive))))
-        checkpoints = [c for c in checkpoints if c.active or c.id in kept]
+    checkpoints = roster_checkpoints(user, community_id, days=(first, last))
     listed = ListPage(checkpoints, per_page=per_page, page=max(page, 1))
     ids = [c.id for c in listed.items]
     ndays = (last - first).days + 1
