@@ -7,7 +7,7 @@ the `*_clause()` helpers give the same answer as SQL, for lists and searches.
 from dataclasses import dataclass, field
 
 from flask import abort, g, has_request_context
-from sqlalchemy import false, or_, select, true, union_all
+from sqlalchemy import false, literal, or_, select, true, union_all
 
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, Town
@@ -55,6 +55,7 @@ class Scope:
     # Ancestors of the places above, so members can navigate down to their own place.
     seen_communities: set = field(default_factory=set)
     seen_grids: set = field(default_factory=set)
+    grid_communities: set = field(default_factory=set)  # the communities of the grids held as grid member
 
 
 def scope_of(user) -> Scope:
@@ -90,15 +91,17 @@ def scope_of(user) -> Scope:
                                            (Compound.property_company_id, s.property_companies),
                                            (Compound.work_unit_id, s.work_units)) if ids]
     if conds:
-        parts.append(select(Compound.grid_id, Grid.community_id).join(Grid, Grid.id == Compound.grid_id)
-                     .where(or_(*conds)))
+        parts.append(select(Compound.grid_id, Grid.community_id, literal(False))
+                     .join(Grid, Grid.id == Compound.grid_id).where(or_(*conds)))
     if s.grids:
-        parts.append(select(Grid.id, Grid.community_id).where(Grid.id.in_(s.grids)))
+        parts.append(select(Grid.id, Grid.community_id, literal(True)).where(Grid.id.in_(s.grids)))
     if parts:
         rows = db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
-        for grid_id, community_id in rows:
+        for grid_id, community_id, as_member in rows:
             s.seen_grids.add(grid_id)
             s.seen_communities.add(community_id)
+            if as_member:
+                s.grid_communities.add(community_id)
     cache[user.id] = s
     return s
 

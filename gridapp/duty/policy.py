@@ -8,8 +8,7 @@ The town leader and supervisors see every roster.
 from sqlalchemy import and_, false, or_, select, true
 
 from gridapp.duty.models import Checkpoint, Shift, Signup
-from gridapp.extensions import db
-from gridapp.grid.models import Community, Compound, Grid
+from gridapp.grid.models import Community, Compound
 from gridapp.policy import register_global_action, register_object_rules, scope_of
 
 register_global_action("view_duty", {"admin", "town_leader", "supervisor", "secretary", "grid_member",
@@ -21,14 +20,8 @@ register_global_action("add_checkpoint", {"admin", "secretary"})
 
 
 def grid_member_communities(s) -> set:
-    """The communities of a grid member's grids (looked up once per scope)."""
-    if not s.grids:
-        return set()
-    cached = getattr(s, "_duty_grid_communities", None)
-    if cached is None:
-        cached = set(db.session.scalars(select(Grid.community_id).where(Grid.id.in_(s.grids))))
-        s._duty_grid_communities = cached
-    return cached
+    """The communities of a grid member's grids (scope_of looks them up with the user's other places)."""
+    return s.grid_communities
 
 
 def _manages(s, cp: Checkpoint) -> bool:

@@ -75,3 +75,5 @@ def test_the_places_above_a_users_places_come_in_one_statement(world, count_quer
         with count_queries() as q:
             s = policy.scope_of(user)
         assert (s.seen_grids, s.seen_communities, q["n"]) == (grids, communities, statements), who
+        # The communities of the grids held as grid member only (duty's checkpoints without a compound).
+        assert s.grid_communities == ({world.c2.id} if who in ("both", "gm3") else set()), who
