@@ -732,7 +732,8 @@ def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int |
     """Open shifts starting in the next `hours` below their minimum, soonest first (one query)."""
     now = now or utcnow()
     stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
-            .outerjoin(Compound, Compound.id == Checkpoint.compound_id).options(contains_eager(Shift.checkpoint))
+            .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
+            .options(contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound))  # can_manage reads it
             .where(dpolicy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
                    Shift.starts_at > now, Shift.starts_at <= now + timedelta(hours=hours)))
     if community_id:
@@ -746,7 +747,7 @@ def to_confirm(user, now: datetime | None = None, limit: int = 100) -> list[Sign
     return list(db.session.scalars(
         select(Signup).join(Shift, Shift.id == Signup.shift_id).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
         .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
-        .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint),
+        .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound),
                  joinedload(Signup.user).lazyload(User.roles))
         .where(dpolicy.managed_clause(user), Signup.status == "signed_up", Shift.ends_at <= now,
                Shift.ends_at > now - timedelta(days=DAYS_AHEAD))

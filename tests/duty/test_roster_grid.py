@@ -227,3 +227,41 @@ def test_check_in_refusals_and_someone_elses_row(world, make_client):
     assert other.htmx_post(f"/duty/signups/{signup.id}/check-out").status_code == 403
     assert other.post("/duty/signups/99999999/check-in").status_code == 404
     assert _status(signup.id) == "signed_up"
+
+
+
+
+def test_a_grid_members_roster_costs_the_same_statements_for_one_compound_as_for_several(world, make_client,
+                                                                                       count_queries):
+    """The gaps come with their checkpoints' compounds (whether a grid member manages a checkpoint
+    depends on its compound's grid), also those of checkpoints on other pages of the grid: no
+    statement per compound."""
+    from gridapp.grid.models import Community, Compound
+
+    community_id, grid_id = world.c1.id, world.g1.id
+    gm = make_client()
+    gm.app.config["ROSTER_PAGE_SIZE"] = 1
+
+    def checkpoint_with_gaps(i):
+        k = Compound(grid_id=grid_id, name=f"新建小区{i}", address=f"城关镇新路{i}号", entrance="南门")
+        db.session.add(k)
+        db.session.flush()
+        make_checkpoint(db.session.get(Community, community_id), k, name=f"新建{i}号门岗", now=_midnight())
+
+    def counted_roster():
+        db.session.expunge_all()  # the page loads everything itself, as in a fresh request
+        with count_queries() as q:
+            html = gm.get("/duty/roster").get_data(as_text=True)
+        return q, html
+
+    for i in range(2):
+        checkpoint_with_gaps(i)
+    gm.login("gridder1")
+    gm.get("/duty/roster")
+    two, html = counted_roster()
+    assert all(f"新建{i}号门岗 · " in html for i in range(2))
+    for i in range(2, 5):
+        checkpoint_with_gaps(i)
+    five, html = counted_roster()
+    assert all(f"新建{i}号门岗 · " in html for i in range(5)) and "Checkpoints 1–1 of 5" in html
+    assert five["n"] == two["n"], five["sql"]
