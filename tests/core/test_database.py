@@ -63,35 +63,36 @@ def test_a_page_view_reads_while_another_connection_holds_the_write_lock(app):
     app.config["WTF_CSRF_ENABLED"] = False
     app.add_url_rule("/_t/town", "t_town", lambda: db.session.scalars(select(Town)).one().name)
     app.add_url_rule("/_t/rename", "t_rename", methods=["POST"], view_func=lambda: _rename("镇2"))
-    answers = []
     writer = _raw(app)
     try:
-        writer.execute("BEGIN IMMEDIATE")
-        writer.execute("UPDATE towns SET name = 'x'")
-        reader = threading.Thread(target=lambda: answers.append(app.test_client().get("/_t/town")))
-        reader.start()
-        reader.join(timeout=5)
-        held = reader.is_alive()
-        writer.execute("ROLLBACK")
-        reader.join()
+        page, held = _while_write_locked(writer, lambda: app.test_client().get("/_t/town"), wait=5)
         assert not held, "the page view waited for the writer"
-        assert answers[0].status_code == 200 and answers[0].get_data(as_text=True) == "镇"
-
-        writer.execute("BEGIN IMMEDIATE")
-        poster = threading.Thread(target=lambda: answers.append(app.test_client().post("/_t/rename")))
-        poster.start()
-        poster.join(timeout=1)
-        waited = poster.is_alive()
-        writer.execute("ROLLBACK")
-        poster.join()
+        assert page.status_code == 200 and page.get_data(as_text=True) == "镇"
+        post, waited = _while_write_locked(writer, lambda: app.test_client().post("/_t/rename"), wait=1)
         assert waited, "the POST did not wait for the write lock"
-        assert answers[1].status_code == 200
+        assert post.status_code == 200
     finally:
         if writer.in_transaction:
             writer.execute("ROLLBACK")
         writer.close()
     db.session.expire_all()
     assert db.session.scalars(select(Town)).one().name == "镇2"
+
+
+def _while_write_locked(writer, request, wait: float):
+    """Send `request` from a thread while `writer` holds SQLite's write lock (with an uncommitted
+    change); release the lock after `wait` seconds at most. Returns (the answer, whether the
+    request was still waiting when the lock was released)."""
+    answers = []
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE towns SET name = 'x'")
+    thread = threading.Thread(target=lambda: answers.append(request()))
+    thread.start()
+    thread.join(timeout=wait)
+    waiting = thread.is_alive()
+    writer.execute("ROLLBACK")
+    thread.join()
+    return answers[0], waiting
 
 
 def _rename(name):
