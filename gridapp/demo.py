@@ -93,10 +93,12 @@ def seed(scale: int = 1) -> dict:
                 "observation_until": None, "notes": "",
             })
     if rows:
-        from datetime import date, timedelta
+        from datetime import timedelta
+
+        from gridapp.timeutil import town_today
 
         for row in rows[::25]:  # some households under 14-day home observation
-            row["observation_until"] = date.today() + timedelta(days=rng.randint(1, 14))
+            row["observation_until"] = town_today() + timedelta(days=rng.randint(1, 14))
         for chunk in range(0, len(rows), 2000):
             db.session.execute(insert(Household), rows[chunk:chunk + 2000])
 

@@ -1,13 +1,42 @@
-"""Time helpers: store UTC, show and schedule in the town's zone."""
-from datetime import UTC, datetime
+"""Time helpers: store UTC, show and schedule in the town's zone; the one clock the code reads."""
+import os
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from sqlalchemy.types import DateTime, TypeDecorator
 
+# GRIDAPP_CLOCK_OFFSET (seconds, may be negative) shifts the clock of this process and of every
+# process started with the same environment (web, workers, scheduler): the test suite sets it to
+# run as if it were any instant it likes. Refused in production (see config.load_config).
+_offset = timedelta(seconds=float(os.environ.get("GRIDAPP_CLOCK_OFFSET") or 0))
+_pinned: datetime | None = None
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the only place the code reads the clock (tests pin it with pin_clock)."""
+    if _pinned is not None:
+        return _pinned
+    return datetime.now(UTC) + _offset
+
+
+def pin_clock(instant: datetime | None) -> None:
+    """Stop the clock at `instant` (aware), or let it run again with None. For tests."""
+    global _pinned
+    if instant is not None and instant.tzinfo is None:
+        raise ValueError("pin_clock needs an aware datetime")
+    _pinned = instant.astimezone(UTC) if instant is not None else None
+
+
+def set_clock_offset(seconds: float) -> None:
+    """Run the clock `seconds` ahead of (or behind) the real one, in this process."""
+    global _offset
+    _offset = timedelta(seconds=seconds)
+
+
+def town_today(now: datetime | None = None) -> date:
+    """The town's calendar date at `now` (default: the clock)."""
+    return (now or utcnow()).astimezone(town_zone()).date()
 
 
 def town_zone() -> ZoneInfo:

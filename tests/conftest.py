@@ -1,12 +1,23 @@
 """Test fixtures: the app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), a real
-Redis (REDIS_URL, else the embedded one), a client that carries the CSRF token."""
+Redis (REDIS_URL, else the embedded one), a client that carries the CSRF token, the clock.
+
+GRIDAPP_TEST_NOW=2026-11-30T00:30+08:00 runs the whole suite as if it started at that instant
+(the clock then runs on from there, in this process and in the workers it starts); with TZ set as
+well, the server's own zone can be made to disagree with the town's about the date."""
 import os
 import re
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("GRIDAPP_TEST_NOW"):
+    _start = datetime.fromisoformat(os.environ["GRIDAPP_TEST_NOW"])
+    if _start.tzinfo is None:
+        raise SystemExit("GRIDAPP_TEST_NOW needs a UTC offset, e.g. 2026-11-30T00:30+08:00")
+    os.environ["GRIDAPP_CLOCK_OFFSET"] = str((_start - datetime.now(UTC)).total_seconds())
 from sqlalchemy import event, text
 
 from gridapp import create_app
@@ -127,6 +138,40 @@ class Client:
 
     def logout(self):
         return self.post("/logout")
+
+
+class Clock:
+    """The app's clock in a test: set() stops it at an instant, advance() moves it on."""
+
+    def __init__(self):
+        from gridapp import timeutil
+
+        self._timeutil = timeutil
+        self.now = None
+
+    def set(self, instant: datetime) -> datetime:
+        self._timeutil.pin_clock(instant)
+        self.now = self._timeutil.utcnow()
+        return self.now
+
+    def advance(self, delta) -> datetime:
+        return self.set(self.now + delta)
+
+    def town(self, text: str) -> datetime:
+        """Stop the clock at a wall-clock time of the town: clock.town("2026-11-25 10:00")."""
+        from zoneinfo import ZoneInfo
+
+        return self.set(datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")))
+
+
+@pytest.fixture
+def clock():
+    """A pinned clock (see Clock); it runs again after the test."""
+    from gridapp import timeutil
+
+    c = Clock()
+    yield c
+    timeutil.pin_clock(None)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
 from gridapp.notifications.kinds import register_kind
 from gridapp.notifications.services import notify
-from gridapp.timeutil import TimeRangeError, parse_daily_ranges, town_zone, utcnow
+from gridapp.timeutil import TimeRangeError, parse_daily_ranges, town_today, town_zone, utcnow
 
 register_kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True)
 register_kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",))
@@ -73,8 +73,7 @@ def grace() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("DISINFECTION_GRACE_MINUTES", 30)))
 
 
-def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(town_zone()).date()
+local_today = town_today  # the town's date at an instant: one home, in timeutil
 
 
 def _insert(model):

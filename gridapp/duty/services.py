@@ -28,7 +28,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
 from gridapp.notifications.kinds import register_kind
 from gridapp.notifications.services import notify
-from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_zone, utcnow
+from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_today, town_zone, utcnow
 
 register_kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",))
 register_kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True)
@@ -63,8 +63,7 @@ def reminder_lead() -> timedelta:
     return timedelta(hours=float(current_app.config.get("DUTY_REMINDER_HOURS", 2)))
 
 
-def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(town_zone()).date()
+local_today = town_today  # the town's date at an instant: one home, in timeutil
 
 
 def _insert(model):

@@ -1,5 +1,4 @@
 """Rules and queries for the grid's places: names, scoped lists, edits with audit."""
-from datetime import date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
@@ -10,7 +9,7 @@ from gridapp import policy
 from gridapp.audit.services import describe_changes, record, snapshot
 from gridapp.extensions import db
 from gridapp.grid.models import COMMUNITY_KINDS, Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
-from gridapp.timeutil import town_zone
+from gridapp.timeutil import town_today
 
 SCOPE_MODELS = {
     "town": Town,
@@ -53,10 +52,6 @@ def place_names(pairs) -> dict:
         for pid, name in db.session.execute(select(model.id, model.name).where(model.id.in_(ids))):
             names[(scope_type, pid)] = name
     return names
-
-
-def town_today() -> date:
-    return datetime.now(town_zone()).date()
 
 
 # --- writing: one helper keeps every create and edit audited and duplicate-safe -------------
