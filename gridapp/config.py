@@ -46,9 +46,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     if not secret_key:
         if production:
             raise ConfigError("SECRET_KEY must be set when GRIDAPP_ENV=production")
+        secret_key = _dev_secret_key(instance_path)
     if production and env.get("GRIDAPP_CLOCK_OFFSET"):
         raise ConfigError("GRIDAPP_CLOCK_OFFSET (a shifted clock, for tests) is refused when GRIDAPP_ENV=production")
-        secret_key = _dev_secret_key(instance_path)
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'gridapp.db'}"
 

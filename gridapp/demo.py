@@ -12,6 +12,7 @@ from gridapp.auth.models import User
 from gridapp.auth.services import assign_role, hash_password
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
+from gridapp.timeutil import utcnow
 
 DEMO_PASSWORD = "demo-pass-2020"
 
@@ -116,6 +117,7 @@ def seed(scale: int = 1) -> dict:
     from gridapp.errands.demo import seed_errands
 
     seed_errands()
+    db.session.commit()  # the duty, disinfection and errand demos leave their rows to the caller
     return {
         "communities": len(communities),
         "grids": db.session.scalar(select(func.count(Grid.id))),
@@ -123,6 +125,20 @@ def seed(scale: int = 1) -> dict:
         "households": db.session.scalar(select(func.count(Household.id))),
         "users": db.session.scalar(select(func.count(User.id))),
     }
+
+
+def liven(now=None) -> dict:
+    """Keep a demo town alive at whatever hour it is opened: the next 14 days of shifts exist and
+    every demo volunteer holds a shift open for check-in now. Does nothing without the demo's
+    volunteers. Called by the launcher each time it starts on a database that holds the demo."""
+    from gridapp.duty import services as duty
+    from gridapp.duty.demo import keep_demo_on_duty
+
+    if db.session.scalar(select(func.count(User.id)).where(User.username == "vol1")) == 0:
+        return {}
+    result = {"shifts": duty.generate_shifts(now), "on_duty_now": keep_demo_on_duty(now or utcnow())}
+    db.session.commit()
+    return result
 
 
 def _seed_accounts(town, communities, grids, compounds, companies, units):

@@ -1,7 +1,8 @@
 """`make run`: set up everything, then run web, worker and scheduler in the foreground.
 
-Applies migrations, seeds the demo into an empty database, starts the embedded Redis
-when REDIS_URL is unset, and hands the Procfile's processes to honcho; Ctrl-C stops all.
+Applies migrations, seeds the demo into an empty database (or livens the demo already there),
+starts the embedded Redis when REDIS_URL is unset, and hands the Procfile's processes to honcho;
+Ctrl-C stops all.
 """
 import os
 import sys
@@ -20,27 +21,42 @@ def read_procfile(path: Path) -> dict:
     return procs
 
 
-def main() -> int:
+def prepare(app) -> str:
+    """Migrate the database, then: seed the demo town into an empty one, or keep the demo of an
+    earlier run alive (shifts ahead, someone on duty now); never either in production. Returns
+    what it did: "seeded", "livened" or "migrated"."""
     from flask_migrate import upgrade
-    from honcho.manager import Manager
-    from honcho.printer import Printer
     from sqlalchemy import func, select
 
-    from gridapp import create_app
     from gridapp.auth.models import User
-    from gridapp.demo import DEMO_PASSWORD, seed
+    from gridapp.demo import liven, seed
     from gridapp.extensions import db
+
+    with app.app_context():
+        try:
+            upgrade()
+            if app.config["GRIDAPP_ENV"] == "production":
+                return "migrated"
+            if not db.session.scalar(select(func.count(User.id))):
+                print("Empty database: seeding the demo town of 城关镇 …", flush=True)
+                seed()
+                return "seeded"
+            return "livened" if liven() else "migrated"
+        finally:
+            db.session.remove()
+
+
+def main() -> int:
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    from gridapp import create_app
+    from gridapp.demo import DEMO_PASSWORD
     from gridapp.redis_conn import stop_embedded_redis
 
     embedded = not os.environ.get("REDIS_URL")
     app = create_app()
-    with app.app_context():
-        upgrade()
-        if not db.session.scalar(select(func.count(User.id))):
-            if app.config["GRIDAPP_ENV"] != "production":
-                print("Empty database: seeding the demo town of 城关镇 …", flush=True)
-                seed()
-        db.session.remove()
+    prepare(app)
     port = app.config["PORT"]
     env = dict(os.environ)
     env["REDIS_URL"] = app.config["REDIS_URL"]

@@ -788,9 +788,13 @@ class _Builder:
                     self.add(CompoundRisk, {"compound_id": k.id, "tier": tier, "updated_at": self.history_start})
         self.flush()
         db.session.execute(update(DisinfectionPoint).values(created_at=self.history_start))
-        # The demo's week of ticks without rounds gives way to the full history below.
-        db.session.execute(delete(DisinfectionSlot).where(~DisinfectionSlot.id.in_(
-            select(DisinfectionRound.slot_id).where(DisinfectionRound.slot_id.isnot(None)))))
+        # The demo's week of rounds (and its notices of misses) gives way to the full history below.
+        from gridapp.notifications.models import Notification, OutboxMessage
+
+        db.session.execute(delete(DisinfectionRound))
+        db.session.execute(delete(DisinfectionSlot))
+        for model in (Notification, OutboxMessage):
+            db.session.execute(delete(model).where(model.kind.in_(("disinfection_missed", "disinfection_compound"))))
 
         points = db.session.execute(
             select(DisinfectionPoint.id, DisinfectionPoint.compound_id, DisinfectionPoint.community_id,
