@@ -3,23 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-CATALOGS := $(patsubst %.po,%.mo,$(wildcard gridapp/translations/*/LC_MESSAGES/messages.po))
 export FLASK_APP := wsgi
 
-.PHONY: run test test-browser lint bench bench-notifications bootstrap translations extract-messages clean
+.PHONY: run test test-browser lint bench bench-notifications bootstrap extract-messages clean
 
-bootstrap: $(STAMP) $(CATALOGS)
+# The .po catalogues are compiled by the app itself when it starts (gridapp/catalogues.py).
+bootstrap: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
-
-gridapp/translations/%/LC_MESSAGES/messages.mo: gridapp/translations/%/LC_MESSAGES/messages.po $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d gridapp/translations -l $* >/dev/null
-
-translations: $(CATALOGS)
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o gridapp/translations/messages.pot --no-location --sort-output .

@@ -39,8 +39,10 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
+    from gridapp.catalogues import ensure_catalogues
+
     babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(PROJECT_ROOT / "gridapp" / "translations"))
+                   default_translation_directories=str(ensure_catalogues(instance_path)))
     limiter.init_app(app)
     _init_login(app)
 
