@@ -64,7 +64,7 @@ def register_cli(app):
         from jobs.periodic import PERIODIC_JOBS
 
         for p in PERIODIC_JOBS:
-            when = f"every {p.interval}s" if p.interval else f"cron '{p.cron}' (UTC)"
+            when = f"every {p.interval}s" if p.interval else f"cron '{p.cron}' (town time)"
             click.echo(f"{p.name:24} {when:28} {p.description}")
 
     @jobs_group.command("run")

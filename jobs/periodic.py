@@ -16,7 +16,7 @@ class Periodic:
     func: Callable
     description: str
     interval: int | None = None  # seconds
-    cron: str | None = None  # crontab in UTC
+    cron: str | None = None  # crontab in the town's zone (see jobs/cron.py)
     job_timeout: int = 300
 
 
