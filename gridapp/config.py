@@ -91,6 +91,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # A claimed delivery whose worker is silent this long is sent again (> job timeout).
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", "300")),
         "OUTBOX_BACKOFF_SECONDS": [30, 120, 600, 3600],
+        # Duty: volunteers withdraw themselves until this long before a shift; reminders go this long ahead.
+        "DUTY_WITHDRAW_CUTOFF_HOURS": float(env.get("DUTY_WITHDRAW_CUTOFF_HOURS", "12")),
+        "DUTY_REMINDER_HOURS": float(env.get("DUTY_REMINDER_HOURS", "2")),
         # A disinfection tick this long after its window closed still counts (as late).
         "DISINFECTION_GRACE_MINUTES": int(env.get("DISINFECTION_GRACE_MINUTES", "30")),
         # Errands: the claim limit, how long a claim may show no progress, when the sweep chases,
