@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.core import xlsx
 from gridapp.duty import policy as dpolicy
 from gridapp.duty.models import (
     ACTIVE_SIGNUP,
@@ -789,21 +790,15 @@ def _seconds():
     return (func.julianday(Shift.ends_at) - func.julianday(Shift.starts_at)) * 86400
 
 
-def hours_xlsx(rows: list[dict], first: date, last: date) -> bytes:
-    from io import BytesIO
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "duty"
-    ws.append([_("Duty hours %(first)s – %(last)s", first=first.isoformat(), last=last.isoformat())])
-    ws.append([_("Volunteer"), _("Username"), _("Shifts"), _("Served"), _("No-shows"), _("Hours")])
+def hours_xlsx(user, rows: list[dict], first: date, last: date) -> bytes:
+    """The hours report as a workbook, headed with the period and the places of `user`."""
+    book = xlsx.Book(xlsx.heading(_("Duty hours"), user, first, last))
+    ws = book.sheet("duty", [xlsx.Column(_("Volunteer"), 14), xlsx.Column(_("Username"), 14),
+                             xlsx.Column(_("Shifts"), 8), xlsx.Column(_("Served"), 8),
+                             xlsx.Column(_("No-shows"), 8), xlsx.Column(_("Hours"), 8)])
     for r in rows:
         ws.append([r["name"], r["username"], r["shifts"], r["served"], r["no_shows"], r["hours"]])
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return book.to_bytes()
 
 
 # --- calendar feed -----------------------------------------------------------------------------------
