@@ -5,7 +5,6 @@ Every object route: load or 404, `require()` the action on that object, validate
 service call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise).
 """
 from datetime import timedelta
-from io import BytesIO
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
@@ -13,7 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
+from gridapp.core import xlsx
 from gridapp.core.http import ListPage, page_number, render, toast, wants_fragment
+from gridapp.core.xlsx import Column
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection import services
 from gridapp.disinfection.forms import PeriodForm, PointForm, PointsForm, RiskForm, TickForm
@@ -396,12 +397,12 @@ def export():
             (form.end.data - form.start.data).days >= services.MAX_EXPORT_DAYS:
         flash(_("Choose a period of at most %(n)d days.", n=services.MAX_EXPORT_DAYS), "error")
         return redirect(url_for("disinfection.board"))
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Rounds"))
-    ws.append([_("Day"), _("Window"), _("Status"), _("Late"), _("Done at"), _("Done by"), _("Community"),
-               _("Compound or place"), _("Point"), _("Kind"), _("Task"), _("Disinfectant"), _("Note"), _("Photo")])
+    book = xlsx.Book(xlsx.heading(_("Rounds"), current_user, form.start.data, form.end.data))
+    ws = book.sheet(_("Rounds"), [
+        Column(_("Day"), 11), Column(_("Window"), 12), Column(_("Status"), 8), Column(_("Late"), 6),
+        Column(_("Done at"), 17), Column(_("Done by"), 12), Column(_("Community"), 14),
+        Column(_("Compound or place"), 16), Column(_("Point"), 16), Column(_("Kind"), 10), Column(_("Task"), 10),
+        Column(_("Disinfectant"), 14), Column(_("Note"), 30), Column(_("Photo"), 40)])
 
     def photo_url(round_id, photo) -> str:
         # The permission-checked route: the file opens only for those who may see it.
@@ -409,20 +410,14 @@ def export():
 
     status_labels = {"pending": _("Pending"), "done": _("Done"), "missed": _("Missed")}
     for r in services.export_rows(current_user, form.start.data, form.end.data):
-        ws.append([r[0], r[1], status_labels[r[2]], _("yes") if r[3] else "",
-                   to_local(r[4]).replace(tzinfo=None) if r[4] else None, r[5] or "", r[6], r[7] or r[8], r[9],
-                   str(services.KIND_LABELS.get(r[10], r[10])), str(services.TASK_LABELS.get(r[11], r[11])),
+        ws.append([r[0], r[1], status_labels[r[2]], _("yes") if r[3] else "", r[4], r[5] or "", r[6], r[7] or r[8],
+                   r[9], str(services.KIND_LABELS.get(r[10], r[10])), str(services.TASK_LABELS.get(r[11], r[11])),
                    r[12] or "", r[13] or "", photo_url(r[14], r[15])])
-    extra = wb.create_sheet(_("Extra rounds"))
-    extra.append([_("Done at"), _("Done by"), _("Community"), _("Compound or place"), _("Point"),
-                  _("Disinfectant"), _("Note"), _("Photo")])
+    extra = book.sheet(_("Extra rounds"), [
+        Column(_("Done at"), 17), Column(_("Done by"), 12), Column(_("Community"), 14),
+        Column(_("Compound or place"), 16), Column(_("Point"), 16), Column(_("Disinfectant"), 14),
+        Column(_("Note"), 30), Column(_("Photo"), 40)])
     for r in services.extra_rounds(current_user, form.start.data, form.end.data):
-        extra.append([to_local(r[0]).replace(tzinfo=None), r[1], r[2], r[3] or r[4], r[5], r[6] or "", r[7] or "",
-                      photo_url(r[8], r[9])])
-    buf = BytesIO()
-    wb.save(buf)
-    resp = make_response(buf.getvalue())
-    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        extra.append([r[0], r[1], r[2], r[3] or r[4], r[5], r[6] or "", r[7] or "", photo_url(r[8], r[9])])
     name = f"rounds-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx"
-    resp.headers["Content-Disposition"] = f"attachment; filename={name}"
-    return resp
+    return xlsx.response(book.to_bytes(), name)

@@ -1,5 +1,6 @@
 """The rules of the duty roster: shift patterns, idempotent shift generation, sign-ups that never
 over-book, withdrawal cut-offs, check-in/out, no-shows, reminders and gap alerts. No request, no HTML."""
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -8,12 +9,14 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from icalendar import Calendar, Event
 from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.core import xlsx
 from gridapp.duty import policy as dpolicy
 from gridapp.duty.models import (
     ACTIVE_SIGNUP,
@@ -788,21 +791,15 @@ def _seconds():
     return (func.julianday(Shift.ends_at) - func.julianday(Shift.starts_at)) * 86400
 
 
-def hours_xlsx(rows: list[dict], first: date, last: date) -> bytes:
-    from io import BytesIO
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "duty"
-    ws.append([_("Duty hours %(first)s – %(last)s", first=first.isoformat(), last=last.isoformat())])
-    ws.append([_("Volunteer"), _("Username"), _("Shifts"), _("Served"), _("No-shows"), _("Hours")])
+def hours_xlsx(user, rows: list[dict], first: date, last: date) -> bytes:
+    """The hours report as a workbook, headed with the period and the places of `user`."""
+    book = xlsx.Book(xlsx.heading(_("Duty hours"), user, first, last))
+    ws = book.sheet("duty", [xlsx.Column(_("Volunteer"), 14), xlsx.Column(_("Username"), 14),
+                             xlsx.Column(_("Shifts"), 8), xlsx.Column(_("Served"), 8),
+                             xlsx.Column(_("No-shows"), 8), xlsx.Column(_("Hours"), 8)])
     for r in rows:
         ws.append([r["name"], r["username"], r["shifts"], r["served"], r["no_shows"], r["hours"]])
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return book.to_bytes()
 
 
 # --- calendar feed -----------------------------------------------------------------------------------
@@ -823,29 +820,39 @@ def user_by_feed_token(token: str) -> User | None:
                               .where(FeedToken.token == token, User.active.is_(True))).first()
 
 
+# RFC 5545 TEXT holds no control characters but tab; a line break is escaped by icalendar.
+_ICS_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _ics_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    return _ICS_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def ics_feed(user, host: str, now: datetime | None = None) -> str:
+    """The user's shifts of the last 30 days and ahead as an iCalendar feed (icalendar escapes
+    the text and folds long lines at 75 octets)."""
     now = now or utcnow()
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
     rows = db.session.scalars(
         select(Signup).join(Shift, Shift.id == Signup.shift_id).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
         .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint))
         .where(Signup.user_id == user.id, Signup.status.in_(ACTIVE_SIGNUP), Shift.ends_at > now - timedelta(days=30))
         .order_by(Shift.starts_at))
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//gridapp//duty//ZH", "CALSCALE:GREGORIAN",
-             "X-WR-CALNAME:" + _ics_text(_("My duty shifts"))]
+    cal = Calendar()
+    cal.add("version", "2.0")
+    cal.add("prodid", "-//gridapp//duty//ZH")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", _ics_text(_("My duty shifts")))
     for s in rows:
         shift = s.shift
-        lines += ["BEGIN:VEVENT", f"UID:duty-signup-{s.id}@{host}", f"DTSTAMP:{stamp}",
-                  f"DTSTART:{shift.starts_at.strftime('%Y%m%dT%H%M%SZ')}",
-                  f"DTEND:{shift.ends_at.strftime('%Y%m%dT%H%M%SZ')}",
-                  "SUMMARY:" + _ics_text(_("Duty: %(place)s", place=shift.checkpoint.name)),
-                  "LOCATION:" + _ics_text(shift.checkpoint.location or shift.checkpoint.name), "END:VEVENT"]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
+        event = Event()
+        event.add("uid", f"duty-signup-{s.id}@{_ics_text(host)}")
+        event.add("dtstamp", now.astimezone(UTC).replace(microsecond=0))
+        event.add("dtstart", shift.starts_at.astimezone(UTC))
+        event.add("dtend", shift.ends_at.astimezone(UTC))
+        event.add("summary", _ics_text(_("Duty: %(place)s", place=shift.checkpoint.name)))
+        event.add("location", _ics_text(shift.checkpoint.location or shift.checkpoint.name))
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
 
 
 def roster_people(shift: Shift) -> list[Signup]:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from gridapp.core import xlsx
 from gridapp.core.http import page_number, redirect_back, toast, wants_fragment
 from gridapp.core.security import mark_personal
 from gridapp.duty import policy as dpolicy
@@ -464,10 +465,8 @@ def hours_export():
     if not ok:
         return render_template("duty/hours.html", form=form, rows=[]), 400
     rows = services.hours_report(current_user, form.start.data, form.end.data)
-    resp = make_response(services.hours_xlsx(rows, form.start.data, form.end.data))
-    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    resp.headers["Content-Disposition"] = (
-        f'attachment; filename="duty-hours-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx"')
+    resp = xlsx.response(services.hours_xlsx(current_user, rows, form.start.data, form.end.data),
+                         f"duty-hours-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx")
     mark_personal()
     return resp
 

@@ -6,15 +6,16 @@ call, commit, answer (the changed fragment with a toast to htmx, a redirect othe
 transition says why (who took it, what state it is in) and changes nothing.
 """
 from datetime import timedelta
-from io import BytesIO
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
+from gridapp.core import xlsx
 from gridapp.core.http import paginate, render, toast, wants_fragment
 from gridapp.core.security import mark_personal
+from gridapp.core.xlsx import Column
 from gridapp.errands import policy, services
 from gridapp.errands.forms import (
     ActionForm,
@@ -27,6 +28,7 @@ from gridapp.errands.forms import (
 )
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
+from gridapp.grid.models import Community
 from gridapp.policy import can, require
 from gridapp.timeutil import to_local, utcnow
 
@@ -401,29 +403,22 @@ def export():
     form, filters = _staff_filters()
     if form.errors:  # never a file that holds more than was asked for: the page says what is wrong
         return _staff_page(form, filters)
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Errands"))
-    ws.append([_("No."), _("Community"), _("Compound"), _("Category"), _("Items"), _("Urgent"), _("Status"),
-               _("Needed by"), _("Filed"), _("Claimed"), _("Volunteer"), _("Delivered"), _("Confirmed"),
-               _("Estimated cost"), _("Actual cost"), _("Money settled"), _("Cancel reason")])
-
-    def cell(moment):
-        return to_local(moment).replace(tzinfo=None) if moment else None
+    community = db.session.get(Community, filters.community_id) if filters.community_id is not None else None
+    book = xlsx.Book(xlsx.heading(_("Errands"), current_user, filters.since, filters.until, community=community))
+    ws = book.sheet(_("Errands"), [
+        Column(_("No."), 8), Column(_("Community"), 14), Column(_("Compound"), 16), Column(_("Category"), 12),
+        Column(_("Items to buy"), 40), Column(_("Urgent"), 8), Column(_("Status"), 10), Column(_("Needed by"), 17),
+        Column(_("Filed"), 17), Column(_("Claimed"), 17), Column(_("Volunteer"), 12), Column(_("Delivered"), 17),
+        Column(_("Confirmed"), 17), Column(_("Estimated cost"), 12), Column(_("Actual cost"), 12),
+        Column(_("Money settled"), 10), Column(_("Cancel reason"), 30)])
 
     def money(value):
         return value / 100 if value is not None else None
 
-    for e, compound, community, volunteer in services.export_rows(current_user, filters):
-        ws.append([e.id, community, compound, str(services.CATEGORY_LABELS[e.category]), e.summary,
-                   _("Yes") if e.urgent else "", str(services.STATUS_LABELS[e.status]), cell(e.needed_by_at),
-                   cell(e.filed_at), cell(e.first_claimed_at), volunteer or "", cell(e.delivered_at),
-                   cell(e.confirmed_at), money(e.estimated_cost_cents), money(e.actual_cost_cents),
+    for e, compound, community_name, volunteer in services.export_rows(current_user, filters):
+        ws.append([e.id, community_name, compound, str(services.CATEGORY_LABELS[e.category]), e.summary,
+                   _("Yes") if e.urgent else "", str(services.STATUS_LABELS[e.status]), e.needed_by_at,
+                   e.filed_at, e.first_claimed_at, volunteer or "", e.delivered_at,
+                   e.confirmed_at, money(e.estimated_cost_cents), money(e.actual_cost_cents),
                    _("Yes") if e.money_settled else "", e.cancel_reason])
-    out = BytesIO()
-    wb.save(out)
-    resp = make_response(out.getvalue())
-    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    resp.headers["Content-Disposition"] = "attachment; filename=errands.xlsx"
-    return resp
+    return xlsx.response(book.to_bytes(), "errands.xlsx")

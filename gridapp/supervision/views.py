@@ -6,14 +6,15 @@ one service call, commit, answer (the item fragment with a toast to htmx, a redi
 otherwise). A refused transition says why, and changes nothing.
 """
 from datetime import timedelta
-from io import BytesIO
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
+from gridapp.core import xlsx
 from gridapp.core.http import render, toast, wants_fragment
+from gridapp.core.xlsx import Column
 from gridapp.extensions import db
 from gridapp.policy import can, require, scope_of
 from gridapp.supervision import services
@@ -389,8 +390,6 @@ def export_items():
     """The items (those this user may see), all or those issued in ?start=…&end=… (town days)."""
     if _dashboard_communities() is False:
         require(current_user, "supervision_dashboard")
-    from openpyxl import Workbook
-
     period = PeriodForm(request.args)
     between, suffix = None, ""
     if (request.args.get("start") or request.args.get("end")) and period.validate() and period.start.data:
@@ -398,13 +397,13 @@ def export_items():
         end = period.end.data if period.end.data and period.end.data >= start else start
         between, suffix = services.local_day_bounds(start, end), f"-{start.isoformat()}-{end.isoformat()}"
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Rectification items"))
-    ws.append([_("No."), _("Place"), _("Category"), _("Severity"), _("Description"), _("Responsible person"),
-               _("Status"), _("Issued"), _("Due"), _("Escalation level"), _("Submitted"), _("Verified")])
-
-    def cell(moment):
-        return to_local(moment).replace(tzinfo=None) if moment else None
+    first, last = (start, end) if between else (None, None)
+    book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last))
+    ws = book.sheet(_("Rectification items"), [
+        Column(_("No."), 8), Column(_("Place"), 18), Column(_("Category"), 12), Column(_("Severity"), 10),
+        Column(_("Description"), 40), Column(_("Responsible person"), 14), Column(_("Status"), 10),
+        Column(_("Issued"), 17), Column(_("Due"), 17), Column(_("Escalation level"), 10),
+        Column(_("Submitted"), 17), Column(_("Verified"), 17)])
 
     status = request.args.get("status", "")
     stmt = services.items_query(current_user, status=status if status in services.STATUS_LABELS or
@@ -413,14 +412,8 @@ def export_items():
         ws.append([it.id, it.target_name, str(services.CATEGORY_LABELS.get(it.category, it.category)),
                    str(services.SEVERITY_LABELS.get(it.severity, it.severity)), it.description,
                    it.owner.display_name if it.owner else "", str(services.STATUS_LABELS[it.status]),
-                   cell(it.issued_at), cell(it.due_at), it.escalation_level, cell(it.submitted_at),
-                   cell(it.verified_at)])
-    out = BytesIO()
-    wb.save(out)
-    resp = make_response(out.getvalue())
-    resp.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    resp.headers["Content-Disposition"] = f"attachment; filename=supervision-items{suffix}.xlsx"
-    return resp
+                   it.issued_at, it.due_at, it.escalation_level, it.submitted_at, it.verified_at])
+    return xlsx.response(book.to_bytes(), f"supervision-items{suffix}.xlsx")
 
 
 # --- interviews and circulars -----------------------------------------------------------------------

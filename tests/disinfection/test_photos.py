@@ -155,5 +155,5 @@ def test_the_export_links_each_photo_through_the_checked_route(make_client, worl
     today = services.local_today().isoformat()
     wb = load_workbook(BytesIO(c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}").data))
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
-    assert len(rows) == 2 and len(rows[0]) == 14
-    assert rows[1][13].endswith(f"/disinfection/rounds/{r.id}/photo")
+    assert len(rows) == 3 and len(rows[1]) == 14
+    assert rows[2][13].endswith(f"/disinfection/rounds/{r.id}/photo")

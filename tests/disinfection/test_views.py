@@ -223,8 +223,8 @@ def test_excel_export_of_a_period(make_client, world):
     assert resp.status_code == 200
     wb = load_workbook(BytesIO(resp.data))
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
-    assert len(rows) == 2  # the header and pm1's one slot; 远景's is out of sight
-    assert rows[1][8] == "电梯" and rows[1][11] == "84消毒液" and rows[1][5] == "Pm1"
+    assert len(rows) == 3  # the title, the header and pm1's one slot; 远景's is out of sight
+    assert rows[2][8] == "电梯" and rows[2][11] == "84消毒液" and rows[2][5] == "Pm1"
     too_long = c.get("/disinfection/rounds.xlsx?start=2026-01-01&end=2026-03-01")
     assert too_long.status_code == 302
 

@@ -30,7 +30,7 @@ def exported(client, query):
     resp = client.get(f"/errands/export.xlsx?{query}")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet"), resp.status_code
     rows = list(load_workbook(BytesIO(resp.data)).active.iter_rows(values_only=True))
-    return {r[0] for r in rows[1:]}
+    return {r[0] for r in rows[2:]}  # below the title row and the header
 
 
 def day(moment):

@@ -208,7 +208,7 @@ def test_excel_export(make_client, world, item):
     resp = logged_in(make_client, "sup1").get("/supervision/items.xlsx")
     assert resp.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = list(load_workbook(BytesIO(resp.data)).active.iter_rows(values_only=True))
-    assert len(rows) == 2 and rows[1][0] == item.id and rows[1][1] == "阳光小区" and rows[1][5] == "Pm1"
+    assert len(rows) == 3 and rows[2][0] == item.id and rows[2][1] == "阳光小区" and rows[2][5] == "Pm1"
 
 
 def test_circular_is_published_to_staff_and_printable(make_client, world, item):
