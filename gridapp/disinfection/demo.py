@@ -27,9 +27,10 @@ def seed_disinfection(now=None, days: int = 7) -> dict:
     now = now or utcnow()
     start = now - timedelta(days=days)
     compounds = db.session.scalars(select(Compound).order_by(Compound.id)).all()
-    first_of_company = {}
+    high_risk = {k.id for i, k in enumerate(compounds) if i % 4 == 0}
+    first_of_company = {}  # (a high-risk compound's own windows give way to the tier's)
     for k in compounds:
-        if k.property_company_id:
+        if k.property_company_id and k.id not in high_risk:
             first_of_company.setdefault(k.property_company_id, k.id)
     for i, k in enumerate(compounds):
         elevators = {"kind": "elevator", "count": 2 + i % 3, "name": "电梯"}
@@ -40,7 +41,7 @@ def seed_disinfection(now=None, days: int = 7) -> dict:
                                                          "windows": "06:00-10:00,17:00-21:00"}, now=start)
         services.create_points(None, compound=k, values={"kind": "garbage_point", "task": "garbage", "count": 1,
                                                          "name": "垃圾收集点"}, now=start)
-        if i % 4 == 0:
+        if k.id in high_risk:
             services.set_risk(None, k, "high", now=start)
     for c in db.session.scalars(select(Community).order_by(Community.id)).all():
         name, kind = PUBLIC_PLACES[c.id % len(PUBLIC_PLACES)]
