@@ -3,6 +3,8 @@ import os
 import secrets
 from pathlib import Path
 
+from gridapp.notifications.destinations import parse_allowed_hosts
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 
@@ -89,6 +91,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # A claimed delivery whose worker is silent this long is sent again (> job timeout).
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", "300")),
         "OUTBOX_BACKOFF_SECONDS": [30, 120, 600, 3600],
+        # Group-robot webhooks go to https on public addresses only; these hosts (names or
+        # addresses, e.g. the town's own gateway) are allowed on any address, http included.
+        "WEBHOOK_ALLOWED_HOSTS": parse_allowed_hosts(env.get("WEBHOOK_ALLOWED_HOSTS")),
         # A disinfection tick this long after its window closed still counts (as late).
         "DISINFECTION_GRACE_MINUTES": int(env.get("DISINFECTION_GRACE_MINUTES", "30")),
         # Errands: the claim limit, how long a claim may show no progress, when the sweep chases,

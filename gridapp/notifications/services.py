@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import cache
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, event, func, or_, select, text, update
@@ -91,22 +90,22 @@ def scrub_for_group(text: str) -> str:
 
 
 def validate_webhook_url(url: str) -> str | None:
-    """An error message, or None when the URL may be saved (https; http only on loopback)."""
+    """An error message, or None when the URL may be saved: https to a public address, or a
+    host of WEBHOOK_ALLOWED_HOSTS (see gridapp.notifications.destinations)."""
     from flask_babel import gettext as _
 
+    from gridapp.notifications.destinations import AddressRefused, check_webhook_url
+
     try:
-        parts = urlsplit((url or "").strip())
-    except ValueError:
+        check_webhook_url(url)
+    except AddressRefused as exc:
+        if exc.reason == "scheme":
+            return _("Robot webhooks must use https://.")
+        if exc.reason == "private":
+            return _("This address points to this server or to a private network; "
+                     "a group robot must be reachable on the internet.")
         return _("This is not a valid address.")
-    host = (parts.hostname or "").lower()
-    if not host:
-        return _("This is not a valid address.")
-    if parts.scheme == "https":
-        return None
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
-    if parts.scheme == "http" and loopback:
-        return None
-    return _("Robot webhooks must use https://.")
+    return None
 
 
 # --- writing notifications -------------------------------------------------------------
