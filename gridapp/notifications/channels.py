@@ -3,6 +3,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import time
 import urllib.parse
@@ -18,6 +19,28 @@ from gridapp.notifications.services import Delivery
 
 class DeliveryError(Exception):
     """The channel refused or could not be reached; the delivery will be retried."""
+
+
+# In an error written on the outbox row (shown on /admin/jobs): a URL's user and password, and
+# its query (a robot's key or access token, a gateway's API key) are left out.
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s@'\"]*@)?([^\s?#'\"]*)(\?[^\s#'\"]*)?")
+
+
+def failure_text(exc: BaseException, row: Delivery) -> str:
+    """What to record of a failed delivery: the refusal, or the type and message of any other
+    exception, without the passwords, keys and tokens the settings or the robot hold."""
+    text = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    text = _URL.sub(lambda m: m.group(1) + ("***@" if m.group(2) else "") + m.group(3)
+                    + ("?***" if m.group(4) else ""), text)
+    cfg = current_app.config
+    secrets = [cfg.get("SMS_GATEWAY_PASSWORD"), cfg.get("MAIL_PASSWORD"), cfg.get("SECRET_KEY"), row.webhook_secret]
+    if cfg.get("SMS_GATEWAY_USER"):
+        cred = f"{cfg['SMS_GATEWAY_USER']}:{cfg.get('SMS_GATEWAY_PASSWORD') or ''}".encode()
+        secrets.append(base64.b64encode(cred).decode())
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text[:2000]
 
 
 def send(row: Delivery) -> None:
@@ -75,7 +98,7 @@ def _body(payload: dict, headers: dict | None) -> tuple[bytes, dict]:
 def _post_json(url: str, payload: dict, headers: dict | None = None) -> tuple[int, bytes]:
     """POST to an address the operator configured (the SMS gateway)."""
     data, headers = _body(payload, headers)
-    host = urllib.parse.urlsplit(url).hostname
+    host = urllib.parse.urlsplit(url).hostname or "the gateway"
     try:
         resp = _http.request("POST", url, body=data, redirect=False, preload_content=False, headers=headers)
         return _read_answer(resp, host)
