@@ -123,7 +123,8 @@ def main() -> int:
         with RobotProcess() as robot:
             app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": database,
                               "SECRET_KEY": "bench", "REDIS_URL": os.environ.get("REDIS_URL"),
-                              "SMS_GATEWAY_URL": robot.url + "/sms?to={phone}"})
+                              "SMS_GATEWAY_URL": robot.url + "/sms?to={phone}",
+                              "WEBHOOK_ALLOWED_HOSTS": ("127.0.0.1",)})  # the loopback robot
             with app.app_context():
                 result = _run(app, db, robot, args)
     finally:

@@ -3,6 +3,8 @@ import os
 import secrets
 from pathlib import Path
 
+from gridapp.notifications.destinations import parse_allowed_hosts
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 
@@ -94,6 +96,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Duty: volunteers withdraw themselves until this long before a shift; reminders go this long ahead.
         "DUTY_WITHDRAW_CUTOFF_HOURS": float(env.get("DUTY_WITHDRAW_CUTOFF_HOURS", "12")),
         "DUTY_REMINDER_HOURS": float(env.get("DUTY_REMINDER_HOURS", "2")),
+        # Group-robot webhooks go to https on public addresses only; these hosts (names or
+        # addresses, e.g. the town's own gateway) are allowed on any address, http included.
+        "WEBHOOK_ALLOWED_HOSTS": parse_allowed_hosts(env.get("WEBHOOK_ALLOWED_HOSTS")),
         # A disinfection tick this long after its window closed still counts (as late).
         "DISINFECTION_GRACE_MINUTES": int(env.get("DISINFECTION_GRACE_MINUTES", "30")),
         # Errands: the claim limit, how long a claim may show no progress, when the sweep chases,

@@ -41,6 +41,8 @@ def test_config(**extra) -> dict:
         # Fast hashing in tests; production uses Werkzeug's default scrypt cost.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SERVER_NAME": None,
+        # The loopback SMTP/HTTP peers of the delivery tests, allowed as a town's own gateway is.
+        "WEBHOOK_ALLOWED_HOSTS": ("127.0.0.1",),
     }
     cfg.update(extra)
     return cfg

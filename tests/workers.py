@@ -20,6 +20,7 @@ def worker_env(app, **extra) -> dict:
     for key in ("MAIL_SERVER", "MAIL_PORT", "SMS_GATEWAY_URL", "OUTBOX_LEASE_SECONDS"):
         if app.config.get(key) is not None:
             env[key] = str(app.config[key])
+    env["WEBHOOK_ALLOWED_HOSTS"] = ",".join(app.config.get("WEBHOOK_ALLOWED_HOSTS") or ())
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import cache
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, event, func, or_, select, text, update
@@ -91,22 +90,22 @@ def scrub_for_group(text: str) -> str:
 
 
 def validate_webhook_url(url: str) -> str | None:
-    """An error message, or None when the URL may be saved (https; http only on loopback)."""
+    """An error message, or None when the URL may be saved: https to a public address, or a
+    host of WEBHOOK_ALLOWED_HOSTS (see gridapp.notifications.destinations)."""
     from flask_babel import gettext as _
 
+    from gridapp.notifications.destinations import AddressRefused, check_webhook_url
+
     try:
-        parts = urlsplit((url or "").strip())
-    except ValueError:
+        check_webhook_url(url)
+    except AddressRefused as exc:
+        if exc.reason == "scheme":
+            return _("Robot webhooks must use https://.")
+        if exc.reason == "private":
+            return _("This address points to this server or to a private network; "
+                     "a group robot must be reachable on the internet.")
         return _("This is not a valid address.")
-    host = (parts.hostname or "").lower()
-    if not host:
-        return _("This is not a valid address.")
-    if parts.scheme == "https":
-        return None
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
-    if parts.scheme == "http" and loopback:
-        return None
-    return _("Robot webhooks must use https://.")
+    return None
 
 
 # --- writing notifications -------------------------------------------------------------
@@ -232,11 +231,18 @@ def _lease() -> timedelta:
     return timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
 
 
+def max_attempts() -> int:
+    """A delivery is tried once, then once after each pause of OUTBOX_BACKOFF_SECONDS."""
+    return len(current_app.config["OUTBOX_BACKOFF_SECONDS"]) + 1
+
+
 def _reclaimable(now):
-    """Due and waiting, or claimed by a worker that has been silent longer than the lease."""
+    """Due and waiting, or claimed by a worker that has been silent longer than the lease
+    (and has attempts left: see fail_abandoned)."""
     return or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - _lease()),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - _lease(),
+             OutboxMessage.attempts < max_attempts()),
     )
 
 
@@ -268,7 +274,8 @@ def _claim_statement():
         update(OutboxMessage)
         .where(OutboxMessage.id == bindparam("outbox_id"), or_(
             and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= bindparam("now")),
-            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < bindparam("stale_before")),
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < bindparam("stale_before"),
+                 OutboxMessage.attempts < bindparam("max_attempts")),
         ))
         .values(status="sending", claimed_at=bindparam("now"), claim_token=bindparam("token"),
                 attempts=OutboxMessage.attempts + 1)
@@ -309,6 +316,7 @@ def claim(outbox_id: int, now: datetime | None = None) -> Delivery | None:
     _no_wait_for_flush()
     won = db.session.execute(_claim_statement(), {
         "outbox_id": outbox_id, "now": now, "stale_before": now - _lease(), "token": token,
+        "max_attempts": max_attempts(),
     }).first()
     db.session.commit()
     if won is None:
@@ -333,7 +341,7 @@ def record_failure(outbox_id: int, token: str, error: str, now: datetime | None 
     row = db.session.get(OutboxMessage, outbox_id, populate_existing=True)
     if row is None or row.claim_token != token or row.status != "sending":
         return row.status if row else "missing"
-    if row.attempts > len(backoff):
+    if row.attempts >= max_attempts():
         row.status = "failed"
     else:
         row.status = "pending"
@@ -341,6 +349,24 @@ def record_failure(outbox_id: int, token: str, error: str, now: datetime | None 
     row.last_error = error[:2000]
     db.session.commit()
     return row.status
+
+
+ABANDONED = "the worker stopped during the last attempt (no answer within the lease)"
+
+
+def fail_abandoned(now: datetime | None = None) -> int:
+    """Rows whose worker went silent (killed, out of memory) during their last allowed attempt
+    become failed, so that a notice that brings its worker down is not tried for ever."""
+    now = now or utcnow()
+    done = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - _lease(),
+               OutboxMessage.attempts >= max_attempts())
+        .values(status="failed", last_error=ABANDONED, claim_token=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return done
 
 
 def due_outbox_ids(now: datetime | None = None, limit: int = 1000) -> list[int]:

@@ -56,11 +56,13 @@ class SMTPServer:
 
 
 class HTTPPeer:
-    """Records each POST (path, query, headers, JSON body) and answers with `status`/`answer`."""
+    """Records each POST (path, query, headers, JSON body) and answers with `status`/`answer`
+    (and `headers`, e.g. a redirect's Location)."""
 
-    def __init__(self, status=200, answer=None):
+    def __init__(self, status=200, answer=None, headers=None):
         self.requests = []
         self.status = status
+        self.headers = headers or {}
         self.answer = answer if answer is not None else {"errcode": 0, "errmsg": "ok"}
         self.lock = threading.Lock()
         peer = self
@@ -76,6 +78,8 @@ class HTTPPeer:
                 body = json.dumps(peer.answer).encode()
                 self.send_response(peer.status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in peer.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
