@@ -1,4 +1,5 @@
-"""Accounts: password rules and hashing, authentication, server-side sessions, roles."""
+"""Accounts: passwords (the rule is gridapp/auth/passwords.py) and hashing, authentication,
+server-side sessions, roles."""
 import hashlib
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import ROLE_SCOPES, LoginSession, RoleAssignment, User
+from gridapp.auth.passwords import PasswordRejected, check_password_rules
 from gridapp.extensions import db
 from gridapp.notifications.models import Notification
 from gridapp.timeutil import utcnow
@@ -17,37 +19,6 @@ from gridapp.timeutil import utcnow
 # A hash to compare against when the account does not exist, so that the time taken
 # does not tell whether a username is registered.
 _DUMMY_HASH = None
-
-
-class PasswordRejected(ValueError):
-    def __init__(self, message: str, field: str = "new_password"):
-        super().__init__(message)
-        self.field = field  # the form field the message belongs to
-
-
-def _common_passwords() -> frozenset:
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(FREQUENCY_LISTS["passwords"])
-
-
-_COMMON = None
-
-
-def check_password_rules(password: str, user: User | None = None) -> None:
-    """Raise PasswordRejected with a user-facing reason, or return."""
-    global _COMMON
-    from flask_babel import gettext as _
-
-    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
-        raise PasswordRejected(_("The password must be at least %(n)d characters long.",
-                                 n=current_app.config["PASSWORD_MIN_LENGTH"]))
-    if _COMMON is None:
-        _COMMON = _common_passwords()
-    if password.lower() in _COMMON:
-        raise PasswordRejected(_("This password is among the most common ones; choose another."))
-    if user is not None and password.lower() in {user.username.lower(), (user.phone or "").lower()}:
-        raise PasswordRejected(_("The password must not be your username or phone number."))
 
 
 def hash_password(password: str) -> str:
