@@ -97,18 +97,20 @@ def load_session(token: str) -> User | None:
     # One statement for the session, its user, the user's roles and the unread notices (every page
     # needs all four: the layout shows the unread badge).
     row = db.session.execute(
-        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, _UNREAD)
+        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, LoginSession.created_at, _UNREAD)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.id == key)
         .options(joinedload(User.roles))
     ).unique().first()
     if row is None:
         return None
-    user, revoked_at, last_seen_at, unread = row
+    user, revoked_at, last_seen_at, created_at, unread = row
     if revoked_at is not None:
         return None
     now = utcnow()
     if now - last_seen_at > timedelta(days=current_app.config["SESSION_IDLE_DAYS"]):
+        return None
+    if now - created_at > timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]):
         return None
     if not user.active:
         return None
@@ -184,12 +186,14 @@ def remove_role(admin: User, ra: RoleAssignment) -> None:
 
 
 def purge_sessions(now=None) -> int:
-    """Delete sessions revoked or idle beyond the limit; returns how many."""
+    """Delete sessions revoked, idle beyond the limit or older than the absolute one; returns how many."""
     now = now or utcnow()
     cutoff = now - timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
+    born_before = now - timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
     result = db.session.execute(
         LoginSession.__table__.delete().where(
-            or_(LoginSession.revoked_at.is_not(None), LoginSession.last_seen_at < cutoff)
+            or_(LoginSession.revoked_at.is_not(None), LoginSession.last_seen_at < cutoff,
+                LoginSession.created_at < born_before)
         )
     )
     return result.rowcount

@@ -1,9 +1,12 @@
 """Logging in and out, server-side sessions, throttling."""
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from gridapp.audit.models import AuditEvent
 from gridapp.auth.models import LoginSession
 from gridapp.extensions import db
+from gridapp.timeutil import utcnow
 from tests.conftest import DEFAULT_PASSWORD
 
 
@@ -169,3 +172,39 @@ def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(app, client, world):
     resp = client.post("/login", {"username": "someone9", "password": "wrong-password-x"},
                        headers={"X-Forwarded-For": "192.0.2.99"})
     assert resp.status_code == 429
+
+
+def _age_sessions(**ago):
+    db.session.execute(update(LoginSession).values(created_at=utcnow() - timedelta(**ago)))
+    db.session.commit()
+
+
+def test_a_session_ends_after_its_absolute_lifetime_however_busy(app, client, world):
+    client.login("vol1")
+    _age_sessions(hours=719)  # used a moment ago (last seen now), 30 days old less an hour
+    assert client.get("/").status_code == 200
+    _age_sessions(hours=721)
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+def test_the_absolute_lifetime_is_configurable(app, client, world):
+    app.config["SESSION_ABSOLUTE_HOURS"] = 2
+    client.login("vol1")
+    _age_sessions(minutes=119)
+    assert client.get("/").status_code == 200
+    _age_sessions(minutes=121)
+    assert client.get("/").status_code == 302
+
+
+def test_purging_removes_sessions_past_their_absolute_lifetime(app, make_client, world):
+    from gridapp.auth.services import purge_sessions
+
+    make_client().login("vol1")
+    make_client().login("secretary1")
+    db.session.execute(LoginSession.__table__.update().where(LoginSession.user_id == world.vol1.id)
+                       .values(created_at=utcnow() - timedelta(hours=721)))
+    db.session.commit()
+    assert purge_sessions() == 1
+    db.session.commit()
+    assert [s.user_id for s in db.session.scalars(select(LoginSession))] == [world.sec1.id]
