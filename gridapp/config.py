@@ -69,6 +69,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_DAYS": int(env.get("SESSION_IDLE_DAYS", "14")),
         # ...and after this long whatever the activity: a stolen cookie does not live forever.
         "SESSION_ABSOLUTE_HOURS": int(env.get("SESSION_ABSOLUTE_HOURS", "720")),
+        # An account or role change asks for the password again unless it was typed this recently.
+        "REAUTH_MINUTES": int(env.get("REAUTH_MINUTES", "10")),
         "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),

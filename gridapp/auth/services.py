@@ -97,14 +97,15 @@ def load_session(token: str) -> User | None:
     # One statement for the session, its user, the user's roles and the unread notices (every page
     # needs all four: the layout shows the unread badge).
     row = db.session.execute(
-        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, LoginSession.created_at, _UNREAD)
+        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, LoginSession.created_at,
+               LoginSession.reauthenticated_at, _UNREAD)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.id == key)
         .options(joinedload(User.roles))
     ).unique().first()
     if row is None:
         return None
-    user, revoked_at, last_seen_at, created_at, unread = row
+    user, revoked_at, last_seen_at, created_at, reauthenticated_at, unread = row
     if revoked_at is not None:
         return None
     now = utcnow()
@@ -121,6 +122,7 @@ def load_session(token: str) -> User | None:
         db.session.commit()
     user.session_token = token
     user.unread_at_load = unread  # the layout's badge; marking read in this request clears it
+    user.session_reauthenticated_at = reauthenticated_at
     return user
 
 
@@ -211,3 +213,17 @@ def create_user(admin: User | None, *, username: str, display_name: str, passwor
     if admin is not None:
         record("user_created", user, actor=admin)
     return user
+
+
+def confirm_password(user: User, password: str) -> bool:
+    """Re-authentication: the password typed again in this session. On success the session
+    remembers when (see gridapp/auth/reauth.py); both outcomes are audited. The caller commits."""
+    if not check_password_hash(user.password_hash, password or ""):
+        record("reauth_failed", user, actor=user)
+        return False
+    now = utcnow()
+    db.session.execute(update(LoginSession).where(LoginSession.id == _token_key(user.session_token or ""))
+                       .values(reauthenticated_at=now).execution_options(synchronize_session=False))
+    user.session_reauthenticated_at = now
+    record("reauthenticated", user, actor=user)
+    return True

@@ -110,3 +110,23 @@ def per_address(view):
                                 key_func=get_remote_address, methods=["POST"], deduct_when=failed,
                                 exempt_when=_correct_password_of_an_untouched_account,
                                 error_message=lambda: str(ADDRESS_MESSAGE), on_breach=_keep_audit)(view)
+
+
+def _own_account_key() -> str:
+    from flask_login import current_user
+
+    return account_key_for(current_user.id)
+
+
+def _anonymous() -> bool:
+    """Limits run before login_required: someone logged out is sent to the login page, not counted."""
+    from flask_login import current_user
+
+    return not current_user.is_authenticated
+
+
+def per_own_account(view):
+    """The re-authentication page: a wrong password there counts like a failed login of the account."""
+    return limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], ACCOUNT_SCOPE,
+                                key_func=_own_account_key, methods=["POST"], deduct_when=failed,
+                                exempt_when=_anonymous, on_breach=_keep_audit)(view)

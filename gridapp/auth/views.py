@@ -1,11 +1,11 @@
 """Log in, log out, and the user's own profile and password."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from gridapp.audit.services import record
 from gridapp.auth import services, throttle
-from gridapp.auth.forms import ChangePasswordForm, LoginForm
+from gridapp.auth.forms import ChangePasswordForm, LoginForm, ReauthForm
 from gridapp.core.http import redirect_back
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
@@ -47,6 +47,24 @@ def logout():
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@login_required
+@throttle.per_own_account
+def reauthenticate():
+    """请再次输入密码: confirms the password for REAUTH_MINUTES, then back to where the user was."""
+    mark_personal()
+    form = ReauthForm()
+    if form.validate_on_submit():
+        if services.confirm_password(current_user, form.password.data):
+            db.session.commit()
+            return redirect_back(url_for("core.index"))
+        g.login_failed = True  # counts against the account's login limit
+        db.session.commit()  # keep the audit record of the failure
+        form.password.errors.append(_("The password is wrong."))
+    nxt = request.values.get("next") or ""
+    return render_template("auth/reauth.html", form=form, next=nxt, minutes=current_app.config["REAUTH_MINUTES"])
 
 
 @bp.get("/profile")
