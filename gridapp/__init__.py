@@ -34,6 +34,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(redis_url))
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "gridapp-limit")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # Redis away must not take logging in down: the limiter counts in this process's memory until
+    # Redis answers again (and logs both moments), and never fails a request over its storage.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
+    # Every limit of a login is tested (and so counted), not only up to the first one that is over.
+    app.config.setdefault("RATELIMIT_FAIL_ON_FIRST_BREACH", False)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
@@ -44,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ensure_catalogues(instance_path)))
     limiter.init_app(app)
+    _log_limiter(app)
     _init_login(app)
 
     from gridapp import models  # noqa: F401  (every table registered with the metadata)
@@ -80,6 +93,20 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     app.logger.debug("gridapp ready on %s", app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1])
     return app
+
+
+def _log_limiter(app: Flask) -> None:
+    """Flask-Limiter logs when its storage is unreachable and it falls back to memory, when it
+    recovers, and every limit exceeded: into the app's log (stderr, gunicorn's error log)."""
+    import logging
+
+    from flask.logging import default_handler
+
+    log = logging.getLogger("flask-limiter")
+    if default_handler not in log.handlers:
+        log.addHandler(default_handler)
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
 
 
 def _init_login(app: Flask) -> None:

@@ -71,9 +71,15 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_NAME": "gridapp_session",
         # Server-side sessions expire after this long without activity.
         "SESSION_IDLE_DAYS": int(env.get("SESSION_IDLE_DAYS", "14")),
+        # ...and after this long whatever the activity: a stolen cookie does not live forever.
+        "SESSION_ABSOLUTE_HOURS": int(env.get("SESSION_ABSOLUTE_HOURS", "720")),
+        # An account or role change asks for the password again unless it was typed this recently.
+        "REAUTH_MINUTES": int(env.get("REAUTH_MINUTES", "10")),
         "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none).
+        "TRUSTED_PROXY_COUNT": max(0, int(env.get("TRUSTED_PROXY_COUNT", "0"))),
         "PASSWORD_MIN_LENGTH": 8,
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "25")),
         "ROSTER_PAGE_SIZE": int(env.get("ROSTER_PAGE_SIZE", "20")),

@@ -141,6 +141,12 @@ class Client:
     def logout(self):
         return self.post("/logout")
 
+    def confirm_password(self, password=DEFAULT_PASSWORD):
+        """Type the password again (/reauth), as account and role changes ask for."""
+        resp = self.post("/reauth", {"password": password})
+        assert resp.status_code == 302, f"re-authentication failed: {resp.status_code}"
+        return resp
+
 
 class Clock:
     """The app's clock in a test: set() stops it at an instant, advance() moves it on."""

@@ -1,7 +1,9 @@
 """Administration: accounts and the roles they hold on places, the audit trail.
 
 Every route first asks the policy (admins manage accounts; admins and the town leader read
-the trail), then loads its rows or 404s. State changes are POSTs with CSRF, one service call,
+the trail), then loads its rows or 404s. Every change of an account or its roles (and the page
+for creating one) then asks for the admin's password again unless it was typed in the last
+REAUTH_MINUTES (gridapp/auth/reauth.py). State changes are POSTs with CSRF, one service call,
 one commit (the audit event rides in the same transaction), then a redirect with a flash; the
 roles section also answers targeted htmx requests with itself, so it can be swapped in place.
 """
@@ -12,6 +14,7 @@ from flask_login import current_user, login_required
 from gridapp.admin import services
 from gridapp.admin.forms import AccountForm, AssignRoleForm, AuditFilterForm, NewAccountForm, ResetPasswordForm
 from gridapp.auth.models import ROLES, RoleAssignment, User
+from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core.http import paginate, toast, wants_fragment
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
@@ -49,6 +52,8 @@ def users():
 @login_required
 def new_user():
     _manage_users()
+    if (ask := prompt_unless_recent()) is not None:  # asked before the form, so nothing typed is lost
+        return ask
     mark_personal()
     form = NewAccountForm()
     if form.validate_on_submit():
@@ -88,6 +93,8 @@ def _roles_context(user, role_form=None) -> dict:
 def user(user_id):
     _manage_users()
     user = _user_or_404(user_id)
+    if request.method == "POST" and (ask := prompt_unless_recent()) is not None:
+        return ask
     form = AccountForm(obj=user)
     if form.validate_on_submit():
         try:
@@ -106,6 +113,8 @@ def user(user_id):
 def reset_password(user_id):
     _manage_users()
     user = _user_or_404(user_id)
+    if (ask := prompt_unless_recent()) is not None:
+        return ask
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -125,6 +134,8 @@ def reset_password(user_id):
 def set_active(user_id):
     _manage_users()
     user = _user_or_404(user_id)
+    if (ask := prompt_unless_recent()) is not None:
+        return ask
     wanted = request.form.get("active")
     if wanted not in ("0", "1"):
         abort(400)
@@ -159,6 +170,8 @@ def _roles_answer(user, message: str, level: str = "success", role_form=None):
 def assign_role(user_id):
     _manage_users()
     user = _user_or_404(user_id)
+    if (ask := prompt_unless_recent()) is not None:
+        return ask
     form = AssignRoleForm(scope_groups=services.scope_choices())
     if form.validate_on_submit():
         try:
@@ -184,6 +197,8 @@ def remove_role(user_id, ra_id):
     ra = db.session.get(RoleAssignment, ra_id)
     if ra is None or ra.user_id != user.id:
         abort(404)
+    if (ask := prompt_unless_recent()) is not None:
+        return ask
     try:
         services.remove(current_user, ra)
     except services.AdminRuleError as exc:

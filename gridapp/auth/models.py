@@ -44,6 +44,7 @@ class User(db.Model):
     # that a session can be ended on the server (logout, password change, disabling).
     session_token = None  # set per request, never stored
     unread_at_load = None  # unread notices counted with the session at the start of the request
+    session_reauthenticated_at = None  # when this session last typed the password again (read with it)
 
     @property
     def is_authenticated(self) -> bool:
@@ -95,5 +96,7 @@ class LoginSession(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
     revoked_at = mapped_column(UTCDateTime, nullable=True)
+    # When the password was last typed again in this session (gridapp/auth/reauth.py).
+    reauthenticated_at = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()

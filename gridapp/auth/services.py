@@ -1,4 +1,5 @@
-"""Accounts: password rules and hashing, authentication, server-side sessions, roles."""
+"""Accounts: passwords (the rule is gridapp/auth/passwords.py) and hashing, authentication,
+server-side sessions, roles."""
 import hashlib
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import ROLE_SCOPES, LoginSession, RoleAssignment, User
+from gridapp.auth.passwords import PasswordRejected, check_password_rules
 from gridapp.extensions import db
 from gridapp.notifications.models import Notification
 from gridapp.timeutil import utcnow
@@ -17,37 +19,6 @@ from gridapp.timeutil import utcnow
 # A hash to compare against when the account does not exist, so that the time taken
 # does not tell whether a username is registered.
 _DUMMY_HASH = None
-
-
-class PasswordRejected(ValueError):
-    def __init__(self, message: str, field: str = "new_password"):
-        super().__init__(message)
-        self.field = field  # the form field the message belongs to
-
-
-def _common_passwords() -> frozenset:
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(FREQUENCY_LISTS["passwords"])
-
-
-_COMMON = None
-
-
-def check_password_rules(password: str, user: User | None = None) -> None:
-    """Raise PasswordRejected with a user-facing reason, or return."""
-    global _COMMON
-    from flask_babel import gettext as _
-
-    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
-        raise PasswordRejected(_("The password must be at least %(n)d characters long.",
-                                 n=current_app.config["PASSWORD_MIN_LENGTH"]))
-    if _COMMON is None:
-        _COMMON = _common_passwords()
-    if password.lower() in _COMMON:
-        raise PasswordRejected(_("This password is among the most common ones; choose another."))
-    if user is not None and password.lower() in {user.username.lower(), (user.phone or "").lower()}:
-        raise PasswordRejected(_("The password must not be your username or phone number."))
 
 
 def hash_password(password: str) -> str:
@@ -126,18 +97,21 @@ def load_session(token: str) -> User | None:
     # One statement for the session, its user, the user's roles and the unread notices (every page
     # needs all four: the layout shows the unread badge).
     row = db.session.execute(
-        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, _UNREAD)
+        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, LoginSession.created_at,
+               LoginSession.reauthenticated_at, _UNREAD)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.id == key)
         .options(joinedload(User.roles))
     ).unique().first()
     if row is None:
         return None
-    user, revoked_at, last_seen_at, unread = row
+    user, revoked_at, last_seen_at, created_at, reauthenticated_at, unread = row
     if revoked_at is not None:
         return None
     now = utcnow()
     if now - last_seen_at > timedelta(days=current_app.config["SESSION_IDLE_DAYS"]):
+        return None
+    if now - created_at > timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]):
         return None
     if not user.active:
         return None
@@ -148,6 +122,7 @@ def load_session(token: str) -> User | None:
         db.session.commit()
     user.session_token = token
     user.unread_at_load = unread  # the layout's badge; marking read in this request clears it
+    user.session_reauthenticated_at = reauthenticated_at
     return user
 
 
@@ -213,12 +188,14 @@ def remove_role(admin: User, ra: RoleAssignment) -> None:
 
 
 def purge_sessions(now=None) -> int:
-    """Delete sessions revoked or idle beyond the limit; returns how many."""
+    """Delete sessions revoked, idle beyond the limit or older than the absolute one; returns how many."""
     now = now or utcnow()
     cutoff = now - timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
+    born_before = now - timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
     result = db.session.execute(
         LoginSession.__table__.delete().where(
-            or_(LoginSession.revoked_at.is_not(None), LoginSession.last_seen_at < cutoff)
+            or_(LoginSession.revoked_at.is_not(None), LoginSession.last_seen_at < cutoff,
+                LoginSession.created_at < born_before)
         )
     )
     return result.rowcount
@@ -236,3 +213,17 @@ def create_user(admin: User | None, *, username: str, display_name: str, passwor
     if admin is not None:
         record("user_created", user, actor=admin)
     return user
+
+
+def confirm_password(user: User, password: str) -> bool:
+    """Re-authentication: the password typed again in this session. On success the session
+    remembers when (see gridapp/auth/reauth.py); both outcomes are audited. The caller commits."""
+    if not check_password_hash(user.password_hash, password or ""):
+        record("reauth_failed", user, actor=user)
+        return False
+    now = utcnow()
+    db.session.execute(update(LoginSession).where(LoginSession.id == _token_key(user.session_token or ""))
+                       .values(reauthenticated_at=now).execution_options(synchronize_session=False))
+    user.session_reauthenticated_at = now
+    record("reauthenticated", user, actor=user)
+    return True

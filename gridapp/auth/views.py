@@ -1,40 +1,28 @@
 """Log in, log out, and the user's own profile and password."""
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from gridapp.audit.services import record
-from gridapp.auth import services
-from gridapp.auth.forms import ChangePasswordForm, LoginForm
+from gridapp.auth import services, throttle
+from gridapp.auth.forms import ChangePasswordForm, LoginForm, ReauthForm
 from gridapp.core.http import redirect_back
 from gridapp.core.security import mark_personal
-from gridapp.extensions import db, limiter
+from gridapp.extensions import db
 from gridapp.grid.services import place_names
 
 bp = Blueprint("auth", __name__)
 
 
-def _account_key() -> str:
-    return "account:" + (request.form.get("username") or "").strip().lower()[:64]
-
-
-def _failed(response) -> bool:
-    """Only failed attempts count against the limits; a successful login costs nothing."""
-    return bool(g.get("login_failed"))
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], key_func=get_remote_address,
-               methods=["POST"], deduct_when=_failed, scope="login-ip")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account_key,
-               methods=["POST"], deduct_when=_failed, scope="login-account")
+@throttle.per_address
+@throttle.per_account
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
+        user = throttle.attempt(form.username.data, form.password.data)
         if user is not None:
             lang = session.get("lang")
             session.clear()  # a fresh session at every login: nothing carried over
@@ -44,7 +32,6 @@ def login():
             login_user(user)
             db.session.commit()
             return redirect_back(url_for("core.index"))
-        g.login_failed = True
         db.session.commit()  # keep the audit record of the failure
         form.password.errors.append(_("Wrong username or password, or the account is disabled."))
     return render_template("auth/login.html", form=form)
@@ -60,6 +47,24 @@ def logout():
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@login_required
+@throttle.per_own_account
+def reauthenticate():
+    """请再次输入密码: confirms the password for REAUTH_MINUTES, then back to where the user was."""
+    mark_personal()
+    form = ReauthForm()
+    if form.validate_on_submit():
+        if services.confirm_password(current_user, form.password.data):
+            db.session.commit()
+            return redirect_back(url_for("core.index"))
+        g.login_failed = True  # counts against the account's login limit
+        db.session.commit()  # keep the audit record of the failure
+        form.password.errors.append(_("The password is wrong."))
+    nxt = request.values.get("next") or ""
+    return render_template("auth/reauth.html", form=form, next=nxt, minutes=current_app.config["REAUTH_MINUTES"])
 
 
 @bp.get("/profile")

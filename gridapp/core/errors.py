@@ -47,7 +47,9 @@ def init_app(app):
     def _http(e):
         code = e.code or 500
         if code == 429:
-            return _respond(429)
+            # A limit with a message of its own (why, and what still works) says it.
+            limit = getattr(e, "limit", None)
+            return _respond(429, e.description if getattr(limit, "error_message", None) else None)
         if code in MESSAGES:
             return _respond(code)
         return e

@@ -39,7 +39,7 @@ def requeue_failed(job_id: str, queue_name: str = "default") -> bool:
     try:
         FailedJobRegistry(queue=Queue(queue_name, connection=conn)).requeue(job_id)
         return True
-    except (NoSuchJobError, KeyError, ValueError):
+    except (NoSuchJobError, KeyError, ValueError, RedisError):
         return False
 
 

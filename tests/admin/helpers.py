@@ -6,11 +6,14 @@ from gridapp.auth.models import User
 from gridapp.extensions import db
 
 
-def logged_in(make_client, username, lang="en"):
-    """A client logged in as `username`, seeing the pages in English."""
+def logged_in(make_client, username, lang="en", confirmed=True):
+    """A client logged in as `username`, seeing the pages in English; `confirmed`: the password
+    typed again too, as account and role changes ask for (tests/admin/test_reauth.py)."""
     c = make_client()
     c.post("/lang", {"lang": lang, "next": "/login"})
     c.login(username)
+    if confirmed:
+        c.confirm_password()
     return c
 
 

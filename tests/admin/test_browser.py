@@ -1,5 +1,6 @@
 """An administrator on a phone: the account pages fit 360 px, hold the strict CSP, and the
-roles section works with htmx (in place) and without JavaScript (a plain form and redirect)."""
+roles section works with htmx (in place) and without JavaScript (a plain form and redirect);
+a change asks for the password again first (htmx: HX-Redirect to the page that asks)."""
 import pytest
 
 from gridapp.extensions import db
@@ -22,6 +23,13 @@ def _roles(username):
     return roles
 
 
+def _confirm_password(page, base_url):
+    page.goto(f"{base_url}/reauth")
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(lambda url: "/reauth" not in url)
+
+
 def test_assign_and_remove_a_role_in_place_with_htmx(world, live_server, phone):
     ids = _ids(world)
     errors = []
@@ -32,7 +40,19 @@ def test_assign_and_remove_a_role_in_place_with_htmx(world, live_server, phone):
         phone.goto(live_server.url + path)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 360, path
 
+    # The first change asks for the password again (htmx follows HX-Redirect), then comes back.
     phone.goto(f"{live_server.url}/admin/users/{ids['nobody']}")
+    phone.select_option("#role", "secretary")
+    phone.select_option("#scope", f"community:{ids['c2']}")
+    phone.locator("#roles button.primary").click()
+    phone.wait_for_url(lambda url: "/reauth?next=" in url)
+    assert "请再次输入密码" in phone.content()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert _roles("nobody") == []  # nothing was changed yet
+    phone.fill("input[name=password]", DEFAULT_PASSWORD)
+    phone.click("button[type=submit].primary")
+    phone.wait_for_url(f"**/admin/users/{ids['nobody']}")
+
     phone.evaluate("window.__marker = 1")  # lost if the page were loaded again
     phone.select_option("#role", "secretary")
     phone.select_option("#scope", f"community:{ids['c2']}")
@@ -64,6 +84,7 @@ def test_assign_a_role_without_javascript(world, live_server, phone_nojs):
     ids = _ids(world)
     page = phone_nojs
     login(page, live_server.url, "admin", DEFAULT_PASSWORD)
+    _confirm_password(page, live_server.url)
     page.goto(f"{live_server.url}/admin/users/{ids['nobody']}")
     page.select_option("#role", "grid_member")
     page.select_option("#scope", f"grid:{ids['g1']}")

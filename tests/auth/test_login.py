@@ -1,9 +1,12 @@
 """Logging in and out, server-side sessions, throttling."""
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from gridapp.audit.models import AuditEvent
 from gridapp.auth.models import LoginSession
 from gridapp.extensions import db
+from gridapp.timeutil import utcnow
 from tests.conftest import DEFAULT_PASSWORD
 
 
@@ -77,14 +80,54 @@ def test_successful_logins_do_not_count(client, world):
     assert client.post("/login", {"username": "vol1", "password": DEFAULT_PASSWORD}).status_code == 302
 
 
-def test_failed_logins_are_throttled_per_address(app, client, world):
+def _login(client, username, password, address="127.0.0.1"):
+    return client.post("/login", {"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_an_address_over_its_limit_lets_only_correct_passwords_in(app, client, world):
+    """A town office is one address: strangers' failures there must not lock its staff out."""
     app.config["LOGIN_LIMIT_PER_IP"] = "6 per 15 minutes"
     for i in range(6):
-        assert client.post("/login", {"username": f"someone{i}", "password": "wrong-password-x"}).status_code == 200
-    assert client.post("/login", {"username": "vol1", "password": DEFAULT_PASSWORD}).status_code == 429
-    elsewhere = client.post("/login", {"username": "vol1", "password": DEFAULT_PASSWORD},
-                            environ_base={"REMOTE_ADDR": "127.0.0.2"})
-    assert elsewhere.status_code == 302  # the limit is per address
+        assert _login(client, f"someone{i}", "wrong-password-x").status_code == 200
+    # Over the limit: a wrong password is refused with the reason, and still audited...
+    wrong = _login(client, "vol1", "wrong-password-x")
+    assert wrong.status_code == 429
+    assert "您所在网络的登录失败次数过多" in wrong.get_data(as_text=True)
+    failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
+    assert [e.object_name for e in failures][-1] == "vol1"
+    # ...while the correct password of an account without failures gets in.
+    assert _login(client, "gridder1", DEFAULT_PASSWORD).status_code == 302
+    client.logout()
+    # vol1 has a failure in this window: from this address even its right password waits, so a
+    # guesser here learns one guess per account, not five...
+    assert _login(client, "vol1", DEFAULT_PASSWORD).status_code == 429
+    # ...but vol1 is not locked: from another address it logs in.
+    assert _login(client, "vol1", DEFAULT_PASSWORD, address="127.0.0.2").status_code == 302
+
+
+def test_failures_over_the_address_limit_still_count_against_the_account(app, client, world):
+    app.config["LOGIN_LIMIT_PER_IP"] = "2 per 15 minutes"
+    for i in range(2):
+        _login(client, f"someone{i}", "wrong-password-x")
+    for _ in range(5):
+        assert _login(client, "vol1", "wrong-password-x").status_code == 429
+    # vol1's own budget is spent: locked from everywhere now.
+    assert _login(client, "vol1", DEFAULT_PASSWORD, address="127.0.0.2").status_code == 429
+
+
+def test_the_account_limit_counts_the_account_whatever_name_or_phone_is_typed(client, world):
+    for typed in ("secretary1", "13800000001", " Secretary1 ", "SECRETARY1", "13800000001"):
+        assert _login(client, typed, "wrong-password-x").status_code == 200
+    assert _login(client, "13800000001", DEFAULT_PASSWORD, address="127.0.0.2").status_code == 429
+    assert _login(client, "secretary1", DEFAULT_PASSWORD, address="127.0.0.3").status_code == 429
+
+
+def test_unknown_names_are_counted_by_their_normalised_text(client, world):
+    for typed in ("Ghost", "ghost", " GHOST", "gh ost", "ghost "):
+        assert _login(client, typed, "wrong-password-x").status_code == 200
+    assert _login(client, "ghost", "wrong-password-x", address="127.0.0.2").status_code == 429
+    assert _login(client, "ghost2", "wrong-password-x", address="127.0.0.2").status_code == 200
 
 
 def test_login_page_itself_is_not_limited(client, world):
@@ -96,3 +139,72 @@ def test_a_mistyped_phone_is_not_kept_whole_in_the_audit_trail(client, world):
     client.post("/login", {"username": "13912345678", "password": "wrong-password-x"})
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).one()
     assert event.object_name == "*******5678"
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_budget(_schema, client, world):
+    """TRUSTED_PROXY_COUNT=1: the proxy's X-Forwarded-For names the client (ProxyFix)."""
+    from gridapp import create_app
+    from tests.conftest import Client, test_config
+
+    proxied = Client(create_app(test_config(TRUSTED_PROXY_COUNT=1, LOGIN_LIMIT_PER_IP="3 per 15 minutes")))
+
+    def via_proxy(username, password, client_address):
+        return proxied.post("/login", {"username": username, "password": password},
+                            headers={"X-Forwarded-For": client_address})
+
+    for i in range(3):
+        assert via_proxy(f"someone{i}", "wrong-password-x", "192.0.2.10").status_code == 200
+    assert via_proxy("someone9", "wrong-password-x", "192.0.2.10").status_code == 429
+    # Another client behind the same proxy has its own budget...
+    assert via_proxy("someone9", "wrong-password-x", "192.0.2.11").status_code == 200
+    # ...and the audit trail names the client, not the proxy.
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.ip == "192.0.2.11"
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(app, client, world):
+    app.config["LOGIN_LIMIT_PER_IP"] = "3 per 15 minutes"
+    for i in range(3):
+        client.post("/login", {"username": f"someone{i}", "password": "wrong-password-x"},
+                    headers={"X-Forwarded-For": f"192.0.2.{i}"})
+    # A forged header does not buy a new budget.
+    resp = client.post("/login", {"username": "someone9", "password": "wrong-password-x"},
+                       headers={"X-Forwarded-For": "192.0.2.99"})
+    assert resp.status_code == 429
+
+
+def _age_sessions(**ago):
+    db.session.execute(update(LoginSession).values(created_at=utcnow() - timedelta(**ago)))
+    db.session.commit()
+
+
+def test_a_session_ends_after_its_absolute_lifetime_however_busy(app, client, world):
+    client.login("vol1")
+    _age_sessions(hours=719)  # used a moment ago (last seen now), 30 days old less an hour
+    assert client.get("/").status_code == 200
+    _age_sessions(hours=721)
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+def test_the_absolute_lifetime_is_configurable(app, client, world):
+    app.config["SESSION_ABSOLUTE_HOURS"] = 2
+    client.login("vol1")
+    _age_sessions(minutes=119)
+    assert client.get("/").status_code == 200
+    _age_sessions(minutes=121)
+    assert client.get("/").status_code == 302
+
+
+def test_purging_removes_sessions_past_their_absolute_lifetime(app, make_client, world):
+    from gridapp.auth.services import purge_sessions
+
+    make_client().login("vol1")
+    make_client().login("secretary1")
+    db.session.execute(LoginSession.__table__.update().where(LoginSession.user_id == world.vol1.id)
+                       .values(created_at=utcnow() - timedelta(hours=721)))
+    db.session.commit()
+    assert purge_sessions() == 1
+    db.session.commit()
+    assert [s.user_id for s in db.session.scalars(select(LoginSession))] == [world.sec1.id]
