@@ -41,3 +41,9 @@ def assert_all_text(wb, texts) -> None:
         assert found, f"{text!r} is not in the workbook"
         assert all(c.data_type == "s" for c in found), [(c.coordinate, c.data_type) for c in found]
     assert formulas(wb) == []
+
+
+def confirmed(client):
+    """The client after typing its password again, as an export asks (tests/core/test_export_reauth.py)."""
+    client.confirm_password()
+    return client

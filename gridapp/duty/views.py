@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import page_number, redirect_back, toast, wants_fragment
 from gridapp.core.security import mark_personal
@@ -464,6 +465,8 @@ def hours_export():
     form, ok = _period()
     if not ok:
         return render_template("duty/hours.html", form=form, rows=[]), 400
+    if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
+        return ask
     rows = services.hours_report(current_user, form.start.data, form.end.data)
     resp = xlsx.response(services.hours_xlsx(current_user, rows, form.start.data, form.end.data),
                          f"duty-hours-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx")

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
+from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import paginate, render, toast, wants_fragment
 from gridapp.core.security import mark_personal
@@ -403,6 +404,8 @@ def export():
     form, filters = _staff_filters()
     if form.errors:  # never a file that holds more than was asked for: the page says what is wrong
         return _staff_page(form, filters)
+    if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
+        return ask
     community = db.session.get(Community, filters.community_id) if filters.community_id is not None else None
     book = xlsx.Book(xlsx.heading(_("Errands"), current_user, filters.since, filters.until, community=community))
     ws = book.sheet(_("Errands"), [

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
+from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import render, toast, wants_fragment
 from gridapp.core.xlsx import Column
@@ -390,6 +391,8 @@ def export_items():
     """The items (those this user may see), all or those issued in ?start=…&end=… (town days)."""
     if _dashboard_communities() is False:
         require(current_user, "supervision_dashboard")
+    if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
+        return ask
     period = PeriodForm(request.args)
     between, suffix = None, ""
     if (request.args.get("start") or request.args.get("end")) and period.validate() and period.start.data:

@@ -153,6 +153,7 @@ def test_the_export_links_each_photo_through_the_checked_route(make_client, worl
     _tick(c, p.id, (BytesIO(_jpeg_with_gps()), "a.jpg"))
     (r,) = _rounds(p.id)
     today = services.local_today().isoformat()
+    c.confirm_password()  # an export asks for it
     wb = load_workbook(BytesIO(c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}").data))
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     assert len(rows) == 3 and len(rows[1]) == 14

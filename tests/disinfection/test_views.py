@@ -219,6 +219,7 @@ def test_excel_export_of_a_period(make_client, world):
     c = _as(make_client, "pm1")
     c.post(f"/disinfection/points/{a.id}/tick", {"token": "t", "disinfectant": "84消毒液"})
     today = services.local_today().isoformat()
+    c.confirm_password()  # an export asks for it
     resp = c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}")
     assert resp.status_code == 200
     wb = load_workbook(BytesIO(resp.data))

@@ -315,6 +315,7 @@ def test_hours_page_and_excel_export(world, client):
     start, end = (shift.day - timedelta(days=1)).isoformat(), (shift.day + timedelta(days=1)).isoformat()
     html = client.get(f"/duty/hours?start={start}&end={end}").get_data(as_text=True)
     assert "Vol1" in html
+    client.confirm_password()  # an export asks for it
     resp = client.get(f"/duty/hours.xlsx?start={start}&end={end}")
     assert resp.status_code == 200
     ws = load_workbook(BytesIO(resp.data)).active
@@ -323,6 +324,7 @@ def test_hours_page_and_excel_export(world, client):
     assert client.get(f"/duty/hours.xlsx?start={end}&end={start}").status_code == 400
     other = client.__class__(client.app)
     other.login("secretary2")
+    other.confirm_password()
     ws = load_workbook(BytesIO(other.get(f"/duty/hours.xlsx?start={start}&end={end}").data)).active
     assert len(list(ws.iter_rows(values_only=True))) == 2  # none of c1's volunteers
 

@@ -27,6 +27,7 @@ def listed(client, query):
 
 
 def exported(client, query):
+    client.confirm_password()  # an export asks for it
     resp = client.get(f"/errands/export.xlsx?{query}")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet"), resp.status_code
     rows = list(load_workbook(BytesIO(resp.data)).active.iter_rows(values_only=True))

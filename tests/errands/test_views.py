@@ -351,6 +351,7 @@ def test_statistics_and_export(make_client, w, clock):
     assert f'id="stats-{w.c2.id}"' not in html  # another community's secretary's business
     assert logged_in(make_client, "vol1").get("/errands/stats").status_code == 403
 
+    sec1.confirm_password()  # an export asks for it
     resp = sec1.get("/errands/export.xlsx")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(BytesIO(resp.data)).active

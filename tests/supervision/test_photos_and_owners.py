@@ -289,6 +289,7 @@ def test_export_of_a_period(make_client, world):
     today = (now + 8 * H).date()  # the town's day (Asia/Shanghai)
 
     def ids(client, query):
+        client.confirm_password()  # an export asks for it
         resp = client.get(f"/supervision/items.xlsx{query}")
         assert resp.status_code == 200
         return sorted(r[0] for r in list(load_workbook(BytesIO(resp.data)).active.iter_rows(values_only=True))[2:])
