@@ -13,6 +13,7 @@ from gridapp.admin import services
 from gridapp.admin.forms import AccountForm, AssignRoleForm, AuditFilterForm, NewAccountForm, ResetPasswordForm
 from gridapp.auth.models import ROLES, RoleAssignment, User
 from gridapp.core.http import paginate, toast, wants_fragment
+from gridapp.core.params import text_arg
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid.services import place_names
@@ -34,7 +35,7 @@ def _manage_users():
 def users():
     _manage_users()
     mark_personal()
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q", 100)
     role = request.args.get("role") or ""
     if role not in ROLES:
         role = ""

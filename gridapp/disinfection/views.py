@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from gridapp import uploads
 from gridapp.core.http import ListPage, page_number, render, toast, wants_fragment
+from gridapp.core.params import parse_id
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection import services
 from gridapp.disinfection.forms import PeriodForm, PointForm, PointsForm, RiskForm, TickForm
@@ -122,8 +123,8 @@ def _save_photo(form) -> str:
 
 def _today_slot(point, raw) -> DisinfectionSlot | None:
     """The "today" row the form came from (only to draw it again; the server picks the slot ticked)."""
-    slot_id = raw if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
-    slot = db.session.get(DisinfectionSlot, int(slot_id)) if slot_id else None
+    slot_id = parse_id(raw)
+    slot = db.session.get(DisinfectionSlot, slot_id) if slot_id else None
     return slot if slot is not None and slot.point_id == point.id else None
 
 
