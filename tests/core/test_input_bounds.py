@@ -87,6 +87,11 @@ def test_huge_ids_inside_choices_are_refused(make_client, world, item):
     assert resp.status_code == 200 and 'class="error"' in resp.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("token", ["a%00b", "%ED%A0%80", "x" * 3000, "%2e%2e"])
+def test_a_calendar_feed_token_that_cannot_be_one_is_404(client, world, token):
+    assert client.get(f"/duty/feed/{token}.ics").status_code == 404
+
+
 # --- dates in the year 1 or 9999 -------------------------------------------------------------------
 
 @pytest.mark.parametrize("query", ["start=0001-01-01", "end=9999-12-31", "start=9999-12-31&end=9999-12-31",
