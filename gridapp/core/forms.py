@@ -4,12 +4,16 @@ Every value a field receives is text first: none may hold control characters (ne
 return and tab only in a TextAreaField, where several lines are meant), lone surrogates or the
 replacement character that undecodable bytes became. Every date or datetime field stays within
 the years gridapp.core.params.MIN_YEAR…MAX_YEAR; outside them its value is dropped (the typed
-text is shown again with the message) so nothing downstream computes with the year 9999.
+text is shown again with the message) so nothing downstream computes with the year 9999. Number
+fields refuse NaN and infinities.
 Row-id select fields coerce with `coerce_id` / `coerce_optional_id` (a 32-bit key or nothing).
 """
+import math
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeField, TextAreaField, TimeField
+from wtforms import DateTimeField, DecimalField, FloatField, TextAreaField, TimeField
 from wtforms.validators import StopValidation
 
 from gridapp.core.params import MAX_ID, MAX_YEAR, MIN_YEAR, in_window, parse_int, text_problem
@@ -17,6 +21,7 @@ from gridapp.core.params import MAX_ID, MAX_YEAR, MIN_YEAR, in_window, parse_int
 MESSAGES = {
     "control": _l("This field cannot contain control characters."),
     "malformed": _l("This field contains characters that are not valid text."),
+    "number": _l("Enter a number."),
 }
 
 
@@ -28,6 +33,19 @@ def text_error(field) -> str | None:
         if problem:
             return str(MESSAGES[problem])
     return None
+
+
+def number_error(field) -> str | None:
+    """The message for a number field holding NaN or an infinity (Decimal("sNaN") even breaks the
+    comparisons of NumberRange); the value is dropped."""
+    data = field.data if isinstance(field, (DecimalField, FloatField)) else None
+    if data is None:
+        return None
+    finite = data.is_finite() if isinstance(data, Decimal) else isinstance(data, float) and math.isfinite(data)
+    if finite:
+        return None
+    field.data = None
+    return str(MESSAGES["number"])
 
 
 def check_date_window(form, field):
@@ -55,7 +73,7 @@ class Form(FlaskForm):
                 extra.setdefault(name, []).append(inline)
         success = True
         for name, field in self._fields.items():
-            message = text_error(field)
+            message = text_error(field) or number_error(field)
             if message:
                 # The field's own validators never see such a value (nor the database after them).
                 field.errors = [message]

@@ -1,5 +1,7 @@
 """Bad input never gives a 5xx: every route of app.url_map, as every demo role (and anonymously),
-with hostile values in every query parameter and form field, and in its route parameters.
+with hostile values in every query parameter and form field, and in its route parameters:
+huge and negative numbers, NaN, year 1 and 9999 dates, control characters, 100,000 characters,
+undecodable bytes and an encoded lone surrogate.
 
 How the walk knows what to send, without a list to keep up to date:
 - the demo town is seeded once for the module and every role's pages are crawled: the links,
@@ -47,9 +49,10 @@ LONG = "长" + "a" * 99_999  # 100,000 characters
 CONTROL = "/a\x00b\x01c\x08\x0b\x1b[31m\x7f\x85\x9f\r\n\t/evil.example"
 # Raw percent-escapes, sent as they are: undecodable bytes and an encoded lone surrogate.
 MALFORMED, SURROGATE = "%ff%fe", "%ED%A0%80"
-CLASSES = ("huge", "negative", "year1", "year9999", "control", "long", "malformed", "surrogate")
-STRING_ROUTE_VALUES = {"huge": HUGE, "negative": "-1", "year1": "0001-01-01", "year9999": "9999-12-31T23:59",
-                       "control": "a\x00b\x1b", "long": "a" * 3000, "malformed": MALFORMED, "surrogate": SURROGATE}
+CLASSES = ("huge", "negative", "nan", "year1", "year9999", "control", "long", "malformed", "surrogate")
+STRING_ROUTE_VALUES = {"huge": HUGE, "negative": "-1", "nan": "sNaN", "year1": "0001-01-01",
+                       "year9999": "9999-12-31T23:59", "control": "a\x00b\x1b", "long": "a" * 3000,
+                       "malformed": MALFORMED, "surrogate": SURROGATE}
 NOT_HOSTILE = {"csrf_token"}
 
 STATS = {"requests": 0, "seconds": 0.0, "routes": set(), "roles": set(), "failures": [],
@@ -265,6 +268,8 @@ def _hostile(cls: str, kind: str) -> str:
         return HUGE
     if cls == "negative":
         return "-1"
+    if cls == "nan":
+        return "sNaN"  # a signalling NaN: Decimal parses it, comparing it raises
     if cls == "year1":
         return "0001-01-01T00:00" if datetime_field else "0001-01-01"
     if cls == "year9999":

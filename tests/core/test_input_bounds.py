@@ -174,6 +174,28 @@ def test_far_days_on_the_roster(make_client, world, query):
     assert logged_in(make_client, "secretary1").get(f"/duty/roster?{query}").status_code == 200
 
 
+# --- numbers that are not numbers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("cost", ["sNaN", "NaN", "Infinity", "-Infinity"])
+def test_an_estimated_cost_that_is_not_a_number(make_client, world, cost):
+    head = logged_in(make_client, "head1")
+    needed_by = to_local(utcnow() + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    resp = head.post("/errands/new", {"household_id": str(world.h1.id), "category": "medicine", "items": "布洛芬",
+                                      "estimated_cost": cost, "needed_by_at": needed_by})
+    assert resp.status_code == 200 and "Enter a number." in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Errand.id))) == 0
+
+
+@pytest.mark.parametrize("cost", ["sNaN", "Infinity"])
+def test_an_actual_cost_that_is_not_a_number(app, cost):
+    from gridapp.errands.forms import PurchaseForm
+
+    with app.test_request_context("/", method="POST", data={"actual_cost": cost}):
+        form = PurchaseForm(meta={"csrf": False})
+        assert not form.validate()
+        assert form.actual_cost.errors == ["请输入数字。"] and form.actual_cost.data is None
+
+
 # --- `next` --------------------------------------------------------------------------------------
 
 def test_a_newline_in_the_next_of_the_language_switch(client, world):
