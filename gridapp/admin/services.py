@@ -9,6 +9,7 @@ from gridapp.audit.models import AuditEvent
 from gridapp.audit.services import describe_changes, record, search_events, snapshot
 from gridapp.auth import services as auth
 from gridapp.auth.models import ROLE_SCOPES, RoleAssignment, User
+from gridapp.core.params import parse_id
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany, Town, WorkUnit
 from gridapp.grid.services import SCOPE_MODELS
@@ -17,8 +18,6 @@ from gridapp.timeutil import town_zone
 USER_FIELDS = ("display_name", "phone", "email", "is_party_member")
 # An account's personal data: audit summaries say that it changed, never what it was or became.
 USER_PERSONAL = frozenset({"phone", "email"})
-# Ids come from forms and URLs; anything outside a 32-bit key cannot name a row.
-MAX_ID = 2**31 - 1
 
 
 class AdminRuleError(ValueError):
@@ -151,10 +150,8 @@ def scope_choices() -> list:
 def parse_scope(value: str) -> tuple[str, int]:
     """'community:3' → ('community', 3); AdminRuleError for anything else."""
     kind, sep, raw_id = (value or "").strip().partition(":")
-    if not sep or kind not in SCOPE_MODELS or not raw_id.isascii() or not raw_id.isdigit():
-        raise AdminRuleError("scope", _("Choose a place from the list."))
-    scope_id = int(raw_id)
-    if not 0 < scope_id <= MAX_ID:
+    scope_id = parse_id(raw_id) if raw_id.isdigit() else None
+    if not sep or kind not in SCOPE_MODELS or scope_id is None:
         raise AdminRuleError("scope", _("Choose a place from the list."))
     return kind, scope_id
 

@@ -16,6 +16,7 @@ from gridapp.admin.forms import AccountForm, AssignRoleForm, AuditFilterForm, Ne
 from gridapp.auth.models import ROLES, RoleAssignment, User
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core.http import paginate, toast, wants_fragment
+from gridapp.core.params import text_arg
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid.services import place_names
@@ -37,7 +38,7 @@ def _manage_users():
 def users():
     _manage_users()
     mark_personal()
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q", 100)
     role = request.args.get("role") or ""
     if role not in ROLES:
         role = ""

@@ -4,14 +4,14 @@ import json
 from flask import current_app, redirect, render_template, request
 from werkzeug.routing import IntegerConverter
 
-MAX_PAGE = 100_000
+from gridapp.core.params import MAX_ID, MAX_PAGE, page_arg, safe_next
 
 
 class RowIdConverter(IntegerConverter):
     """`<int:…>` in every route: a number that can name a row (a 32-bit key). Anything
     larger is a 404 before the database sees it (SQLite would overflow)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
@@ -19,14 +19,13 @@ def paginate(stmt, per_page: int | None = None):
     """db.paginate with the page number from ?page= clamped to a sane range."""
     from gridapp.extensions import db
 
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    return db.paginate(stmt, page=page, per_page=per_page or current_app.config["PAGE_SIZE"],
+    return db.paginate(stmt, page=page_arg(), per_page=per_page or current_app.config["PAGE_SIZE"],
                        error_out=False, count=True)
 
 
 def page_number(pages: int = MAX_PAGE) -> int:
     """?page=, clamped to 1…pages."""
-    return min(max(request.args.get("page", 1, type=int), 1), max(1, pages))
+    return page_arg(pages)
 
 
 class ListPage:
@@ -64,8 +63,5 @@ def toast(response, message: str, level: str = "success"):
 
 
 def redirect_back(default: str):
-    """Redirect to a same-site `next` target, or to the default."""
-    target = request.form.get("next") or request.args.get("next") or ""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = default
-    return redirect(target)
+    """Redirect to a same-site `next` target (gridapp.core.params.safe_next), or to the default."""
+    return redirect(safe_next(request.form.get("next")) or safe_next(request.args.get("next")) or default)

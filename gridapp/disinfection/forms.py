@@ -1,10 +1,10 @@
 """Forms of the disinfection rounds: the tick, points in bulk, a point's windows, risk tiers, exports."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from gridapp.core.forms import Form
 from gridapp.disinfection.models import POINT_KINDS, RISK_TIERS, TASKS
 
 
@@ -12,7 +12,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class TickForm(FlaskForm):
+class TickForm(Form):
     # The time is never a field: the server records its own clock (no back-dating).
     disinfectant = StringField(_l("Disinfectant used"), filters=[_strip], validators=[Optional(), Length(max=100)])
     note = TextAreaField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=1000)])
@@ -21,7 +21,7 @@ class TickForm(FlaskForm):
     token = HiddenField()
 
 
-class PointsForm(FlaskForm):
+class PointsForm(Form):
     """Bulk creation: a kind, how many, a name prefix ("elevator × 6")."""
 
     place_name = StringField(_l("Public place"), filters=[_strip], validators=[Optional(), Length(max=100)])
@@ -45,14 +45,14 @@ class PointsForm(FlaskForm):
             del self.place_name
 
 
-class PointForm(FlaskForm):
+class PointForm(Form):
     name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
     windows = StringField(_l("Time windows (empty: the defaults)"), filters=[_strip],
                           validators=[Optional(), Length(max=200)])
     active = BooleanField(_l("Active"))
 
 
-class RiskForm(FlaskForm):
+class RiskForm(Form):
     tier = SelectField(_l("Risk tier"), choices=[])
 
     def __init__(self, *args, **kwargs):
@@ -62,7 +62,7 @@ class RiskForm(FlaskForm):
         self.tier.choices = [(t, TIER_LABELS[t]) for t in RISK_TIERS]
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     class Meta:
         csrf = False  # a GET form: it only reads
 

@@ -15,6 +15,7 @@ from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import ListPage, page_number, render, toast, wants_fragment
+from gridapp.core.params import parse_id
 from gridapp.core.xlsx import Column
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection import services
@@ -124,8 +125,8 @@ def _save_photo(form) -> str:
 
 def _today_slot(point, raw) -> DisinfectionSlot | None:
     """The "today" row the form came from (only to draw it again; the server picks the slot ticked)."""
-    slot_id = raw if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
-    slot = db.session.get(DisinfectionSlot, int(slot_id)) if slot_id else None
+    slot_id = parse_id(raw)
+    slot = db.session.get(DisinfectionSlot, slot_id) if slot_id else None
     return slot if slot is not None and slot.point_id == point.id else None
 
 

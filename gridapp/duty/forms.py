@@ -1,9 +1,9 @@
 """Forms of the duty roster: a checkpoint and its pattern, removing or assigning someone, a period."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from gridapp.core.forms import Form, coerce_id
 from gridapp.duty.models import CHECKPOINT_KINDS, DEFAULT_PATTERN
 
 
@@ -11,11 +11,11 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class CheckpointForm(FlaskForm):
+class CheckpointForm(Form):
     name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
     kind = SelectField(_l("Kind"), choices=[])
-    compound_id = SelectField(_l("Compound"), coerce=int, choices=[], validate_choice=True)
-    work_unit_id = SelectField(_l("Responsible work unit"), coerce=int, choices=[])
+    compound_id = SelectField(_l("Compound"), coerce=coerce_id, choices=[], validate_choice=True)
+    work_unit_id = SelectField(_l("Responsible work unit"), coerce=coerce_id, choices=[])
     location = StringField(_l("Location"), filters=[_strip], validators=[Optional(), Length(max=200)])
     pattern = StringField(_l("Shifts (in local time)"), default=DEFAULT_PATTERN, filters=[_strip],
                           validators=[DataRequired(), Length(max=200)])
@@ -34,20 +34,20 @@ class CheckpointForm(FlaskForm):
         self.work_unit_id.choices = [(0, _l("None"))] + [(u.id, u.name) for u in work_units]
 
 
-class RemoveForm(FlaskForm):
+class RemoveForm(Form):
     reason = TextAreaField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=500)])
 
 
-class CancelShiftForm(FlaskForm):
+class CancelShiftForm(Form):
     cancel_reason = TextAreaField(_l("Reason for cancelling"), filters=[_strip],
                                   validators=[DataRequired(), Length(max=500)])
 
 
-class AssignForm(FlaskForm):
-    user_id = SelectField(_l("Volunteer"), coerce=int, choices=[])
+class AssignForm(Form):
+    user_id = SelectField(_l("Volunteer"), coerce=coerce_id, choices=[])
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     class Meta:
         csrf = False  # a GET form
 

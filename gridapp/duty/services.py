@@ -815,7 +815,13 @@ def feed_token(user, regenerate: bool = False) -> str:
     return row.token
 
 
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def user_by_feed_token(token: str) -> User | None:
+    # Tokens are secrets.token_urlsafe(); anything else (a NUL byte, a megabyte) names nobody.
+    if not isinstance(token, str) or not FEED_TOKEN.fullmatch(token):
+        return None
     return db.session.scalars(select(User).join(FeedToken, FeedToken.user_id == User.id)
                               .where(FeedToken.token == token, User.active.is_(True))).first()
 

@@ -4,7 +4,7 @@ and the calendar feed, the staff roster with gaps first, a shift's people, check
 Every object route: load or 404, `require()` the action on that object, one service call, commit,
 answer (the changed fragment with a toast to htmx, a redirect with a flash message otherwise).
 """
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import page_number, redirect_back, toast, wants_fragment
+from gridapp.core.params import date_arg, id_arg
 from gridapp.core.security import mark_personal
 from gridapp.duty import policy as dpolicy
 from gridapp.duty import services
@@ -40,13 +41,6 @@ def _or_404(obj):
     return obj
 
 
-def _day_arg(default: date) -> date:
-    try:
-        return date.fromisoformat(request.args.get("day", ""))
-    except ValueError:
-        return default
-
-
 def _refused(exc, fragment_html=None, status=409):
     """A refusal: the fragment and an error toast for htmx; otherwise a flash and back."""
     db.session.rollback()
@@ -66,9 +60,9 @@ def index():
     today = services.local_today(now)
     if not services.volunteer_communities(current_user) and can(current_user, "view_roster"):
         return redirect(url_for("duty.roster"))
-    checkpoint_id = request.args.get("checkpoint", type=int) or None
+    checkpoint_id = id_arg("checkpoint")
     needs = request.args.get("needs") == "1"
-    day = None if checkpoint_id and not request.args.get("day") else _day_arg(today)
+    day = None if checkpoint_id and not request.args.get("day") else (date_arg("day") or today)
     if day is not None and not today <= day < today + timedelta(days=services.DAYS_AHEAD):
         day = today
     shifts = services.volunteer_shifts(current_user, day=day, checkpoint_id=checkpoint_id, needs_people=needs, now=now)
@@ -214,18 +208,11 @@ def check_out(signup_id):
 # --- staff: the roster ----------------------------------------------------------------------------
 
 def _roster_community():
-    community_id = request.args.get("community", type=int) or None
+    community_id = id_arg("community")
     return db.session.get(Community, community_id) if community_id else None
 
 
 WEEK = 7
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 @bp.get("/roster")
@@ -238,14 +225,14 @@ def roster():
     today = services.local_today(now)
     community = _roster_community()
     cid = community.id if community else None
-    day = _date_arg("day")
+    day = date_arg("day")
     first_day, last_start = today - timedelta(days=WEEK), today + timedelta(days=services.DAYS_AHEAD - WEEK)
     view: dict = {}
     if day is not None:
         view.update(rows=services.roster_day(current_user, day, cid),
                     days=[today + timedelta(days=i) for i in range(-1, services.DAYS_AHEAD)])
     else:
-        start = min(max(_date_arg("start") or today, first_day), last_start)
+        start = min(max(date_arg("start") or today, first_day), last_start)
         week = [start + timedelta(days=i) for i in range(WEEK)]
         listed, grid = services.roster_grid(current_user, week[0], week[-1], cid, page=page_number(),
                                             per_page=current_app.config["ROSTER_PAGE_SIZE"])
@@ -386,7 +373,7 @@ def _values(form) -> dict:
 @bp.route("/checkpoints/new", methods=["GET", "POST"])
 @login_required
 def new_checkpoint():
-    community = _or_404(db.session.get(Community, request.args.get("community", type=int) or 0))
+    community = _or_404(db.session.get(Community, id_arg("community") or 0))
     if not dpolicy.can_add_checkpoint_to(current_user, community):
         require(current_user, "edit", community)
     form = CheckpointForm(**_choices_for(community))

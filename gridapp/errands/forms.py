@@ -2,7 +2,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -15,6 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from gridapp.core.forms import Form
+from gridapp.core.params import parse_id
 from gridapp.errands.models import CATEGORIES
 from gridapp.timeutil import town_zone
 
@@ -31,18 +32,14 @@ def as_utc(local: datetime | None) -> datetime | None:
 
 
 def _optional_int(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """A row id, or None (blank, or not a row id: the validators then say what is wrong)."""
+    return None if value in (None, "", "None") else parse_id(value)
 
 
 _NOT_NEGATIVE = NumberRange(min=0, message=_l("An amount cannot be negative."))
 
 
-class ErrandForm(FlaskForm):
+class ErrandForm(Form):
     household_id = SelectField(_l("Household"), coerce=_optional_int, choices=[], validate_choice=False,
                                validators=[DataRequired(message=_l("Choose a household."))])
     category = SelectField(_l("Category"), choices=[])
@@ -67,37 +64,31 @@ class ErrandForm(FlaskForm):
                 "notes": self.notes.data or ""}
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button's form: only the CSRF token."""
 
 
-class PurchaseForm(FlaskForm):
+class PurchaseForm(Form):
     actual_cost = DecimalField(_l("What it cost (yuan)"), places=2,
                                validators=[InputRequired(message=_l("Enter what the items cost.")), _NOT_NEGATIVE])
     receipt = FileField(_l("Receipt photo (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
 
 
-class DeliverForm(FlaskForm):
+class DeliverForm(Form):
     note = StringField(_l("Note (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])
     photo = FileField(_l("Photo (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = StringField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=500)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     money_settled = BooleanField(_l("The money was settled with the volunteer"))
     note = StringField(_l("Note (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])
 
 
-def _sane_year(form, field):
-    # Far-off years overflow when turned into UTC bounds; nobody files errands there.
-    if isinstance(field.data, date) and not 2000 <= field.data.year <= 2999:
-        raise ValidationError(_l("Enter a date between 2000 and 2999."))
-
-
-class StaffFilterForm(FlaskForm):
+class StaffFilterForm(Form):
     """The staff pages' GET filters (list, statistics, export): nothing changes, so no CSRF token.
     A bad value is shown with its error and not applied."""
 
@@ -105,8 +96,8 @@ class StaffFilterForm(FlaskForm):
         csrf = False
 
     community = SelectField(_l("Community"), coerce=_optional_int, choices=[], validate_choice=False)
-    since = DateField(_l("Filed from"), validators=[Optional(), _sane_year])
-    until = DateField(_l("Filed until"), validators=[Optional(), _sane_year])
+    since = DateField(_l("Filed from"), validators=[Optional()])
+    until = DateField(_l("Filed until"), validators=[Optional()])
 
     def set_communities(self, communities):
         self._allowed = {c.id for c in communities}

@@ -15,6 +15,7 @@ from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import paginate, render, toast, wants_fragment
+from gridapp.core.params import id_arg, text_arg
 from gridapp.core.security import mark_personal
 from gridapp.core.xlsx import Column
 from gridapp.errands import policy, services
@@ -107,7 +108,7 @@ def household_options():
     require(current_user, "file_errands")
     mark_personal()
     form = ErrandForm(formdata=None)
-    q = (request.args.get("q") or "")[:50]
+    q = text_arg("q", 50)
     households = _household_choices(form, q)
     return render_template("errands/_household_options.html", form=form, q=q, households=households,
                            limit=services.PICKER_LIMIT)
@@ -118,10 +119,10 @@ def household_options():
 def new():
     require(current_user, "file_errands")
     mark_personal()
-    q = (request.args.get("q") or "")[:50]
+    q = text_arg("q", 50)
     form = ErrandForm()
     if request.method == "GET":
-        form.household_id.data = request.args.get("household_id", type=int)
+        form.household_id.data = id_arg("household_id")
         form.needed_by_at.data = (to_local(utcnow()) + timedelta(hours=3)).replace(
             tzinfo=None, minute=0, second=0, microsecond=0)
     households = _household_choices(form, q)

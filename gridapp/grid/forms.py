@@ -2,10 +2,10 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from gridapp.core.forms import Form, coerce_optional_id
 from gridapp.grid.models import COMMUNITY_KINDS
 
 
@@ -18,13 +18,7 @@ def _phone(value):
     return re.sub(r"[\s\-]", "", value) if isinstance(value, str) else value
 
 
-def _optional_id(value):
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
-class PlaceForm(FlaskForm):
+class PlaceForm(Form):
     """Base: `layout` lists the field names per row (several names share a row on wide screens)."""
 
     layout: tuple = ()
@@ -70,8 +64,8 @@ class CompoundForm(PlaceForm):
     address = StringField(_l("Address"), filters=[_strip], validators=[Optional(), Length(max=200)])
     entrance = StringField(_l("Open entrance"), filters=[_strip], validators=[Optional(), Length(max=200)],
                            description=_l("The one entrance kept open, e.g. the north gate"))
-    property_company_id = SelectField(_l("Property company"), coerce=_optional_id, choices=[])
-    work_unit_id = SelectField(_l("Work unit"), coerce=_optional_id, choices=[])
+    property_company_id = SelectField(_l("Property company"), coerce=coerce_optional_id, choices=[])
+    work_unit_id = SelectField(_l("Work unit"), coerce=coerce_optional_id, choices=[])
     layout = (("name",), ("address",), ("entrance",), ("property_company_id", "work_unit_id"))
 
     def set_org_choices(self, companies, units):
@@ -103,7 +97,7 @@ class OrgForm(PlaceForm):
     layout = (("name",), ("phone",))
 
 
-class HouseholdSearchForm(FlaskForm):
+class HouseholdSearchForm(Form):
     """The GET search over households: nothing changes, so no CSRF token."""
 
     class Meta:

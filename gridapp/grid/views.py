@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp.core.http import paginate, render, toast, wants_fragment
+from gridapp.core.params import text_arg
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid import services
@@ -243,7 +244,7 @@ def new_compound(grid_id):
 def compound(compound_id):
     compound = db.get_or_404(Compound, compound_id)
     require(current_user, "view", compound)
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q", 100)
     households = None
     add_form = None
     if can(current_user, "view_households", compound):
@@ -298,7 +299,7 @@ def households():
     mark_personal()
     form = HouseholdSearchForm(request.args)
     form.validate()  # a bad value is ignored, never refused: this is only a search
-    q = (form.q.data or "")[:100]
+    q = (form.q.data or "")[:100] if not form.q.errors else ""
     filters = form.filters()
     page = paginate(services.search_households(current_user, q, filters))
     args = {"q": q or None, **{k: 1 for k, v in filters.items() if v}}

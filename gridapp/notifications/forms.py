@@ -1,17 +1,18 @@
 """Forms of the notification pages."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from gridapp.core.forms import Form
 
-class QuietHoursForm(FlaskForm):
+
+class QuietHoursForm(Form):
     quiet_start = TimeField(_l("Quiet from"), validators=[DataRequired()])
     quiet_end = TimeField(_l("Quiet until"), validators=[DataRequired()])
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(Form):
     place = SelectField(_l("Place"), validators=[DataRequired()])
     provider = SelectField(_l("Group app"), choices=[SelectChoice("wecom", _l("WeCom (企业微信) robot")),
                                                      SelectChoice("dingtalk", _l("DingTalk robot"))])

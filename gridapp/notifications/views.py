@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from gridapp import policy
 from gridapp.core.http import paginate, redirect_back
+from gridapp.core.params import parse_id, safe_next
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
@@ -40,8 +41,7 @@ def read(notification_id):
     if n is None:
         abort(404)
     db.session.commit()
-    target = n.link if n.link.startswith("/") and not n.link.startswith("//") else url_for(".inbox")
-    return redirect(target)
+    return redirect(safe_next(n.link) or url_for(".inbox"))
 
 
 @bp.post("/read-all")
@@ -79,10 +79,9 @@ def _manageable_places():
 
 def _place_from_choice(value: str):
     kind, _sep, raw_id = (value or "").partition(":")
-    if not raw_id.isdigit():
-        return None
+    place_id = parse_id(raw_id)
     model = {"community": Community, "grid": Grid}.get(kind)
-    return db.session.get(model, int(raw_id)) if model else None
+    return db.session.get(model, place_id) if model and place_id else None
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])

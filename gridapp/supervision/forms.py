@@ -2,7 +2,6 @@
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -15,18 +14,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from gridapp.core.forms import Form, coerce_id, coerce_optional_id
+from gridapp.core.params import parse_id
 from gridapp.supervision.models import CATEGORIES, INSPECTION_KINDS, SEVERITIES
 from gridapp.timeutil import town_zone
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
-
-
-def _optional_int(value):
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
 
 PHOTO_ACCEPT = "image/jpeg,image/png,image/webp"
@@ -47,11 +42,11 @@ def _local_input(moment: datetime | None) -> datetime | None:
     return moment.astimezone(town_zone()).replace(tzinfo=None) if moment else None
 
 
-class InspectionForm(FlaskForm):
+class InspectionForm(Form):
     kind = SelectField(_l("Kind"), choices=[])
     planned_at = DateTimeLocalField(_l("Time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     target = SelectField(_l("Place inspected"), choices=[], validators=[DataRequired()])
-    team_ids = SelectMultipleField(_l("Supervision team members taking part"), coerce=int, choices=[],
+    team_ids = SelectMultipleField(_l("Supervision team members taking part"), coerce=coerce_id, choices=[],
                                    validate_choice=False)
     participants = StringField(_l("Other participants"), filters=[_strip], validators=[Optional(), Length(max=300)])
     summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[Optional(), Length(max=4000)])
@@ -71,18 +66,18 @@ class InspectionForm(FlaskForm):
     def values(self) -> dict:
         target_type, _sep, target_id = (self.target.data or ":").partition(":")
         return {"kind": self.kind.data, "planned_at": as_utc(self.planned_at.data), "target_type": target_type,
-                "target_id": int(target_id) if target_id.isdigit() else 0,
+                "target_id": parse_id(target_id) or 0,
                 "participants": self.participants.data or "", "summary": self.summary.data or "",
                 "team_ids": list(self.team_ids.data or [])}
 
 
-class FindingForm(FlaskForm):
+class FindingForm(Form):
     category = SelectField(_l("Category"), choices=[])
     severity = SelectField(_l("Severity"), choices=[])
     description = TextAreaField(_l("What was found"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
     target = SelectField(_l("Where"), choices=[], validate_choice=False)
     photos = _photos_field(_l("Photos (optional)"))
-    owner_id = SelectField(_l("Responsible person"), coerce=_optional_int, choices=[], validators=[Optional()])
+    owner_id = SelectField(_l("Responsible person"), coerce=coerce_optional_id, choices=[], validators=[Optional()])
     # The place the owner list was made for: a changed place (without JavaScript) means its own owner.
     owner_for = StringField(render_kw={"hidden": True})
 
@@ -106,27 +101,27 @@ class FindingForm(FlaskForm):
                 "owner_id": self.owner_id.data, "target": self.target.data or ""}
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button's form: only the CSRF token."""
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(Form):
     evidence = TextAreaField(_l("What was done"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
     photos = _photos_field(_l("Photos (optional)"))
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     note = StringField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=500)])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = TextAreaField(_l("Why the evidence is not enough"), filters=[_strip],
                            validators=[DataRequired(), Length(max=2000)])
     due_at = DateTimeLocalField(_l("New due time (empty: by severity)"), format="%Y-%m-%dT%H:%M",
                                 validators=[Optional()])
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     due_at = DateTimeLocalField(_l("New due time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     reason = StringField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=500)])
     seen_due_at = StringField(render_kw={"hidden": True})
@@ -136,15 +131,15 @@ class ExtendForm(FlaskForm):
         return _local_input(moment)
 
 
-class OwnerForm(FlaskForm):
-    owner_id = SelectField(_l("Responsible person"), coerce=_optional_int, choices=[], validators=[DataRequired()])
+class OwnerForm(Form):
+    owner_id = SelectField(_l("Responsible person"), coerce=coerce_optional_id, choices=[], validators=[DataRequired()])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(_l("Comment"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     class Meta:
         csrf = False
 
@@ -152,23 +147,23 @@ class PeriodForm(FlaskForm):
     end = DateField(_l("To"), validators=[Optional()])
 
 
-class InterviewForm(FlaskForm):
+class InterviewForm(Form):
     person_name = StringField(_l("Person interviewed"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
     interviewer = StringField(_l("By whom"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
     held_on = DateField(_l("Date"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
-    item_ids = SelectMultipleField(_l("Items concerned"), coerce=int, choices=[], validate_choice=False)
+    item_ids = SelectMultipleField(_l("Items concerned"), coerce=coerce_id, choices=[], validate_choice=False)
 
     def values(self) -> dict:
         return {k: getattr(self, k).data for k in ("person_name", "interviewer", "held_on", "reason", "item_ids")}
 
 
-class CircularForm(FlaskForm):
+class CircularForm(Form):
     number = IntegerField(_l("Circular No."), validators=[Optional(), NumberRange(min=1, max=100000)])
     title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
     issued_on = DateField(_l("Date"), validators=[DataRequired()])
     body = TextAreaField(_l("Text"), filters=[_strip], validators=[DataRequired(), Length(max=20000)])
-    item_ids = SelectMultipleField(_l("Items covered"), coerce=int, choices=[], validate_choice=False)
+    item_ids = SelectMultipleField(_l("Items covered"), coerce=coerce_id, choices=[], validate_choice=False)
 
     def validate_item_ids(self, field):
         if len(field.data or []) > 200:

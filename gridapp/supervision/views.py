@@ -7,14 +7,15 @@ otherwise). A refused transition says why, and changes nothing.
 """
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
-from gridapp.core.http import render, toast, wants_fragment
+from gridapp.core.http import paginate, render, toast, wants_fragment
+from gridapp.core.params import parse_datetime
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
 from gridapp.policy import can, require, scope_of
@@ -47,11 +48,6 @@ def _labels():
             "category_labels": services.CATEGORY_LABELS, "kind_labels": services.KIND_LABELS,
             "level_labels": services.LEVEL_LABELS, "target_labels": services.TARGET_LABELS,
             "now": utcnow()}
-
-
-def _paginate(stmt):
-    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False, count=True)
 
 
 def _period():
@@ -101,7 +97,7 @@ def index():
 def inspections():
     require(current_user, "supervision_dashboard")
     return render_template("supervision/inspections.html",
-                           inspections=_paginate(services.inspections_for(current_user)))
+                           inspections=paginate(services.inspections_for(current_user)))
 
 
 @bp.route("/inspections/new", methods=["GET", "POST"])
@@ -229,7 +225,7 @@ def items():
         status = "open"
     mine = request.args.get("mine") == "1"
     overdue = request.args.get("overdue") == "1"
-    page = _paginate(services.items_query(current_user, status=status, mine=mine,
+    page = paginate(services.items_query(current_user, status=status, mine=mine,
                                           overdue_at=utcnow() if overdue else None))
     return render_template("supervision/items.html", items=page, status=status, mine=mine, overdue=overdue)
 
@@ -354,13 +350,8 @@ def reject(item_id):
 
 
 def _extend(item, form):
-    from datetime import datetime
-
-    try:
-        seen = datetime.fromisoformat(form.seen_due_at.data) if form.seen_due_at.data else None
-    except ValueError:
-        seen = None
-    services.extend_due(item, current_user, as_utc(form.due_at.data), form.reason.data, seen_due_at=seen)
+    services.extend_due(item, current_user, as_utc(form.due_at.data), form.reason.data,
+                        seen_due_at=parse_datetime(form.seen_due_at.data))
 
 
 @bp.post("/items/<int:item_id>/extend")
@@ -435,7 +426,7 @@ def interviews():
 
     stmt = select(Interview).options(selectinload(Interview.items)).order_by(Interview.held_on.desc(),
                                                                              Interview.id.desc())
-    return render_template("supervision/interviews.html", interviews=_paginate(stmt))
+    return render_template("supervision/interviews.html", interviews=paginate(stmt))
 
 
 @bp.route("/interviews/new", methods=["GET", "POST"])
@@ -462,7 +453,7 @@ def circulars():
     from sqlalchemy import select
 
     stmt = select(Circular).order_by(Circular.number.desc())
-    return render_template("supervision/circulars.html", circulars=_paginate(stmt))
+    return render_template("supervision/circulars.html", circulars=paginate(stmt))
 
 
 @bp.route("/circulars/new", methods=["GET", "POST"])

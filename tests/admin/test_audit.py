@@ -85,7 +85,7 @@ def test_bad_filter_values_are_shown_and_ignored(make_client, world):
         resp = admin.get("/admin/audit?" + query)
         assert resp.status_code == 200, query
     html = admin.get("/admin/audit?action=b_test&date_from=0001-01-01").get_data(as_text=True)
-    assert "Enter a date between 2000 and 2999." in html
+    assert "Enter a date between 2000 and 2100." in html
     assert [r[3] for r in _rows(html)] == ["Community #7 kept"]
 
 

@@ -1,0 +1,100 @@
+"""The base of every form (gridapp.core.forms.Form): what any field refuses, checked in one place.
+
+Every value a field receives is text first: none may hold control characters (newline, carriage
+return and tab only in a TextAreaField, where several lines are meant), lone surrogates or the
+replacement character that undecodable bytes became. Every date or datetime field stays within
+the years gridapp.core.params.MIN_YEAR…MAX_YEAR; outside them its value is dropped (the typed
+text is shown again with the message) so nothing downstream computes with the year 9999. Number
+fields refuse NaN and infinities.
+Row-id select fields coerce with `coerce_id` / `coerce_optional_id` (a 32-bit key or nothing).
+"""
+import math
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeField, DecimalField, FloatField, TextAreaField, TimeField
+from wtforms.validators import StopValidation
+
+from gridapp.core.params import MAX_ID, MAX_YEAR, MIN_YEAR, in_window, parse_int, text_problem
+
+MESSAGES = {
+    "control": _l("This field cannot contain control characters."),
+    "malformed": _l("This field contains characters that are not valid text."),
+    "number": _l("Enter a number."),
+}
+
+
+def text_error(field) -> str | None:
+    """The message for a field whose submitted text breaks the shared rule; None when it is clean."""
+    multiline = isinstance(field, TextAreaField)
+    for value in field.raw_data or ():
+        problem = text_problem(value, multiline=multiline) if isinstance(value, str) else None
+        if problem:
+            return str(MESSAGES[problem])
+    return None
+
+
+def number_error(field) -> str | None:
+    """The message for a number field holding NaN or an infinity (Decimal("sNaN") even breaks the
+    comparisons of NumberRange); the value is dropped."""
+    data = field.data if isinstance(field, (DecimalField, FloatField)) else None
+    if data is None:
+        return None
+    finite = data.is_finite() if isinstance(data, Decimal) else isinstance(data, float) and math.isfinite(data)
+    if finite:
+        return None
+    field.data = None
+    return str(MESSAGES["number"])
+
+
+def check_date_window(form, field):
+    """A date or datetime within MIN_YEAR…MAX_YEAR, or none at all."""
+    if field.data is not None and not in_window(field.data):
+        field.data = None
+        raise StopValidation(str(_l("Enter a date between %(first)d and %(last)d.", first=MIN_YEAR,
+                                    last=MAX_YEAR)))
+
+
+def _dated(field) -> bool:
+    return isinstance(field, DateTimeField) and not isinstance(field, TimeField)
+
+
+class Form(FlaskForm):
+    """FlaskForm whose every field obeys the shared rules (see the module's docstring)."""
+
+    def validate(self, extra_validators=None):
+        extra = {name: list(chain) for name, chain in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if _dated(field):
+                extra.setdefault(name, []).append(check_date_window)
+            inline = getattr(self.__class__, f"validate_{name}", None)
+            if inline is not None:
+                extra.setdefault(name, []).append(inline)
+        success = True
+        for name, field in self._fields.items():
+            message = text_error(field) or number_error(field)
+            if message:
+                # The field's own validators never see such a value (nor the database after them).
+                field.errors = [message]
+                if _dated(field):
+                    field.data = None
+                success = False
+            elif not field.validate(self, extra.get(name, ())):
+                success = False
+        return success
+
+
+def coerce_id(value) -> int:
+    """SelectField(coerce=…) for a row id: 0…2**31-1 (0: the "none" choice); ValueError otherwise."""
+    number = parse_int(value, 0, MAX_ID)
+    if number is None:
+        raise ValueError(f"not a row id: {value!r}"[:80])
+    return number
+
+
+def coerce_optional_id(value) -> int | None:
+    """Like coerce_id, with "" (the blank choice) as None."""
+    if value in (None, "", "None"):
+        return None
+    return coerce_id(value)
