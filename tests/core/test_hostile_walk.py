@@ -309,6 +309,7 @@ def plan(_schema):
             c = Client(app)
             if role != ANONYMOUS:
                 c.login(role, DEMO_PASSWORD)
+                c.confirm_password(DEMO_PASSWORD)  # past the prompts of exports and account changes
             c.token()
             p.clients[role] = c
             _crawl(p, role, c)

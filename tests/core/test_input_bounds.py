@@ -264,6 +264,7 @@ def test_single_line_fields_refuse_control_characters(make_client, world, value)
 def test_the_message_is_chinese_by_default(make_client, world):
     c = make_client()
     c.login("admin")
+    c.confirm_password()  # an account change asks for it
     resp = c.post(f"/admin/users/{world.vol1.id}", {"display_name": "甲\x00乙"})
     assert "不能包含控制字符" in resp.get_data(as_text=True)
 
