@@ -1,4 +1,5 @@
 """The rounds export writes what people typed as text: never a formula, never a broken file."""
+import pytest
 from sqlalchemy import update
 
 from gridapp.disinfection import services
@@ -7,6 +8,12 @@ from gridapp.extensions import db
 from tests.disinfection.factories import at, make_point
 from tests.exports import INJECTIONS, as_exported, assert_all_text, confirmed, workbook
 from tests.grid.helpers import logged_in
+
+
+@pytest.fixture(autouse=True)
+def _early_morning(clock):
+    """Points made before their morning window closes, whatever the hour the suite runs at."""
+    clock.town("2026-11-25 06:30")
 
 
 def _rounds_of_today(world, note, disinfectant):
