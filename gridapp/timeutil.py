@@ -1,6 +1,6 @@
 """Time helpers: store UTC, show and schedule in the town's zone; the one clock the code reads."""
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -37,6 +37,22 @@ def set_clock_offset(seconds: float) -> None:
 def town_today(now: datetime | None = None) -> date:
     """The town's calendar date at `now` (default: the clock)."""
     return (now or utcnow()).astimezone(town_zone()).date()
+
+
+def town_midnight(day: date) -> datetime:
+    """The midnight that starts this day in the town, as UTC."""
+    return datetime.combine(day, time(0), tzinfo=town_zone()).astimezone(UTC)
+
+
+def town_days(first: date, last: date) -> tuple[datetime, datetime]:
+    """[first 00:00, last + 1 day 00:00) in the town, as UTC: the days from first to last, both included."""
+    return town_midnight(first), town_midnight(last + timedelta(days=1))
+
+
+def town_day_and_week_start(now: datetime) -> tuple[datetime, datetime]:
+    """The start of today and of this week (Monday) in the town at `now`, as UTC."""
+    today = town_today(now)
+    return town_midnight(today), town_midnight(today - timedelta(days=today.weekday()))
 
 
 def town_zone() -> ZoneInfo:
@@ -82,8 +98,6 @@ class TimeRangeError(ValueError):
 
 def _parse_clock(text: str):
     """HH:MM; "24:00" is the midnight at the end of the day (None)."""
-    from datetime import time
-
     hh, _sep, mm = text.strip().partition(":")
     if not (hh.isdigit() and mm.isdigit() and len(mm) == 2):
         raise ValueError(text)

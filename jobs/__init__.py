@@ -1,5 +1,6 @@
 """RQ job functions. Each takes ids (never ORM objects) and runs in the app context."""
 import functools
+from datetime import UTC, datetime
 
 from flask import has_app_context
 
@@ -27,3 +28,14 @@ def in_app_context(func):
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def instant(at: str | None) -> datetime | None:
+    """A job's `at` (an ISO-8601 time: "pretend it is then") as aware UTC; a time without an offset
+    is read in the town's zone. None when not given: the job reads the clock."""
+    if not at:
+        return None
+    from gridapp.timeutil import town_zone
+
+    moment = datetime.fromisoformat(at)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=town_zone())).astimezone(UTC)

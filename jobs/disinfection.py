@@ -1,18 +1,8 @@
 """Disinfection's periodic sweep: slots for today and tomorrow, missed rounds, repeated misses as findings."""
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from gridapp.extensions import db
-from jobs import in_app_context
-
-
-def _moment(at: str | None):
-    """An ISO time; without an offset it is read in the town's zone."""
-    if not at:
-        return None
-    from gridapp.timeutil import town_zone
-
-    moment = datetime.fromisoformat(at)
-    return moment if moment.tzinfo else moment.replace(tzinfo=town_zone())
+from jobs import in_app_context, instant
 
 
 @in_app_context
@@ -25,7 +15,7 @@ def sweep_disinfection(at: str | None = None) -> dict:
     from gridapp.disinfection.services import ensure_slots, local_today, mark_missed, raise_flags, tally_closed_days
     from gridapp.timeutil import utcnow
 
-    now = _moment(at) or utcnow()
+    now = instant(at) or utcnow()
     today = local_today(now)
     created = ensure_slots([today - timedelta(days=1), today, today + timedelta(days=1)], missing_only=True)
     result = {"slots": created, **mark_missed(now), **raise_flags(now)}

@@ -1,18 +1,7 @@
 """Duty roster jobs: shifts 14 days ahead, reminders before shifts, gap alerts, no-shows to confirm."""
-from datetime import datetime
 
 from gridapp.extensions import db
-from jobs import in_app_context
-
-
-def _moment(at: str | None):
-    """An ISO time; without an offset it is read in the town's zone."""
-    if not at:
-        return None
-    from gridapp.timeutil import town_zone
-
-    moment = datetime.fromisoformat(at)
-    return moment if moment.tzinfo else moment.replace(tzinfo=town_zone())
+from jobs import in_app_context, instant
 
 
 @in_app_context
@@ -21,7 +10,7 @@ def generate_shifts(at: str | None = None) -> dict:
     from gridapp.duty import services
     from gridapp.timeutil import utcnow
 
-    made = services.generate_shifts(_moment(at) or utcnow())
+    made = services.generate_shifts(instant(at) or utcnow())
     db.session.commit()
     return {"shifts": made}
 
@@ -34,7 +23,7 @@ def sweep_duty(at: str | None = None) -> dict:
     from gridapp.duty import services
     from gridapp.timeutil import utcnow
 
-    now = _moment(at) or utcnow()
+    now = instant(at) or utcnow()
     result = {"reminded": services.send_reminders(now), "gap_notices": services.gap_alerts(now),
               "no_show_shifts": services.list_no_shows(now)}
     db.session.commit()

@@ -1,18 +1,7 @@
 """Errands' periodic sweep: expire stalled claims, chase urgent unclaimed, late and unconfirmed errands."""
-from datetime import datetime
 
 from gridapp.extensions import db
-from jobs import in_app_context
-
-
-def _moment(at: str | None):
-    """An ISO time; without an offset it is read in the town's zone."""
-    if not at:
-        return None
-    from gridapp.timeutil import town_zone
-
-    moment = datetime.fromisoformat(at)
-    return moment if moment.tzinfo else moment.replace(tzinfo=town_zone())
+from jobs import in_app_context, instant
 
 
 @in_app_context
@@ -21,6 +10,6 @@ def sweep_errands(at: str | None = None) -> dict:
     two at once, moves and tells nothing the second time."""
     from gridapp.errands.services import sweep
 
-    result = sweep(_moment(at))
+    result = sweep(instant(at))
     db.session.commit()
     return result

@@ -1,15 +1,14 @@
 """Housekeeping jobs for the foundation: expired login sessions."""
-from datetime import datetime
 
 from gridapp.auth.services import purge_sessions
 from gridapp.extensions import db
-from jobs import in_app_context
+from jobs import in_app_context, instant
 
 
 @in_app_context
 def purge_expired_sessions(at: str | None = None) -> int:
     """Delete login sessions that were ended or idle past SESSION_IDLE_DAYS."""
-    now = datetime.fromisoformat(at) if at else None
+    now = instant(at)
     removed = purge_sessions(now)
     db.session.commit()
     return removed

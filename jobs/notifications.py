@@ -1,11 +1,10 @@
 """Delivering the outbox: one job per row, and the relay that re-enqueues what is due."""
-from datetime import datetime
 
 from gridapp.extensions import db
 from gridapp.notifications import services
 from gridapp.notifications.channels import failure_text, send
 from gridapp.notifications.dispatch import enqueue_deliveries
-from jobs import in_app_context
+from jobs import in_app_context, instant
 
 
 @in_app_context
@@ -32,7 +31,7 @@ def relay_outbox(at: str | None = None) -> int:
     """Enqueue every outbox row that is due and not being sent (Redis outages, lost jobs,
     workers that died mid-delivery); a row whose worker died during its last attempt is
     marked failed instead. Safe to run twice at once."""
-    now = datetime.fromisoformat(at) if at else None
+    now = instant(at)
     services.fail_abandoned(now)
     ids = services.due_outbox_ids(now)
     return enqueue_deliveries(ids, skip_active=True, raise_errors=True) if ids else 0

@@ -3,7 +3,7 @@ whose row count decides), the claim limit, the board and staff queries, the reco
 a household's details, the sweeps of the jobs, and the statistics."""
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,7 +26,7 @@ from gridapp.grid.models import Community, Compound, Grid, Household
 from gridapp.notifications.kinds import register_kind
 from gridapp.notifications.services import notify
 from gridapp.policy import household_clause, scope_of
-from gridapp.timeutil import town_zone, utcnow
+from gridapp.timeutil import town_day_and_week_start, town_midnight, town_zone, utcnow
 
 register_kind("errand_update", _l("Errands I filed or claimed"), channels=("email",))
 register_kind("errand_urgent", _l("Urgent errands waiting for a volunteer"), channels=("email", "sms"), urgent=True)
@@ -453,11 +453,6 @@ def set_opt_in(user, on: bool) -> None:
 STAFF_LISTS = ("open", "overdue", "awaiting")
 
 
-def local_day_start(day: date) -> datetime:
-    """Midnight of this day in the town, as UTC."""
-    return datetime.combine(day, time(0), tzinfo=town_zone()).astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class StaffFilter:
     """The staff pages' filters (list, statistics, export alike): one community of the user's
@@ -476,9 +471,9 @@ class StaffFilter:
         if self.community_id is not None:
             conds.append(Errand.community_id == self.community_id)
         if self.since is not None:
-            conds.append(Errand.filed_at >= local_day_start(self.since))
+            conds.append(Errand.filed_at >= town_midnight(self.since))
         if self.until is not None:
-            conds.append(Errand.filed_at < local_day_start(self.until + timedelta(days=1)))
+            conds.append(Errand.filed_at < town_midnight(self.until + timedelta(days=1)))
         return conds
 
     def args(self) -> dict:
@@ -515,14 +510,6 @@ def staff_list(user, which: str = "open", now: datetime | None = None, filters: 
     return stmt.order_by(Errand.urgent.desc(), Errand.needed_by_at, Errand.id)
 
 
-def local_week_start(now: datetime) -> tuple[datetime, datetime]:
-    """Today's and this week's (Monday) start in the town, as UTC."""
-    local = now.astimezone(town_zone())
-    today = datetime.combine(local.date(), time(0), tzinfo=town_zone())
-    week = today - timedelta(days=local.weekday())
-    return today.astimezone(UTC), week.astimezone(UTC)
-
-
 def _stats_communities(user):
     s = scope_of(user)
     stmt = select(Community).order_by(Community.id)
@@ -543,7 +530,7 @@ def statistics_by_community(user, now: datetime | None = None, filters: StaffFil
     With a period (filters.since/until) only errands filed in it count, and each row also has the
     period's totals (filed in it; of those, claimed and delivered); the medians are then the period's."""
     now = now or utcnow()
-    today, week = local_week_start(now)
+    today, week = town_day_and_week_start(now)
     communities = _stats_communities(user)
     if filters.community_id is not None:
         communities = communities.where(Community.id == filters.community_id)

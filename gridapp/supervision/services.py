@@ -3,7 +3,7 @@
 escalation sweeps, interviews, circulars, and the dashboard's queries."""
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,7 +33,7 @@ from gridapp.supervision.models import (
     circular_items,
     interview_items,
 )
-from gridapp.timeutil import town_zone, utcnow
+from gridapp.timeutil import town_days, town_zone, utcnow
 
 register_kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",))
 register_kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms"))
@@ -651,13 +651,6 @@ def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime
     return stmt
 
 
-def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, end+1 00:00) in the town's zone, as UTC."""
-    zone = town_zone()
-    return (datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC),
-            datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC))
-
-
 def _in_communities(communities):
     """Items of these communities (None: the whole town)."""
     if communities is None:
@@ -668,7 +661,7 @@ def _in_communities(communities):
 def tally(start: date, end: date, communities=None) -> dict:
     """约谈 N 人、印发通报 N 期、督办整改问题 N 条 for the period (town days, inclusive). For some
     communities only: their items, and the interviews and circulars about those items."""
-    lo, hi = local_day_bounds(start, end)
+    lo, hi = town_days(start, end)
     interviews = select(func.count(Interview.id)).where(Interview.held_on >= start, Interview.held_on <= end)
     circulars = select(func.count(Circular.id)).where(Circular.issued_on >= start, Circular.issued_on <= end)
     if communities is not None:
@@ -705,7 +698,7 @@ def dashboard(start: date, end: date, now: datetime | None = None, communities=N
         .where(RectificationItem.status.in_(CLOCK_STATES), RectificationItem.due_at <= now,
                _in_communities(communities))
         .order_by(RectificationItem.escalation_level.desc(), RectificationItem.due_at).limit(50)).all()
-    lo, hi = local_day_bounds(start, end)
+    lo, hi = town_days(start, end)
     spans = [(v - i).total_seconds() for i, v in db.session.execute(
         select(RectificationItem.issued_at, RectificationItem.verified_at)
         .where(RectificationItem.verified_at >= lo, RectificationItem.verified_at < hi,

@@ -36,7 +36,7 @@ from gridapp.supervision.forms import (
     as_utc,
 )
 from gridapp.supervision.models import Circular, Inspection, Interview, Photo, RectificationItem
-from gridapp.timeutil import to_local, utcnow
+from gridapp.timeutil import to_local, town_days, utcnow
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -389,7 +389,7 @@ def export_items():
     if (request.args.get("start") or request.args.get("end")) and period.validate() and period.start.data:
         start = period.start.data
         end = period.end.data if period.end.data and period.end.data >= start else start
-        between, suffix = services.local_day_bounds(start, end), f"-{start.isoformat()}-{end.isoformat()}"
+        between, suffix = town_days(start, end), f"-{start.isoformat()}-{end.isoformat()}"
 
     first, last = (start, end) if between else (None, None)
     book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last))
