@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 # worker may have died, and the row's lease (not RQ's view) decides whether to send again.
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 ENQUEUE_BATCH = 500
+# The job by its dotted name: the domain never imports the job layer (which imports the domain).
+DELIVER_JOB = "jobs.notifications.deliver_outbox"
 
 
 def delivery_job_id(outbox_id: int) -> str:
@@ -25,8 +27,6 @@ def enqueue_deliveries(ids, skip_active: bool = False, raise_errors: bool = Fals
     passes raise_errors, so that the outage shows in RQ) enqueues them later."""
     from flask import current_app
 
-    from jobs.notifications import deliver_outbox
-
     backoff = current_app.config["OUTBOX_BACKOFF_SECONDS"]
     ids = list(ids)
     try:
@@ -38,7 +38,7 @@ def enqueue_deliveries(ids, skip_active: bool = False, raise_errors: bool = Fals
         # One Redis round trip per batch, however many people one event reaches.
         for start in range(0, len(ids), ENQUEUE_BATCH):
             queue.enqueue_many([
-                Queue.prepare_data(deliver_outbox, (outbox_id,), job_id=delivery_job_id(outbox_id), timeout=60,
+                Queue.prepare_data(DELIVER_JOB, (outbox_id,), job_id=delivery_job_id(outbox_id), timeout=60,
                                    retry=Retry(max=len(backoff), interval=list(backoff)), result_ttl=0,
                                    failure_ttl=7 * 24 * 3600)  # the outbox row is the record
                 for outbox_id in ids[start:start + ENQUEUE_BATCH]
