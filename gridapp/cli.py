@@ -1,5 +1,4 @@
-"""Command-line tools: `flask seed-demo`, `flask jobs list|run`."""
-from datetime import UTC, datetime
+"""Command-line tools of the app: `flask seed-demo` (`flask jobs` lives in jobs/cli.py)."""
 
 import click
 from flask import current_app
@@ -53,38 +52,3 @@ def register_cli(app):
             click.echo("Demo data ready: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         click.echo(f"Every demo account has the password {DEMO_PASSWORD}:")
         click.echo("  admin, leader, secretary1-4, gridder1-8, head1-8, vol1-30, pm1-3, unit1, sup1-2")
-
-    @app.cli.group("jobs")
-    def jobs_group():
-        """Periodic background jobs."""
-
-    @jobs_group.command("list")
-    def jobs_list():
-        """List the periodic jobs that `rq cron jobs.cron` runs."""
-        from jobs.periodic import PERIODIC_JOBS
-
-        for p in PERIODIC_JOBS:
-            when = f"every {p.interval}s" if p.interval else f"cron '{p.cron}' (town time)"
-            click.echo(f"{p.name:24} {when:28} {p.description}")
-
-    @jobs_group.command("run")
-    @click.argument("name")
-    @click.option("--at", "at", default=None, help="Pretend the time is this ISO-8601 instant.")
-    def jobs_run(name, at):
-        """Run one periodic job now, in this process."""
-        from jobs.periodic import PERIODIC_JOBS, by_name
-
-        job = by_name(name)
-        if job is None:
-            raise click.ClickException(f"no periodic job {name!r}; known: "
-                                       + ", ".join(p.name for p in PERIODIC_JOBS))
-        if at:
-            try:
-                moment = datetime.fromisoformat(at)
-            except ValueError:
-                raise click.ClickException(f"--at {at!r} is not an ISO-8601 time") from None
-            if moment.tzinfo is None:
-                raise click.ClickException("--at needs a time zone, e.g. 2026-03-01T08:00:00+08:00")
-            at = moment.astimezone(UTC).isoformat()
-        result = job.func(at=at)
-        click.echo(f"{name}: {result}")

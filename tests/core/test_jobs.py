@@ -54,7 +54,10 @@ def test_cron_table_registers_every_periodic_job(app):
 
 
 def test_flask_jobs_list_and_run_with_time_travel(app, world):
+    from jobs.cli import register_jobs_cli
+
     _sessions(world, [1, 10])
+    register_jobs_cli(app)  # as wsgi.py does
     runner = app.test_cli_runner()
     listing = runner.invoke(args=["jobs", "list"])
     assert "purge-sessions" in listing.output

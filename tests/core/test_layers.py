@@ -3,8 +3,6 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# The `flask jobs` commands still list and run the periodic jobs from the app's CLI module.
-KNOWN = {"gridapp/cli.py"}
 
 
 def _imports_of(path: Path) -> set[str]:
@@ -20,4 +18,4 @@ def _imports_of(path: Path) -> set[str]:
 def test_the_domain_does_not_import_the_job_layer():
     offenders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gridapp").rglob("*.py")
                        if any(n == "jobs" or n.startswith("jobs.") for n in _imports_of(p)))
-    assert [p for p in offenders if p not in KNOWN] == []
+    assert offenders == []
