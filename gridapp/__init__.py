@@ -82,6 +82,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(duty_bp, url_prefix="/duty")
     app.register_blueprint(errands_bp, url_prefix="/errands")
 
+    _register_features()
+
     from gridapp.core import errors, security, templating
 
     security.init_app(app)
@@ -93,6 +95,26 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     app.logger.debug("gridapp ready on %s", app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1])
     return app
+
+
+def _register_features() -> None:
+    """Tell can() every feature's rules and state machines, and notify() every kind of notice,
+    whether or not anything has imported the feature yet."""
+    from gridapp import policy
+    from gridapp.disinfection import policy as disinfection_policy
+    from gridapp.disinfection import services as disinfection_services
+    from gridapp.duty import policy as duty_policy
+    from gridapp.duty import services as duty_services
+    from gridapp.errands import policy as errands_policy
+    from gridapp.errands import services as errands_services
+    from gridapp.notifications import kinds
+    from gridapp.supervision import policy as supervision_policy
+    from gridapp.supervision import services as supervision_services
+
+    for rules in (duty_policy, errands_policy, disinfection_policy, supervision_policy):
+        policy.register_feature(rules)
+    for feature in (kinds, duty_services, errands_services, disinfection_services, supervision_services):
+        kinds.register_kinds(feature.NOTICE_KINDS)
 
 
 def _log_limiter(app: Flask) -> None:

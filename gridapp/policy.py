@@ -25,18 +25,19 @@ GLOBAL_ACTIONS = {
     "search_households": {"admin", "town_leader", "secretary", "grid_member", "building_head"},
 }
 
-# Rules for the objects of feature packages (duty, errands, …): each feature keeps them in
-# its own policy.py and registers them here, so that can() stays the one question to ask.
+# Rules for the objects of feature packages (duty, errands, …): each feature declares them in its
+# own policy.py (ACTIONS, OBJECT_RULES, MACHINES) and create_app registers them here, so that
+# can() stays the one question to ask.
 _OBJECT_RULES: dict[type, object] = {}
+_MACHINES: dict[type, object] = {}
 
 
-def register_global_action(action: str, roles) -> None:
-    GLOBAL_ACTIONS[action] = set(roles)
-
-
-def register_object_rules(model: type, rule) -> None:
-    """rule(user, scope, action, obj) -> bool, for objects of this model."""
-    _OBJECT_RULES[model] = rule
+def register_feature(rules) -> None:
+    """A feature's policy module: ACTIONS (action -> roles), OBJECT_RULES (model ->
+    rule(user, scope, action, obj) -> bool) and MACHINES (its transition tables)."""
+    GLOBAL_ACTIONS.update({action: set(roles) for action, roles in getattr(rules, "ACTIONS", {}).items()})
+    _OBJECT_RULES.update(getattr(rules, "OBJECT_RULES", {}))
+    _MACHINES.update({machine.model: machine for machine in getattr(rules, "MACHINES", ())})
 
 
 @dataclass
@@ -180,6 +181,15 @@ def can(user, action: str, obj=None) -> bool:
         # Grid members register households in their own grid; places above are the secretary's.
         return s.admin or _in_charge(s, path, grid_members=isinstance(obj, Compound))
     raise ValueError(f"unknown action {action!r} on {type(obj).__name__}")
+
+
+def allowed(user, action: str, obj) -> bool:
+    """What templates ask before drawing a button: for a transition of the object's state machine,
+    that its state allows it and can() does; for any other action, can()."""
+    machine = _MACHINES.get(type(obj))
+    if machine is not None and action in machine.transitions:
+        return machine.allowed(obj, action, user)
+    return can(user, action, obj)
 
 
 def require(user, action: str, obj=None) -> None:

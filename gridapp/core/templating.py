@@ -63,6 +63,8 @@ def init_app(app):
             unread = user.unread_at_load if user.unread_at_load is not None else unread_count(user)
         return {
             "can": lambda action, obj=None: policy.can(user, action, obj),
+            # A transition's button: its state allows it and can() does (gridapp.core.rules).
+            "allowed": lambda action, obj: policy.allowed(user, action, obj),
             "nav_items": nav,
             "unread": unread,
             "html_lang": "zh-Hans" if locale.startswith("zh") else locale,

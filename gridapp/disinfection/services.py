@@ -28,13 +28,16 @@ from gridapp.disinfection.models import (
 )
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, town_today, town_zone, utcnow
 
-register_kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True)
-register_kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",))
-register_kind("disinfection_flag", _l("Points missed three days running"), channels=("email",))
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True),
+    kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",)),
+    kind("disinfection_flag", _l("Points missed three days running"), channels=("email",)),
+)
 
 KIND_LABELS = {
     "elevator": _l("Elevator"), "public_toilet": _l("Public toilet"), "stairwell": _l("Stairwell"),

@@ -9,14 +9,15 @@ from sqlalchemy import and_, false, or_, select, true
 
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.grid.models import Community, Compound
-from gridapp.policy import register_global_action, register_object_rules, scope_of
+from gridapp.policy import scope_of
 
-register_global_action("view_duty", {"admin", "town_leader", "supervisor", "secretary", "grid_member",
-                                     "volunteer", "unit_contact"})
-register_global_action("sign_up_duty", {"volunteer"})
-register_global_action("view_roster", {"admin", "town_leader", "supervisor", "secretary", "grid_member",
-                                       "unit_contact"})
-register_global_action("add_checkpoint", {"admin", "secretary"})
+# Actions not tied to one object, and the roles that may take them.
+ACTIONS = {
+    "view_duty": {"admin", "town_leader", "supervisor", "secretary", "grid_member", "volunteer", "unit_contact"},
+    "sign_up_duty": {"volunteer"},
+    "view_roster": {"admin", "town_leader", "supervisor", "secretary", "grid_member", "unit_contact"},
+    "add_checkpoint": {"admin", "secretary"},
+}
 
 
 def grid_member_communities(s) -> set:
@@ -59,9 +60,8 @@ def _signup_rule(user, s, action, signup: Signup) -> bool:
     raise ValueError(f"unknown action {action!r} on a sign-up")
 
 
-register_object_rules(Checkpoint, _checkpoint_rule)
-register_object_rules(Shift, _shift_rule)
-register_object_rules(Signup, _signup_rule)
+# The rule of each model's objects, asked by can() (registered by create_app).
+OBJECT_RULES = {Checkpoint: _checkpoint_rule, Shift: _shift_rule, Signup: _signup_rule}
 
 
 def can_add_checkpoint_to(user, community) -> bool:

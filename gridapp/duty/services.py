@@ -29,15 +29,18 @@ from gridapp.duty.models import (
 )
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_today, town_zone, utcnow
 
-register_kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",))
-register_kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True)
-register_kind("duty_removed", _l("Changes to my duty shifts"), channels=("sms",))
-register_kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",))
-register_kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=())
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",)),
+    kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True),
+    kind("duty_removed", _l("Changes to my duty shifts"), channels=("sms",)),
+    kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",)),
+    kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=()),
+)
 
 KIND_LABELS = {"gate": _l("Gate checkpoint"), "vanguard": _l("Vanguard post"), "other": _l("Other")}
 STATUS_LABELS = {

@@ -11,7 +11,6 @@ from flask import current_app, has_app_context
 from sqlalchemy import false, or_, true
 
 from gridapp.errands.models import Errand
-from gridapp.policy import register_global_action, register_object_rules
 from gridapp.timeutil import utcnow
 
 STAFF_ROLES = {"admin", "town_leader", "secretary", "grid_member", "building_head"}
@@ -30,11 +29,14 @@ def contact_window() -> timedelta:
     """How long after confirmation the claimant still sees the household's address and phone."""
     return timedelta(days=setting("ERRANDS_CONTACT_DAYS"))
 
-register_global_action("view_errands", STAFF_ROLES | {"volunteer"})
-register_global_action("use_errand_board", {"volunteer"})
-register_global_action("file_errands", {"secretary", "grid_member", "building_head"})
-register_global_action("errand_lists", STAFF_ROLES)
-register_global_action("errand_stats", {"admin", "town_leader", "secretary"})
+# Actions not tied to one object, and the roles that may take them.
+ACTIONS = {
+    "view_errands": STAFF_ROLES | {"volunteer"},
+    "use_errand_board": {"volunteer"},
+    "file_errands": {"secretary", "grid_member", "building_head"},
+    "errand_lists": STAFF_ROLES,
+    "errand_stats": {"admin", "town_leader", "secretary"},
+}
 
 
 def in_charge(user, s, errand) -> bool:
@@ -80,7 +82,8 @@ def _errand_rule(user, s, action, errand, now=None) -> bool:
     raise ValueError(f"unknown action {action!r} on an errand")
 
 
-register_object_rules(Errand, _errand_rule)
+# The rule of each model's objects, asked by can() (registered by create_app).
+OBJECT_RULES = {Errand: _errand_rule}
 
 
 def staff_clause(user, s):

@@ -23,14 +23,17 @@ from gridapp.errands.models import (
 )
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import household_clause, scope_of
 from gridapp.timeutil import town_day_and_week_start, town_midnight, town_zone, utcnow
 
-register_kind("errand_update", _l("Errands I filed or claimed"), channels=("email",))
-register_kind("errand_urgent", _l("Urgent errands waiting for a volunteer"), channels=("email", "sms"), urgent=True)
-register_kind("errand_reminder", _l("Errand reminders (late, unconfirmed)"), channels=("email",))
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("errand_update", _l("Errands I filed or claimed"), channels=("email",)),
+    kind("errand_urgent", _l("Urgent errands waiting for a volunteer"), channels=("email", "sms"), urgent=True),
+    kind("errand_reminder", _l("Errand reminders (late, unconfirmed)"), channels=("email",)),
+)
 
 STATUS_LABELS = {
     "open": _l("Open"),

@@ -13,13 +13,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.core.rules import RuleError
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import scope_of
-from gridapp.supervision import policy  # noqa: F401  (registers the rules with can())
 from gridapp.supervision.models import (
     CLOCK_STATES,
     Circular,
@@ -33,24 +33,21 @@ from gridapp.supervision.models import (
     circular_items,
     interview_items,
 )
+from gridapp.supervision.policy import ITEM, item_clause
 from gridapp.timeutil import town_days, town_zone, utcnow
 
-register_kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",))
-register_kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms"))
-register_kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms"))
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",)),
+    kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms")),
+    kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms")),
+)
 
 # Defaults from the issue: hours to rectify, and the further wait before level 2.
 DUE_HOURS = {"critical": 4, "major": 24, "minor": 72}
 LEVEL2_AFTER_HOURS = {"critical": 4, "major": 24, "minor": 24}
 MIN_WARNING = timedelta(hours=1)
 
-STATUS_LABELS = {
-    "issued": _l("Issued"),
-    "acknowledged": _l("Acknowledged"),
-    "submitted": _l("Evidence submitted"),
-    "verified": _l("Verified"),
-    "rejected": _l("Rejected"),
-}
 SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
 CATEGORY_LABELS = {
     "checkpoint_unstaffed": _l("Checkpoint unstaffed"),
@@ -66,12 +63,8 @@ TARGET_LABELS = {"community": _l("Community"), "compound": _l("Compound"), "work
 LEVEL_LABELS = {0: _l("Owner"), 1: _l("Community secretary"), 2: _l("Town leader")}
 
 
-class SupervisionError(Exception):
-    """A refused action, with the message the user sees (and the form field it concerns)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.field = field
+class SupervisionError(RuleError):
+    """A supervision rule refused (see gridapp.core.rules)."""
 
 
 # --- targets and their owners ----------------------------------------------------------------
@@ -383,42 +376,30 @@ def _event(item, actor, action, note="", now=None) -> ItemEvent:
     return ev
 
 
-def _refusal(item: RectificationItem, attempted: str, actor) -> str:
-    """Why a transition found no row: say what the item's state is now, and who put it there."""
-    db.session.refresh(item)
-    status = STATUS_LABELS.get(item.status, item.status)
-    if item.status == "verified":
-        who = item.verified_by.display_name if item.verified_by else "?"
-        return _("This item was already verified by %(who)s.", who=who)
-    if attempted in ("verify", "reject") and item.status == "submitted" and item.submitted_by_id == actor.id:
-        return _("You submitted the evidence yourself; another member of the supervision team must check it.")
-    if attempted == "extend" and item.status in CLOCK_STATES:
-        return _("The due time was changed meanwhile; it is now %(due)s. Please check it and try again.",
-                 due=item.due_at.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M"))
-    messages = {
-        "acknowledge": _("Only an issued or rejected item can be acknowledged; this one is “%(status)s”."),
-        "submit": _("Evidence can be submitted only for an acknowledged item; this one is “%(status)s”."),
-        "verify": _("Only an item with evidence submitted can be verified; this one is “%(status)s”."),
-        "reject": _("Only an item with evidence submitted can be rejected; this one is “%(status)s”."),
-        "extend": _("The due time of an item that is “%(status)s” cannot be changed."),
-    }
-    return messages[attempted] % {"status": status}
+def _explain(actor):
+    """Why a transition found no row, when there is more to say than the table's refusal: who
+    verified it, that the checker cannot be the submitter, that the due time moved meanwhile."""
+    def explain(item: RectificationItem, attempted: str) -> str | None:
+        if item.status == "verified":
+            who = item.verified_by.display_name if item.verified_by else "?"
+            return _("This item was already verified by %(who)s.", who=who)
+        if attempted in ("verify", "reject") and item.status == "submitted" and item.submitted_by_id == actor.id:
+            return _("You submitted the evidence yourself; another member of the supervision team must check it.")
+        if attempted == "extend" and item.status in CLOCK_STATES:
+            return _("The due time was changed meanwhile; it is now %(due)s. Please check it and try again.",
+                     due=item.due_at.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M"))
+        return None
+    return explain
 
 
-def _transition(item, actor, attempted: str, from_states, values: dict, *extra_where) -> None:
-    """One conditional UPDATE: the row count says whether this transition happened."""
-    stmt = (update(RectificationItem)
-            .where(RectificationItem.id == item.id, RectificationItem.status.in_(from_states), *extra_where)
-            .values(**values).execution_options(synchronize_session=False))
-    if db.session.execute(stmt).rowcount != 1:
-        raise SupervisionError(_refusal(item, attempted, actor))
-    db.session.refresh(item)
+def _transition(item, actor, action: str, values: dict, *extra_where) -> None:
+    """The action's conditional UPDATE (policy.ITEM); a refusal says what the item's state is now."""
+    ITEM.apply(item, action, values, *extra_where, explain=_explain(actor))
 
 
 def acknowledge(item, actor, now=None) -> None:
     now = now or utcnow()
-    _transition(item, actor, "acknowledge", ("issued", "rejected"),
-                {"status": "acknowledged", "acknowledged_at": now})
+    _transition(item, actor, "acknowledge", {"acknowledged_at": now})
     _event(item, actor, "acknowledged", now=now)
 
 
@@ -430,16 +411,16 @@ def submit_evidence(item, actor, evidence: str, now=None, photos=()) -> None:
         raise SupervisionError(_("Describe what was done to rectify it."), "evidence")
     if len(photos or ()) > MAX_PHOTOS:
         raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
-    _transition(item, actor, "submit", ("acknowledged",),
-                {"status": "submitted", "submitted_at": now, "submitted_by_id": actor.id, "evidence": evidence})
+    _transition(item, actor, "submit",
+                {"submitted_at": now, "submitted_by_id": actor.id, "evidence": evidence})
     _add_photos(item, actor, "evidence", photos, now)
     _event(item, actor, "submitted", evidence, now=now)
 
 
 def verify(item, actor, note: str = "", now=None) -> None:
     now = now or utcnow()
-    _transition(item, actor, "verify", ("submitted",),
-                {"status": "verified", "verified_at": now, "verified_by_id": actor.id},
+    _transition(item, actor, "verify",
+                {"verified_at": now, "verified_by_id": actor.id},
                 RectificationItem.submitted_by_id != actor.id)
     _event(item, actor, "verified", note.strip(), now=now)
     record("item_verified", item, actor=actor)
@@ -453,8 +434,8 @@ def reject(item, actor, reason: str, new_due_at: datetime | None = None, now=Non
         raise SupervisionError(_("Say why the evidence is not enough."), "reason")
     if new_due_at is not None and new_due_at <= now:
         raise SupervisionError(_("The new due time must be in the future."), "due_at")
-    _transition(item, actor, "reject", ("submitted",),
-                {"status": "rejected", "reject_reason": reason, "submitted_at": None,
+    _transition(item, actor, "reject",
+                {"reject_reason": reason, "submitted_at": None,
                  **clock(item.severity, now, new_due_at)},
                 RectificationItem.submitted_by_id != actor.id)
     _event(item, actor, "rejected", reason, now=now)
@@ -478,7 +459,7 @@ def extend_due(item, actor, new_due_at: datetime, reason: str, seen_due_at: date
     if new_due_at <= old_due or new_due_at <= now:
         raise SupervisionError(_("The new due time must be later than the current one and in the future."),
                                "due_at")
-    _transition(item, actor, "extend", CLOCK_STATES,
+    _transition(item, actor, "extend",
                 {**clock(item.severity, item.clock_started_at, new_due_at),
                  "clock_started_at": item.clock_started_at},
                 RectificationItem.due_at == old_due)
@@ -497,10 +478,8 @@ def reassign(item, actor, owner_id: int, now=None) -> None:
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
         raise SupervisionError(_("Choose an active account."), "owner_id")
-    if item.status == "verified":
-        raise SupervisionError(_refusal(item, "extend", actor))
     before = item.owner_id
-    item.owner_id = owner.id
+    _transition(item, actor, "reassign", {"owner_id": owner.id})
     _event(item, actor, "reassigned", owner.display_name, now=now)
     record("item_reassigned", item, summary=f"owner_id: {before} → {owner.id}", actor=actor)
     notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),
@@ -621,17 +600,6 @@ def _escalation_notice(item, level, recipients, now):
 
 
 # --- lists, the dashboard, the tally ------------------------------------------------------------
-
-def item_clause(user):
-    """The items this user may see, as SQL (the twin of the 'view' rule)."""
-    s = scope_of(user)
-    if s.admin or s.town_wide:
-        return RectificationItem.id.isnot(None)
-    conds = [RectificationItem.owner_id == user.id]
-    if s.communities:
-        conds.append(RectificationItem.community_id.in_(s.communities))
-    return or_(*conds)
-
 
 def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime | None = None,
                 issued_between: tuple[datetime, datetime] | None = None):

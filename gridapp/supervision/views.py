@@ -7,19 +7,20 @@ otherwise). A refused transition says why, and changes nothing.
 """
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
-from gridapp.core.http import paginate, render, toast, wants_fragment
+from gridapp.core.acting import act
+from gridapp.core.http import paginate, render
 from gridapp.core.params import parse_datetime
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
-from gridapp.policy import can, require, scope_of
-from gridapp.supervision import services
+from gridapp.policy import allowed, can, require, scope_of
+from gridapp.supervision import policy, services
 from gridapp.supervision.forms import (
     ActionForm,
     CircularForm,
@@ -44,7 +45,7 @@ bp = Blueprint("supervision", __name__, template_folder="templates", static_fold
 
 @bp.context_processor
 def _labels():
-    return {"status_labels": services.STATUS_LABELS, "severity_labels": services.SEVERITY_LABELS,
+    return {"status_labels": policy.STATUS_LABELS, "severity_labels": services.SEVERITY_LABELS,
             "category_labels": services.CATEGORY_LABELS, "kind_labels": services.KIND_LABELS,
             "level_labels": services.LEVEL_LABELS, "target_labels": services.TARGET_LABELS,
             "now": utcnow()}
@@ -221,7 +222,7 @@ def add_finding(inspection_id):
 def items():
     require(current_user, "view_supervision")
     status = request.args.get("status", "open")
-    if status not in ("", "open", *services.STATUS_LABELS):
+    if status not in ("", "open", *policy.STATUS_LABELS):
         status = "open"
     mine = request.args.get("mine") == "1"
     overdue = request.args.get("overdue") == "1"
@@ -233,16 +234,16 @@ def items():
 def _item_context(item, **forms):
     ctx = {"item": item, "history": services.history(item), "comments": services.comments(item),
            "overdue": services.is_overdue(item), "photos": services.photos_of(item)}
-    if can(current_user, "submit", item) and item.status == "acknowledged":
+    if allowed(current_user, "submit", item):
         ctx["evidence_form"] = forms.get("evidence_form") or EvidenceForm(formdata=None)
-    if item.status == "submitted" and can(current_user, "verify", item):
+    if allowed(current_user, "verify", item):
         ctx["verify_form"] = forms.get("verify_form") or VerifyForm(formdata=None)
         ctx["reject_form"] = forms.get("reject_form") or RejectForm(formdata=None)
-    if item.status in ("issued", "acknowledged", "rejected") and can(current_user, "extend", item):
+    if allowed(current_user, "extend", item):
         form = forms.get("extend_form") or ExtendForm(formdata=None)
         form.seen_due_at.data = item.due_at.isoformat()
         ctx["extend_form"] = form
-    if item.status != "verified" and can(current_user, "reassign", item):
+    if allowed(current_user, "reassign", item):
         form = forms.get("owner_form") or OwnerForm(formdata=None, owner_id=item.owner_id)
         form.owner_id.choices = services.owner_choices()
         ctx["owner_form"] = form
@@ -263,37 +264,16 @@ def item(item_id):
 
 
 def _act(item_id, action, form_cls, do, message, form_name, permission=None):
-    """The flow shared by every item action (see the module's docstring)."""
+    """Every item action: load or 404, may see it, may take the action, then core.acting.act()."""
     item = db.get_or_404(RectificationItem, item_id)
     require(current_user, "view", item)
     require(current_user, *(permission or (action, item)))
     form = form_cls()
     if form_cls is OwnerForm:
         form.owner_id.choices = services.owner_choices()
-    if form.validate_on_submit():
-        try:
-            do(item, form)
-        except uploads.UploadRejected as exc:
-            db.session.rollback()
-            db.session.refresh(item)
-            form.photos.errors.append(str(exc))
-            return _show_item(item, **{form_name: form})
-        except services.SupervisionError as exc:
-            db.session.rollback()
-            if exc.field and exc.field in form:
-                form[exc.field].errors.append(str(exc))
-                return _show_item(item, **{form_name: form})
-            db.session.refresh(item)
-            if wants_fragment():
-                return toast(make_response(_show_item(item)), str(exc), "error")
-            flash(str(exc), "error")
-            return redirect(url_for("supervision.item", item_id=item.id), code=303)
-        db.session.commit()
-        if wants_fragment():
-            return toast(make_response(_show_item(item)), message)
-        flash(message, "success")
-        return redirect(url_for("supervision.item", item_id=item.id), code=303)
-    return _show_item(item, **{form_name: form})
+    return act(lambda: do(item, form), done=message, form=form, upload_field="photos",
+               show=lambda f=None: _show_item(item, **{form_name: f}),
+               back=url_for("supervision.item", item_id=item.id))
 
 
 @bp.post("/items/<int:item_id>/acknowledge")
@@ -400,12 +380,12 @@ def export_items():
         Column(_("Submitted"), 17), Column(_("Verified"), 17)])
 
     status = request.args.get("status", "")
-    stmt = services.items_query(current_user, status=status if status in services.STATUS_LABELS or
+    stmt = services.items_query(current_user, status=status if status in policy.STATUS_LABELS or
                                 status == "open" else "", issued_between=between)
     for it in db.session.scalars(stmt.execution_options(yield_per=500)):
         ws.append([it.id, it.target_name, str(services.CATEGORY_LABELS.get(it.category, it.category)),
                    str(services.SEVERITY_LABELS.get(it.severity, it.severity)), it.description,
-                   it.owner.display_name if it.owner else "", str(services.STATUS_LABELS[it.status]),
+                   it.owner.display_name if it.owner else "", str(policy.STATUS_LABELS[it.status]),
                    it.issued_at, it.due_at, it.escalation_level, it.submitted_at, it.verified_at])
     return xlsx.response(book.to_bytes(), f"supervision-items{suffix}.xlsx")
 

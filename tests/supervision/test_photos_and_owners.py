@@ -122,7 +122,7 @@ def test_evidence_with_a_bad_file_changes_nothing(make_client, world):
     before = stored_files()
     resp = pm.htmx_post(f"/supervision/items/{item.id}/submit", {
         "evidence": "已整改", "photos": [(BytesIO(b"hello"), "x.webp")]}, content_type="multipart/form-data")
-    assert resp.status_code == 200 and 'id="photos-err"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="photos-err"' in resp.get_data(as_text=True)
     assert fresh(item.id).status == "acknowledged" and count(Photo) == 0 and stored_files() == before
 
 
