@@ -27,18 +27,22 @@ from gridapp.extensions import db
 from gridapp.uploads import UploadRejected
 
 
-def act(do: Callable, *, done, show: Callable, back: str, form=None, upload_field: str | None = None):
+def act(do: Callable, *, done, show: Callable, back: str, form=None, upload_field: str | None = None,
+        refusal_field: str | None = None, refused_back: str | None = None):
     """`do()`: the one service call; `done`: the success message (or a callable given do()'s
-    result); `show(form=None)`: the page (the fragment for a targeted htmx request) in the object's
-    state now, with `form` when it carries errors; `back`: where a plain request goes afterwards;
-    `upload_field`: the form field an UploadRejected belongs to."""
+    result); `show(form=None, refused=None)`: the page (the fragment for a targeted htmx request)
+    in the object's state now, with `form` when it carries errors, or the refusal's message;
+    `back`: where a plain request goes afterwards (`refused_back` after a refusal, if elsewhere);
+    `upload_field`: the form field an UploadRejected belongs to; `refusal_field`: the field a
+    refusal without a field of its own is shown at (the person chosen, when assigning one)."""
     if form is not None and not form.validate_on_submit():
         return show(form), 422
     try:
         result = do()
     except (RuleError, UploadRejected) as exc:
         db.session.rollback()
-        return _refused(exc, show, back, form, upload_field)
+        field = upload_field if isinstance(exc, UploadRejected) else exc.field or refusal_field
+        return _refused(exc, field, show, refused_back or back, form)
     db.session.commit()
     message = done(result) if callable(done) else done
     if wants_fragment():
@@ -47,14 +51,13 @@ def act(do: Callable, *, done, show: Callable, back: str, form=None, upload_fiel
     return redirect(back, code=303)
 
 
-def _refused(exc, show, back, form, upload_field):
+def _refused(exc, field, show, back, form):
     message = str(exc)
-    field = upload_field if isinstance(exc, UploadRejected) else exc.field
     status = 422 if isinstance(exc, UploadRejected) else exc.status
     if form is not None and field and field in form:
         form[field].errors.append(message)
         return show(form), status
     if wants_fragment():
-        return toast(make_response(show(), status), message, "error")
+        return toast(make_response(show(refused=message), status), message, "error")
     flash(message, "error")
     return redirect(back, code=303)

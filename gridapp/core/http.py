@@ -62,6 +62,10 @@ def toast(response, message: str, level: str = "success"):
     return response
 
 
+def back_to(default: str) -> str:
+    """A same-site `next` target of the request (gridapp.core.params.safe_next), or the default."""
+    return safe_next(request.form.get("next")) or safe_next(request.args.get("next")) or default
+
+
 def redirect_back(default: str):
-    """Redirect to a same-site `next` target (gridapp.core.params.safe_next), or to the default."""
-    return redirect(safe_next(request.form.get("next")) or safe_next(request.args.get("next")) or default)
+    return redirect(back_to(default))

@@ -23,6 +23,7 @@ from sqlalchemy import update
 
 from gridapp.extensions import db
 from gridapp.policy import can
+from gridapp.timeutil import utcnow
 
 
 class RuleError(Exception):
@@ -64,12 +65,17 @@ class Transition:
     `source`: the states it may start from; `target`: the state it leads to (None: the state stays);
     `who(user, scope, obj)`: who may take it (asked by can() through the feature's policy);
     `refusal`: what a person reads when the state does not allow it, with %(status)s for the
-    object's present state."""
+    object's present state;
+    `when(obj, now)` and `when_sql(now)`: a time window the action is open in (check-in from half
+    an hour before a shift until its end), in Python for the buttons and as SQL for the UPDATE,
+    side by side so that they stay one rule."""
 
     source: tuple[str, ...]
     target: str | None
     who: Callable
     refusal: object
+    when: Callable | None = None
+    when_sql: Callable | None = None
 
 
 @dataclass
@@ -87,25 +93,29 @@ class Machine:
     def state_allows(self, obj, action: str) -> bool:
         return getattr(obj, self.column) in self.transitions[action].source
 
-    def allowed(self, obj, action: str, user) -> bool:
-        """Whether to offer this action on this object to this user: the state allows it and
-        can() does (the button the server would not refuse). Templates ask it through
+    def allowed(self, obj, action: str, user, now=None) -> bool:
+        """Whether to offer this action on this object to this user: the state and the time allow
+        it and can() does (the button the server would not refuse). Templates ask it through
         gridapp.policy.allowed."""
-        return self.state_allows(obj, action) and can(user, action, obj)
+        t = self.transitions[action]
+        return (self.state_allows(obj, action) and (t.when is None or t.when(obj, now or utcnow()))
+                and can(user, action, obj))
 
     def refusal(self, obj, action: str) -> str:
         state = getattr(obj, self.column)
         return str(self.transitions[action].refusal) % {"status": self.labels.get(state, state)}
 
-    def apply(self, obj, action: str, values: dict, *where, explain: Callable | None = None) -> None:
-        """One conditional UPDATE from the action's source states to its target, with `values` and
-        any further conditions; its row count says whether it happened. If not, the object is
-        reloaded and `Conflict` raised with `explain(obj, action)` (a feature's more specific
-        message: who took it, when) or else the table's refusal."""
+    def apply(self, obj, action: str, values: dict, *where, explain: Callable | None = None, now=None) -> None:
+        """One conditional UPDATE from the action's source states to its target (within its time
+        window at `now`), with `values` and any further conditions; its row count says whether it
+        happened. If not, the object is reloaded and `Conflict` raised with `explain(obj, action)`
+        (a feature's more specific message: who took it, when) or else the table's refusal."""
         t = self.transitions[action]
         col = getattr(self.model, self.column)
         if t.target is not None:
             values = {self.column: t.target, **values}
+        if t.when_sql is not None:
+            where = (*where, t.when_sql(now or utcnow()))
         stmt = (update(self.model).where(self.model.id == obj.id, col.in_(t.source), *where)
                 .values(**values).execution_options(synchronize_session=False))
         if db.session.execute(stmt).rowcount != 1:

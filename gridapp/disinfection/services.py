@@ -13,6 +13,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.core.rules import RuleError
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection.models import (
     POINT_KINDS,
@@ -66,12 +67,6 @@ SECRETARY_THRESHOLD = 3  # misses of one compound in a day that the secretary he
 FLAG_DAYS = 3  # consecutive days with a miss that raise a flag
 
 
-class DisinfectionError(Exception):
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
-
-
 def grace() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("DISINFECTION_GRACE_MINUTES", 30)))
 
@@ -88,17 +83,17 @@ def _insert(model):
 
 def parse_windows(text: str) -> list[tuple[str, time, time | None]]:
     """'06:00-10:00, 22:00-02:00' → [(label, start, end)]; an end at or before the start crosses
-    midnight. Raises DisinfectionError with a message for people."""
+    midnight. Raises RuleError with a message for people."""
     try:
         out = parse_daily_ranges(text)
     except TimeRangeError as exc:
         message = (_("Write windows as 06:00-10:00, separated by commas.") if exc.kind == "format"
                    else _("A window must not start and end at the same time."))
-        raise DisinfectionError(message, "windows") from None
+        raise RuleError(message, "windows") from None
     if len(out) > MAX_WINDOWS:
-        raise DisinfectionError(_("At most %(n)d windows a day.", n=MAX_WINDOWS), "windows")
+        raise RuleError(_("At most %(n)d windows a day.", n=MAX_WINDOWS), "windows")
     if len({label for label, *_rest in out}) != len(out):
-        raise DisinfectionError(_("The same window is listed twice."), "windows")
+        raise RuleError(_("The same window is listed twice."), "windows")
     return sorted(out, key=lambda w: w[1])
 
 
@@ -194,10 +189,10 @@ def create_points(actor, *, compound: Compound | None = None, community: Communi
     now = now or utcnow()
     kind, task = values["kind"], values.get("task") or "disinfection"
     if kind not in POINT_KINDS or task not in TASKS:
-        raise DisinfectionError(_("Choose a kind from the list."), "kind")
+        raise RuleError(_("Choose a kind from the list."), "kind")
     count = int(values.get("count") or 1)
     if not 1 <= count <= MAX_BULK:
-        raise DisinfectionError(_("Between 1 and %(n)d points at once.", n=MAX_BULK), "count")
+        raise RuleError(_("Between 1 and %(n)d points at once.", n=MAX_BULK), "count")
     windows = (values.get("windows") or "").strip()
     if windows:
         windows = ",".join(label for label, *_rest in parse_windows(windows))
@@ -208,7 +203,7 @@ def create_points(actor, *, compound: Compound | None = None, community: Communi
         community_id = community.id
         place_name = (values.get("place_name") or "").strip()
         if not place_name:
-            raise DisinfectionError(_("Name the public place."), "place_name")
+            raise RuleError(_("Name the public place."), "place_name")
     points = []
     for i in range(1, count + 1):
         name = prefix if count == 1 else f"{prefix} {i}"
@@ -250,7 +245,7 @@ def tier_of(compound: Compound) -> str:
 def set_risk(actor, compound: Compound, tier: str, now: datetime | None = None) -> None:
     """Raises (or lowers) the rounds of every point of the compound from the next window on."""
     if tier not in RISK_TIERS:
-        raise DisinfectionError(_("Choose a risk tier from the list."), "tier")
+        raise RuleError(_("Choose a risk tier from the list."), "tier")
     now = now or utcnow()
     before = tier_of(compound)
     stmt = _insert(CompoundRisk).values(compound_id=compound.id, tier=tier, updated_at=now)
@@ -317,7 +312,7 @@ def tick(point: DisinfectionPoint, actor: User, *, disinfectant: str = "", note:
     same tap sent twice one round, even outside any window."""
     now = now or utcnow()
     if not point.active:
-        raise DisinfectionError(_("This point is switched off: no rounds are recorded for it."))
+        raise RuleError(_("This point is switched off: no rounds are recorded for it."))
     disinfectant, note = (disinfectant or "").strip()[:100], (note or "").strip()[:1000]
     if token:
         earlier = db.session.scalars(select(DisinfectionRound).where(DisinfectionRound.tick_token == token)).first()

@@ -16,6 +16,7 @@ from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import ListPage, page_number, render, toast, wants_fragment
 from gridapp.core.params import parse_id
+from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection import services
@@ -169,7 +170,7 @@ def tick(point_id):
         if not result.recorded:
             uploads.delete_image(photo)  # a double tap or someone else's round: this photo has no round
         db.session.commit()
-    except services.DisinfectionError as exc:
+    except RuleError as exc:
         db.session.rollback()
         uploads.delete_image(photo)
         return _refuse_tick(p, form, str(exc), 409, from_today)
@@ -217,7 +218,7 @@ def edit_point(point_id):
         try:
             services.update_point(current_user, p, {"name": form.name.data, "windows": form.windows.data,
                                                     "active": form.active.data})
-        except services.DisinfectionError as exc:
+        except RuleError as exc:
             db.session.rollback()
             form.windows.errors.append(str(exc))
         else:
@@ -303,7 +304,7 @@ def _add(form, *, compound=None, community=None):
         values = {f.name: f.data for f in form if f.name != "csrf_token"}
         try:
             points = services.create_points(current_user, compound=compound, community=community, values=values)
-        except services.DisinfectionError as exc:
+        except RuleError as exc:
             db.session.rollback()
             field = exc.field if exc.field in form else "windows"
             form[field].errors.append(str(exc))

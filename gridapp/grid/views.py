@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from gridapp.core.http import paginate, render, toast, wants_fragment
 from gridapp.core.params import text_arg
+from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid import services
@@ -74,7 +75,7 @@ def _submit(form, save, *, done_url, message: str, fragment: str, fragment_ctx, 
     if form.validate_on_submit():
         try:
             saved = save(form.values())
-        except services.GridRuleError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()

@@ -63,10 +63,6 @@ TARGET_LABELS = {"community": _l("Community"), "compound": _l("Compound"), "work
 LEVEL_LABELS = {0: _l("Owner"), 1: _l("Community secretary"), 2: _l("Town leader")}
 
 
-class SupervisionError(RuleError):
-    """A supervision rule refused (see gridapp.core.rules)."""
-
-
 # --- targets and their owners ----------------------------------------------------------------
 
 @dataclass
@@ -244,11 +240,11 @@ def plan_inspection(actor: User, values: dict) -> Inspection:
     optionally, team_ids (members of the supervision team taking part)."""
     target = resolve_target(values["target_type"], values["target_id"])
     if target is None:
-        raise SupervisionError(_("Choose a place to inspect."), "target")
+        raise RuleError(_("Choose a place to inspect."), "target")
     team_ids = set(values.get("team_ids") or ())
     team = [u for u in supervision_team() if u.id in team_ids]
     if len(team) != len(team_ids):
-        raise SupervisionError(_("Only members of the supervision team can be chosen."), "team_ids")
+        raise RuleError(_("Only members of the supervision team can be chosen."), "team_ids")
     inspection = Inspection(kind=values["kind"], planned_at=values["planned_at"], target_type=target.type,
                             target_id=target.id, target_name=target.name, community_id=target.community_id,
                             participants=values.get("participants", ""), summary=values.get("summary", ""),
@@ -290,7 +286,7 @@ def _add_photos(item, actor, kind: str, photos, now) -> None:
     """Rows for images already stored by gridapp.uploads.save_image (their names)."""
     photos = list(photos or ())
     if len(photos) > MAX_PHOTOS:
-        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+        raise RuleError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
     db.session.add_all([Photo(item_id=item.id, kind=kind, stored_name=name,
                               uploaded_by_id=getattr(actor, "id", None), uploaded_at=now) for name in photos])
 
@@ -336,15 +332,15 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
     now = now or utcnow()
     target = finding_target(inspection, values.get("target") or "")
     if target is None and values.get("target"):
-        raise SupervisionError(_("Choose a place inside the inspected one."), "target")
+        raise RuleError(_("Choose a place inside the inspected one."), "target")
     if target is None:
-        raise SupervisionError(_("The inspected place no longer exists."))
+        raise RuleError(_("The inspected place no longer exists."))
     if len(photos or ()) > MAX_PHOTOS:
-        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+        raise RuleError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
     owner_id = values.get("owner_id") or None
     if owner_id is not None and owner_id != getattr(target.owner, "id", None) and \
             owner_id not in {u.id for u in eligible_owners(target)}:
-        raise SupervisionError(_("Choose one of the people responsible for this place."), "owner_id")
+        raise RuleError(_("Choose one of the people responsible for this place."), "owner_id")
     finding = Finding(inspection=inspection, category=values["category"], severity=values["severity"],
                       description=values["description"], recorded_by_id=actor.id, recorded_at=now)
     owner_id = owner_id or (target.owner.id if target.owner else None)
@@ -408,9 +404,9 @@ def submit_evidence(item, actor, evidence: str, now=None, photos=()) -> None:
     now = now or utcnow()
     evidence = (evidence or "").strip()
     if not evidence:
-        raise SupervisionError(_("Describe what was done to rectify it."), "evidence")
+        raise RuleError(_("Describe what was done to rectify it."), "evidence")
     if len(photos or ()) > MAX_PHOTOS:
-        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+        raise RuleError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
     _transition(item, actor, "submit",
                 {"submitted_at": now, "submitted_by_id": actor.id, "evidence": evidence})
     _add_photos(item, actor, "evidence", photos, now)
@@ -431,9 +427,9 @@ def reject(item, actor, reason: str, new_due_at: datetime | None = None, now=Non
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise SupervisionError(_("Say why the evidence is not enough."), "reason")
+        raise RuleError(_("Say why the evidence is not enough."), "reason")
     if new_due_at is not None and new_due_at <= now:
-        raise SupervisionError(_("The new due time must be in the future."), "due_at")
+        raise RuleError(_("The new due time must be in the future."), "due_at")
     _transition(item, actor, "reject",
                 {"reject_reason": reason, "submitted_at": None,
                  **clock(item.severity, now, new_due_at)},
@@ -454,10 +450,10 @@ def extend_due(item, actor, new_due_at: datetime, reason: str, seen_due_at: date
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise SupervisionError(_("Give a reason for the extension."), "reason")
+        raise RuleError(_("Give a reason for the extension."), "reason")
     old_due = seen_due_at or item.due_at
     if new_due_at <= old_due or new_due_at <= now:
-        raise SupervisionError(_("The new due time must be later than the current one and in the future."),
+        raise RuleError(_("The new due time must be later than the current one and in the future."),
                                "due_at")
     _transition(item, actor, "extend",
                 {**clock(item.severity, item.clock_started_at, new_due_at),
@@ -477,7 +473,7 @@ def reassign(item, actor, owner_id: int, now=None) -> None:
     now = now or utcnow()
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
-        raise SupervisionError(_("Choose an active account."), "owner_id")
+        raise RuleError(_("Choose an active account."), "owner_id")
     before = item.owner_id
     _transition(item, actor, "reassign", {"owner_id": owner.id})
     _event(item, actor, "reassigned", owner.display_name, now=now)
@@ -490,7 +486,7 @@ def reassign(item, actor, owner_id: int, now=None) -> None:
 def add_comment(item, actor, body: str, now=None) -> ItemComment:
     body = (body or "").strip()
     if not body:
-        raise SupervisionError(_("Write a comment first."), "body")
+        raise RuleError(_("Write a comment first."), "body")
     comment = ItemComment(item_id=item.id, author_id=actor.id, body=body, created_at=now or utcnow())
     db.session.add(comment)
     return comment
@@ -707,7 +703,7 @@ def issue_circular(actor, values: dict) -> Circular:
             db.session.add(circular)
             db.session.flush()
     except IntegrityError:
-        raise SupervisionError(_("Circular No. %(n)d already exists; the next free number is %(m)d.",
+        raise RuleError(_("Circular No. %(n)d already exists; the next free number is %(m)d.",
                                  n=number, m=next_circular_number()), "number") from None
     record("circular_issued", circular, actor=actor)
     return circular

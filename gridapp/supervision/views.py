@@ -17,6 +17,7 @@ from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import paginate, render
 from gridapp.core.params import parse_datetime
+from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
 from gridapp.policy import allowed, can, require, scope_of
@@ -112,7 +113,7 @@ def new_inspection():
     if form.validate_on_submit():
         try:
             inspection = services.plan_inspection(current_user, form.values())
-        except services.SupervisionError as exc:
+        except RuleError as exc:
             form[exc.field or "target"].errors.append(str(exc))
         else:
             db.session.commit()
@@ -202,7 +203,7 @@ def add_finding(inspection_id):
             item = services.record_finding(inspection, current_user, form.values(), photos=names)
         except uploads.UploadRejected as exc:
             form.photos.errors.append(str(exc))
-        except services.SupervisionError as exc:
+        except RuleError as exc:
             db.session.rollback()
             _discard(names)
             field = exc.field if exc.field in ("owner_id", "photos", "target") else "description"
@@ -272,7 +273,7 @@ def _act(item_id, action, form_cls, do, message, form_name, permission=None):
     if form_cls is OwnerForm:
         form.owner_id.choices = services.owner_choices()
     return act(lambda: do(item, form), done=message, form=form, upload_field="photos",
-               show=lambda f=None: _show_item(item, **{form_name: f}),
+               show=lambda form=None, refused=None: _show_item(item, **{form_name: form}),
                back=url_for("supervision.item", item_id=item.id))
 
 
@@ -290,7 +291,7 @@ def submit(item_id):
         names = _save_photos(form.photos)
         try:
             services.submit_evidence(item, current_user, form.evidence.data, photos=names)
-        except services.SupervisionError:
+        except RuleError:
             _discard(names)
             raise
     return _act(item_id, "submit", EvidenceForm, do, _("Evidence submitted."), "evidence_form")
@@ -448,7 +449,7 @@ def new_circular():
     if form.validate_on_submit():
         try:
             circular = services.issue_circular(current_user, form.values())
-        except services.SupervisionError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()

@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from gridapp import uploads
+from gridapp.core.rules import RuleError
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.supervision import services
@@ -134,7 +135,7 @@ def test_too_many_photos_are_refused(make_client, world):
         content_type="multipart/form-data")
     assert resp.status_code == 200 and 'id="photos-err"' in resp.get_data(as_text=True)
     assert count(RectificationItem) == 0
-    with pytest.raises(services.SupervisionError):
+    with pytest.raises(RuleError):
         services.record_finding(inspection, world.sup, finding(), photos=["x"] * (services.MAX_PHOTOS + 1))
 
 
@@ -227,7 +228,7 @@ def test_an_owner_outside_the_place_is_refused(make_client, world):
         resp = sup.post(f"/supervision/inspections/{inspection.id}/findings", finding({"owner_id": str(outsider)}))
         assert resp.status_code == 200 and 'id="owner_id-err"' in resp.get_data(as_text=True), outsider
     assert count(RectificationItem) == 0
-    with pytest.raises(services.SupervisionError) as refused:
+    with pytest.raises(RuleError) as refused:
         services.record_finding(inspection, world.sup, finding({"owner_id": world.pm2.id}))
     assert refused.value.field == "owner_id"
     db.session.rollback()

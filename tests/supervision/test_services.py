@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy import select
 
 from gridapp.audit.models import AuditEvent
+from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid.models import Compound
 from gridapp.notifications.models import Notification
 from gridapp.supervision import services
 from gridapp.supervision.models import ItemEvent, RectificationItem
-from gridapp.core.rules import RuleError
 from tests.factories import make_user
 from tests.supervision.factories import T0, add_sup2, make_item
 
