@@ -15,7 +15,7 @@ from gridapp.admin import services
 from gridapp.admin.forms import AccountForm, AssignRoleForm, AuditFilterForm, NewAccountForm, ResetPasswordForm
 from gridapp.auth.models import ROLES, RoleAssignment, User
 from gridapp.auth.reauth import prompt_unless_recent
-from gridapp.core.http import paginate, toast, wants_fragment
+from gridapp.core.http import form_status, paginate, toast, wants_fragment
 from gridapp.core.params import text_arg
 from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
@@ -67,7 +67,7 @@ def new_user():
             db.session.commit()
             flash(_("Account %(username)s created. Now give it its roles.", username=user.username), "success")
             return redirect(url_for("admin.user", user_id=user.id))
-    return render_template("admin/new_user.html", form=form)
+    return render_template("admin/new_user.html", form=form), form_status(form)
 
 
 def _user_or_404(user_id) -> User:
@@ -80,7 +80,7 @@ def _user_page(user, *, form=None, password_form=None, role_form=None):
         "admin/user.html",
         form=form or AccountForm(formdata=None, obj=user),
         password_form=password_form or ResetPasswordForm(formdata=None),
-        **_roles_context(user, role_form))
+        **_roles_context(user, role_form)), form_status(form, password_form, role_form)
 
 
 def _roles_context(user, role_form=None) -> dict:
@@ -187,7 +187,7 @@ def assign_role(user_id):
                                              username=user.username), "info")
             return _roles_answer(user, _("Role assigned."))
     if wants_fragment():
-        return render_template("admin/_roles.html", **_roles_context(user, form))
+        return render_template("admin/_roles.html", **_roles_context(user, form)), form_status(form)
     return _user_page(user, role_form=form)
 
 

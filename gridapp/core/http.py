@@ -43,6 +43,12 @@ class ListPage:
         self.has_next, self.next_num = self.page < self.pages, self.page + 1
 
 
+def form_status(*forms) -> int:
+    """422 for a page that shows forms sent with errors (invalid input, as core.acting.act answers),
+    200 otherwise."""
+    return 422 if request.method == "POST" and any(f is not None and f.errors for f in forms) else 200
+
+
 def wants_fragment() -> bool:
     """A targeted htmx request (not hx-boost, which expects the whole page)."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"

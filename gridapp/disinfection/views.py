@@ -15,7 +15,7 @@ from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
-from gridapp.core.http import ListPage, page_number, render
+from gridapp.core.http import ListPage, form_status, page_number, render
 from gridapp.core.params import parse_id
 from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
@@ -206,7 +206,7 @@ def edit_point(point_id):
             return redirect(url_for("disinfection.point", point_id=p.id))
     tier = services.tier_of(p.compound) if p.compound else "normal"
     return render_template("disinfection/point_edit.html", point=p, form=form,
-                           effective=services.effective_windows(p, tier))
+                           effective=services.effective_windows(p, tier)), form_status(form)
 
 
 @bp.get("/points/<int:point_id>/qr.svg")
@@ -293,7 +293,7 @@ def _add(form, *, compound=None, community=None):
             if compound is not None:
                 return redirect(url_for("disinfection.compound", compound_id=compound.id))
             return redirect(url_for("disinfection.places", community_id=community.id))
-    return _places_page(compound=compound, community=community, add_form=form, status=400)
+    return _places_page(compound=compound, community=community, add_form=form, status=form_status(form))
 
 
 @bp.post("/compounds/<int:compound_id>/risk")
@@ -303,7 +303,7 @@ def set_risk(compound_id):
     _require_place(dpolicy.can_set_risk(current_user, k), "set_disinfection_risk", k)
     form = RiskForm()
     if not form.validate_on_submit():
-        return _places_page(compound=k, risk_form=form, status=400)
+        return _places_page(compound=k, risk_form=form, status=form_status(form))
     services.set_risk(current_user, k, form.tier.data)
     db.session.commit()
     flash(_("Risk tier saved: the rounds of every point follow it from the next window."), "success")

@@ -16,7 +16,7 @@ from gridapp.auth.models import User
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
-from gridapp.core.http import back_to, page_number
+from gridapp.core.http import back_to, form_status, page_number
 from gridapp.core.params import date_arg, id_arg
 from gridapp.core.rules import Conflict, RuleError
 from gridapp.core.security import mark_personal
@@ -332,7 +332,7 @@ def new_checkpoint():
             db.session.commit()
             flash(_("Checkpoint added with its shifts for the next 14 days."), "success")
             return redirect(url_for("duty.checkpoint", checkpoint_id=cp.id))
-    return render_template("duty/checkpoint.html", form=form, community=community, checkpoint=None)
+    return render_template("duty/checkpoint.html", form=form, community=community, checkpoint=None), form_status(form)
 
 
 @bp.route("/checkpoints/<int:checkpoint_id>", methods=["GET", "POST"])
@@ -360,7 +360,8 @@ def checkpoint(checkpoint_id):
             flash(_("Saved.") if not result else
                   _("Saved. Future shifts follow the new pattern; shifts with people on them were kept."), "success")
             return redirect(url_for("duty.checkpoint", checkpoint_id=cp.id))
-    return render_template("duty/checkpoint.html", form=form, community=cp.community, checkpoint=cp, details=details)
+    return (render_template("duty/checkpoint.html", form=form, community=cp.community, checkpoint=cp, details=details),
+            form_status(form))
 
 
 # --- hours and the export -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
-from gridapp.core.http import paginate, render
+from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import id_arg, text_arg
 from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
@@ -140,7 +140,8 @@ def new():
             db.session.commit()
             flash(_("Errand #%(id)d filed: volunteers of the community can see it now.", id=errand.id), "success")
             return redirect(url_for("errands.show", errand_id=errand.id), code=303)
-    return render_template("errands/new.html", form=form, q=q, households=households, limit=services.PICKER_LIMIT)
+    return (render_template("errands/new.html", form=form, q=q, households=households, limit=services.PICKER_LIMIT),
+            form_status(form))
 
 
 # --- one errand -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
-from gridapp.core.http import paginate, render
+from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import parse_datetime
 from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
@@ -119,7 +119,7 @@ def new_inspection():
             db.session.commit()
             flash(_("Inspection saved."), "success")
             return redirect(url_for("supervision.inspection", inspection_id=inspection.id))
-    return render_template("supervision/inspection_new.html", form=form)
+    return render_template("supervision/inspection_new.html", form=form), form_status(form)
 
 
 def _finding_form(inspection, formdata=None, choice=None):
@@ -174,7 +174,7 @@ def inspection(inspection_id):
         selectinload(Inspection.team), selectinload(Inspection.findings).selectinload(Finding.item)])
     require(current_user, "view", inspection)
     form = _finding_form(inspection, formdata=False) if can(current_user, "add_finding", inspection) else None
-    return render_template("supervision/inspection.html", inspection=inspection, form=form)
+    return render_template("supervision/inspection.html", inspection=inspection, form=form), form_status(form)
 
 
 @bp.get("/inspections/<int:inspection_id>/finding-owner")
@@ -424,7 +424,7 @@ def new_interview():
         flash(_("Interview recorded."), "success")
         return redirect(url_for("supervision.interviews"))
     return render_template("supervision/record_form.html", form=form, title=_("Record an interview"),
-                           action=url_for("supervision.new_interview"))
+                           action=url_for("supervision.new_interview")), form_status(form)
 
 
 @bp.get("/circulars")
@@ -456,7 +456,7 @@ def new_circular():
             flash(_("Circular No. %(n)d published.", n=circular.number), "success")
             return redirect(url_for("supervision.circular", circular_id=circular.id))
     return render_template("supervision/record_form.html", form=form, title=_("Issue a circular"),
-                           action=url_for("supervision.new_circular"))
+                           action=url_for("supervision.new_circular")), form_status(form)
 
 
 @bp.get("/circulars/<int:circular_id>")

@@ -146,7 +146,7 @@ def test_bulk_creation_and_bad_windows(make_client, world):
     assert names == [f"电梯 {i}" for i in range(1, 7)]
     bad = c.post(f"/disinfection/compounds/{world.k1.id}/points",
                  {"kind": "stairwell", "task": "disinfection", "count": "2", "name": "楼梯", "windows": "6点到10点"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     html = bad.get_data(as_text=True)
     assert "06:00-10:00" in html and 'value="6点到10点"' in html  # the message, and nothing typed lost
     assert db.session.scalar(select(func.count()).select_from(DisinfectionPoint)) == 6

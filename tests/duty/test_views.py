@@ -161,7 +161,7 @@ def test_a_bad_pattern_shows_the_form_again_with_the_message(world, client):
                                                       "min_people": 1, "max_people": 2, "active": "y",
                                                       "compound_id": 0, "work_unit_id": 0})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "8点到16点" in html and 'class="error"' in html
+    assert resp.status_code == 422 and "8点到16点" in html and 'class="error"' in html
     resp = client.post(f"/duty/checkpoints/new?community={world.c1.id}",
                        {"name": "西门", "kind": "gate", "pattern": "08:00-20:00,20:00-08:00", "min_people": 1,
                         "max_people": 2, "active": "y", "compound_id": world.k1.id, "work_unit_id": 0})

@@ -283,7 +283,7 @@ def test_filing_through_the_form(make_client, w):
 def test_filing_refuses_bad_input_and_keeps_what_was_typed(make_client, w, over, message):
     resp = logged_in(make_client, "head1").post("/errands/new", good_form(w, **over))
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and message in html and "敲门三下" in html
+    assert resp.status_code == 422 and message in html and "敲门三下" in html
     assert db.session.scalar(select(func.count(Errand.id))) == 0
 
 

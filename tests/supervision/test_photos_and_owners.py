@@ -246,7 +246,7 @@ def test_participants_are_chosen_from_the_supervision_team(make_client, world):
     base = {"kind": "routine", "planned_at": "2026-03-02T10:00", "target": f"compound:{world.k1.id}",
             "participants": "社区干部王某", "summary": ""}
     resp = sup.post("/supervision/inspections/new", {**base, "team_ids": [str(world.pm1.id)]})
-    assert resp.status_code == 200 and 'id="team_ids-err"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="team_ids-err"' in resp.get_data(as_text=True)
     assert count(Inspection) == 0
     resp = sup.post("/supervision/inspections/new", {**base, "team_ids": [str(world.sup.id), str(world.sup2.id)]})
     assert resp.status_code == 302

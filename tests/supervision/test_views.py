@@ -125,7 +125,7 @@ def test_bad_input_shows_the_form_again(make_client, world):
     resp = sup.post("/supervision/inspections/new", {"kind": "routine", "planned_at": "", "target": "",
                                                      "participants": "保留的名字", "summary": ""})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "保留的名字" in html and 'class="error"' in html
+    assert resp.status_code == 422 and "保留的名字" in html and 'class="error"' in html
     assert db.session.scalars(select(Inspection)).all() == []
 
 
