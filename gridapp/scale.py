@@ -456,7 +456,7 @@ class _Builder:
             select(Household.compound_id, func.count(Household.id)).group_by(Household.compound_id)).all())
 
     def _households(self, Household, compound_id: int, size: int) -> None:
-        from gridapp.demo import _person
+        from gridapp.demo import person_name
 
         rng = self.rng
         for i in range(size):
@@ -465,7 +465,7 @@ class _Builder:
             floor, door = divmod(k, 2)
             self.add(Household, {
                 "id": self.ids(Household), "compound_id": compound_id, "building": str(b + 1), "unit": str(unit + 1),
-                "room": str((floor + 1) * 100 + door + 1), "head_name": _person(rng),
+                "room": str((floor + 1) * 100 + door + 1), "head_name": person_name(rng),
                 "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
                 "housebound": rng.random() < 0.08, "living_alone": rng.random() < 0.1,
                 "observation_until": self.today + timedelta(days=rng.randint(1, 14)) if rng.random() < 0.04 else None,
@@ -476,7 +476,7 @@ class _Builder:
 
     def accounts(self) -> None:
         from gridapp.auth.models import RoleAssignment, User
-        from gridapp.demo import _person
+        from gridapp.demo import person_name
         from gridapp.grid.models import PropertyCompany
 
         rng = self.rng
@@ -516,17 +516,17 @@ class _Builder:
                 account("secretary", f"{name}书记", "secretary", "community", community_id, "135")
         for grid_id, _community_id in self.grids:
             if not holders[("grid_member", grid_id)]:
-                account("gridder", f"网格员{_person(rng)}", "grid_member", "grid", grid_id, "136")
+                account("gridder", f"网格员{person_name(rng)}", "grid_member", "grid", grid_id, "136")
         for company_id, name in db.session.execute(select(PropertyCompany.id, PropertyCompany.name)
                                                    .order_by(PropertyCompany.id)):
             if not holders[("property_manager", company_id)]:
                 account("pm", f"{name}负责人", "property_manager", "property_company", company_id, "134")
         for unit_id in self.units:
             if not holders[("unit_contact", unit_id)]:
-                account("unit", f"单位联络人{_person(rng)}", "unit_contact", "work_unit", unit_id, "133")
+                account("unit", f"单位联络人{person_name(rng)}", "unit_contact", "work_unit", unit_id, "133")
         for community_id, _name in self.communities:
             for _i in range(self.spec.volunteers - len(holders[("volunteer", community_id)])):
-                account("vol", f"志愿者{_person(rng)}", "volunteer", "community", community_id, "137",
+                account("vol", f"志愿者{person_name(rng)}", "volunteer", "community", community_id, "137",
                         party=rng.random() < 0.67)
         self.flush()
         self.holders = holders
