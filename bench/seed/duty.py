@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, select, update
 from bench.seed.core import TOWN_COMMUNITIES
 from bench.seed.grid import STREETS
 from bench.seed.notifications import Notices
+from gridapp.duty import keys
 from gridapp.duty import services as duty
 from gridapp.duty.models import ACTIVE_SIGNUP, Checkpoint, Shift, Signup
 from gridapp.extensions import db
@@ -130,7 +131,7 @@ class DutyPhase(Notices):
             cp = cps[cp_id]
             staff = self._grid_staff(cp) + [self.secretary.get(cp.community_id)]
             self.notify(staff, "duty_gap", f"缺人：{cp.name} {starts.astimezone(self.zone):%m-%d %H:%M}",
-                        f"已报名 {filled} 人，至少需要 {least} 人。", f"shift-gap:{shift_id}:1",
+                        f"已报名 {filled} 人，至少需要 {least} 人。", keys.shift_gap(shift_id, 1),
                         f"/duty/roster?day={starts.astimezone(self.zone).date().isoformat()}",
                         starts - timedelta(hours=self.rng.uniform(2, 24)), urgent=True, sms=True)
 
@@ -190,11 +191,11 @@ class DutyPhase(Notices):
                 local = starts.astimezone(self.zone)
                 self.notify([user_id], "duty_reminder", f"{local:%m-%d %H:%M} 在{cp.name}值班",
                             f"您的班次将于 {local:%H:%M} 开始，到岗后请签到。",
-                            f"shift-reminder:{row['id']}", "/duty/mine", row["reminded_at"], sms=True)
+                            keys.shift_reminder(row["id"]), "/duty/mine", row["reminded_at"], sms=True)
         # The no-show sweep listed these shifts for the staff to confirm.
         for shift in {s["id"]: s for s, _u, _k in signups if s["id"] in noshow_shifts}.values():
             cp, day = shift["cp"], shift["starts_at"].astimezone(self.zone).date()
             self.notify(self._grid_staff(cp), "duty_no_show", f"请确认缺岗：{cp.name} {day.isoformat()}",
-                        "有人未签到，请在排班表上标记。", f"shift-noshow:{shift['id']}",
+                        "有人未签到，请在排班表上标记。", keys.shift_noshow(shift["id"]),
                         f"/duty/roster?day={day.isoformat()}", shift["ends_at"] + timedelta(minutes=5))
         return sorted(noshow_shifts)
