@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, func, select, update
 
 from bench.seed.notifications import Notices
+from gridapp.disinfection import keys
 from gridapp.disinfection import services as dis
 from gridapp.disinfection.models import (
     CompoundRisk,
@@ -125,7 +126,7 @@ class DisinfectionPhase(Notices):
                     if ends + grace <= now:
                         if rng.random() < miss_rate:
                             row.update(status="missed", missed_at=ends + grace + timedelta(minutes=rng.uniform(0, 5)))
-                            place = f"k{p.compound_id}" if p.compound_id else f"p{p.id}"
+                            place = keys.missed_place(p.compound_id, p.id)
                             missed_groups[(place, day, label)].append(p)
                             miss_days[p.id].add(day)
                             miss_time[(p.id, day)] = row["missed_at"]
@@ -174,7 +175,7 @@ class DisinfectionPhase(Notices):
             where = k.name if k is not None else p.place_name
             self.notify(self._responsible(p), "disinfection_missed", f"漏消：{where} {label}",
                         f"{day.isoformat()} {label} 未完成：{'、'.join(x.name for x in pts)}",
-                        f"disinfection-missed:{place}:{day.isoformat()}:{label}", "/disinfection/",
+                        keys.disinfection_missed(place, day, label), "/disinfection/",
                         self._window_end(day, label), urgent=True, sms=True)
         for (compound_id, day), n in compound_misses.items():
             if n < 3:
@@ -182,7 +183,7 @@ class DisinfectionPhase(Notices):
             k = self.compound_by_id[compound_id]
             self.notify([self.secretary.get(k.community_id)], "disinfection_compound",
                         f"{k.name} {day.isoformat()} 漏消 {n} 次", "请查看消杀合规看板。",
-                        f"disinfection-compound:{compound_id}:{day.isoformat()}",
+                        keys.disinfection_compound(compound_id, day),
                         f"/disinfection/board/compounds/{compound_id}", self._window_end(day, "21:00-21:00"))
 
     def _window_end(self, day: date, label: str) -> datetime:
@@ -216,4 +217,4 @@ class DisinfectionPhase(Notices):
                 k = self.compound_by_id.get(p.compound_id)
                 where = k.name if k is not None else p.place_name
                 self.notify([secretary], "disinfection_flag", f"{where} {p.name} 连续三天漏消",
-                            "请督促责任方整改。", f"disinfection-flag:{flag_id}", "/disinfection/board", at)
+                            "请督促责任方整改。", keys.disinfection_flag(point_id, day), "/disinfection/board", at)
