@@ -7,6 +7,7 @@ from datetime import time, timedelta
 from sqlalchemy import func, select, text
 
 from bench.seed.notifications import Notices
+from gridapp.errands import keys
 from gridapp.errands import services as es
 from gridapp.errands.models import ContactView, Errand, ErrandEvent, UrgentOptIn
 from gridapp.extensions import db
@@ -158,7 +159,7 @@ class ErrandsPhase(Notices):
                            first_claimed_at=row["first_claimed_at"] or claim_at, claim_expires_at=claim_at + timeout)
                 events.append((claimant, "claimed", "", claim_at))
                 notes.append(([filer], "errand_update", f"代办 #{errand_id} 已被{self.display.get(claimant, '')}认领",
-                              f"errand-claimed:{errand_id}:{claim_at.isoformat()}", claim_at))
+                              keys.errand_claimed(errand_id, claim_at), claim_at))
                 views.append({"id": self.ids(ContactView), "errand_id": errand_id, "household_id": hid,
                               "user_id": claimant, "viewed_at": claim_at + timedelta(minutes=1), "ip": "10.0.0.1"})
                 if purchase_at <= now:
@@ -169,16 +170,16 @@ class ErrandsPhase(Notices):
                     row.update(status="delivered", delivered_at=deliver_at, delivery_note="已送达")
                     events.append((claimant, "delivered", "已送达", deliver_at))
                     notes.append(([filer], "errand_update", f"代办 #{errand_id} 已送达",
-                                  f"errand-delivered:{errand_id}", deliver_at))
+                                  keys.errand_delivered(errand_id), deliver_at))
                     if deliver_at + self.unconfirmed_after <= min(now, confirm_at):
                         row["unconfirmed_reminded_at"] = deliver_at + self.unconfirmed_after + timedelta(minutes=2)
                         notes.append(([filer], "errand_reminder", f"请确认代办 #{errand_id}",
-                                      f"errand-unconfirmed:{errand_id}", row["unconfirmed_reminded_at"]))
+                                      keys.errand_unconfirmed(errand_id), row["unconfirmed_reminded_at"]))
                 if confirm_at <= now and row["status"] == "delivered":
                     row.update(status="confirmed", confirmed_at=confirm_at, confirmed_by_id=filer, money_settled=True)
                     events.append((filer, "confirmed", "", confirm_at))
                     notes.append(([claimant], "errand_update", f"代办 #{errand_id} 已确认，谢谢",
-                                  f"errand-confirmed:{errand_id}", confirm_at))
+                                  keys.errand_confirmed(errand_id), confirm_at))
                 if row["status"] in ("claimed", "purchased"):
                     active[claimant] += 1
         # The sweeps' markers, as the jobs would have left them.
@@ -186,14 +187,14 @@ class ErrandsPhase(Notices):
         if needed_by + timedelta(minutes=2) <= now and (done_at is None or done_at > needed_by):
             row["overdue_notified_at"] = needed_by + timedelta(minutes=2)
             notes.append(([filer, self.grid_member.get(k.grid_id)], "errand_reminder",
-                          f"代办 #{errand_id} 已超过需要时间", f"errand-overdue:{errand_id}",
+                          f"代办 #{errand_id} 已超过需要时间", keys.errand_overdue(errand_id),
                           row["overdue_notified_at"]))
         if urgent:
             waited_until = row["claimed_at"] or row["cancelled_at"] or now
             if waited_until - row["opened_at"] > self.urgent_after:
                 row["urgent_alerted_at"] = row["opened_at"] + self.urgent_after + timedelta(minutes=1)
                 notes.append(([self.grid_member.get(k.grid_id)], "errand_urgent", f"紧急代办 #{errand_id} 仍无人认领",
-                              f"errand-urgent-unclaimed:{errand_id}:{row['opened_at'].isoformat()}",
+                              keys.errand_urgent_unclaimed(errand_id, row["opened_at"]),
                               row["urgent_alerted_at"]))
         self.add(Errand, row)
         for view in views:
