@@ -11,6 +11,7 @@ from bench.seed.notifications import Notices
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import WorkUnit
+from gridapp.supervision import keys
 from gridapp.supervision import services as sv
 from gridapp.supervision.models import (
     Circular,
@@ -152,7 +153,7 @@ class SupervisionPhase(Notices):
                "reject_reason": ""}
         events = [(sup[0], "issued", "", issued)]
         link = f"/supervision/items/{item_id}"
-        notes = [([owner], "supervision_item", f"整改事项 #{item_id} 已交办给您", f"supervision-issued:{item_id}",
+        notes = [([owner], "supervision_item", f"整改事项 #{item_id} 已交办给您", keys.supervision_issued(item_id),
                   issued, severity == "critical", False)]
         due = timedelta(hours=due_hours)
         # The times of the steps; "late" items are acted on only after their due time.
@@ -180,7 +181,7 @@ class SupervisionPhase(Notices):
                     row.update(status="rejected", reject_reason="整改不彻底，请重新整改", submitted_at=None,
                                **sv.clock(severity, check))
                     notes.append(([owner], "supervision_item", f"整改事项 #{item_id} 被退回",
-                                  f"supervision-rejected:{item_id}:{row['due_at'].isoformat()}", check, False, False))
+                                  keys.supervision_rejected(item_id, row["due_at"]), check, False, False))
                     self._escalations(row, events, notes, check, now, item_id)
                     end_of_clock = None
         if end_of_clock is not None:
@@ -203,22 +204,22 @@ class SupervisionPhase(Notices):
         if row["warn_at"] <= end and row["warn_at"] < item_due and row["warned_at"] is None:
             row["warned_at"] = row["warn_at"] + timedelta(minutes=2)
             notes.append(([row["owner_id"]], "supervision_reminder", f"整改事项 #{item_id} 即将到期",
-                          f"supervision-warn:{item_id}:{item_due.isoformat()}", row["warned_at"],
+                          keys.supervision_warn(item_id, item_due), row["warned_at"],
                           row["severity"] == "critical", True))
         if item_due <= end:
             row["due_notified_at"] = item_due + timedelta(minutes=2)
             notes.append(([row["owner_id"]], "supervision_reminder", f"整改事项 #{item_id} 已到期",
-                          f"supervision-due:{item_id}:{item_due.isoformat()}", row["due_notified_at"], True, True))
+                          keys.supervision_due(item_id, item_due), row["due_notified_at"], True, True))
             if row["escalation_level"] < 1:
                 row.update(escalation_level=1, level1_at=item_due + timedelta(minutes=2))
                 events.append((None, "escalated", "1", row["level1_at"]))
                 notes.append(([self.secretary.get(row["community_id"])] if row["community_id"] else self.leaders,
                               "supervision_escalation", f"逾期：整改事项 #{item_id} 升级至您（第1级）",
-                              f"supervision-escalation:{item_id}:1", row["level1_at"],
+                              keys.supervision_escalation(item_id, 1), row["level1_at"],
                               row["severity"] == "critical", True))
         if row["escalation_level"] == 1 and row["level2_due_at"] <= end:
             row.update(escalation_level=2, level2_at=row["level2_due_at"] + timedelta(minutes=2))
             events.append((None, "escalated", "2", row["level2_at"]))
             notes.append((self.leaders, "supervision_escalation", f"逾期：整改事项 #{item_id} 升级至您（第2级）",
-                          f"supervision-escalation:{item_id}:2", row["level2_at"], row["severity"] == "critical",
+                          keys.supervision_escalation(item_id, 2), row["level2_at"], row["severity"] == "critical",
                           True))
