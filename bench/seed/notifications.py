@@ -3,6 +3,7 @@ dedupe keys the services give them, so the jobs pick up where the history ends."
 from datetime import datetime, time, timedelta
 
 from bench.seed.core import Builder
+from gridapp.notifications import keys
 from gridapp.notifications.models import Notification, OutboxMessage
 
 
@@ -25,7 +26,7 @@ class Notices(Builder):
             r = self.rng.random()
             status = "sent" if r < 0.97 or at > self.now - timedelta(minutes=10) else ("failed" if r < 0.995 else
                                                                                          "pending")
-            row = {"id": self.ids(OutboxMessage), "dedupe_key": f"{dedupe_key}:sms:u{uid}", "kind": kind,
+            row = {"id": self.ids(OutboxMessage), "dedupe_key": keys.to_person(dedupe_key, "sms", uid), "kind": kind,
                    "channel": "sms", "user_id": uid, "webhook_id": None, "address": phone, "subject": title[:200],
                    "body": body, "urgent": urgent, "status": status, "attempts": 1, "not_before": at,
                    "claimed_at": at + timedelta(seconds=2), "claim_token": f"{self.rng.getrandbits(64):016x}",
