@@ -46,7 +46,8 @@ def _get_or_create(model, defaults=None, **keys):
     return obj
 
 
-def _person(rng: random.Random) -> str:
+def person_name(rng: random.Random) -> str:
+    """A name as the town's registers would hold it: a surname and one or two given characters."""
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
@@ -89,7 +90,7 @@ def seed(scale: int = 1) -> dict:
             building, unit, room = 1 + i // 8, 1 + (i // 4) % 2, 101 + (i % 4) + 100 * (i // 8)
             rows.append({
                 "compound_id": compound.id, "building": str(building), "unit": str(unit), "room": str(room),
-                "head_name": _person(rng), "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+                "head_name": person_name(rng), "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
                 "housebound": rng.random() < 0.08, "living_alone": rng.random() < 0.1,
                 "observation_until": None, "notes": "",
             })
@@ -164,14 +165,14 @@ def _seed_accounts(town, communities, grids, compounds, companies, units):
         account(f"secretary{i}", f"{community.name}书记", [("secretary", community)], phone=f"1380939000{i}")
     for i in range(1, 9):
         grid = grids[(i - 1) * len(grids) // 8]
-        account(f"gridder{i}", f"网格员{_person(rng)}", [("grid_member", grid)], phone=f"1380939010{i}")
+        account(f"gridder{i}", f"网格员{person_name(rng)}", [("grid_member", grid)], phone=f"1380939010{i}")
     for i in range(1, 9):
         compound = compounds[(i - 1) * len(compounds) // 8]
-        account(f"head{i}", f"楼院长{_person(rng)}", [("building_head", compound)])
+        account(f"head{i}", f"楼院长{person_name(rng)}", [("building_head", compound)])
     for i in range(1, 31):
         community = communities[(i - 1) % len(communities)]
         party = i % 3 != 0  # two in three volunteers are party members (党员先锋队)
-        account(f"vol{i}", f"志愿者{_person(rng)}", [("volunteer", community)], is_party_member=party,
+        account(f"vol{i}", f"志愿者{person_name(rng)}", [("volunteer", community)], is_party_member=party,
                 phone=f"13909390{i:03d}")
     for i, company in enumerate(companies, 1):
         account(f"pm{i}", f"{company.name}负责人", [("property_manager", company)])

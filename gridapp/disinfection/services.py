@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.core.rules import RuleError
+from gridapp.disinfection import keys
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection.models import (
     POINT_KINDS,
@@ -484,7 +485,7 @@ def mark_missed(now: datetime | None = None) -> dict:
             recipients = managers.get(company_id, [])
         else:
             recipients = secretaries.get(community_id, []) + grid_members.get(grid_id, [])
-        key = (f"k{compound_id}" if compound_id else f"p{point_id}", day, window)
+        key = (keys.missed_place(compound_id, point_id), day, window)
         entry = groups.setdefault(key, {"where": where, "recipients": recipients, "names": [], "day": day,
                                         "window": window, "community_id": community_id})
         entry["names"].append(name)
@@ -495,7 +496,7 @@ def mark_missed(now: datetime | None = None) -> dict:
         body = _("%(day)s %(window)s, not done: %(points)s", day=day.isoformat(), window=window,
                  points="、".join(g["names"]))
         res = notify(g["recipients"], "disinfection_missed", title, body,
-                     dedupe_key=f"disinfection-missed:{place_key}:{day.isoformat()}:{window}",
+                     dedupe_key=keys.disinfection_missed(place_key, day, window),
                      link="/disinfection/", now=now)
         result["notified"] += res.inbox
     result["secretaries"] = _notify_secretaries(rows, now)
@@ -526,7 +527,7 @@ def _notify_secretaries(rows, now: datetime) -> int:
         res = notify(recipients, "disinfection_compound",
                      _("%(compound)s missed %(n)d rounds on %(day)s", compound=name, n=n, day=day.isoformat()),
                      _("Check the compliance board."),
-                     dedupe_key=f"disinfection-compound:{compound_id}:{day.isoformat()}",
+                     dedupe_key=keys.disinfection_compound(compound_id, day),
                      link=f"/disinfection/board/compounds/{compound_id}", now=now)
         sent += res.inbox
     return sent
@@ -609,7 +610,7 @@ def raise_flags(now: datetime | None = None) -> dict:
             notify(recipients, "disinfection_flag",
                    _("%(point)s missed rounds three days running", point=p.audit_name),
                    _("Follow it up with whoever is responsible."),
-                   dedupe_key=f"disinfection-flag:{p.id}:{last.isoformat()}", link="/disinfection/board", now=now)
+                   dedupe_key=keys.disinfection_flag(p.id, last), link="/disinfection/board", now=now)
     return {"flags": len(created), "findings": findings, "streaks_ended": closed}
 
 

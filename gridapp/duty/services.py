@@ -18,6 +18,7 @@ from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.core import xlsx
 from gridapp.core.rules import RuleError
+from gridapp.duty import keys
 from gridapp.duty import policy as dpolicy
 from gridapp.duty.models import (
     ACTIVE_SIGNUP,
@@ -509,7 +510,7 @@ def send_reminders(now: datetime | None = None) -> int:
                      _("Duty at %(place)s at %(time)s", place=cp.name, time=_hhmm(shift.starts_at)),
                      _("Your shift %(label)s at %(where)s starts at %(time)s. Check in on arrival.",
                        label=shift.label, where=where, time=_hhmm(shift.starts_at)),
-                     dedupe_key=f"shift-reminder:{signup.id}", link="/duty/mine", now=now)
+                     dedupe_key=keys.shift_reminder(signup.id), link="/duty/mine", now=now)
         sent += res.inbox
     return sent
 
@@ -535,7 +536,7 @@ def gap_alerts(now: datetime | None = None) -> int:
         title = _("Short of people: %(shift)s", shift=shift_name(shift))
         body = _("%(filled)d of at least %(min)d people signed up for %(place)s, starting %(time)s.",
                  filled=shift.filled, min=shift.min_people, place=cp.name, time=_hhmm(shift.starts_at))
-        res = notify(grid_staff(cp), "duty_gap", title, body, dedupe_key=f"shift-gap:{shift.id}:{rounds[shift.id]}",
+        res = notify(grid_staff(cp), "duty_gap", title, body, dedupe_key=keys.shift_gap(shift.id, rounds[shift.id]),
                      link=f"/duty/roster?day={shift.day.isoformat()}", places=[cp.community], group_text=body,
                      now=now)
         told += res.inbox
@@ -555,7 +556,7 @@ def list_no_shows(now: datetime | None = None) -> int:
         notify(grid_staff(shift.checkpoint, secretaries=False), "duty_no_show",
                _("Confirm no-shows: %(shift)s", shift=shift_name(shift)),
                _("Some people never checked in. Mark them on the roster."),
-               dedupe_key=f"shift-noshow:{shift.id}", link=f"/duty/roster?day={shift.day.isoformat()}", now=now)
+               dedupe_key=keys.shift_noshow(shift.id), link=f"/duty/roster?day={shift.day.isoformat()}", now=now)
     return len(ids)
 
 

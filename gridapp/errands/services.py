@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.core.rules import RuleError
-from gridapp.errands import policy
+from gridapp.errands import keys, policy
 from gridapp.errands.models import (
     ACTIVE_CLAIM_STATES,
     PENDING_STATES,
@@ -257,7 +257,7 @@ def claim(errand: Errand, user: User, now: datetime | None = None) -> None:
     _event(errand, user, "claimed", now=now)
     notify([errand.filed_by], "errand_update", _("Errand #%(id)d was claimed by %(who)s", id=errand.id,
                                                   who=user.display_name),
-           _public_text(errand, errand.compound.name), dedupe_key=f"errand-claimed:{errand.id}:{now.isoformat()}",
+           _public_text(errand, errand.compound.name), dedupe_key=keys.errand_claimed(errand.id, now),
            link=errand_link(errand.id), now=now)
 
 
@@ -314,7 +314,7 @@ def deliver(errand: Errand, user: User, note: str = "", photo: str | None = None
     _event(errand, user, "delivered", (note or "").strip(), now=now)
     notify([errand.filed_by], "errand_update", _("Errand #%(id)d was delivered", id=errand.id),
            _("%(who)s delivered it. Please confirm, and settle the money.", who=user.display_name),
-           dedupe_key=f"errand-delivered:{errand.id}", link=errand_link(errand.id), now=now)
+           dedupe_key=keys.errand_delivered(errand.id), link=errand_link(errand.id), now=now)
 
 
 def confirm(errand: Errand, actor: User, money_settled: bool, note: str = "", now: datetime | None = None) -> None:
@@ -328,7 +328,7 @@ def confirm(errand: Errand, actor: User, money_settled: bool, note: str = "", no
     record("errand_confirmed", errand, summary=f"money_settled: {bool(money_settled)}", actor=actor)
     if errand.claimant_id:
         notify([errand.claimant], "errand_update", _("Errand #%(id)d confirmed: thank you", id=errand.id),
-               _public_text(errand, errand.compound.name), dedupe_key=f"errand-confirmed:{errand.id}",
+               _public_text(errand, errand.compound.name), dedupe_key=keys.errand_confirmed(errand.id),
                link=errand_link(errand.id), now=now)
 
 
@@ -644,7 +644,7 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
         text = _public_text(errand, errand.compound.name)
         notify(volunteers + grid_members.get(errand.grid_id, []), "errand_urgent",
                _("Urgent errand #%(id)d is still unclaimed", id=errand.id), text,
-               dedupe_key=f"errand-urgent-unclaimed:{errand.id}:{errand.opened_at.isoformat()}",
+               dedupe_key=keys.errand_urgent_unclaimed(errand.id, errand.opened_at),
                link=errand_link(errand.id), places=[communities[errand.community_id]],
                group_text=_("Urgent errand #%(id)d still needs a volunteer.", id=errand.id) + " " + text, now=now)
     return len(errands)
@@ -662,7 +662,7 @@ def notify_overdue(now: datetime | None = None) -> int:
                _("Errand #%(id)d is past its needed-by time", id=errand.id),
                _("Status: %(status)s.", status=STATUS_LABELS[errand.status]) + " "
                + _public_text(errand, errand.compound.name),
-               dedupe_key=f"errand-overdue:{errand.id}", link=errand_link(errand.id), now=now)
+               dedupe_key=keys.errand_overdue(errand.id), link=errand_link(errand.id), now=now)
     return len(errands)
 
 
@@ -676,7 +676,7 @@ def remind_unconfirmed(now: datetime | None = None) -> int:
         notify([errand.filed_by], "errand_reminder", _("Please confirm errand #%(id)d", id=errand.id),
                _("It was delivered at %(when)s and is waiting for your confirmation.",
                  when=fmt(errand.delivered_at)),
-               dedupe_key=f"errand-unconfirmed:{errand.id}", link=errand_link(errand.id), now=now)
+               dedupe_key=keys.errand_unconfirmed(errand.id), link=errand_link(errand.id), now=now)
     return len(rows)
 
 

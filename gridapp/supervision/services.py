@@ -20,6 +20,7 @@ from gridapp.grid.models import Community, Compound, Grid, WorkUnit
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import scope_of
+from gridapp.supervision import keys
 from gridapp.supervision.models import (
     CLOCK_STATES,
     Circular,
@@ -358,7 +359,7 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
     if item.owner_id:
         owner = db.session.get(User, item.owner_id)
         notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),
-               _owner_text(item), dedupe_key=f"supervision-issued:{item.id}", link=item_link(item.id),
+               _owner_text(item), dedupe_key=keys.supervision_issued(item.id), link=item_link(item.id),
                urgent=item.severity == "critical", now=now)
     return item
 
@@ -439,7 +440,7 @@ def reject(item, actor, reason: str, new_due_at: datetime | None = None, now=Non
     if item.owner_id:
         notify([item.owner], "supervision_item", _("Rectification item #%(id)d was rejected", id=item.id),
                _("Reason: %(reason)s", reason=reason) + " " + _owner_text(item),
-               dedupe_key=f"supervision-rejected:{item.id}:{item.due_at.isoformat()}", link=item_link(item.id),
+               dedupe_key=keys.supervision_rejected(item.id, item.due_at), link=item_link(item.id),
                now=now)
 
 
@@ -534,12 +535,12 @@ def send_reminders(now: datetime | None = None) -> dict:
         if item.owner:
             notify([item.owner], "supervision_reminder",
                    _("Item #%(id)d is due at %(due)s", id=item.id, due=_fmt(item.due_at)), _owner_text(item),
-                   dedupe_key=f"supervision-warn:{item.id}:{item.due_at.isoformat()}",
+                   dedupe_key=keys.supervision_warn(item.id, item.due_at),
                    link=item_link(item.id), urgent=item.severity == "critical", now=now)
     for item in _items(due):
         if item.owner:
             notify([item.owner], "supervision_reminder", _("Item #%(id)d is due now", id=item.id),
-                   _owner_text(item), dedupe_key=f"supervision-due:{item.id}:{item.due_at.isoformat()}",
+                   _owner_text(item), dedupe_key=keys.supervision_due(item.id, item.due_at),
                    link=item_link(item.id), urgent=True, now=now)
     return {"warned": len(warned), "due": len(due)}
 
@@ -591,7 +592,7 @@ def _escalation_notice(item, level, recipients, now):
     notify(recipients, "supervision_escalation",
            _("Overdue: item #%(id)d escalated to you (level %(level)d)", id=item.id, level=level),
            _owner_text(item) + " " + _("Owner: %(owner)s.", owner=item.owner.display_name if item.owner else "—"),
-           dedupe_key=f"supervision-escalation:{item.id}:{level}", link=item_link(item.id),
+           dedupe_key=keys.supervision_escalation(item.id, level), link=item_link(item.id),
            urgent=item.severity == "critical", now=now)
 
 

@@ -1,4 +1,5 @@
-"""The layers: the domain (gridapp/) never imports the job layer (jobs/), which imports the domain."""
+"""The layers: the domain (gridapp/) never imports the job layer (jobs/) nor the benchmarks (bench/),
+which import the domain."""
 import ast
 from pathlib import Path
 
@@ -15,10 +16,17 @@ def _imports_of(path: Path) -> set[str]:
     return names
 
 
+def _importers_of(package: str) -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gridapp").rglob("*.py")
+                  if any(n == package or n.startswith(package + ".") for n in _imports_of(p)))
+
+
 def test_the_domain_does_not_import_the_job_layer():
-    offenders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gridapp").rglob("*.py")
-                       if any(n == "jobs" or n.startswith("jobs.") for n in _imports_of(p)))
-    assert offenders == []
+    assert _importers_of("jobs") == []
+
+
+def test_the_domain_does_not_import_the_benchmarks():
+    assert _importers_of("bench") == []
 
 
 # The shared kernel every feature builds on: the places (grid) and the people (auth).
