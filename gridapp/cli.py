@@ -4,6 +4,9 @@ in bench/cli.py; wsgi.py registers both)."""
 import click
 from flask import current_app
 
+from gridapp.demo import DEMO_PASSWORD, seed
+from gridapp.extensions import db
+
 
 class ScaleParam(click.IntRange):
     """--scale: a whole number from 1 to 1000. Anything else (a benchmark level such as `town`) is
@@ -29,8 +32,6 @@ def register_cli(app):
                        "are built by 'flask seed-bench'.")
     def seed_demo(scale):
         """Build the demo town of 城关镇 (idempotent; refused in production)."""
-        from gridapp.demo import DEMO_PASSWORD, seed
-        from gridapp.extensions import db
 
         if current_app.config["GRIDAPP_ENV"] == "production":
             raise click.ClickException("seed-demo refuses to run when GRIDAPP_ENV=production")

@@ -9,12 +9,16 @@ import random
 from sqlalchemy import func, insert, select
 
 from gridapp.auth.models import User
+from gridapp.auth.passwords import DEMO_PASSWORD
 from gridapp.auth.services import assign_role, hash_password
+from gridapp.disinfection.demo import seed_disinfection
+from gridapp.duty import services as duty
+from gridapp.duty.demo import keep_demo_on_duty, seed_duty
+from gridapp.errands.demo import seed_errands
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
-from gridapp.timeutil import utcnow
-
-DEMO_PASSWORD = "demo-pass-2020"
+from gridapp.supervision.demo import seed_supervision
+from gridapp.timeutil import town_today, utcnow
 
 TOWN = "城关镇"
 COMMUNITIES = [
@@ -97,8 +101,6 @@ def seed(scale: int = 1) -> dict:
     if rows:
         from datetime import timedelta
 
-        from gridapp.timeutil import town_today
-
         for row in rows[::25]:  # some households under 14-day home observation
             row["observation_until"] = town_today() + timedelta(days=rng.randint(1, 14))
         for chunk in range(0, len(rows), 2000):
@@ -106,16 +108,12 @@ def seed(scale: int = 1) -> dict:
 
     _seed_accounts(town, communities, grids, compounds, companies, units)
     db.session.commit()
-    from gridapp.supervision.demo import seed_supervision
 
     seed_supervision()
-    from gridapp.disinfection.demo import seed_disinfection
 
     seed_disinfection()
-    from gridapp.duty.demo import seed_duty
 
     seed_duty()
-    from gridapp.errands.demo import seed_errands
 
     seed_errands()
     db.session.commit()  # the duty, disinfection and errand demos leave their rows to the caller
@@ -132,8 +130,6 @@ def liven(now=None) -> dict:
     """Keep a demo town alive at whatever hour it is opened: the next 14 days of shifts exist and
     every demo volunteer holds a shift open for check-in now. Does nothing without the demo's
     volunteers. Called by the launcher each time it starts on a database that holds the demo."""
-    from gridapp.duty import services as duty
-    from gridapp.duty.demo import keep_demo_on_duty
 
     if db.session.scalar(select(func.count(User.id)).where(User.username == "vol1")) == 0:
         return {}

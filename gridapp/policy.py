@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask import abort, g, has_request_context
 from sqlalchemy import false, literal, or_, select, true, union_all
 
+from gridapp.audit.services import record
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, Town
 
@@ -196,7 +197,6 @@ def require(user, action: str, obj=None) -> None:
     """Refuse with 403, and record the refusal, unless `can()` allows it."""
     if can(user, action, obj):
         return
-    from gridapp.audit.services import record
 
     db.session.rollback()
     record("denied", obj, summary=action, actor=user if getattr(user, "is_authenticated", False) else None)

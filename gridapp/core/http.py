@@ -5,6 +5,7 @@ from flask import current_app, redirect, render_template, request
 from werkzeug.routing import IntegerConverter
 
 from gridapp.core.params import MAX_ID, MAX_PAGE, page_arg, safe_next
+from gridapp.extensions import db
 
 
 class RowIdConverter(IntegerConverter):
@@ -17,7 +18,6 @@ class RowIdConverter(IntegerConverter):
 
 def paginate(stmt, per_page: int | None = None):
     """db.paginate with the page number from ?page= clamped to a sane range."""
-    from gridapp.extensions import db
 
     return db.paginate(stmt, page=page_arg(), per_page=per_page or current_app.config["PAGE_SIZE"],
                        error_out=False, count=True)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
+from gridapp.audit.services import record
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
@@ -55,7 +56,6 @@ def _require_place(allowed: bool, action: str, obj) -> None:
     """The place-level rules of this feature (policy.py): refuse like require() does, audited."""
     if allowed:
         return
-    from gridapp.audit.services import record
 
     db.session.rollback()
     record("denied", obj, summary=action, actor=current_user)

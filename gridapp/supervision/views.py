@@ -20,6 +20,7 @@ from gridapp.core.params import parse_datetime
 from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
+from gridapp.grid.models import Community
 from gridapp.policy import allowed, can, require, scope_of
 from gridapp.supervision import policy, services
 from gridapp.supervision.forms import (
@@ -37,7 +38,7 @@ from gridapp.supervision.forms import (
     VerifyForm,
     as_utc,
 )
-from gridapp.supervision.models import Circular, Inspection, Interview, Photo, RectificationItem
+from gridapp.supervision.models import Circular, Finding, Inspection, Interview, Photo, RectificationItem
 from gridapp.timeutil import to_local, town_days, utcnow
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
@@ -83,8 +84,6 @@ def index():
     names = []
     if communities is not None:
         from sqlalchemy import select
-
-        from gridapp.grid.models import Community
 
         names = db.session.scalars(select(Community.name).where(Community.id.in_(communities))
                                    .order_by(Community.id)).all()
@@ -167,8 +166,6 @@ def _discard(names):
 @login_required
 def inspection(inspection_id):
     from sqlalchemy.orm import selectinload
-
-    from gridapp.supervision.models import Finding
 
     inspection = db.get_or_404(Inspection, inspection_id, options=[
         selectinload(Inspection.team), selectinload(Inspection.findings).selectinload(Finding.item)])
