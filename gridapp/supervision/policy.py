@@ -61,7 +61,7 @@ ITEM = Machine(RectificationItem, STATUS_LABELS, {
         "The due time of an item that is “%(status)s” cannot be changed.")),
     "reassign": Transition(("issued", "acknowledged", "submitted", "rejected"), None,
                            lambda user, s, item: "supervisor" in s.roles, _l(
-        "The due time of an item that is “%(status)s” cannot be changed.")),
+        "The responsible person of an item that is “%(status)s” cannot be changed.")),
 })
 
 
