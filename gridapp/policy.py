@@ -265,6 +265,14 @@ def household_clause(user):
     s = scope_of(user)
     if s.admin or "town_leader" in s.roles:
         return true()
+    return own_household_clause(user)
+
+
+def own_household_clause(user):
+    """The households of the user's own places: the secretary's communities, the grid member's
+    grids, the building head's compounds (whatever else their roles see). Needs Compound and Grid
+    joined to Household."""
+    s = scope_of(user)
     conds = []
     if s.communities:
         conds.append(Grid.community_id.in_(s.communities))

@@ -10,12 +10,11 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import false, or_, true
 
 from gridapp.core.rules import Machine, Transition
 from gridapp.errands.models import Errand
-from gridapp.grid.models import Compound, Grid, Household
-from gridapp.policy import household_clause, scope_of
+from gridapp.policy import own_household_clause, scope_of
 from gridapp.timeutil import utcnow
 
 # An errand's states, as people read them.
@@ -142,15 +141,8 @@ def staff_clause(user, s):
 
 def filing_clause(user):
     """The households a user may file for: may_file_for() above, as SQL (Household, Compound and
-    Grid joined), and only those they may see at all. None when there are none."""
+    Grid joined): those of their own places. None when they have none."""
     s = scope_of(user)
-    conds = []
-    if s.communities:
-        conds.append(Grid.community_id.in_(s.communities))
-    if s.grids:
-        conds.append(Compound.grid_id.in_(s.grids))
-    if s.compounds:
-        conds.append(Household.compound_id.in_(s.compounds))
-    if not conds:
+    if not (s.communities or s.grids or s.compounds):
         return None
-    return and_(or_(*conds), household_clause(user))
+    return own_household_clause(user)
