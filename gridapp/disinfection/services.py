@@ -12,7 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
-from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.models import User
+from gridapp.auth.services import holders
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection.models import (
     POINT_KINDS,
@@ -440,18 +441,6 @@ def recent_rounds(point: DisinfectionPoint, limit: int = 10) -> list[Disinfectio
 
 # --- the missed-round sweep -----------------------------------------------------------------------
 
-def _holders(role: str, scope_ids) -> dict[int, list[User]]:
-    out: dict[int, list[User]] = {}
-    if not scope_ids:
-        return out
-    rows = db.session.execute(select(RoleAssignment.scope_id, User).join(User, User.id == RoleAssignment.user_id)
-                              .where(RoleAssignment.role == role, RoleAssignment.scope_id.in_(set(scope_ids)),
-                                     User.active.is_(True))).all()
-    for scope_id, user in rows:
-        out.setdefault(scope_id, []).append(user)
-    return out
-
-
 def mark_missed(now: datetime | None = None) -> dict:
     """One set-based UPDATE marks every pending slot whose window (and grace) has closed as missed;
     the responsible managers hear of them at once, the secretary of a compound's third miss of a
@@ -474,9 +463,9 @@ def mark_missed(now: datetime | None = None) -> dict:
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .where(DisinfectionSlot.id.in_(missed))).all()
-    managers = _holders("property_manager", {r[9] for r in rows if r[9]})
-    secretaries = _holders("secretary", {r[6] for r in rows})
-    grid_members = _holders("grid_member", {r[10] for r in rows if r[10] and not r[9]})
+    managers = holders("property_manager", {r[9] for r in rows if r[9]})
+    secretaries = holders("secretary", {r[6] for r in rows})
+    grid_members = holders("grid_member", {r[10] for r in rows if r[10] and not r[9]})
     # One notice per responsible party, place and window: "阳光小区 06:00-10:00: 电梯 1, 电梯 2".
     groups: dict[tuple, list] = {}
     for (_slot_id, day, window, point_id, name, place_name, community_id, compound_id, compound_name,
@@ -518,7 +507,7 @@ def _notify_secretaries(rows, now: datetime) -> int:
                DisinfectionSlot.day.in_(days))
         .group_by(DisinfectionPoint.compound_id, DisinfectionSlot.day, Compound.name, Grid.community_id)
         .having(func.count() >= SECRETARY_THRESHOLD)).all()
-    secretaries = _holders("secretary", {c[4] for c in counts})
+    secretaries = holders("secretary", {c[4] for c in counts})
 
     sent = 0
     for compound_id, day, n, name, community_id in counts:
@@ -604,7 +593,7 @@ def raise_flags(now: datetime | None = None) -> dict:
         findings += made
         if item.owner_id is None:  # nobody to address it to: the secretary hears of it instead
             unowned += [p for _fid, p in flagged]
-    secretaries = _holders("secretary", {p.community_id for p in unowned})
+    secretaries = holders("secretary", {p.community_id for p in unowned})
     for p in unowned:
         recipients = secretaries.get(p.community_id, [])
         if recipients:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.services import people_holding
 from gridapp.core import xlsx
 from gridapp.duty import policy as dpolicy
 from gridapp.duty.models import (
@@ -516,13 +517,11 @@ def mark_no_show(signup: Signup, actor: User, now: datetime | None = None) -> No
 def grid_staff(cp: Checkpoint, secretaries: bool = True) -> list[User]:
     """The grid members of the checkpoint's compound's grid (every grid of the community for a
     community-level checkpoint), and the community's secretaries."""
-    grid_ids = [cp.compound.grid_id] if cp.compound_id else list(
-        db.session.scalars(select(Grid.id).where(Grid.community_id == cp.community_id)))
-    conds = [and_(RoleAssignment.role == "grid_member", RoleAssignment.scope_id.in_(grid_ids))]
+    grants = {"grid_member": [cp.compound.grid_id] if cp.compound_id
+              else select(Grid.id).where(Grid.community_id == cp.community_id)}
     if secretaries:
-        conds.append(and_(RoleAssignment.role == "secretary", RoleAssignment.scope_id == cp.community_id))
-    return list(db.session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                                   .where(or_(*conds), User.active.is_(True)).distinct()))
+        grants["secretary"] = [cp.community_id]
+    return people_holding(grants)
 
 
 # --- the jobs' sweeps ----------------------------------------------------------------------------

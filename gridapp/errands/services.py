@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.services import holders
 from gridapp.errands import policy
 from gridapp.errands.models import (
     ACTIVE_CLAIM_STATES,
@@ -594,17 +595,6 @@ def _errands(ids) -> list[Errand]:
                                    .where(Errand.id.in_(ids)).order_by(Errand.id)))
 
 
-def _holders(role: str, scope_ids) -> dict[int, list[User]]:
-    out: dict[int, list[User]] = {}
-    if scope_ids:
-        for user, scope_id in db.session.execute(
-                select(User, RoleAssignment.scope_id).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                .where(RoleAssignment.role == role, RoleAssignment.scope_id.in_(set(scope_ids)),
-                       User.active.is_(True)).order_by(User.id)):
-            out.setdefault(scope_id, []).append(user)
-    return out
-
-
 def _opted_in_volunteers(community_id: int) -> list[User]:
     return list(db.session.scalars(
         select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
@@ -669,7 +659,7 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
     rows = _claim_rows((Errand.status == "open") & Errand.urgent.is_(True) & Errand.urgent_alerted_at.is_(None)
                        & (Errand.opened_at <= now - urgent_unclaimed_after()), {"urgent_alerted_at": now})
     errands = _errands([r[0] for r in rows])
-    grid_members = _holders("grid_member", [e.grid_id for e in errands])
+    grid_members = holders("grid_member", [e.grid_id for e in errands])
     communities = {c.id: c for c in db.session.scalars(
         select(Community).where(Community.id.in_({e.community_id for e in errands} or [-1])))}
     heard: dict[int, list[User]] = {}  # per community: several urgent errands of one place ask once
@@ -693,7 +683,7 @@ def notify_overdue(now: datetime | None = None) -> int:
     rows = _claim_rows(Errand.status.in_(PENDING_STATES) & (Errand.needed_by_at <= now)
                        & Errand.overdue_notified_at.is_(None), {"overdue_notified_at": now})
     errands = _errands([r[0] for r in rows])
-    grid_members = _holders("grid_member", [e.grid_id for e in errands])
+    grid_members = holders("grid_member", [e.grid_id for e in errands])
     for errand in errands:
         notify([errand.filed_by, *grid_members.get(errand.grid_id, [])], "errand_reminder",
                _("Errand #%(id)d is past its needed-by time", id=errand.id),
