@@ -74,9 +74,6 @@ def grace() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("DISINFECTION_GRACE_MINUTES", 30)))
 
 
-local_today = town_today  # the town's date at an instant: one home, in timeutil
-
-
 def _insert(model):
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
@@ -180,7 +177,7 @@ def _drop_future_pending(point_ids, now: datetime) -> None:
 
 def _regenerate(point_ids, now: datetime) -> None:
     _drop_future_pending(point_ids, now)
-    today = local_today(now)
+    today = town_today(now)
     ensure_slots([today, today + timedelta(days=1)], point_ids)
 
 
@@ -321,7 +318,7 @@ def tick(point: DisinfectionPoint, actor: User, *, disinfectant: str = "", note:
         earlier = db.session.scalars(select(DisinfectionRound).where(DisinfectionRound.tick_token == token)).first()
         if earlier is not None:
             return TickResult("duplicate", round=earlier)
-    today = local_today(now)
+    today = town_today(now)
     # Yesterday too: a window that crosses midnight belongs to the day it starts.
     ensure_slots([today - timedelta(days=1), today], [point.id])
     slot = open_slot(point.id, now)
@@ -389,7 +386,7 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
     the number of points, plus one write on the first visit of a day the sweep has not
     reached."""
     now = now or utcnow()
-    today = local_today(now)
+    today = town_today(now)
 
     def scope(stmt):
         return (stmt.join(DisinfectionSlot.point).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
@@ -423,7 +420,7 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
 
 def slots_of_point(point: DisinfectionPoint, now: datetime | None = None) -> list[tuple[DisinfectionSlot, str]]:
     now = now or utcnow()
-    today = local_today(now)
+    today = town_today(now)
     if point.active:
         ensure_slots([today], [point.id])
     slots = db.session.scalars(select(DisinfectionSlot).where(DisinfectionSlot.point_id == point.id,
@@ -527,7 +524,7 @@ def close_ended_streaks(now: datetime | None = None) -> int:
     """An open flag whose point then went a whole (past) day without a miss: that run of misses
     is over, so the flag closes by itself and a later run raises a new one."""
     now = now or utcnow()
-    today = local_today(now)
+    today = town_today(now)
     flags = db.session.execute(select(DisinfectionFlag.id, DisinfectionFlag.point_id, DisinfectionFlag.last_day)
                                .where(DisinfectionFlag.resolved_at.is_(None),
                                       DisinfectionFlag.last_day < today - timedelta(days=1))).all()
@@ -556,7 +553,7 @@ def raise_flags(now: datetime | None = None) -> dict:
 
     now = now or utcnow()
     closed = close_ended_streaks(now)
-    last = local_today(now)
+    last = town_today(now)
     first = last - timedelta(days=FLAG_DAYS - 1)
     open_flag = select(DisinfectionFlag.id).where(DisinfectionFlag.point_id == DisinfectionSlot.point_id,
                                                   DisinfectionFlag.resolved_at.is_(None)).exists()

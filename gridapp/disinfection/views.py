@@ -24,7 +24,7 @@ from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, Dis
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound
 from gridapp.policy import can, require
-from gridapp.timeutil import to_local, utcnow
+from gridapp.timeutil import to_local, town_today, utcnow
 
 bp = Blueprint("disinfection", __name__, template_folder="templates", static_folder="static")
 
@@ -345,7 +345,7 @@ def qr_sheet(compound_id):
 @login_required
 def board():
     require(current_user, "view_disinfection_board")
-    day = services.local_today()
+    day = town_today()
     rows = services.board_today(current_user, day)
     companies = services.company_compliance(current_user, day, today_rows=rows)
     return render_template("disinfection/board.html", rows=rows, day=day, companies=companies,
@@ -359,7 +359,7 @@ def board_compound(compound_id):
     k = _compound_or_404(compound_id)
     require(current_user, "view_disinfection_board")
     require(current_user, "view", k)
-    day = services.local_today()
+    day = town_today()
     now = utcnow()
     return render_template("disinfection/board_points.html", title=k.name, day=day,
                            state_of=lambda slot: services.slot_state(slot, now),
@@ -372,7 +372,7 @@ def board_places(community_id):
     c = db.session.get(Community, community_id) or abort(404)
     require(current_user, "view_disinfection_board")
     require(current_user, "view", c)
-    day = services.local_today()
+    day = town_today()
     now = utcnow()
     return render_template("disinfection/board_points.html", title=c.name, day=day,
                            state_of=lambda slot: services.slot_state(slot, now),

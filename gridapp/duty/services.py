@@ -67,9 +67,6 @@ def reminder_lead() -> timedelta:
     return timedelta(hours=float(current_app.config.get("DUTY_REMINDER_HOURS", 2)))
 
 
-local_today = town_today  # the town's date at an instant: one home, in timeutil
-
-
 def _insert(model):
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
@@ -190,7 +187,7 @@ def apply_pattern(cp: Checkpoint, now: datetime) -> dict:
 
 
 def _days_ahead(now: datetime) -> list[date]:
-    today = local_today(now)
+    today = town_today(now)
     return [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
 
 

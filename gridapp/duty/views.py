@@ -23,7 +23,7 @@ from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
 from gridapp.policy import can, require
-from gridapp.timeutil import utcnow
+from gridapp.timeutil import town_today, utcnow
 
 bp = Blueprint("duty", __name__, template_folder="templates")
 
@@ -57,7 +57,7 @@ def _refused(exc, fragment_html=None, status=409):
 def index():
     require(current_user, "view_duty")
     now = utcnow()
-    today = services.local_today(now)
+    today = town_today(now)
     if not services.volunteer_communities(current_user) and can(current_user, "view_roster"):
         return redirect(url_for("duty.roster"))
     checkpoint_id = id_arg("checkpoint")
@@ -222,7 +222,7 @@ def roster():
     day's shifts coloured by coverage; ?start=) or one day with its people (?day=)."""
     require(current_user, "view_roster")
     now = utcnow()
-    today = services.local_today(now)
+    today = town_today(now)
     community = _roster_community()
     cid = community.id if community else None
     day = date_arg("day")
@@ -422,7 +422,7 @@ def checkpoint(checkpoint_id):
 # --- hours and the export -------------------------------------------------------------------------
 
 def _period():
-    today = services.local_today()
+    today = town_today()
     form = PeriodForm(request.args, meta={"csrf": False})
     if not request.args:
         form.start.data, form.end.data = today - timedelta(days=30), today
