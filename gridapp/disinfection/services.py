@@ -761,9 +761,6 @@ def company_compliance(user, today: date, today_rows: list[dict] | None = None) 
 
 # --- export ---------------------------------------------------------------------------------------
 
-MAX_EXPORT_DAYS = 31
-
-
 def export_rows(user, first: date, last: date):
     """Every slot of the period within the user's sight, with how it was done (for Excel)."""
     stmt = (select(DisinfectionSlot.day, DisinfectionSlot.window, DisinfectionSlot.status, DisinfectionSlot.late,

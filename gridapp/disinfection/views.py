@@ -4,8 +4,6 @@ one-tap tick), points and risk tiers of a compound, QR sheets, the compliance bo
 Every object route: load or 404, `require()` the action on that object, validate the form, one
 service call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise).
 """
-from datetime import timedelta
-
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -19,7 +17,7 @@ from gridapp.core.params import parse_id
 from gridapp.core.xlsx import Column
 from gridapp.disinfection import policy as dpolicy
 from gridapp.disinfection import services
-from gridapp.disinfection.forms import PeriodForm, PointForm, PointsForm, RiskForm, TickForm
+from gridapp.disinfection.forms import PointForm, PointsForm, RiskForm, RoundsPeriodForm, TickForm
 from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound
@@ -350,7 +348,7 @@ def board():
     companies = services.company_compliance(current_user, day, today_rows=rows)
     return render_template("disinfection/board.html", rows=rows, day=day, companies=companies,
                            flags=services.open_flags(current_user),
-                           period=PeriodForm(formdata=None, start=day - timedelta(days=6), end=day))
+                           period=RoundsPeriodForm.default(day))
 
 
 @bp.get("/board/compounds/<int:compound_id>")
@@ -394,10 +392,9 @@ def resolve_flag(flag_id):
 @login_required
 def export():
     require(current_user, "view_disinfection_board")
-    form = PeriodForm(request.args)
-    if not form.validate() or form.end.data < form.start.data or \
-            (form.end.data - form.start.data).days >= services.MAX_EXPORT_DAYS:
-        flash(_("Choose a period of at most %(n)d days.", n=services.MAX_EXPORT_DAYS), "error")
+    form = RoundsPeriodForm(request.args)
+    if not form.validate():
+        flash(form.period_message(), "error")
         return redirect(url_for("disinfection.board"))
     if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
         return ask

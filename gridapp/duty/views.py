@@ -18,7 +18,7 @@ from gridapp.core.params import date_arg, id_arg
 from gridapp.core.security import mark_personal
 from gridapp.duty import policy as dpolicy
 from gridapp.duty import services
-from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, PeriodForm, RemoveForm
+from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, HoursPeriodForm, RemoveForm
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
@@ -422,17 +422,8 @@ def checkpoint(checkpoint_id):
 # --- hours and the export -------------------------------------------------------------------------
 
 def _period():
-    today = town_today()
-    form = PeriodForm(request.args, meta={"csrf": False})
-    if not request.args:
-        form.start.data, form.end.data = today - timedelta(days=30), today
-    elif not form.validate() or form.end.data < form.start.data or (form.end.data - form.start.data).days > 366:
-        form.start.data = form.start.data or today - timedelta(days=30)
-        form.end.data = form.end.data or today
-        if form.end.data < form.start.data or (form.end.data - form.start.data).days > 366:
-            form.end.errors = [*form.end.errors, _("Choose a period of at most a year, ending after it starts.")]
-        return form, False
-    return form, True
+    form = HoursPeriodForm(request.args)
+    return form, form.validate()
 
 
 @bp.get("/hours")

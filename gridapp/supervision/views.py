@@ -5,8 +5,6 @@ Item actions read the same way: load or 404, `require()` the action, validate th
 one service call, commit, answer (the item fragment with a toast to htmx, a redirect
 otherwise). A refused transition says why, and changes nothing.
 """
-from datetime import timedelta
-
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -29,8 +27,8 @@ from gridapp.supervision.forms import (
     FindingForm,
     InspectionForm,
     InterviewForm,
+    ItemsPeriodForm,
     OwnerForm,
-    PeriodForm,
     RejectForm,
     VerifyForm,
     as_utc,
@@ -48,15 +46,6 @@ def _labels():
             "category_labels": services.CATEGORY_LABELS, "kind_labels": services.KIND_LABELS,
             "level_labels": services.LEVEL_LABELS, "target_labels": services.TARGET_LABELS,
             "now": utcnow()}
-
-
-def _period():
-    form = PeriodForm(request.args)
-    today = to_local(utcnow()).date()
-    start = form.start.data if form.validate() and form.start.data else today - timedelta(days=6)
-    end = form.end.data if form.end.data and form.end.data >= start else max(today, start)
-    form.start.data, form.end.data = start, end
-    return form, start, end
 
 
 # --- the dashboard --------------------------------------------------------------------------------
@@ -77,7 +66,8 @@ def index():
     if communities is False:
         require(current_user, "view_supervision")
         return redirect(url_for("supervision.items", mine=1))
-    form, start, end = _period()
+    period = ItemsPeriodForm(request.args)
+    start, end = period.shown()
     names = []
     if communities is not None:
         from sqlalchemy import select
@@ -86,7 +76,7 @@ def index():
 
         names = db.session.scalars(select(Community.name).where(Community.id.in_(communities))
                                    .order_by(Community.id)).all()
-    return render_template("supervision/dashboard.html", period=form, start=start, end=end,
+    return render_template("supervision/dashboard.html", period=period, start=start, end=end,
                            community_names=names, **services.dashboard(start, end, communities=communities))
 
 
@@ -384,14 +374,13 @@ def export_items():
         require(current_user, "supervision_dashboard")
     if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
         return ask
-    period = PeriodForm(request.args)
+    period = ItemsPeriodForm(request.args).asked()
     between, suffix = None, ""
-    if (request.args.get("start") or request.args.get("end")) and period.validate() and period.start.data:
-        start = period.start.data
-        end = period.end.data if period.end.data and period.end.data >= start else start
+    if period:
+        start, end = period
         between, suffix = town_days(start, end), f"-{start.isoformat()}-{end.isoformat()}"
 
-    first, last = (start, end) if between else (None, None)
+    first, last = period or (None, None)
     book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last))
     ws = book.sheet(_("Rectification items"), [
         Column(_("No."), 8), Column(_("Place"), 18), Column(_("Category"), 12), Column(_("Severity"), 10),
