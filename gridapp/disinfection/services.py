@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from gridapp.audit.services import record
 from gridapp.auth.models import User
 from gridapp.auth.services import holders
-from gridapp.disinfection import policy as dpolicy
+from gridapp.disinfection import policy
 from gridapp.disinfection.models import (
     POINT_KINDS,
     RISK_TIERS,
@@ -391,11 +391,11 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
     def scope(stmt):
         return (stmt.join(DisinfectionSlot.point).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
                 .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True),
-                       dpolicy.responsible_clause(user)))
+                       policy.responsible_clause(user)))
 
     missing = db.session.scalars(
         select(DisinfectionPoint.id).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .where(DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user),
+        .where(DisinfectionPoint.active.is_(True), policy.responsible_clause(user),
                ~select(DisinfectionSlot.id).where(DisinfectionSlot.point_id == DisinfectionPoint.id,
                                                   DisinfectionSlot.day == today).exists())).all()
     if missing:
@@ -605,7 +605,7 @@ def open_flags(user) -> list[DisinfectionFlag]:
     return list(db.session.scalars(
         select(DisinfectionFlag).join(DisinfectionFlag.point)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .where(DisinfectionFlag.resolved_at.is_(None), dpolicy.visible_clause(user))
+        .where(DisinfectionFlag.resolved_at.is_(None), policy.visible_clause(user))
         .options(contains_eager(DisinfectionFlag.point).contains_eager(DisinfectionPoint.compound))
         .order_by(DisinfectionFlag.id.desc()).limit(50)))
 
@@ -641,7 +641,7 @@ def board_today(user, day: date) -> list[dict]:
         .join(Community, Community.id == DisinfectionPoint.community_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
-        .where(DisinfectionSlot.day == day, dpolicy.visible_clause(user))
+        .where(DisinfectionSlot.day == day, policy.visible_clause(user))
         .group_by(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, PropertyCompany.id)
         .order_by(Community.id, Compound.id)).all()
     return [{"community_id": r[0], "community": r[1], "compound_id": r[2], "compound": r[3], "company": r[4],
@@ -653,7 +653,7 @@ def board_points(user, day: date, *, compound: Compound | None = None, community
     """One compound's (or a community's public places') points × one day's slots."""
     stmt = (select(DisinfectionSlot).join(DisinfectionSlot.point)
             .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-            .where(DisinfectionSlot.day == day, dpolicy.visible_clause(user))
+            .where(DisinfectionSlot.day == day, policy.visible_clause(user))
             .options(contains_eager(DisinfectionSlot.point), joinedload(DisinfectionSlot.done_by))
             .order_by(DisinfectionPoint.place_name, DisinfectionPoint.id, DisinfectionSlot.starts_at))
     if compound is not None:
@@ -728,7 +728,7 @@ def company_compliance(user, today: date, today_rows: list[dict] | None = None) 
         .select_from(t)
         .outerjoin(Compound, Compound.id == t.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
-        .where(t.day.in_(sorted(tallied)), dpolicy.visible_clause(user, t.community_id, t.compound_id))
+        .where(t.day.in_(sorted(tallied)), policy.visible_clause(user, t.community_id, t.compound_id))
         .group_by(*company)))
 
     if today_rows is not None:
@@ -747,7 +747,7 @@ def company_compliance(user, today: date, today_rows: list[dict] | None = None) 
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
-        .where(DisinfectionSlot.day.in_(live), dpolicy.visible_clause(user))
+        .where(DisinfectionSlot.day.in_(live), policy.visible_clause(user))
         .group_by(*company)))
 
     out = []
@@ -774,7 +774,7 @@ def export_rows(user, first: date, last: date):
             .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
             .outerjoin(User, User.id == DisinfectionSlot.done_by_id)
             .outerjoin(DisinfectionRound, DisinfectionRound.slot_id == DisinfectionSlot.id)
-            .where(DisinfectionSlot.day.between(first, last), dpolicy.visible_clause(user))
+            .where(DisinfectionSlot.day.between(first, last), policy.visible_clause(user))
             .order_by(DisinfectionSlot.day, Community.id, DisinfectionPoint.compound_id, DisinfectionPoint.id,
                       DisinfectionSlot.starts_at))
     return db.session.execute(stmt.execution_options(yield_per=1000))
@@ -792,6 +792,6 @@ def extra_rounds(user, first: date, last: date):
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .join(User, User.id == DisinfectionRound.ticked_by_id)
         .where(DisinfectionRound.kind == "extra", DisinfectionRound.ticked_at >= zone_first,
-               DisinfectionRound.ticked_at < zone_last, dpolicy.visible_clause(user))
+               DisinfectionRound.ticked_at < zone_last, policy.visible_clause(user))
         .order_by(DisinfectionRound.ticked_at))
 

@@ -15,8 +15,7 @@ from gridapp.core import xlsx
 from gridapp.core.http import ListPage, page_number, render, toast, wants_fragment
 from gridapp.core.params import parse_id
 from gridapp.core.xlsx import Column
-from gridapp.disinfection import policy as dpolicy
-from gridapp.disinfection import services
+from gridapp.disinfection import policy, services
 from gridapp.disinfection.forms import PointForm, PointsForm, RiskForm, RoundsPeriodForm, TickForm
 from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
@@ -249,12 +248,12 @@ def _qr_svg(point, scale=4) -> str:
 def _places_page(*, compound=None, community=None, add_form=None, risk_form=None, status=200):
     points = services.points_of(compound=compound, community=community)
     if compound is not None:
-        manage = dpolicy.can_manage_compound_points(current_user, compound)
+        manage = policy.can_manage_compound_points(current_user, compound)
         tier = services.tier_of(compound)
         risk_form = risk_form or RiskForm(formdata=None, tier=tier)
-        set_risk = dpolicy.can_set_risk(current_user, compound)
+        set_risk = policy.can_set_risk(current_user, compound)
     else:
-        manage = dpolicy.can_manage_community_places(current_user, community)
+        manage = policy.can_manage_community_places(current_user, community)
         tier, set_risk = "normal", False
     add_form = add_form or PointsForm(formdata=None, public_place=compound is None)
     return render_template("disinfection/places.html", compound=compound, community=community, points=points,
@@ -274,7 +273,7 @@ def compound(compound_id):
 @login_required
 def add_points(compound_id):
     k = _compound_or_404(compound_id)
-    _require_place(dpolicy.can_manage_compound_points(current_user, k), "add_disinfection_points", k)
+    _require_place(policy.can_manage_compound_points(current_user, k), "add_disinfection_points", k)
     form = PointsForm()
     return _add(form, compound=k)
 
@@ -291,7 +290,7 @@ def places(community_id):
 @login_required
 def add_places(community_id):
     c = db.session.get(Community, community_id) or abort(404)
-    _require_place(dpolicy.can_manage_community_places(current_user, c), "add_disinfection_points", c)
+    _require_place(policy.can_manage_community_places(current_user, c), "add_disinfection_points", c)
     form = PointsForm(public_place=True)
     return _add(form, community=c)
 
@@ -318,7 +317,7 @@ def _add(form, *, compound=None, community=None):
 @login_required
 def set_risk(compound_id):
     k = _compound_or_404(compound_id)
-    _require_place(dpolicy.can_set_risk(current_user, k), "set_disinfection_risk", k)
+    _require_place(policy.can_set_risk(current_user, k), "set_disinfection_risk", k)
     form = RiskForm()
     if not form.validate_on_submit():
         return _places_page(compound=k, risk_form=form, status=400)
@@ -332,7 +331,7 @@ def set_risk(compound_id):
 @login_required
 def qr_sheet(compound_id):
     k = _compound_or_404(compound_id)
-    _require_place(dpolicy.can_manage_compound_points(current_user, k), "print_qr_sheet", k)
+    _require_place(policy.can_manage_compound_points(current_user, k), "print_qr_sheet", k)
     points = [p for p in services.points_of(compound=k) if p.active]
     return render_template("disinfection/qr_sheet.html", compound=k, codes=[(p, _qr_svg(p)) for p in points])
 

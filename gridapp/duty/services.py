@@ -18,7 +18,7 @@ from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.auth.services import people_holding
 from gridapp.core import xlsx
-from gridapp.duty import policy as dpolicy
+from gridapp.duty import policy
 from gridapp.duty.models import (
     ACTIVE_SIGNUP,
     CHECKPOINT_KINDS,
@@ -598,7 +598,7 @@ def list_no_shows(now: datetime | None = None) -> int:
 # --- pages' queries --------------------------------------------------------------------------------
 
 def volunteer_communities(user) -> set:
-    return dpolicy.scope_of(user).volunteer_communities
+    return policy.scope_of(user).volunteer_communities
 
 
 def checkpoints_for_volunteer(user) -> list[Checkpoint]:
@@ -675,7 +675,7 @@ def roster_checkpoints(user, community_id: int | None = None, days: tuple[date, 
     """The checkpoints of the user's roster; with `days` (first, last), only the active ones and the
     inactive ones that still have shifts in those days."""
     stmt = (select(Checkpoint).outerjoin(Compound, Compound.id == Checkpoint.compound_id)
-            .options(contains_eager(Checkpoint.compound)).where(dpolicy.roster_clause(user))
+            .options(contains_eager(Checkpoint.compound)).where(policy.roster_clause(user))
             .order_by(Checkpoint.community_id, Checkpoint.name, Checkpoint.id))
     if community_id:
         stmt = stmt.where(Checkpoint.community_id == community_id)
@@ -732,7 +732,7 @@ def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int |
     stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
             .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
             .options(contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound))  # can_manage reads it
-            .where(dpolicy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
+            .where(policy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
                    Shift.starts_at > now, Shift.starts_at <= now + timedelta(hours=hours)))
     if community_id:
         stmt = stmt.where(Checkpoint.community_id == community_id)
@@ -747,7 +747,7 @@ def to_confirm(user, now: datetime | None = None, limit: int = 100) -> list[Sign
         .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
         .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound),
                  joinedload(Signup.user).lazyload(User.roles))
-        .where(dpolicy.managed_clause(user), Signup.status == "signed_up", Shift.ends_at <= now,
+        .where(policy.managed_clause(user), Signup.status == "signed_up", Shift.ends_at <= now,
                Shift.ends_at > now - timedelta(days=DAYS_AHEAD))
         .order_by(Shift.ends_at.desc()).limit(limit)))
 
@@ -773,7 +773,7 @@ def hours_report(user, first: date, last: date) -> list[dict]:
         .select_from(Signup).join(User, User.id == Signup.user_id).join(Shift, Shift.id == Signup.shift_id)
         .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
         .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
-        .where(dpolicy.roster_clause(user), Shift.day >= first, Shift.day <= last,
+        .where(policy.roster_clause(user), Shift.day >= first, Shift.day <= last,
                Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
         .group_by(User.id, User.display_name, User.username).order_by(User.display_name)).all()
     return [{"name": r.display_name, "username": r.username, "shifts": r.shifts, "served": r.served or 0,

@@ -16,8 +16,7 @@ from gridapp.core import xlsx
 from gridapp.core.http import page_number, redirect_back, toast, wants_fragment
 from gridapp.core.params import date_arg, id_arg
 from gridapp.core.security import mark_personal
-from gridapp.duty import policy as dpolicy
-from gridapp.duty import services
+from gridapp.duty import policy, services
 from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, HoursPeriodForm, RemoveForm
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
@@ -240,7 +239,7 @@ def roster():
                     prev_start=max(start - timedelta(days=WEEK), first_day) if start > first_day else None,
                     next_start=min(start + timedelta(days=WEEK), last_start) if start < last_start else None)
     gaps = services.gaps(current_user, now, 48, cid)
-    scope = dpolicy.scope_of(current_user)
+    scope = policy.scope_of(current_user)
     mark_personal()
     return render_template(
         "duty/roster.html", day=day, today=today, now=now, community=community, **view,
@@ -255,7 +254,7 @@ def roster():
         communities=db.session.scalars(select(Community).order_by(Community.id)).all()
         if scope.admin or scope.town_wide else [],
         can_manage=lambda cp: can(current_user, "manage", cp),
-        add_to=db.session.scalars(select(Community).where(Community.id.in_(dpolicy.addable_communities(current_user)))
+        add_to=db.session.scalars(select(Community).where(Community.id.in_(policy.addable_communities(current_user)))
                                   .order_by(Community.id)).all() if can(current_user, "add_checkpoint") else [])
 
 
@@ -374,7 +373,7 @@ def _values(form) -> dict:
 @login_required
 def new_checkpoint():
     community = _or_404(db.session.get(Community, id_arg("community") or 0))
-    if not dpolicy.can_add_checkpoint_to(current_user, community):
+    if not policy.can_add_checkpoint_to(current_user, community):
         require(current_user, "edit", community)
     form = CheckpointForm(**_choices_for(community))
     if form.validate_on_submit():
