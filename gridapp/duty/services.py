@@ -32,6 +32,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
 from gridapp.notifications.kinds import register_kind
 from gridapp.notifications.services import notify
+from gridapp.policy import can
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_today, town_zone, utcnow
 
 register_kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",))
@@ -724,6 +725,44 @@ def roster_grid(user, first: date, last: date, community_id: int | None = None, 
                                     .order_by(Shift.checkpoint_id, Shift.starts_at)):
             cells[s.checkpoint_id][(s.day - first).days].append(s)
     return listed, [(c, cells[c.id]) for c in listed.items]
+
+
+WEEK = 7
+
+
+def roster_page(user, *, day: date | None = None, start: date | None = None, community_id: int | None = None,
+                page: int = 1, per_page: int = 20, now: datetime | None = None) -> dict:
+    """What the staff roster shows: the community chosen (if any), either one local day with its people
+    (`day`: rows, days) or a week's grid from `start` (clamped to the week before today … the last week
+    of shifts: start, week, grid, listed, prev_start, next_start), the gaps of the next 24 and 48 hours,
+    the no-shows to confirm, the communities to choose from (town-wide staff) and those a checkpoint
+    may be added to."""
+    now = now or utcnow()
+    today = town_today(now)
+    community = db.session.get(Community, community_id) if community_id else None
+    cid = community.id if community else None
+    first_day, last_start = today - timedelta(days=WEEK), today + timedelta(days=DAYS_AHEAD - WEEK)
+    view: dict = {"day": day, "today": today, "now": now, "community": community}
+    if day is not None:
+        view.update(rows=roster_day(user, day, cid), days=[today + timedelta(days=i) for i in range(-1, DAYS_AHEAD)])
+    else:
+        start = min(max(start or today, first_day), last_start)
+        week = [start + timedelta(days=i) for i in range(WEEK)]
+        listed, grid = roster_grid(user, week[0], week[-1], cid, page=page, per_page=per_page)
+        view.update(start=start, week=week, grid=grid, listed=listed,
+                    prev_start=max(start - timedelta(days=WEEK), first_day) if start > first_day else None,
+                    next_start=min(start + timedelta(days=WEEK), last_start) if start < last_start else None)
+    soon = gaps(user, now, 48, cid)
+    scope = policy.scope_of(user)
+    view.update(
+        gaps24=[g for g in soon if g.starts_at <= now + timedelta(hours=24)],
+        gaps48=[g for g in soon if g.starts_at > now + timedelta(hours=24)],
+        confirm=to_confirm(user, now),
+        communities=db.session.scalars(select(Community).order_by(Community.id)).all()
+        if scope.admin or scope.town_wide else [],
+        add_to=db.session.scalars(select(Community).where(Community.id.in_(policy.addable_communities(user)))
+                                  .order_by(Community.id)).all() if can(user, "add_checkpoint") else [])
+    return view
 
 
 def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int | None = None) -> list[Shift]:

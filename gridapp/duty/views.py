@@ -206,56 +206,24 @@ def check_out(signup_id):
 
 # --- staff: the roster ----------------------------------------------------------------------------
 
-def _roster_community():
-    community_id = id_arg("community")
-    return db.session.get(Community, community_id) if community_id else None
-
-
-WEEK = 7
-
-
 @bp.get("/roster")
 @login_required
 def roster():
     """Gaps first, no-shows to confirm, then either a week's grid (checkpoints × days, each cell the
     day's shifts coloured by coverage; ?start=) or one day with its people (?day=)."""
     require(current_user, "view_roster")
-    now = utcnow()
-    today = town_today(now)
-    community = _roster_community()
-    cid = community.id if community else None
-    day = date_arg("day")
-    first_day, last_start = today - timedelta(days=WEEK), today + timedelta(days=services.DAYS_AHEAD - WEEK)
-    view: dict = {}
-    if day is not None:
-        view.update(rows=services.roster_day(current_user, day, cid),
-                    days=[today + timedelta(days=i) for i in range(-1, services.DAYS_AHEAD)])
-    else:
-        start = min(max(date_arg("start") or today, first_day), last_start)
-        week = [start + timedelta(days=i) for i in range(WEEK)]
-        listed, grid = services.roster_grid(current_user, week[0], week[-1], cid, page=page_number(),
-                                            per_page=current_app.config["ROSTER_PAGE_SIZE"])
-        view.update(start=start, week=week, grid=grid, listed=listed,
-                    prev_start=max(start - timedelta(days=WEEK), first_day) if start > first_day else None,
-                    next_start=min(start + timedelta(days=WEEK), last_start) if start < last_start else None)
-    gaps = services.gaps(current_user, now, 48, cid)
-    scope = policy.scope_of(current_user)
+    view = services.roster_page(current_user, day=date_arg("day"), start=date_arg("start"),
+                                community_id=id_arg("community"), page=page_number(),
+                                per_page=current_app.config["ROSTER_PAGE_SIZE"])
     mark_personal()
     return render_template(
-        "duty/roster.html", day=day, today=today, now=now, community=community, **view,
+        "duty/roster.html", **view,
         # Resolved once per page: a week's grid repeats them for every shift (hundreds of times).
         coverage_words={k: str(v) for k, v in services.COVERAGE_LABELS.items()},
         badge_title=str(_("%(filled)d of %(capacity)d, at least %(min)d")),
         shift_href=url_for("duty.shift_page", shift_id=0)[:-1],
         day_href=url_for("duty.roster", day="D")[:-1],
-        gaps24=[g for g in gaps if g.starts_at <= now + timedelta(hours=24)],
-        gaps48=[g for g in gaps if g.starts_at > now + timedelta(hours=24)],
-        confirm=services.to_confirm(current_user, now),
-        communities=db.session.scalars(select(Community).order_by(Community.id)).all()
-        if scope.admin or scope.town_wide else [],
-        can_manage=lambda cp: can(current_user, "manage", cp),
-        add_to=db.session.scalars(select(Community).where(Community.id.in_(policy.addable_communities(current_user)))
-                                  .order_by(Community.id)).all() if can(current_user, "add_checkpoint") else [])
+        can_manage=lambda cp: can(current_user, "manage", cp))
 
 
 def _shift_page(shift, remove_form=None, assign_form=None, cancel_form=None, status=200):
