@@ -762,12 +762,13 @@ def company_compliance(user, today: date, today_rows: list[dict] | None = None) 
 # --- export ---------------------------------------------------------------------------------------
 
 def export_rows(user, first: date, last: date):
-    """Every slot of the period within the user's sight, with how it was done (for Excel)."""
+    """Every slot of the period within the user's sight, with how it was done (for Excel): named rows."""
     stmt = (select(DisinfectionSlot.day, DisinfectionSlot.window, DisinfectionSlot.status, DisinfectionSlot.late,
-                   DisinfectionSlot.done_at, User.display_name, Community.name, Compound.name,
-                   DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionPoint.kind,
-                   DisinfectionPoint.task, DisinfectionRound.disinfectant, DisinfectionRound.note,
-                   DisinfectionRound.id, DisinfectionRound.photo)
+                   DisinfectionSlot.done_at, User.display_name.label("done_by"), Community.name.label("community"),
+                   Compound.name.label("compound"), DisinfectionPoint.place_name,
+                   DisinfectionPoint.name.label("point"), DisinfectionPoint.kind, DisinfectionPoint.task,
+                   DisinfectionRound.disinfectant, DisinfectionRound.note, DisinfectionRound.id.label("round_id"),
+                   DisinfectionRound.photo)
             .select_from(DisinfectionSlot)
             .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
             .join(Community, Community.id == DisinfectionPoint.community_id)
@@ -781,12 +782,14 @@ def export_rows(user, first: date, last: date):
 
 
 def extra_rounds(user, first: date, last: date):
+    """The extra rounds ticked in the period within the user's sight (for Excel): named rows."""
     zone_first, _x = window_bounds(first, time(0), None)
     _y, zone_last = window_bounds(last, time(0), None)
     return db.session.execute(
-        select(DisinfectionRound.ticked_at, User.display_name, Community.name, Compound.name,
-               DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionRound.disinfectant,
-               DisinfectionRound.note, DisinfectionRound.id, DisinfectionRound.photo)
+        select(DisinfectionRound.ticked_at, User.display_name.label("done_by"), Community.name.label("community"),
+               Compound.name.label("compound"), DisinfectionPoint.place_name, DisinfectionPoint.name.label("point"),
+               DisinfectionRound.disinfectant, DisinfectionRound.note, DisinfectionRound.id.label("round_id"),
+               DisinfectionRound.photo)
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionRound.point_id)
         .join(Community, Community.id == DisinfectionPoint.community_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)

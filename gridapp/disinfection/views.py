@@ -4,6 +4,7 @@ one-tap tick), points and risk tiers of a compound, QR sheets, the compliance bo
 Every object route: load or 404, `require()` the action on that object, validate the form, one
 service call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise).
 """
+
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -398,26 +399,37 @@ def export():
     if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
         return ask
     book = xlsx.Book(xlsx.heading(_("Rounds"), current_user, form.start.data, form.end.data))
-    ws = book.sheet(_("Rounds"), [
-        Column(_("Day"), 11), Column(_("Window"), 12), Column(_("Status"), 8), Column(_("Late"), 6),
-        Column(_("Done at"), 17), Column(_("Done by"), 12), Column(_("Community"), 14),
-        Column(_("Compound or place"), 16), Column(_("Point"), 16), Column(_("Kind"), 10), Column(_("Task"), 10),
-        Column(_("Disinfectant"), 14), Column(_("Note"), 30), Column(_("Photo"), 40)])
 
-    def photo_url(round_id, photo) -> str:
+    def photo_url(r) -> str:
         # The permission-checked route: the file opens only for those who may see it.
-        return url_for("disinfection.round_photo", round_id=round_id, _external=True) if photo else ""
+        return url_for("disinfection.round_photo", round_id=r.round_id, _external=True) if r.photo else ""
 
     status_labels = {"pending": _("Pending"), "done": _("Done"), "missed": _("Missed")}
-    for r in services.export_rows(current_user, form.start.data, form.end.data):
-        ws.append([r[0], r[1], status_labels[r[2]], _("yes") if r[3] else "", r[4], r[5] or "", r[6], r[7] or r[8],
-                   r[9], str(services.KIND_LABELS.get(r[10], r[10])), str(services.TASK_LABELS.get(r[11], r[11])),
-                   r[12] or "", r[13] or "", photo_url(r[14], r[15])])
-    extra = book.sheet(_("Extra rounds"), [
-        Column(_("Done at"), 17), Column(_("Done by"), 12), Column(_("Community"), 14),
-        Column(_("Compound or place"), 16), Column(_("Point"), 16), Column(_("Disinfectant"), 14),
-        Column(_("Note"), 30), Column(_("Photo"), 40)])
-    for r in services.extra_rounds(current_user, form.start.data, form.end.data):
-        extra.append([r[0], r[1], r[2], r[3] or r[4], r[5], r[6] or "", r[7] or "", photo_url(r[8], r[9])])
+    book.sheet(_("Rounds"), [
+        Column(_("Day"), 11, lambda r: r.day),
+        Column(_("Window"), 12, lambda r: r.window),
+        Column(_("Status"), 8, lambda r: status_labels[r.status]),
+        Column(_("Late"), 6, lambda r: _("yes") if r.late else ""),
+        Column(_("Done at"), 17, lambda r: r.done_at),
+        Column(_("Done by"), 12, lambda r: r.done_by or ""),
+        Column(_("Community"), 14, lambda r: r.community),
+        Column(_("Compound or place"), 16, lambda r: r.compound or r.place_name),
+        Column(_("Point"), 16, lambda r: r.point),
+        Column(_("Kind"), 10, lambda r: str(services.KIND_LABELS.get(r.kind, r.kind))),
+        Column(_("Task"), 10, lambda r: str(services.TASK_LABELS.get(r.task, r.task))),
+        Column(_("Disinfectant"), 14, lambda r: r.disinfectant or ""),
+        Column(_("Note"), 30, lambda r: r.note or ""),
+        Column(_("Photo"), 40, photo_url),
+    ]).extend(services.export_rows(current_user, form.start.data, form.end.data))
+    book.sheet(_("Extra rounds"), [
+        Column(_("Done at"), 17, lambda r: r.ticked_at),
+        Column(_("Done by"), 12, lambda r: r.done_by),
+        Column(_("Community"), 14, lambda r: r.community),
+        Column(_("Compound or place"), 16, lambda r: r.compound or r.place_name),
+        Column(_("Point"), 16, lambda r: r.point),
+        Column(_("Disinfectant"), 14, lambda r: r.disinfectant or ""),
+        Column(_("Note"), 30, lambda r: r.note or ""),
+        Column(_("Photo"), 40, photo_url),
+    ]).extend(services.extra_rounds(current_user, form.start.data, form.end.data))
     name = f"rounds-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx"
     return xlsx.response(book.to_bytes(), name)

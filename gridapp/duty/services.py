@@ -829,11 +829,14 @@ def _seconds():
 def hours_xlsx(user, rows: list[dict], first: date, last: date) -> bytes:
     """The hours report as a workbook, headed with the period and the places of `user`."""
     book = xlsx.Book(xlsx.heading(_("Duty hours"), user, first, last))
-    ws = book.sheet("duty", [xlsx.Column(_("Volunteer"), 14), xlsx.Column(_("Username"), 14),
-                             xlsx.Column(_("Shifts"), 8), xlsx.Column(_("Served"), 8),
-                             xlsx.Column(_("No-shows"), 8), xlsx.Column(_("Hours"), 8)])
-    for r in rows:
-        ws.append([r["name"], r["username"], r["shifts"], r["served"], r["no_shows"], r["hours"]])
+    book.sheet("duty", [
+        xlsx.Column(_("Volunteer"), 14, lambda r: r["name"]),
+        xlsx.Column(_("Username"), 14, lambda r: r["username"]),
+        xlsx.Column(_("Shifts"), 8, lambda r: r["shifts"]),
+        xlsx.Column(_("Served"), 8, lambda r: r["served"]),
+        xlsx.Column(_("No-shows"), 8, lambda r: r["no_shows"]),
+        xlsx.Column(_("Hours"), 8, lambda r: r["hours"]),
+    ]).extend(rows)
     return book.to_bytes()
 
 

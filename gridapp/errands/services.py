@@ -569,8 +569,10 @@ def statistics_by_community(user, now: datetime | None = None, filters: StaffFil
 
 
 def export_rows(user, filters: StaffFilter = NO_FILTER):
-    """Every errand the user is in charge of, for the Excel export: no address, room or phone."""
-    stmt = (select(Errand, Compound.name, Community.name, User.display_name)
+    """Every errand the user is in charge of, for the Excel export: no address, room or phone. Named rows:
+    Errand, compound, community, volunteer."""
+    stmt = (select(Errand, Compound.name.label("compound"), Community.name.label("community"),
+                   User.display_name.label("volunteer"))
             .join(Compound, Compound.id == Errand.compound_id)
             .join(Community, Community.id == Errand.community_id)
             .outerjoin(User, User.id == Errand.claimant_id)

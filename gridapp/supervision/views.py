@@ -5,6 +5,7 @@ Item actions read the same way: load or 404, `require()` the action, validate th
 one service call, commit, answer (the item fragment with a toast to htmx, a redirect
 otherwise). A refused transition says why, and changes nothing.
 """
+
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -382,20 +383,23 @@ def export_items():
 
     first, last = period or (None, None)
     book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last))
-    ws = book.sheet(_("Rectification items"), [
-        Column(_("No."), 8), Column(_("Place"), 18), Column(_("Category"), 12), Column(_("Severity"), 10),
-        Column(_("Description"), 40), Column(_("Responsible person"), 14), Column(_("Status"), 10),
-        Column(_("Issued"), 17), Column(_("Due"), 17), Column(_("Escalation level"), 10),
-        Column(_("Submitted"), 17), Column(_("Verified"), 17)])
-
     status = request.args.get("status", "")
     stmt = services.items_query(current_user, status=status if status in services.STATUS_LABELS or
                                 status == "open" else "", issued_between=between)
-    for it in db.session.scalars(stmt.execution_options(yield_per=500)):
-        ws.append([it.id, it.target_name, str(services.CATEGORY_LABELS.get(it.category, it.category)),
-                   str(services.SEVERITY_LABELS.get(it.severity, it.severity)), it.description,
-                   it.owner.display_name if it.owner else "", str(services.STATUS_LABELS[it.status]),
-                   it.issued_at, it.due_at, it.escalation_level, it.submitted_at, it.verified_at])
+    book.sheet(_("Rectification items"), [
+        Column(_("No."), 8, lambda it: it.id),
+        Column(_("Place"), 18, lambda it: it.target_name),
+        Column(_("Category"), 12, lambda it: str(services.CATEGORY_LABELS.get(it.category, it.category))),
+        Column(_("Severity"), 10, lambda it: str(services.SEVERITY_LABELS.get(it.severity, it.severity))),
+        Column(_("Description"), 40, lambda it: it.description),
+        Column(_("Responsible person"), 14, lambda it: it.owner.display_name if it.owner else ""),
+        Column(_("Status"), 10, lambda it: str(services.STATUS_LABELS[it.status])),
+        Column(_("Issued"), 17, lambda it: it.issued_at),
+        Column(_("Due"), 17, lambda it: it.due_at),
+        Column(_("Escalation level"), 10, lambda it: it.escalation_level),
+        Column(_("Submitted"), 17, lambda it: it.submitted_at),
+        Column(_("Verified"), 17, lambda it: it.verified_at),
+    ]).extend(db.session.scalars(stmt.execution_options(yield_per=500)))
     return xlsx.response(book.to_bytes(), f"supervision-items{suffix}.xlsx")
 
 
