@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.run [--levels town,county] [--databases postgresql,sqlite]
                                   [--duration 15] [--connections 8] [--events 10000]
 
-For each database: builds the dataset (`flask seed-demo --scale <level>`, in process),
+For each database: builds the dataset (bench.seed, as `flask seed-bench <level>` does, in process),
 counts the SQL statements of each key page as the user who uses it, and times the periodic
 sweeps with their statement counts. At the first level (town) it also serves the app as in
 production (gunicorn with several workers and threads, RQ workers) and measures on loopback
@@ -448,8 +448,8 @@ def signup_storm(app, server: Server, n_signups: int = 100, n_shifts: int = 10) 
 # --- the run ---------------------------------------------------------------------------------
 
 def run_database(kind: str, levels: list[str], args, redis_url: str, instance: Path) -> dict:
+    from bench.seed import seed_dataset
     from gridapp.extensions import db
-    from gridapp.scale import seed_scale
 
     out = {}
     for i, level in enumerate(levels):
@@ -459,7 +459,7 @@ def run_database(kind: str, levels: list[str], args, redis_url: str, instance: P
         with app.app_context():
             db.create_all()
             start = time.perf_counter()
-            counts = seed_scale(level, progress=lambda m: log("  " + str(m)))
+            counts = seed_dataset(level, progress=lambda m: log("  " + str(m)))
             seeded = time.perf_counter() - start
             db.session.remove()
         res = {"seed_s": seeded, "counts": _plain(counts.get("counts", counts) if isinstance(counts, dict) else counts)}

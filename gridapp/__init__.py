@@ -4,8 +4,37 @@ from pathlib import Path
 
 from flask import Flask, session
 
+from gridapp import (
+    models,  # noqa: F401  (every table registered with the metadata)
+    policy,
+)
+from gridapp.admin.views import bp as admin_bp
+from gridapp.auth.services import load_session
+from gridapp.auth.views import bp as auth_bp
+from gridapp.catalogues import ensure_catalogues
+from gridapp.cli import register_cli
 from gridapp.config import DEFAULT_INSTANCE, PROJECT_ROOT, load_config
+from gridapp.core import errors, security, templating
+from gridapp.core.http import RowIdConverter
+from gridapp.core.views import bp as core_bp
+from gridapp.disinfection import policy as disinfection_policy
+from gridapp.disinfection import services as disinfection_services
+from gridapp.disinfection.views import bp as disinfection_bp
+from gridapp.duty import policy as duty_policy
+from gridapp.duty import services as duty_services
+from gridapp.duty.views import bp as duty_bp
+from gridapp.errands import policy as errands_policy
+from gridapp.errands import services as errands_services
+from gridapp.errands.views import bp as errands_bp
 from gridapp.extensions import GridApp, babel, csrf, db, limiter, login_manager, migrate
+from gridapp.grid.views import bp as grid_bp
+from gridapp.notifications import kinds
+from gridapp.notifications.views import bp as notifications_bp
+from gridapp.ops.views import bp as ops_bp
+from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
+from gridapp.supervision import policy as supervision_policy
+from gridapp.supervision import services as supervision_services
+from gridapp.supervision.views import bp as supervision_bp
 
 
 def select_locale():
@@ -24,11 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
     app = GridApp(__name__, instance_path=str(instance_path))
     app.config.update(load_config(instance_path, config))
-    from gridapp.core.http import RowIdConverter
 
     app.url_map.converters["int"] = RowIdConverter
-
-    from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
 
     redis_url = resolve_redis_url(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(redis_url))
@@ -51,25 +77,12 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
-    from gridapp.catalogues import ensure_catalogues
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ensure_catalogues(instance_path)))
     limiter.init_app(app)
     _log_limiter(app)
     _init_login(app)
-
-    from gridapp import models  # noqa: F401  (every table registered with the metadata)
-    from gridapp.admin.views import bp as admin_bp
-    from gridapp.auth.views import bp as auth_bp
-    from gridapp.core.views import bp as core_bp
-    from gridapp.disinfection.views import bp as disinfection_bp
-    from gridapp.duty.views import bp as duty_bp
-    from gridapp.errands.views import bp as errands_bp
-    from gridapp.grid.views import bp as grid_bp
-    from gridapp.notifications.views import bp as notifications_bp
-    from gridapp.ops.views import bp as ops_bp
-    from gridapp.supervision.views import bp as supervision_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -82,17 +95,25 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(duty_bp, url_prefix="/duty")
     app.register_blueprint(errands_bp, url_prefix="/errands")
 
-    from gridapp.core import errors, security, templating
+    _register_features()
 
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
 
-    from gridapp.cli import register_cli
-
     register_cli(app)
     app.logger.debug("gridapp ready on %s", app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1])
     return app
+
+
+def _register_features() -> None:
+    """Tell can() every feature's rules and state machines, and notify() every kind of notice,
+    whether or not anything has imported the feature yet."""
+
+    for rules in (duty_policy, errands_policy, disinfection_policy, supervision_policy):
+        policy.register_feature(rules)
+    for feature in (kinds, duty_services, errands_services, disinfection_services, supervision_services):
+        kinds.register_kinds(feature.NOTICE_KINDS)
 
 
 def _log_limiter(app: Flask) -> None:
@@ -111,8 +132,6 @@ def _log_limiter(app: Flask) -> None:
 
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
-
-    from gridapp.auth.services import load_session
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

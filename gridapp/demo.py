@@ -9,12 +9,16 @@ import random
 from sqlalchemy import func, insert, select
 
 from gridapp.auth.models import User
+from gridapp.auth.passwords import DEMO_PASSWORD
 from gridapp.auth.services import assign_role, hash_password
+from gridapp.disinfection.demo import seed_disinfection
+from gridapp.duty import services as duty
+from gridapp.duty.demo import keep_demo_on_duty, seed_duty
+from gridapp.errands.demo import seed_errands
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
-from gridapp.timeutil import utcnow
-
-DEMO_PASSWORD = "demo-pass-2020"
+from gridapp.supervision.demo import seed_supervision
+from gridapp.timeutil import town_today, utcnow
 
 TOWN = "城关镇"
 COMMUNITIES = [
@@ -46,7 +50,8 @@ def _get_or_create(model, defaults=None, **keys):
     return obj
 
 
-def _person(rng: random.Random) -> str:
+def person_name(rng: random.Random) -> str:
+    """A name as the town's registers would hold it: a surname and one or two given characters."""
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
@@ -89,14 +94,12 @@ def seed(scale: int = 1) -> dict:
             building, unit, room = 1 + i // 8, 1 + (i // 4) % 2, 101 + (i % 4) + 100 * (i // 8)
             rows.append({
                 "compound_id": compound.id, "building": str(building), "unit": str(unit), "room": str(room),
-                "head_name": _person(rng), "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+                "head_name": person_name(rng), "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
                 "housebound": rng.random() < 0.08, "living_alone": rng.random() < 0.1,
                 "observation_until": None, "notes": "",
             })
     if rows:
         from datetime import timedelta
-
-        from gridapp.timeutil import town_today
 
         for row in rows[::25]:  # some households under 14-day home observation
             row["observation_until"] = town_today() + timedelta(days=rng.randint(1, 14))
@@ -105,16 +108,12 @@ def seed(scale: int = 1) -> dict:
 
     _seed_accounts(town, communities, grids, compounds, companies, units)
     db.session.commit()
-    from gridapp.supervision.demo import seed_supervision
 
     seed_supervision()
-    from gridapp.disinfection.demo import seed_disinfection
 
     seed_disinfection()
-    from gridapp.duty.demo import seed_duty
 
     seed_duty()
-    from gridapp.errands.demo import seed_errands
 
     seed_errands()
     db.session.commit()  # the duty, disinfection and errand demos leave their rows to the caller
@@ -131,8 +130,6 @@ def liven(now=None) -> dict:
     """Keep a demo town alive at whatever hour it is opened: the next 14 days of shifts exist and
     every demo volunteer holds a shift open for check-in now. Does nothing without the demo's
     volunteers. Called by the launcher each time it starts on a database that holds the demo."""
-    from gridapp.duty import services as duty
-    from gridapp.duty.demo import keep_demo_on_duty
 
     if db.session.scalar(select(func.count(User.id)).where(User.username == "vol1")) == 0:
         return {}
@@ -164,14 +161,14 @@ def _seed_accounts(town, communities, grids, compounds, companies, units):
         account(f"secretary{i}", f"{community.name}书记", [("secretary", community)], phone=f"1380939000{i}")
     for i in range(1, 9):
         grid = grids[(i - 1) * len(grids) // 8]
-        account(f"gridder{i}", f"网格员{_person(rng)}", [("grid_member", grid)], phone=f"1380939010{i}")
+        account(f"gridder{i}", f"网格员{person_name(rng)}", [("grid_member", grid)], phone=f"1380939010{i}")
     for i in range(1, 9):
         compound = compounds[(i - 1) * len(compounds) // 8]
-        account(f"head{i}", f"楼院长{_person(rng)}", [("building_head", compound)])
+        account(f"head{i}", f"楼院长{person_name(rng)}", [("building_head", compound)])
     for i in range(1, 31):
         community = communities[(i - 1) % len(communities)]
         party = i % 3 != 0  # two in three volunteers are party members (党员先锋队)
-        account(f"vol{i}", f"志愿者{_person(rng)}", [("volunteer", community)], is_party_member=party,
+        account(f"vol{i}", f"志愿者{person_name(rng)}", [("volunteer", community)], is_party_member=party,
                 phone=f"13909390{i:03d}")
     for i, company in enumerate(companies, 1):
         account(f"pm{i}", f"{company.name}负责人", [("property_manager", company)])

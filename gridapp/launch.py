@@ -8,7 +8,12 @@ import os
 import sys
 from pathlib import Path
 
+from gridapp import create_app
+from gridapp.auth.models import User
 from gridapp.config import PROJECT_ROOT
+from gridapp.demo import DEMO_PASSWORD, liven, seed
+from gridapp.extensions import db
+from gridapp.redis_conn import stop_embedded_redis
 
 
 def read_procfile(path: Path) -> dict:
@@ -28,10 +33,6 @@ def prepare(app) -> str:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from gridapp.auth.models import User
-    from gridapp.demo import liven, seed
-    from gridapp.extensions import db
-
     with app.app_context():
         try:
             upgrade()
@@ -49,10 +50,6 @@ def prepare(app) -> str:
 def main() -> int:
     from honcho.manager import Manager
     from honcho.printer import Printer
-
-    from gridapp import create_app
-    from gridapp.demo import DEMO_PASSWORD
-    from gridapp.redis_conn import stop_embedded_redis
 
     embedded = not os.environ.get("REDIS_URL")
     app = create_app()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask import abort, g, has_request_context
 from sqlalchemy import false, literal, or_, select, true, union_all
 
+from gridapp.audit.services import record
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, Town
 
@@ -25,18 +26,19 @@ GLOBAL_ACTIONS = {
     "search_households": {"admin", "town_leader", "secretary", "grid_member", "building_head"},
 }
 
-# Rules for the objects of feature packages (duty, errands, …): each feature keeps them in
-# its own policy.py and registers them here, so that can() stays the one question to ask.
+# Rules for the objects of feature packages (duty, errands, …): each feature declares them in its
+# own policy.py (ACTIONS, OBJECT_RULES, MACHINES) and create_app registers them here, so that
+# can() stays the one question to ask.
 _OBJECT_RULES: dict[type, object] = {}
+_MACHINES: dict[type, object] = {}
 
 
-def register_global_action(action: str, roles) -> None:
-    GLOBAL_ACTIONS[action] = set(roles)
-
-
-def register_object_rules(model: type, rule) -> None:
-    """rule(user, scope, action, obj) -> bool, for objects of this model."""
-    _OBJECT_RULES[model] = rule
+def register_feature(rules) -> None:
+    """A feature's policy module: ACTIONS (action -> roles), OBJECT_RULES (model ->
+    rule(user, scope, action, obj) -> bool) and MACHINES (its transition tables)."""
+    GLOBAL_ACTIONS.update({action: set(roles) for action, roles in getattr(rules, "ACTIONS", {}).items()})
+    _OBJECT_RULES.update(getattr(rules, "OBJECT_RULES", {}))
+    _MACHINES.update({machine.model: machine for machine in getattr(rules, "MACHINES", ())})
 
 
 @dataclass
@@ -182,11 +184,19 @@ def can(user, action: str, obj=None) -> bool:
     raise ValueError(f"unknown action {action!r} on {type(obj).__name__}")
 
 
+def allowed(user, action: str, obj) -> bool:
+    """What templates ask before drawing a button: for a transition of the object's state machine,
+    that its state allows it and can() does; for any other action, can()."""
+    machine = _MACHINES.get(type(obj))
+    if machine is not None and action in machine.transitions:
+        return machine.allowed(obj, action, user)
+    return can(user, action, obj)
+
+
 def require(user, action: str, obj=None) -> None:
     """Refuse with 403, and record the refusal, unless `can()` allows it."""
     if can(user, action, obj):
         return
-    from gridapp.audit.services import record
 
     db.session.rollback()
     record("denied", obj, summary=action, actor=user if getattr(user, "is_authenticated", False) else None)

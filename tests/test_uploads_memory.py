@@ -136,7 +136,7 @@ def test_the_form_shows_the_refusal_and_records_nothing(make_client, world, pict
     resp = logged_in(make_client, "vol2").post(f"/errands/{errand.id}/purchase", {
         "actual_cost": "12", "receipt": (BytesIO((pictures / "zero.png").read_bytes()), "receipt.png")},
         content_type="multipart/form-data")
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "图片过大，无法处理（6300 × 6300 像素）" in resp.get_data(as_text=True)
     db.session.expire_all()
     assert (errand.status, errand.receipt_photo) == ("claimed", None)

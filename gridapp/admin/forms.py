@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from gridapp.auth.models import ROLES
 from gridapp.core.forms import Form
+from gridapp.core.templating import ROLE_LABELS
 
 PHONE_MESSAGE = _l("Enter a phone number of 7 to 20 digits, optionally starting with +.")
 
@@ -22,8 +23,6 @@ def _phone(value):
 
 
 def _role_choices(blank: str):
-    from gridapp.core.templating import ROLE_LABELS
-
     return [("", blank)] + [(r, ROLE_LABELS[r]) for r in ROLES]
 
 

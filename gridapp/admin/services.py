@@ -10,6 +10,7 @@ from gridapp.audit.services import describe_changes, record, search_events, snap
 from gridapp.auth import services as auth
 from gridapp.auth.models import ROLE_SCOPES, RoleAssignment, User
 from gridapp.core.params import parse_id
+from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany, Town, WorkUnit
 from gridapp.grid.services import SCOPE_MODELS
@@ -18,14 +19,6 @@ from gridapp.timeutil import town_zone
 USER_FIELDS = ("display_name", "phone", "email", "is_party_member")
 # An account's personal data: audit summaries say that it changed, never what it was or became.
 USER_PERSONAL = frozenset({"phone", "email"})
-
-
-class AdminRuleError(ValueError):
-    """A change the rules refuse; `field` names the form field the message belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -52,16 +45,16 @@ def _check_unique(user: User | None, username: str | None, phone: str | None) ->
         taken = select(User.id).where(*others, or_(func.lower(User.username) == username.lower(),
                                                    User.phone == username))
         if db.session.scalar(taken.limit(1)) is not None:
-            raise AdminRuleError("username", _("This username is already taken."))
+            raise RuleError(_("This username is already taken."), "username")
     if phone:
         taken = select(User.id).where(*others, or_(User.phone == phone, func.lower(User.username) == phone.lower()))
         if db.session.scalar(taken.limit(1)) is not None:
-            raise AdminRuleError("phone", _("This phone number belongs to another account."))
+            raise RuleError(_("This phone number belongs to another account."), "phone")
 
 
-def _duplicate_error() -> AdminRuleError:
+def _duplicate_error() -> RuleError:
     # Lost a race against another request creating the same username or phone.
-    return AdminRuleError("username", _("This username or phone number is already taken."))
+    return RuleError(_("This username or phone number is already taken."), "username")
 
 
 def create_account(admin: User, values: dict) -> User:
@@ -74,7 +67,7 @@ def create_account(admin: User, values: dict) -> User:
                 password=values["password"], phone=values["phone"] or None, email=values["email"] or None,
                 is_party_member=bool(values["is_party_member"]))
     except auth.PasswordRejected as exc:
-        raise AdminRuleError("password", str(exc)) from None
+        raise RuleError(str(exc), "password") from None
     except IntegrityError:
         raise _duplicate_error() from None
 
@@ -94,7 +87,7 @@ def update_account(admin: User, user: User, values: dict) -> User:
             db.session.flush()
     except IntegrityError:
         db.session.expire(user)
-        raise AdminRuleError("phone", _("This phone number belongs to another account.")) from None
+        raise RuleError(_("This phone number belongs to another account."), "phone") from None
     summary = describe_changes(before, snapshot(user, USER_FIELDS), personal=USER_PERSONAL)
     if summary:
         record("user_updated", user, actor=admin, summary=summary)
@@ -104,17 +97,17 @@ def update_account(admin: User, user: User, values: dict) -> User:
 def reset_password(admin: User, user: User, password: str) -> None:
     """Set a new password and end every session of the user; the caller commits."""
     if user.id == admin.id:
-        raise AdminRuleError("new_password", _("Change your own password on your profile page."))
+        raise RuleError(_("Change your own password on your profile page."), "new_password")
     try:
         auth.reset_password(admin, user, password)
     except auth.PasswordRejected as exc:
-        raise AdminRuleError("new_password", str(exc)) from None
+        raise RuleError(str(exc), "new_password") from None
 
 
 def set_active(admin: User, user: User, active: bool) -> None:
     """Enable or disable the account (disabling ends its sessions); the caller commits."""
     if not active and user.id == admin.id:
-        raise AdminRuleError("active", _("You cannot disable your own account."))
+        raise RuleError(_("You cannot disable your own account."), "active")
     if bool(user.active) != active:
         auth.set_active(admin, user, active)
 
@@ -148,28 +141,28 @@ def scope_choices() -> list:
 
 
 def parse_scope(value: str) -> tuple[str, int]:
-    """'community:3' → ('community', 3); AdminRuleError for anything else."""
+    """'community:3' → ('community', 3); RuleError for anything else."""
     kind, sep, raw_id = (value or "").strip().partition(":")
     scope_id = parse_id(raw_id) if raw_id.isdigit() else None
     if not sep or kind not in SCOPE_MODELS or scope_id is None:
-        raise AdminRuleError("scope", _("Choose a place from the list."))
+        raise RuleError(_("Choose a place from the list."), "scope")
     return kind, scope_id
 
 
 def assign(admin: User, user: User, role: str, scope_value: str) -> RoleAssignment | None:
     """Give the user the role on the chosen place; None if they hold it already. The caller commits."""
     if role not in ROLE_SCOPES:
-        raise AdminRuleError("role", _("Choose a role from the list."))
+        raise RuleError(_("Choose a role from the list."), "role")
     wanted = ROLE_SCOPES[role]
     if wanted == "system":
         scope_id = 0  # held on the whole system; a place chosen alongside is irrelevant
     else:
         kind, scope_id = parse_scope(scope_value)
         if kind != wanted:
-            raise AdminRuleError("scope", _("This role is held on a place of another kind: %(kind)s.",
-                                            kind=scope_kind_label(wanted)))
+            raise RuleError(_("This role is held on a place of another kind: %(kind)s.",
+                              kind=scope_kind_label(wanted)), "scope")
         if db.session.get(SCOPE_MODELS[kind], scope_id) is None:
-            raise AdminRuleError("scope", _("Choose a place from the list."))
+            raise RuleError(_("Choose a place from the list."), "scope")
     held = db.session.scalar(select(RoleAssignment.id).where(
         RoleAssignment.user_id == user.id, RoleAssignment.role == role,
         RoleAssignment.scope_type == wanted, RoleAssignment.scope_id == scope_id))
@@ -188,7 +181,7 @@ def assign(admin: User, user: User, role: str, scope_value: str) -> RoleAssignme
 def remove(admin: User, ra: RoleAssignment) -> None:
     """Take a role away (audited); an admin keeps their own admin role. The caller commits."""
     if ra.user_id == admin.id and ra.role == "admin":
-        raise AdminRuleError("role", _("You cannot remove your own administrator role."))
+        raise RuleError(_("You cannot remove your own administrator role."), "role")
     auth.remove_role(admin, ra)
 
 

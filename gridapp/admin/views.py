@@ -15,8 +15,9 @@ from gridapp.admin import services
 from gridapp.admin.forms import AccountForm, AssignRoleForm, AuditFilterForm, NewAccountForm, ResetPasswordForm
 from gridapp.auth.models import ROLES, RoleAssignment, User
 from gridapp.auth.reauth import prompt_unless_recent
-from gridapp.core.http import paginate, toast, wants_fragment
+from gridapp.core.http import form_status, paginate, toast, wants_fragment
 from gridapp.core.params import text_arg
+from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid.services import place_names
@@ -60,13 +61,13 @@ def new_user():
     if form.validate_on_submit():
         try:
             user = services.create_account(current_user, form.values())
-        except services.AdminRuleError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Account %(username)s created. Now give it its roles.", username=user.username), "success")
             return redirect(url_for("admin.user", user_id=user.id))
-    return render_template("admin/new_user.html", form=form)
+    return render_template("admin/new_user.html", form=form), form_status(form)
 
 
 def _user_or_404(user_id) -> User:
@@ -79,7 +80,7 @@ def _user_page(user, *, form=None, password_form=None, role_form=None):
         "admin/user.html",
         form=form or AccountForm(formdata=None, obj=user),
         password_form=password_form or ResetPasswordForm(formdata=None),
-        **_roles_context(user, role_form))
+        **_roles_context(user, role_form)), form_status(form, password_form, role_form)
 
 
 def _roles_context(user, role_form=None) -> dict:
@@ -100,7 +101,7 @@ def user(user_id):
     if form.validate_on_submit():
         try:
             services.update_account(current_user, user, form.values())
-        except services.AdminRuleError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
@@ -120,7 +121,7 @@ def reset_password(user_id):
     if form.validate_on_submit():
         try:
             services.reset_password(current_user, user, form.new_password.data)
-        except services.AdminRuleError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
@@ -142,7 +143,7 @@ def set_active(user_id):
         abort(400)
     try:
         services.set_active(current_user, user, wanted == "1")
-    except services.AdminRuleError as exc:
+    except RuleError as exc:
         flash(str(exc), "error")
     else:
         db.session.commit()
@@ -177,7 +178,7 @@ def assign_role(user_id):
     if form.validate_on_submit():
         try:
             ra = services.assign(current_user, user, form.role.data, form.scope.data or "")
-        except services.AdminRuleError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
@@ -186,7 +187,7 @@ def assign_role(user_id):
                                              username=user.username), "info")
             return _roles_answer(user, _("Role assigned."))
     if wants_fragment():
-        return render_template("admin/_roles.html", **_roles_context(user, form))
+        return render_template("admin/_roles.html", **_roles_context(user, form)), form_status(form)
     return _user_page(user, role_form=form)
 
 
@@ -202,7 +203,7 @@ def remove_role(user_id, ra_id):
         return ask
     try:
         services.remove(current_user, ra)
-    except services.AdminRuleError as exc:
+    except RuleError as exc:
         return _roles_answer(user, str(exc), "error")
     db.session.commit()
     return _roles_answer(user, _("Role removed."))

@@ -13,6 +13,12 @@ from functools import lru_cache
 from flask import current_app
 from flask_babel import gettext as _
 
+from gridapp.extensions import db
+from gridapp.grid.models import Town
+
+# The demo town's published password (gridapp.demo gives it to every demo account): never a real one.
+DEMO_PASSWORD = "demo-pass-2020"
+
 
 class PasswordRejected(ValueError):
     def __init__(self, message: str, field: str = "new_password", reason: str = ""):
@@ -164,9 +170,6 @@ def _town_names() -> list[str]:
     """The towns' names in characters and in pinyin, with and without 镇 / 乡 / 街道."""
     from sqlalchemy import select
 
-    from gridapp.extensions import db
-    from gridapp.grid.models import Town
-
     names = []
     for name in db.session.scalars(select(Town.name)):
         short = re.sub(r"(镇|乡|街道)$", "", name or "")
@@ -194,7 +197,6 @@ def _messages() -> dict:
 def check_password_rules(password: str, user=None) -> None:
     """Raise PasswordRejected with a user-facing reason, or return. `user` is the account the
     password is for (its username, name and phone are refused in it)."""
-    from gridapp.demo import DEMO_PASSWORD
 
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:

@@ -19,7 +19,8 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from limits import parse
 
-from gridapp.extensions import limiter
+from gridapp.auth.services import authenticate, find_login
+from gridapp.extensions import db, limiter
 
 ACCOUNT_SCOPE = "login-account"
 ADDRESS_SCOPE = "login-ip"
@@ -37,8 +38,6 @@ def account_key_for(user_id: int) -> str:
 def typed_account_key() -> str:
     """The account the typed username or phone belongs to (looked up once per request)."""
     if "login_account_key" not in g:
-        from gridapp.auth.services import find_login
-
         typed = request.form.get("username") or ""
         user = find_login(typed)
         g.login_account_key = account_key_for(user.id) if user is not None else "name:" + normalised(typed)
@@ -48,7 +47,6 @@ def typed_account_key() -> str:
 def attempt(identifier: str, password: str):
     """The active user with these credentials, or None — checked (and audited) once per request,
     whether the address limit asked first or the view."""
-    from gridapp.auth.services import authenticate
 
     if "login_attempt" not in g:
         user = authenticate(identifier, password)
@@ -89,7 +87,6 @@ def _correct_password_of_an_untouched_account() -> bool:
 
 def _keep_audit(request_limit):
     """on_breach: a refused attempt whose password was checked keeps its audit record."""
-    from gridapp.extensions import db
 
     if g.get("login_failed"):
         db.session.commit()

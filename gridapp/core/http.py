@@ -5,6 +5,7 @@ from flask import current_app, redirect, render_template, request
 from werkzeug.routing import IntegerConverter
 
 from gridapp.core.params import MAX_ID, MAX_PAGE, page_arg, safe_next
+from gridapp.extensions import db
 
 
 class RowIdConverter(IntegerConverter):
@@ -17,7 +18,6 @@ class RowIdConverter(IntegerConverter):
 
 def paginate(stmt, per_page: int | None = None):
     """db.paginate with the page number from ?page= clamped to a sane range."""
-    from gridapp.extensions import db
 
     return db.paginate(stmt, page=page_arg(), per_page=per_page or current_app.config["PAGE_SIZE"],
                        error_out=False, count=True)
@@ -43,6 +43,12 @@ class ListPage:
         self.has_next, self.next_num = self.page < self.pages, self.page + 1
 
 
+def form_status(*forms) -> int:
+    """422 for a page that shows forms sent with errors (invalid input, as core.acting.act answers),
+    200 otherwise."""
+    return 422 if request.method == "POST" and any(f is not None and f.errors for f in forms) else 200
+
+
 def wants_fragment() -> bool:
     """A targeted htmx request (not hx-boost, which expects the whole page)."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
@@ -62,6 +68,10 @@ def toast(response, message: str, level: str = "success"):
     return response
 
 
+def back_to(default: str) -> str:
+    """A same-site `next` target of the request (gridapp.core.params.safe_next), or the default."""
+    return safe_next(request.form.get("next")) or safe_next(request.args.get("next")) or default
+
+
 def redirect_back(default: str):
-    """Redirect to a same-site `next` target (gridapp.core.params.safe_next), or to the default."""
-    return redirect(safe_next(request.form.get("next")) or safe_next(request.args.get("next")) or default)
+    return redirect(back_to(default))

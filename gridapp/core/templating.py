@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from gridapp import policy
+from gridapp.notifications.services import unread_count
 from gridapp.timeutil import to_local
 
 # (endpoint, label, the global action that shows it)
@@ -56,13 +57,13 @@ def init_app(app):
         nav, unread = [], 0
         user = current_user._get_current_object()  # resolved once, not at every can() in the page
         if user.is_authenticated:
-            from gridapp.notifications.services import unread_count
-
             nav = [(ep, label) for ep, label, action in NAVIGATION if policy.can(user, action)]
             # Counted with the login session (one statement for both) unless marked read since.
             unread = user.unread_at_load if user.unread_at_load is not None else unread_count(user)
         return {
             "can": lambda action, obj=None: policy.can(user, action, obj),
+            # A transition's button: its state allows it and can() does (gridapp.core.rules).
+            "allowed": lambda action, obj: policy.allowed(user, action, obj),
             "nav_items": nav,
             "unread": unread,
             "html_lang": "zh-Hans" if locale.startswith("zh") else locale,

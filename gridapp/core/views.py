@@ -5,6 +5,7 @@ from sqlalchemy import text
 
 from gridapp.core.http import redirect_back
 from gridapp.extensions import db
+from gridapp.jobs_runtime import redis_connection, worker_status
 
 bp = Blueprint("core", __name__)
 
@@ -25,8 +26,6 @@ def set_language():
 
 @bp.get("/healthz")
 def healthz():
-    from gridapp.jobs_runtime import redis_connection, worker_status
-
     status = {"database": "ok", "redis": "ok", "workers": []}
     code = 200
     try:

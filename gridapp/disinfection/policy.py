@@ -7,13 +7,14 @@ from sqlalchemy import and_, false, or_, true
 
 from gridapp.disinfection.models import DisinfectionPoint
 from gridapp.grid.models import Compound
-from gridapp.policy import register_global_action, register_object_rules, scope_of
+from gridapp.policy import scope_of
 
-register_global_action("tick_rounds", {"property_manager", "secretary", "grid_member"})
-register_global_action("view_disinfection_board", {"admin", "town_leader", "supervisor", "secretary",
-                                                   "grid_member", "property_manager"})
-register_global_action("view_disinfection", {"admin", "town_leader", "supervisor", "secretary",
-                                             "grid_member", "property_manager"})
+# Actions not tied to one object, and the roles that may take them.
+ACTIONS = {
+    "tick_rounds": {"property_manager", "secretary", "grid_member"},
+    "view_disinfection_board": {"admin", "town_leader", "supervisor", "secretary", "grid_member", "property_manager"},
+    "view_disinfection": {"admin", "town_leader", "supervisor", "secretary", "grid_member", "property_manager"},
+}
 
 
 def company_of(point: DisinfectionPoint):
@@ -47,7 +48,8 @@ def _point_rule(user, s, action, point) -> bool:
     raise ValueError(f"unknown action {action!r} on a disinfection point")
 
 
-register_object_rules(DisinfectionPoint, _point_rule)
+# The rule of each model's objects, asked by can() (registered by create_app).
+OBJECT_RULES = {DisinfectionPoint: _point_rule}
 
 
 def can_manage_compound_points(user, compound) -> bool:

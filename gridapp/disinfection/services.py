@@ -14,7 +14,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 from gridapp.audit.services import record
 from gridapp.auth.models import User
 from gridapp.auth.services import holders
-from gridapp.disinfection import policy
+from gridapp.core.rules import RuleError
+from gridapp.disinfection import keys, policy
 from gridapp.disinfection.models import (
     POINT_KINDS,
     RISK_TIERS,
@@ -29,13 +30,16 @@ from gridapp.disinfection.models import (
 )
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, town_today, town_zone, utcnow
 
-register_kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True)
-register_kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",))
-register_kind("disinfection_flag", _l("Points missed three days running"), channels=("email",))
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True),
+    kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",)),
+    kind("disinfection_flag", _l("Points missed three days running"), channels=("email",)),
+)
 
 KIND_LABELS = {
     "elevator": _l("Elevator"), "public_toilet": _l("Public toilet"), "stairwell": _l("Stairwell"),
@@ -64,12 +68,6 @@ SECRETARY_THRESHOLD = 3  # misses of one compound in a day that the secretary he
 FLAG_DAYS = 3  # consecutive days with a miss that raise a flag
 
 
-class DisinfectionError(Exception):
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
-
-
 def grace() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("DISINFECTION_GRACE_MINUTES", 30)))
 
@@ -83,17 +81,17 @@ def _insert(model):
 
 def parse_windows(text: str) -> list[tuple[str, time, time | None]]:
     """'06:00-10:00, 22:00-02:00' → [(label, start, end)]; an end at or before the start crosses
-    midnight. Raises DisinfectionError with a message for people."""
+    midnight. Raises RuleError with a message for people."""
     try:
         out = parse_daily_ranges(text)
     except TimeRangeError as exc:
         message = (_("Write windows as 06:00-10:00, separated by commas.") if exc.kind == "format"
                    else _("A window must not start and end at the same time."))
-        raise DisinfectionError(message, "windows") from None
+        raise RuleError(message, "windows") from None
     if len(out) > MAX_WINDOWS:
-        raise DisinfectionError(_("At most %(n)d windows a day.", n=MAX_WINDOWS), "windows")
+        raise RuleError(_("At most %(n)d windows a day.", n=MAX_WINDOWS), "windows")
     if len({label for label, *_rest in out}) != len(out):
-        raise DisinfectionError(_("The same window is listed twice."), "windows")
+        raise RuleError(_("The same window is listed twice."), "windows")
     return sorted(out, key=lambda w: w[1])
 
 
@@ -189,10 +187,10 @@ def create_points(actor, *, compound: Compound | None = None, community: Communi
     now = now or utcnow()
     kind, task = values["kind"], values.get("task") or "disinfection"
     if kind not in POINT_KINDS or task not in TASKS:
-        raise DisinfectionError(_("Choose a kind from the list."), "kind")
+        raise RuleError(_("Choose a kind from the list."), "kind")
     count = int(values.get("count") or 1)
     if not 1 <= count <= MAX_BULK:
-        raise DisinfectionError(_("Between 1 and %(n)d points at once.", n=MAX_BULK), "count")
+        raise RuleError(_("Between 1 and %(n)d points at once.", n=MAX_BULK), "count")
     windows = (values.get("windows") or "").strip()
     if windows:
         windows = ",".join(label for label, *_rest in parse_windows(windows))
@@ -203,7 +201,7 @@ def create_points(actor, *, compound: Compound | None = None, community: Communi
         community_id = community.id
         place_name = (values.get("place_name") or "").strip()
         if not place_name:
-            raise DisinfectionError(_("Name the public place."), "place_name")
+            raise RuleError(_("Name the public place."), "place_name")
     points = []
     for i in range(1, count + 1):
         name = prefix if count == 1 else f"{prefix} {i}"
@@ -245,7 +243,7 @@ def tier_of(compound: Compound) -> str:
 def set_risk(actor, compound: Compound, tier: str, now: datetime | None = None) -> None:
     """Raises (or lowers) the rounds of every point of the compound from the next window on."""
     if tier not in RISK_TIERS:
-        raise DisinfectionError(_("Choose a risk tier from the list."), "tier")
+        raise RuleError(_("Choose a risk tier from the list."), "tier")
     now = now or utcnow()
     before = tier_of(compound)
     stmt = _insert(CompoundRisk).values(compound_id=compound.id, tier=tier, updated_at=now)
@@ -312,7 +310,7 @@ def tick(point: DisinfectionPoint, actor: User, *, disinfectant: str = "", note:
     same tap sent twice one round, even outside any window."""
     now = now or utcnow()
     if not point.active:
-        raise DisinfectionError(_("This point is switched off: no rounds are recorded for it."))
+        raise RuleError(_("This point is switched off: no rounds are recorded for it."))
     disinfectant, note = (disinfectant or "").strip()[:100], (note or "").strip()[:1000]
     if token:
         earlier = db.session.scalars(select(DisinfectionRound).where(DisinfectionRound.tick_token == token)).first()
@@ -472,7 +470,7 @@ def mark_missed(now: datetime | None = None) -> dict:
             recipients = managers.get(company_id, [])
         else:
             recipients = secretaries.get(community_id, []) + grid_members.get(grid_id, [])
-        key = (f"k{compound_id}" if compound_id else f"p{point_id}", day, window)
+        key = (keys.missed_place(compound_id, point_id), day, window)
         entry = groups.setdefault(key, {"where": where, "recipients": recipients, "names": [], "day": day,
                                         "window": window, "community_id": community_id})
         entry["names"].append(name)
@@ -483,7 +481,7 @@ def mark_missed(now: datetime | None = None) -> dict:
         body = _("%(day)s %(window)s, not done: %(points)s", day=day.isoformat(), window=window,
                  points="、".join(g["names"]))
         res = notify(g["recipients"], "disinfection_missed", title, body,
-                     dedupe_key=f"disinfection-missed:{place_key}:{day.isoformat()}:{window}",
+                     dedupe_key=keys.disinfection_missed(place_key, day, window),
                      link="/disinfection/", now=now)
         result["notified"] += res.inbox
     result["secretaries"] = _notify_secretaries(rows, now)
@@ -514,7 +512,7 @@ def _notify_secretaries(rows, now: datetime) -> int:
         res = notify(recipients, "disinfection_compound",
                      _("%(compound)s missed %(n)d rounds on %(day)s", compound=name, n=n, day=day.isoformat()),
                      _("Check the compliance board."),
-                     dedupe_key=f"disinfection-compound:{compound_id}:{day.isoformat()}",
+                     dedupe_key=keys.disinfection_compound(compound_id, day),
                      link=f"/disinfection/board/compounds/{compound_id}", now=now)
         sent += res.inbox
     return sent
@@ -597,7 +595,7 @@ def raise_flags(now: datetime | None = None) -> dict:
             notify(recipients, "disinfection_flag",
                    _("%(point)s missed rounds three days running", point=p.audit_name),
                    _("Follow it up with whoever is responsible."),
-                   dedupe_key=f"disinfection-flag:{p.id}:{last.isoformat()}", link="/disinfection/board", now=now)
+                   dedupe_key=keys.disinfection_flag(p.id, last), link="/disinfection/board", now=now)
     return {"flags": len(created), "findings": findings, "streaks_ended": closed}
 
 

@@ -11,10 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
+from gridapp.audit.services import record
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
-from gridapp.core.http import ListPage, page_number, render, toast, wants_fragment
+from gridapp.core.acting import act
+from gridapp.core.http import ListPage, form_status, page_number, render
 from gridapp.core.params import parse_id
+from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
 from gridapp.disinfection import policy, services
 from gridapp.disinfection.forms import PointForm, PointsForm, RiskForm, RoundsPeriodForm, TickForm
@@ -51,7 +54,6 @@ def _require_place(allowed: bool, action: str, obj) -> None:
     """The place-level rules of this feature (policy.py): refuse like require() does, audited."""
     if allowed:
         return
-    from gridapp.audit.services import record
 
     db.session.rollback()
     record("denied", obj, summary=action, actor=current_user)
@@ -84,12 +86,12 @@ def today():
 
 # --- a point: what its QR code opens ---------------------------------------------------------------
 
-def _point_page(point, form=None, error: str = "", status: int = 200):
+def _point_page(point, form=None, error: str = ""):
     now = utcnow()
     ctx = {"point": point, "slots": services.slots_of_point(point, now), "form": form or _tick_form(point),
            "error": error, "rounds": services.recent_rounds(point), "now": now,
            "show_photos": can(current_user, "view_photo", point)}
-    return render("disinfection/point.html", "disinfection/_tick_panel.html", **ctx), status
+    return render("disinfection/point.html", "disinfection/_tick_panel.html", **ctx)
 
 
 @bp.get("/points/<int:point_id>")
@@ -128,67 +130,45 @@ def _today_slot(point, raw) -> DisinfectionSlot | None:
     return slot if slot is not None and slot.point_id == point.id else None
 
 
-def _refuse_tick(p, form, message: str, status: int, from_today: bool, field: str = ""):
-    """A refused tick: nothing was recorded; say why where the person tapped."""
-    if field:
-        form[field].errors.append(message)
-    if not wants_fragment():
-        return _point_page(p, form=form, error="" if field else message, status=status)
-    if not from_today:
-        body = _point_page(p, form=form, error="" if field else message)[0]
-    else:
-        slot = _today_slot(p, request.form.get("slot"))
-        body = (render_template("disinfection/_today_row.html", slot=slot, state=services.slot_state(slot, utcnow()),
-                                new_token=services.new_tick_token, error=message) if slot is not None
-                else render_template("disinfection/_refused.html", error=message))
-    # 200: htmx swaps only successful answers, and the message belongs in the page.
-    return toast(make_response(body), message, "error")
-
-
 @bp.post("/points/<int:point_id>/tick")
 @login_required
 def tick(point_id):
+    """One tap: the service picks the slot and says how the round counts (on time, late, extra, a
+    double tap, someone else's round). From the "today" list the answer is that row; from the
+    point's page, its tick panel."""
     p = _point_or_404(point_id)
     require(current_user, "tick", p)
     form = TickForm()
     from_today = request.form.get("view") == "today"
-    if not form.validate_on_submit():
-        if wants_fragment() and not from_today:
-            return _point_page(p, form=form)
-        return _point_page(p, form=form, status=400)
-    try:
+    ticked = {}
+
+    def do():
         photo = _save_photo(form)
-    except uploads.UploadRejected as exc:
-        db.session.rollback()
-        return _refuse_tick(p, form, str(exc), 400, from_today, field="photo")
-    try:
-        result = services.tick(p, current_user, disinfectant=form.disinfectant.data, note=form.note.data,
-                               token=form.token.data or None, photo=photo)
+        try:
+            result = services.tick(p, current_user, disinfectant=form.disinfectant.data, note=form.note.data,
+                                   token=form.token.data or None, photo=photo)
+        except RuleError:
+            uploads.delete_image(photo)
+            raise
         if not result.recorded:
             uploads.delete_image(photo)  # a double tap or someone else's round: this photo has no round
-        db.session.commit()
-    except services.DisinfectionError as exc:
-        db.session.rollback()
-        uploads.delete_image(photo)
-        return _refuse_tick(p, form, str(exc), 409, from_today)
-    except Exception:
-        db.session.rollback()
-        uploads.delete_image(photo)
-        raise
-    message = _MESSAGES[result.outcome](result)
-    level = "success" if result.recorded else "info"
-    if wants_fragment():
-        if from_today and result.slot is not None:
-            slot = result.slot
-            body = render_template("disinfection/_today_row.html", slot=slot,
-                                   state=services.slot_state(slot, utcnow()), new_token=services.new_tick_token)
-        else:
-            body = _point_page(p)[0]
-        return toast(make_response(body), message, level)
-    flash(message, level)
-    if from_today:
-        return redirect(url_for("disinfection.today"))
-    return redirect(url_for("disinfection.point", point_id=p.id))
+        ticked["slot"] = result.slot
+        return result
+
+    def show(form=None, refused=None):
+        slot = (ticked.get("slot") or _today_slot(p, request.form.get("slot"))) if from_today else None
+        if slot is None and not (from_today and refused):
+            return _point_page(p, form=form, error=refused or "")
+        # The "today" row again, with the refusal or the form's first error (a rejected photo).
+        error = refused or next((e for errors in (form.errors if form else {}).values() for e in errors), None)
+        if slot is None:
+            return render_template("disinfection/_refused.html", error=error)
+        return render_template("disinfection/_today_row.html", slot=slot, state=services.slot_state(slot, utcnow()),
+                               new_token=services.new_tick_token, error=error)
+
+    return act(do, form=form, show=show, upload_field="photo",
+               done=lambda result: (_MESSAGES[result.outcome](result), "success" if result.recorded else "info"),
+               back=url_for("disinfection.today") if from_today else url_for("disinfection.point", point_id=p.id))
 
 
 @bp.get("/rounds/<int:round_id>/photo")
@@ -215,7 +195,7 @@ def edit_point(point_id):
         try:
             services.update_point(current_user, p, {"name": form.name.data, "windows": form.windows.data,
                                                     "active": form.active.data})
-        except services.DisinfectionError as exc:
+        except RuleError as exc:
             db.session.rollback()
             form.windows.errors.append(str(exc))
         else:
@@ -224,7 +204,7 @@ def edit_point(point_id):
             return redirect(url_for("disinfection.point", point_id=p.id))
     tier = services.tier_of(p.compound) if p.compound else "normal"
     return render_template("disinfection/point_edit.html", point=p, form=form,
-                           effective=services.effective_windows(p, tier))
+                           effective=services.effective_windows(p, tier)), form_status(form)
 
 
 @bp.get("/points/<int:point_id>/qr.svg")
@@ -301,7 +281,7 @@ def _add(form, *, compound=None, community=None):
         values = {f.name: f.data for f in form if f.name != "csrf_token"}
         try:
             points = services.create_points(current_user, compound=compound, community=community, values=values)
-        except services.DisinfectionError as exc:
+        except RuleError as exc:
             db.session.rollback()
             field = exc.field if exc.field in form else "windows"
             form[field].errors.append(str(exc))
@@ -311,7 +291,7 @@ def _add(form, *, compound=None, community=None):
             if compound is not None:
                 return redirect(url_for("disinfection.compound", compound_id=compound.id))
             return redirect(url_for("disinfection.places", community_id=community.id))
-    return _places_page(compound=compound, community=community, add_form=form, status=400)
+    return _places_page(compound=compound, community=community, add_form=form, status=form_status(form))
 
 
 @bp.post("/compounds/<int:compound_id>/risk")
@@ -321,7 +301,7 @@ def set_risk(compound_id):
     _require_place(policy.can_set_risk(current_user, k), "set_disinfection_risk", k)
     form = RiskForm()
     if not form.validate_on_submit():
-        return _places_page(compound=k, risk_form=form, status=400)
+        return _places_page(compound=k, risk_form=form, status=form_status(form))
     services.set_risk(current_user, k, form.tier.data)
     db.session.commit()
     flash(_("Risk tier saved: the rounds of every point follow it from the next window."), "success")

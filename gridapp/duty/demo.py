@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.core.rules import RuleError
 from gridapp.duty import services
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.extensions import db
@@ -173,7 +174,7 @@ def _sign_up_volunteers(now) -> int:
                 continue
             try:
                 services.sign_up(shift, user, now=now)
-            except services.DutyError:
+            except RuleError:
                 continue
             seen_days.add(shift.day)
             signed += 1

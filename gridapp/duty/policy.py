@@ -5,18 +5,24 @@ roster, no-shows) by its community's secretary, the grid member of its compound'
 community-level checkpoint, the grid members of that community) and the contact of its work unit.
 The town leader and supervisors see every roster.
 """
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select, true
 
+from gridapp.core.rules import Machine, Transition
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.grid.models import Community, Compound
-from gridapp.policy import register_global_action, register_object_rules, scope_of
+from gridapp.policy import scope_of
 
-register_global_action("view_duty", {"admin", "town_leader", "supervisor", "secretary", "grid_member",
-                                     "volunteer", "unit_contact"})
-register_global_action("sign_up_duty", {"volunteer"})
-register_global_action("view_roster", {"admin", "town_leader", "supervisor", "secretary", "grid_member",
-                                       "unit_contact"})
-register_global_action("add_checkpoint", {"admin", "secretary"})
+# Actions not tied to one object, and the roles that may take them.
+ACTIONS = {
+    "view_duty": {"admin", "town_leader", "supervisor", "secretary", "grid_member", "volunteer", "unit_contact"},
+    "sign_up_duty": {"volunteer"},
+    "view_roster": {"admin", "town_leader", "supervisor", "secretary", "grid_member", "unit_contact"},
+    "add_checkpoint": {"admin", "secretary"},
+}
 
 
 def grid_member_communities(s) -> set:
@@ -47,21 +53,77 @@ def _checkpoint_rule(user, s, action, cp: Checkpoint) -> bool:
 
 
 def _shift_rule(user, s, action, shift: Shift) -> bool:
+    if action in SHIFT.transitions:
+        return SHIFT[action].who(user, s, shift)
     return _checkpoint_rule(user, s, action, shift.checkpoint)
 
 
 def _signup_rule(user, s, action, signup: Signup) -> bool:
-    own = signup.user_id == user.id
-    if action in ("withdraw", "check_in", "check_out"):
-        return own
-    if action in ("remove", "mark_no_show"):
-        return _manages(s, signup.shift.checkpoint)
+    if action in SIGNUP.transitions:
+        return SIGNUP[action].who(user, s, signup)
     raise ValueError(f"unknown action {action!r} on a sign-up")
 
 
-register_object_rules(Checkpoint, _checkpoint_rule)
-register_object_rules(Shift, _shift_rule)
-register_object_rules(Signup, _signup_rule)
+# --- the state machines of a sign-up and of a shift -------------------------------------------
+
+# A sign-up's states, as people read them.
+STATUS_LABELS = {
+    "signed_up": _l("Signed up"), "checked_in": _l("On duty"), "checked_out": _l("Served"),
+    "withdrawn": _l("Withdrawn"), "removed": _l("Removed"), "no_show": _l("No-show"),
+    "cancelled": _l("Shift cancelled"),
+}
+SHIFT_LABELS = {"open": _l("Open"), "cancelled": _l("Cancelled")}
+CHECK_IN_EARLY = timedelta(minutes=30)
+
+
+def cutoff() -> timedelta:
+    """Volunteers withdraw themselves until this long before the shift; then staff take them off."""
+    return timedelta(hours=float(current_app.config.get("DUTY_WITHDRAW_CUTOFF_HOURS", 12)))
+
+
+def _shift_of(signup_ids_where):
+    return Signup.shift_id.in_(select(Shift.id).where(signup_ids_where))
+
+
+def _own(user, s, signup) -> bool:
+    return signup.user_id == user.id
+
+
+def _manager(user, s, obj) -> bool:
+    return _manages(s, (obj.shift if isinstance(obj, Signup) else obj).checkpoint)
+
+
+_ALREADY = _l("This sign-up is already %(status)s.")
+
+# For each action: the states it starts from, where it leads, who may take it, the refusal, and
+# the time window it is open in (in Python for the buttons, as SQL for the UPDATE).
+SIGNUP = Machine(Signup, STATUS_LABELS, {
+    "withdraw": Transition(("signed_up",), "withdrawn", _own, _ALREADY,
+                           when=lambda su, now: su.shift.starts_at > now + cutoff(),
+                           when_sql=lambda now: _shift_of(Shift.starts_at > now + cutoff())),
+    "check_in": Transition(("signed_up",), "checked_in", _own, _ALREADY,
+                           when=lambda su, now: su.shift.starts_at - CHECK_IN_EARLY <= now < su.shift.ends_at,
+                           when_sql=lambda now: _shift_of(and_(Shift.starts_at <= now + CHECK_IN_EARLY,
+                                                               Shift.ends_at > now))),
+    "check_out": Transition(("checked_in",), "checked_out", _own, _ALREADY),
+    "remove": Transition(("signed_up",), "removed", _manager, _ALREADY,
+                         when=lambda su, now: su.shift.ends_at > now,
+                         when_sql=lambda now: _shift_of(Shift.ends_at > now)),
+    "mark_no_show": Transition(("signed_up",), "no_show", _manager, _ALREADY,
+                               when=lambda su, now: su.shift.ends_at <= now,
+                               when_sql=lambda now: _shift_of(Shift.ends_at <= now)),
+})
+SHIFT = Machine(Shift, SHIFT_LABELS, {
+    # Staff call off a shift that has not started.
+    "cancel": Transition(("open",), "cancelled", _manager, _l("This shift has already been cancelled."),
+                         when=lambda shift, now: shift.starts_at > now,
+                         when_sql=lambda now: Shift.starts_at > now),
+})
+MACHINES = (SIGNUP, SHIFT)
+
+
+# The rule of each model's objects, asked by can() (registered by create_app).
+OBJECT_RULES = {Checkpoint: _checkpoint_rule, Shift: _shift_rule, Signup: _signup_rule}
 
 
 def can_add_checkpoint_to(user, community) -> bool:

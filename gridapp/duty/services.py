@@ -18,7 +18,8 @@ from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.auth.services import people_holding
 from gridapp.core import xlsx
-from gridapp.duty import policy
+from gridapp.core.rules import RuleError
+from gridapp.duty import keys, policy
 from gridapp.duty.models import (
     ACTIVE_SIGNUP,
     CHECKPOINT_KINDS,
@@ -28,40 +29,26 @@ from gridapp.duty.models import (
     Shift,
     Signup,
 )
+from gridapp.duty.policy import CHECK_IN_EARLY, SHIFT, SIGNUP, STATUS_LABELS, cutoff
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import can
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_today, town_zone, utcnow
 
-register_kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",))
-register_kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True)
-register_kind("duty_removed", _l("Changes to my duty shifts"), channels=("sms",))
-register_kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",))
-register_kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=())
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",)),
+    kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True),
+    kind("duty_removed", _l("Changes to my duty shifts"), channels=("sms",)),
+    kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",)),
+    kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=()),
+)
 
 KIND_LABELS = {"gate": _l("Gate checkpoint"), "vanguard": _l("Vanguard post"), "other": _l("Other")}
-STATUS_LABELS = {
-    "signed_up": _l("Signed up"), "checked_in": _l("On duty"), "checked_out": _l("Served"),
-    "withdrawn": _l("Withdrawn"), "removed": _l("Removed"), "no_show": _l("No-show"),
-    "cancelled": _l("Shift cancelled"),
-}
 DAYS_AHEAD = 14
 MAX_SHIFTS = 6
-CHECK_IN_EARLY = timedelta(minutes=30)
-
-
-class DutyError(Exception):
-    """A refusal with a message for people."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
-
-
-def cutoff() -> timedelta:
-    return timedelta(hours=float(current_app.config.get("DUTY_WITHDRAW_CUTOFF_HOURS", 12)))
 
 
 def reminder_lead() -> timedelta:
@@ -91,20 +78,20 @@ def parse_pattern(text: str) -> list[tuple[str, time, time | None]]:
     except TimeRangeError as exc:
         message = (_("Write shifts as 08:00-16:00, separated by commas.") if exc.kind == "format"
                    else _("A shift must not start and end at the same time."))
-        raise DutyError(message, "pattern") from None
+        raise RuleError(message, "pattern") from None
     if not out:
-        raise DutyError(_("Give at least one shift."), "pattern")
+        raise RuleError(_("Give at least one shift."), "pattern")
     if len(out) > MAX_SHIFTS:
-        raise DutyError(_("At most %(n)d shifts a day.", n=MAX_SHIFTS), "pattern")
+        raise RuleError(_("At most %(n)d shifts a day.", n=MAX_SHIFTS), "pattern")
     out.sort(key=lambda s: s[1])
     if len({label for label, *_rest in out}) != len(out):
-        raise DutyError(_("The same shift is listed twice."), "pattern")
+        raise RuleError(_("The same shift is listed twice."), "pattern")
     # Shifts of one day must not overlap each other (one person could not serve both).
     spans = [shift_bounds(date(2020, 1, 6), start, end, UTC) for _label, start, end in out]
     spans += [(a + timedelta(days=1), b + timedelta(days=1)) for a, b in spans[:1]]
     for (_a1, b1), (a2, _b2) in zip(spans, spans[1:], strict=False):
         if a2 < b1:
-            raise DutyError(_("Shifts of a day must not overlap."), "pattern")
+            raise RuleError(_("Shifts of a day must not overlap."), "pattern")
     return out
 
 
@@ -125,9 +112,9 @@ def _validate(values: dict) -> dict:
     pattern = ",".join(label for label, *_r in parse_pattern(values.get("pattern") or DEFAULT_PATTERN))
     lo, hi = int(values.get("min_people") or 1), int(values.get("max_people") or 1)
     if lo < 1 or hi < lo:
-        raise DutyError(_("The maximum must be at least the minimum, and the minimum at least 1."), "max_people")
+        raise RuleError(_("The maximum must be at least the minimum, and the minimum at least 1."), "max_people")
     if values.get("kind", "gate") not in CHECKPOINT_KINDS:
-        raise DutyError(_("Choose a kind."), "kind")
+        raise RuleError(_("Choose a kind."), "kind")
     return {**values, "pattern": pattern, "min_people": lo, "max_people": hi}
 
 
@@ -237,17 +224,11 @@ def cancel_shift(actor, shift: Shift, reason: str, now: datetime | None = None) 
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise DutyError(_("Give a reason."), "reason")
-    won = db.session.execute(
-        update(Shift).where(Shift.id == shift.id, Shift.status == "open", Shift.starts_at > now)
-        .values(status="cancelled", filled=0).execution_options(synchronize_session=False)).rowcount
-    if not won:
-        db.session.refresh(shift)
-        if shift.status == "cancelled":
-            raise DutyError(_("This shift has already been cancelled."))
-        if shift.ends_at <= now:
-            raise DutyError(_("This shift is over; it can no longer be cancelled."))
-        raise DutyError(_("This shift has already started; it can no longer be cancelled."))
+        raise RuleError(_("Give a reason."), "reason")
+    SHIFT.apply(shift, "cancel", {"filled": 0}, now=now, explain=lambda shift, action: (
+        _("This shift has already been cancelled.") if shift.status == "cancelled"
+        else _("This shift is over; it can no longer be cancelled.") if shift.ends_at <= now
+        else _("This shift has already started; it can no longer be cancelled.")))
     ended = db.session.execute(
         update(Signup).where(Signup.shift_id == shift.id, Signup.status.in_(ACTIVE_SIGNUP))
         .values(status="cancelled", ended_at=now, ended_by_id=getattr(actor, "id", None), reason=reason[:500])
@@ -351,14 +332,14 @@ def serves_in(user: User, community_id: int) -> bool:
 def sign_up(shift: Shift, user: User, *, actor: User | None = None, now: datetime | None = None) -> Signup:
     """Put `user` on the shift (themselves, or assigned by staff). The capacity is guarded by one
     conditional UPDATE of the shift's counter in the same transaction as the sign-up row, and the
-    unique shift × person forbids a double sign-up. Raises DutyError; the caller then rolls back."""
+    unique shift × person forbids a double sign-up. Raises RuleError; the caller then rolls back."""
     now = now or utcnow()
     actor = actor or user
     if not serves_in(user, shift.checkpoint.community_id):
         if actor.id == user.id:
-            raise DutyError(_("This checkpoint belongs to %(community)s, where you do not serve as a volunteer.",
+            raise RuleError(_("This checkpoint belongs to %(community)s, where you do not serve as a volunteer.",
                               community=shift.checkpoint.community.name))
-        raise DutyError(_("%(name)s does not serve as a volunteer in %(community)s.", name=user.display_name,
+        raise RuleError(_("%(name)s does not serve as a volunteer in %(community)s.", name=user.display_name,
                           community=shift.checkpoint.community.name))
     # One sign-up of a person at a time (a no-op on SQLite, whose transactions are serialised):
     # the overlap check below cannot race with the same person's other sign-up.
@@ -366,10 +347,10 @@ def sign_up(shift: Shift, user: User, *, actor: User | None = None, now: datetim
     existing = db.session.scalars(select(Signup).where(Signup.shift_id == shift.id, Signup.user_id == user.id,
                                                        Signup.status.in_(ACTIVE_SIGNUP))).first()
     if existing is not None:
-        raise DutyError(_("Already signed up for this shift."))
+        raise RuleError(_("Already signed up for this shift."))
     clash = _clash(user.id, shift)
     if clash is not None:
-        raise DutyError(_("This overlaps %(shift)s, which you are already signed up for.", shift=shift_name(clash)))
+        raise RuleError(_("This overlaps %(shift)s, which you are already signed up for.", shift=shift_name(clash)))
     won = db.session.execute(
         update(Shift).where(Shift.id == shift.id, Shift.status == "open", Shift.filled < Shift.capacity,
                             Shift.starts_at > now)
@@ -378,7 +359,7 @@ def sign_up(shift: Shift, user: User, *, actor: User | None = None, now: datetim
                 gap_alerted=case((Shift.filled + 1 >= Shift.min_people, False), else_=Shift.gap_alerted))
         .execution_options(synchronize_session=False)).rowcount
     if not won:
-        raise DutyError(_refusal(shift, now))
+        raise RuleError(_refusal(shift, now))
     values = {"shift_id": shift.id, "user_id": user.id, "status": "signed_up", "signed_up_at": now,
               "assigned_by_id": actor.id if actor.id != user.id else None, "reason": ""}
     stmt = _insert(Signup).values(**values)
@@ -390,7 +371,7 @@ def sign_up(shift: Shift, user: User, *, actor: User | None = None, now: datetim
         where=Signup.status.in_(("withdrawn", "removed")))
     signup_id = db.session.execute(stmt.returning(Signup.id)).scalar()
     if signup_id is None:  # a concurrent sign-up of the same person won
-        raise DutyError(_("Already signed up for this shift."))
+        raise RuleError(_("Already signed up for this shift."))
     signup = db.session.get(Signup, signup_id, populate_existing=True)
     record("duty_signed_up" if actor.id == user.id else "duty_assigned", shift, actor=actor,
            summary=user.username)
@@ -403,7 +384,7 @@ def _release(shift_id: int) -> None:
 
 
 def _state_message(signup: Signup) -> str:
-    db.session.refresh(signup)
+    """What a sign-up's state is now, and who put it there."""
     if signup.status == "cancelled":
         return _("This shift has been cancelled.")
     label = STATUS_LABELS.get(signup.status, signup.status)
@@ -414,21 +395,23 @@ def _state_message(signup: Signup) -> str:
     return _("This sign-up is already %(state)s.", state=label)
 
 
+def _explain(still_signed_up: str | None = None):
+    """A refusal of a sign-up's transition (policy.SIGNUP): its state now, or, while it is still
+    signed up, why the time does not allow the action."""
+    return lambda signup, action: (_state_message(signup) if signup.status != "signed_up"
+                                   else still_signed_up or _state_message(signup))
+
+
 def withdraw(signup: Signup, user: User, now: datetime | None = None) -> None:
     """The volunteer takes themselves off, until the cut-off before the shift starts."""
     now = now or utcnow()
     shift = signup.shift
     if shift.starts_at - cutoff() <= now and signup.status == "signed_up":
-        raise DutyError(_("Withdrawals close %(hours)d h before the shift starts; ask your grid member to "
+        raise RuleError(_("Withdrawals close %(hours)d h before the shift starts; ask your grid member to "
                           "take you off.", hours=int(cutoff().total_seconds() // 3600)))
     _lock_shift(shift.id)
-    won = db.session.execute(
-        update(Signup).where(Signup.id == signup.id, Signup.user_id == user.id, Signup.status == "signed_up",
-                             Signup.shift_id.in_(select(Shift.id).where(Shift.starts_at > now + cutoff())))
-        .values(status="withdrawn", ended_at=now, ended_by_id=user.id)
-        .execution_options(synchronize_session=False)).rowcount
-    if not won:
-        raise DutyError(_state_message(signup))
+    SIGNUP.apply(signup, "withdraw", {"ended_at": now, "ended_by_id": user.id}, Signup.user_id == user.id,
+                 now=now, explain=_explain())
     _release(shift.id)
     record("duty_withdrawn", shift, actor=user, summary=user.username)
 
@@ -439,17 +422,11 @@ def remove(signup: Signup, actor: User, reason: str, now: datetime | None = None
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise DutyError(_("Give a reason."), "reason")
+        raise RuleError(_("Give a reason."), "reason")
     shift = signup.shift
     _lock_shift(shift.id)
-    won = db.session.execute(
-        update(Signup).where(Signup.id == signup.id, Signup.status == "signed_up",
-                             Signup.shift_id.in_(select(Shift.id).where(Shift.ends_at > now)))
-        .values(status="removed", ended_at=now, ended_by_id=actor.id, reason=reason[:500])
-        .execution_options(synchronize_session=False)).rowcount
-    if not won:
-        raise DutyError(_state_message(signup) if signup.status != "signed_up"
-                        else _("This shift is over; mark a no-show instead."))
+    SIGNUP.apply(signup, "remove", {"ended_at": now, "ended_by_id": actor.id, "reason": reason[:500]}, now=now,
+                 explain=_explain(_("This shift is over; mark a no-show instead.")))
     _release(shift.id)
     record("duty_removed", shift, actor=actor, summary=f"{signup.user.username}: {reason[:200]}")
     name = shift_name(shift)
@@ -466,47 +443,30 @@ def remove(signup: Signup, actor: User, reason: str, now: datetime | None = None
 
 def check_in_open(signup: Signup, now: datetime) -> bool:
     """Whether the person may check in now: signed up, from CHECK_IN_EARLY before the start until
-    the end (what check_in's UPDATE requires; "my shifts" shows the button by it)."""
-    return signup.status == "signed_up" and signup.shift.starts_at - CHECK_IN_EARLY <= now < signup.shift.ends_at
+    the end (policy.SIGNUP, which check_in's UPDATE also obeys)."""
+    return SIGNUP.state_allows(signup, "check_in") and SIGNUP["check_in"].when(signup, now)
 
 
 def check_in(signup: Signup, user: User, now: datetime | None = None) -> None:
     now = now or utcnow()
-    won = db.session.execute(
-        update(Signup).where(Signup.id == signup.id, Signup.user_id == user.id, Signup.status == "signed_up",
-                             Signup.shift_id.in_(select(Shift.id).where(Shift.starts_at <= now + CHECK_IN_EARLY,
-                                                                        Shift.ends_at > now)))
-        .values(status="checked_in", checked_in_at=now).execution_options(synchronize_session=False)).rowcount
-    if not won:
-        if signup.status == "signed_up" and signup.shift.starts_at - CHECK_IN_EARLY > now:
-            raise DutyError(_("Check-in opens 30 minutes before the shift (%(time)s).",
-                              time=_hhmm(signup.shift.starts_at - CHECK_IN_EARLY)))
-        if signup.status == "signed_up":
-            raise DutyError(_("This shift is over."))
-        raise DutyError(_state_message(signup))
+    early = signup.shift.starts_at - CHECK_IN_EARLY > now
+    SIGNUP.apply(signup, "check_in", {"checked_in_at": now}, Signup.user_id == user.id, now=now, explain=_explain(
+        _("Check-in opens 30 minutes before the shift (%(time)s).", time=_hhmm(signup.shift.starts_at - CHECK_IN_EARLY))
+        if early else _("This shift is over.")))
     record("duty_checked_in", signup.shift, actor=user, summary=user.username)
 
 
 def check_out(signup: Signup, user: User, now: datetime | None = None) -> None:
     now = now or utcnow()
-    won = db.session.execute(
-        update(Signup).where(Signup.id == signup.id, Signup.user_id == user.id, Signup.status == "checked_in")
-        .values(status="checked_out", checked_out_at=now).execution_options(synchronize_session=False)).rowcount
-    if not won:
-        raise DutyError(_state_message(signup) if signup.status != "signed_up" else _("Check in first."))
+    SIGNUP.apply(signup, "check_out", {"checked_out_at": now}, Signup.user_id == user.id, now=now,
+                 explain=_explain(_("Check in first.")))
     record("duty_checked_out", signup.shift, actor=user, summary=user.username)
 
 
 def mark_no_show(signup: Signup, actor: User, now: datetime | None = None) -> None:
     now = now or utcnow()
-    won = db.session.execute(
-        update(Signup).where(Signup.id == signup.id, Signup.status == "signed_up",
-                             Signup.shift_id.in_(select(Shift.id).where(Shift.ends_at <= now)))
-        .values(status="no_show", ended_at=now, ended_by_id=actor.id)
-        .execution_options(synchronize_session=False)).rowcount
-    if not won:
-        raise DutyError(_state_message(signup) if signup.status != "signed_up"
-                        else _("The shift is not over yet."))
+    SIGNUP.apply(signup, "mark_no_show", {"ended_at": now, "ended_by_id": actor.id}, now=now,
+                 explain=_explain(_("The shift is not over yet.")))
     record("duty_no_show", signup.shift, actor=actor, summary=signup.user.username)
 
 
@@ -546,7 +506,7 @@ def send_reminders(now: datetime | None = None) -> int:
                      _("Duty at %(place)s at %(time)s", place=cp.name, time=_hhmm(shift.starts_at)),
                      _("Your shift %(label)s at %(where)s starts at %(time)s. Check in on arrival.",
                        label=shift.label, where=where, time=_hhmm(shift.starts_at)),
-                     dedupe_key=f"shift-reminder:{signup.id}", link="/duty/mine", now=now)
+                     dedupe_key=keys.shift_reminder(signup.id), link="/duty/mine", now=now)
         sent += res.inbox
     return sent
 
@@ -572,7 +532,7 @@ def gap_alerts(now: datetime | None = None) -> int:
         title = _("Short of people: %(shift)s", shift=shift_name(shift))
         body = _("%(filled)d of at least %(min)d people signed up for %(place)s, starting %(time)s.",
                  filled=shift.filled, min=shift.min_people, place=cp.name, time=_hhmm(shift.starts_at))
-        res = notify(grid_staff(cp), "duty_gap", title, body, dedupe_key=f"shift-gap:{shift.id}:{rounds[shift.id]}",
+        res = notify(grid_staff(cp), "duty_gap", title, body, dedupe_key=keys.shift_gap(shift.id, rounds[shift.id]),
                      link=f"/duty/roster?day={shift.day.isoformat()}", places=[cp.community], group_text=body,
                      now=now)
         told += res.inbox
@@ -592,7 +552,7 @@ def list_no_shows(now: datetime | None = None) -> int:
         notify(grid_staff(shift.checkpoint, secretaries=False), "duty_no_show",
                _("Confirm no-shows: %(shift)s", shift=shift_name(shift)),
                _("Some people never checked in. Mark them on the roster."),
-               dedupe_key=f"shift-noshow:{shift.id}", link=f"/duty/roster?day={shift.day.isoformat()}", now=now)
+               dedupe_key=keys.shift_noshow(shift.id), link=f"/duty/roster?day={shift.day.isoformat()}", now=now)
     return len(ids)
 
 

@@ -5,16 +5,20 @@ Every object route: load or 404, `require()` the action on that object, one serv
 answer (the changed fragment with a toast to htmx, a redirect with a flash message otherwise).
 """
 from datetime import timedelta
+from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from gridapp.auth.models import User
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
-from gridapp.core.http import page_number, redirect_back, toast, wants_fragment
+from gridapp.core.acting import act
+from gridapp.core.http import back_to, form_status, page_number
 from gridapp.core.params import date_arg, id_arg
+from gridapp.core.rules import Conflict, RuleError
 from gridapp.core.security import mark_personal
 from gridapp.duty import policy, services
 from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, HoursPeriodForm, RemoveForm
@@ -29,24 +33,16 @@ bp = Blueprint("duty", __name__, template_folder="templates")
 
 @bp.context_processor
 def _context():
-    return {"kind_labels": services.KIND_LABELS, "status_labels": services.STATUS_LABELS,
+    return {"kind_labels": services.KIND_LABELS, "status_labels": policy.STATUS_LABELS,
             "coverage": services.coverage, "coverage_labels": services.COVERAGE_LABELS,
-            "short_label": services.short_label, "check_in_open": services.check_in_open}
+            "short_label": services.short_label,
+            "withdraw_cutoff_hours": int(policy.cutoff().total_seconds() // 3600)}
 
 
 def _or_404(obj):
     if obj is None:
         abort(404)
     return obj
-
-
-def _refused(exc, fragment_html=None, status=409):
-    """A refusal: the fragment and an error toast for htmx; otherwise a flash and back."""
-    db.session.rollback()
-    if wants_fragment() and fragment_html is not None:
-        return toast(make_response(fragment_html()), str(exc), "error")
-    flash(str(exc), "error")
-    return redirect_back(url_for("duty.index"))
 
 
 # --- volunteers ----------------------------------------------------------------------------------
@@ -80,12 +76,11 @@ def index():
                            checkpoint_id=checkpoint_id, needs=needs)
 
 
-def _shift_fragment(shift_id):
-    def html():
-        shift = services.load_shift(shift_id)
-        mine = services.my_signups_on(current_user, [shift.id])
-        return render_template("duty/_shift.html", shift=shift, mine=mine, now=utcnow())
-    return html
+def _shift_fragment(shift_id, form=None, refused=None):
+    """One shift of the volunteers' list, as it is now (what htmx swaps after a sign-up)."""
+    shift = services.load_shift(shift_id)
+    mine = services.my_signups_on(current_user, [shift.id])
+    return render_template("duty/_shift.html", shift=shift, mine=mine, now=utcnow())
 
 
 @bp.post("/shifts/<int:shift_id>/signup")
@@ -95,16 +90,9 @@ def signup(shift_id):
     # Only volunteers sign up; whether this shift is in their community is the service's rule,
     # so a refusal says which community the checkpoint belongs to.
     require(current_user, "sign_up_duty")
-    try:
-        services.sign_up(shift, current_user)
-    except services.DutyError as exc:
-        return _refused(exc, _shift_fragment(shift_id))
-    db.session.commit()
-    message = _("Signed up: %(shift)s", shift=services.shift_name(shift))
-    if wants_fragment():
-        return toast(make_response(_shift_fragment(shift_id)()), message)
-    flash(message, "success")
-    return redirect_back(url_for("duty.index", day=shift.day.isoformat()))
+    return act(lambda: services.sign_up(shift, current_user), show=partial(_shift_fragment, shift_id),
+               done=_("Signed up: %(shift)s", shift=services.shift_name(shift)),
+               back=back_to(url_for("duty.index", day=shift.day.isoformat())))
 
 
 @bp.post("/shifts/<int:shift_id>/withdraw")
@@ -112,19 +100,16 @@ def signup(shift_id):
 def withdraw(shift_id):
     shift = _or_404(services.load_shift(shift_id))
     mine = services.my_signups_on(current_user, [shift.id]).get(shift.id)
-    if mine is None:
-        return _refused(services.DutyError(_("You are not signed up for this shift.")), _shift_fragment(shift_id))
-    require(current_user, "withdraw", mine)
-    try:
+    if mine is not None:
+        require(current_user, "withdraw", mine)
+
+    def do():
+        if mine is None:
+            raise Conflict(_("You are not signed up for this shift."))
         services.withdraw(mine, current_user)
-    except services.DutyError as exc:
-        return _refused(exc, _shift_fragment(shift_id))
-    db.session.commit()
-    message = _("Withdrawn from %(shift)s", shift=services.shift_name(shift))
-    if wants_fragment():
-        return toast(make_response(_shift_fragment(shift_id)()), message)
-    flash(message, "success")
-    return redirect_back(url_for("duty.index", day=shift.day.isoformat()))
+    return act(do, show=partial(_shift_fragment, shift_id),
+               done=_("Withdrawn from %(shift)s", shift=services.shift_name(shift)),
+               back=back_to(url_for("duty.index", day=shift.day.isoformat())))
 
 
 @bp.get("/mine")
@@ -167,29 +152,15 @@ def _own_signup(signup_id, action):
     return s
 
 
-def _mine_row(signup_id):
-    def html():
-        s = services.load_signup(signup_id)
-        return render_template("duty/_mine_row.html", s=s, now=utcnow())
-    return html
+def _mine_row(signup_id, form=None, refused=None):
+    return render_template("duty/_mine_row.html", s=services.load_signup(signup_id), now=utcnow())
 
 
 def _attendance(signup_id, action, service, message):
     """Check in or out: just that row back to htmx (with a toast), a redirect to my shifts otherwise."""
     s = _own_signup(signup_id, action)
-    try:
-        service(s, current_user)
-    except services.DutyError as exc:
-        db.session.rollback()
-        if wants_fragment():
-            return toast(make_response(_mine_row(signup_id)()), str(exc), "error")
-        flash(str(exc), "error")
-        return redirect(url_for("duty.mine"))
-    db.session.commit()
-    if wants_fragment():
-        return toast(make_response(_mine_row(signup_id)()), message)
-    flash(message, "success")
-    return redirect(url_for("duty.mine"))
+    return act(lambda: service(s, current_user), show=partial(_mine_row, signup_id), done=message,
+               back=url_for("duty.mine"))
 
 
 @bp.post("/signups/<int:signup_id>/check-in")
@@ -226,7 +197,7 @@ def roster():
         can_manage=lambda cp: can(current_user, "manage", cp))
 
 
-def _shift_page(shift, remove_form=None, assign_form=None, cancel_form=None, status=200):
+def _shift_page(shift, remove_form=None, assign_form=None, cancel_form=None, **_ignored):
     now = utcnow()
     people = services.roster_people(shift)
     assign_form = assign_form or AssignForm(formdata=None)
@@ -235,7 +206,7 @@ def _shift_page(shift, remove_form=None, assign_form=None, cancel_form=None, sta
     return render_template("duty/shift.html", shift=shift, people=people, now=now,
                            cancelled=services.cancellation(shift),
                            remove_form=remove_form or RemoveForm(formdata=None), assign_form=assign_form,
-                           cancel_form=cancel_form or CancelShiftForm(formdata=None)), status
+                           cancel_form=cancel_form or CancelShiftForm(formdata=None))
 
 
 @bp.get("/shifts/<int:shift_id>")
@@ -253,20 +224,11 @@ def assign(shift_id):
     require(current_user, "manage", shift)
     form = AssignForm()
     form.user_id.choices = [(u.id, u.display_name) for u in services.candidates(shift)]
-    if not form.validate_on_submit():
-        return _shift_page(shift, assign_form=form, status=400)
-    from gridapp.auth.models import User
-
-    person = db.session.get(User, form.user_id.data)
-    try:
-        services.sign_up(shift, person, actor=current_user)
-    except services.DutyError as exc:
-        db.session.rollback()
-        form.user_id.errors.append(str(exc))
-        return _shift_page(shift, assign_form=form, status=409)
-    db.session.commit()
-    flash(_("%(name)s is on the shift.", name=person.display_name), "success")
-    return redirect(url_for("duty.shift_page", shift_id=shift.id))
+    person = db.session.get(User, form.user_id.data) if form.user_id.data else None
+    return act(lambda: services.sign_up(shift, person, actor=current_user), form=form, refusal_field="user_id",
+               show=lambda form=None, refused=None: _shift_page(shift, assign_form=form),
+               done=lambda signup: _("%(name)s is on the shift.", name=person.display_name),
+               back=url_for("duty.shift_page", shift_id=shift.id))
 
 
 @bp.post("/shifts/<int:shift_id>/cancel")
@@ -276,17 +238,10 @@ def cancel(shift_id):
     shift = _or_404(services.load_shift(shift_id))
     require(current_user, "manage", shift)
     form = CancelShiftForm()
-    if not form.validate_on_submit():
-        return _shift_page(shift, cancel_form=form, status=400)
-    try:
-        told = services.cancel_shift(current_user, shift, form.cancel_reason.data)
-    except services.DutyError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("duty.shift_page", shift_id=shift_id))
-    db.session.commit()
-    flash(_("The shift was cancelled. People on it who were told: %(n)d.", n=told), "success")
-    return redirect(url_for("duty.shift_page", shift_id=shift_id))
+    return act(lambda: services.cancel_shift(current_user, shift, form.cancel_reason.data), form=form,
+               show=lambda form=None, refused=None: _shift_page(shift, cancel_form=form),
+               done=lambda told: _("The shift was cancelled. People on it who were told: %(n)d.", n=told),
+               back=url_for("duty.shift_page", shift_id=shift_id))
 
 
 @bp.post("/signups/<int:signup_id>/remove")
@@ -295,17 +250,10 @@ def remove(signup_id):
     s = _or_404(services.load_signup(signup_id))
     require(current_user, "remove", s)
     form = RemoveForm()
-    if not form.validate_on_submit():
-        return _shift_page(s.shift, remove_form=form, status=400)
-    try:
-        services.remove(s, current_user, form.reason.data)
-    except services.DutyError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("duty.shift_page", shift_id=s.shift_id))
-    db.session.commit()
-    flash(_("%(name)s was taken off the shift.", name=s.user.display_name), "success")
-    return redirect(url_for("duty.shift_page", shift_id=s.shift_id))
+    return act(lambda: services.remove(s, current_user, form.reason.data), form=form,
+               show=lambda form=None, refused=None: _shift_page(s.shift, remove_form=form),
+               done=_("%(name)s was taken off the shift.", name=s.user.display_name),
+               back=url_for("duty.shift_page", shift_id=s.shift_id))
 
 
 @bp.post("/signups/<int:signup_id>/no-show")
@@ -313,13 +261,9 @@ def remove(signup_id):
 def no_show(signup_id):
     s = _or_404(services.load_signup(signup_id))
     require(current_user, "mark_no_show", s)
-    try:
-        services.mark_no_show(s, current_user)
-    except services.DutyError as exc:
-        return _refused(exc)
-    db.session.commit()
-    flash(_("%(name)s marked as a no-show.", name=s.user.display_name), "success")
-    return redirect_back(url_for("duty.roster"))
+    return act(lambda: services.mark_no_show(s, current_user),
+               show=partial(_shift_page, s.shift),
+               done=_("%(name)s marked as a no-show.", name=s.user.display_name), back=back_to(url_for("duty.roster")))
 
 
 # --- checkpoints ------------------------------------------------------------------------------------
@@ -348,14 +292,14 @@ def new_checkpoint():
         compound = db.session.get(Compound, form.compound_id.data) if form.compound_id.data else None
         try:
             cp = services.create_checkpoint(current_user, community=community, compound=compound, values=_values(form))
-        except services.DutyError as exc:
+        except RuleError as exc:
             db.session.rollback()
             getattr(form, exc.field or "pattern").errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Checkpoint added with its shifts for the next 14 days."), "success")
             return redirect(url_for("duty.checkpoint", checkpoint_id=cp.id))
-    return render_template("duty/checkpoint.html", form=form, community=community, checkpoint=None)
+    return render_template("duty/checkpoint.html", form=form, community=community, checkpoint=None), form_status(form)
 
 
 @bp.route("/checkpoints/<int:checkpoint_id>", methods=["GET", "POST"])
@@ -375,7 +319,7 @@ def checkpoint(checkpoint_id):
                 values.pop(key)
         try:
             result = services.update_checkpoint(current_user, cp, values)
-        except services.DutyError as exc:
+        except RuleError as exc:
             db.session.rollback()
             getattr(form, exc.field or "pattern").errors.append(str(exc))
         else:
@@ -383,7 +327,8 @@ def checkpoint(checkpoint_id):
             flash(_("Saved.") if not result else
                   _("Saved. Future shifts follow the new pattern; shifts with people on them were kept."), "success")
             return redirect(url_for("duty.checkpoint", checkpoint_id=cp.id))
-    return render_template("duty/checkpoint.html", form=form, community=cp.community, checkpoint=cp, details=details)
+    return (render_template("duty/checkpoint.html", form=form, community=cp.community, checkpoint=cp, details=details),
+            form_status(form))
 
 
 # --- hours and the export -------------------------------------------------------------------------

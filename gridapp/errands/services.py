@@ -13,7 +13,8 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.auth.services import holders
-from gridapp.errands import policy
+from gridapp.core.rules import RuleError
+from gridapp.errands import keys, policy
 from gridapp.errands.models import (
     ACTIVE_CLAIM_STATES,
     PENDING_STATES,
@@ -22,25 +23,21 @@ from gridapp.errands.models import (
     ErrandEvent,
     UrgentOptIn,
 )
+from gridapp.errands.policy import ERRAND, STATUS_LABELS
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
-from gridapp.policy import household_clause, scope_of
+from gridapp.policy import scope_of
 from gridapp.timeutil import town_day_and_week_start, town_midnight, town_zone, utcnow
 
-register_kind("errand_update", _l("Errands I filed or claimed"), channels=("email",))
-register_kind("errand_urgent", _l("Urgent errands waiting for a volunteer"), channels=("email", "sms"), urgent=True)
-register_kind("errand_reminder", _l("Errand reminders (late, unconfirmed)"), channels=("email",))
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("errand_update", _l("Errands I filed or claimed"), channels=("email",)),
+    kind("errand_urgent", _l("Urgent errands waiting for a volunteer"), channels=("email", "sms"), urgent=True),
+    kind("errand_reminder", _l("Errand reminders (late, unconfirmed)"), channels=("email",)),
+)
 
-STATUS_LABELS = {
-    "open": _l("Open"),
-    "claimed": _l("Claimed"),
-    "purchased": _l("Purchased"),
-    "delivered": _l("Delivered"),
-    "confirmed": _l("Confirmed"),
-    "cancelled": _l("Cancelled"),
-}
 CATEGORY_LABELS = {
     "daily": _l("Daily necessities"),
     "medicine": _l("Medicine"),
@@ -57,15 +54,6 @@ EVENT_LABELS = {
     "confirmed": _l("confirmed the delivery"),
     "cancelled": _l("cancelled it"),
 }
-
-
-
-class ErrandError(Exception):
-    """A refused action, with the message the user sees (and the form field it concerns)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.field = field
 
 
 def _setting(name: str) -> int:
@@ -110,33 +98,17 @@ def cents(amount) -> int | None:
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
-        raise ErrandError(_("Enter an amount such as 35.50."), "cost") from None
+        raise RuleError(_("Enter an amount such as 35.50."), "cost") from None
     if value < 0:
-        raise ErrandError(_("An amount cannot be negative."), "cost")
+        raise RuleError(_("An amount cannot be negative."), "cost")
     if value > 100000:
-        raise ErrandError(_("That amount is too large for an errand."), "cost")
+        raise RuleError(_("That amount is too large for an errand."), "cost")
     return int((value * 100).to_integral_value())
 
 
 # --- filing ------------------------------------------------------------------------------------
 
 PICKER_LIMIT = 30
-
-
-def _filing_scope(user):
-    """The households a user may file for, as SQL (Household, Compound and Grid joined): their own
-    places (the twin of policy.may_file_for) and that they may see at all."""
-    s = scope_of(user)
-    conds = []
-    if s.communities:
-        conds.append(Grid.community_id.in_(s.communities))
-    if s.grids:
-        conds.append(Compound.grid_id.in_(s.grids))
-    if s.compounds:
-        conds.append(Household.compound_id.in_(s.compounds))
-    if not conds:
-        return None
-    return and_(or_(*conds), household_clause(user))
 
 
 def _like(term: str) -> str:
@@ -147,7 +119,7 @@ def households_for_filing(user, q: str = "", limit: int = PICKER_LIMIT) -> list[
     """The searchable picker: households in the filer's own places, housebound first. Every word
     of q must match the compound, the building, unit or room, the label (1-2-301), the head's
     name or the phone. One query, at most `limit` rows."""
-    scope = _filing_scope(user)
+    scope = policy.filing_clause(user)
     if scope is None:
         return []
     label = Household.building + "-" + Household.unit + "-" + Household.room
@@ -167,7 +139,7 @@ def households_for_filing(user, q: str = "", limit: int = PICKER_LIMIT) -> list[
 
 def household_for_filing(user, household_id) -> Household | None:
     """One household by id, only if the user may file for it (else None, whatever the id)."""
-    scope = _filing_scope(user)
+    scope = policy.filing_clause(user)
     if scope is None or not isinstance(household_id, int) or not 0 < household_id < 2**31:
         return None
     return db.session.scalars(
@@ -179,19 +151,19 @@ def household_for_filing(user, household_id) -> Household | None:
 def file_errand(actor: User, household: Household | None, values: dict, now: datetime | None = None) -> Errand:
     now = now or utcnow()
     if household is None or not policy.may_file_for(scope_of(actor), household):
-        raise ErrandError(_("Choose a household in your own area."), "household_id")
+        raise RuleError(_("Choose a household in your own area."), "household_id")
     items = "\n".join(line.strip() for line in (values.get("items") or "").splitlines() if line.strip())
     if not items:
-        raise ErrandError(_("List what is needed, one item per line."), "items")
+        raise RuleError(_("List what is needed, one item per line."), "items")
     if values.get("category") not in CATEGORY_LABELS:
-        raise ErrandError(_("Choose a category."), "category")
+        raise RuleError(_("Choose a category."), "category")
     needed_by = values.get("needed_by_at")
     if needed_by is None or needed_by <= now:
-        raise ErrandError(_("The needed-by time must be in the future."), "needed_by_at")
+        raise RuleError(_("The needed-by time must be in the future."), "needed_by_at")
     try:
         estimate = cents(values.get("estimated_cost"))
-    except ErrandError as exc:
-        raise ErrandError(str(exc), "estimated_cost") from None
+    except RuleError as exc:
+        raise RuleError(str(exc), "estimated_cost") from None
     path = household.path
     errand = Errand(household_id=household.id, compound_id=path["compound"], grid_id=path["grid"],
                     community_id=path["community"], category=values["category"], items=items,
@@ -231,43 +203,34 @@ def _name(user_id) -> str:
     return user.display_name if user else "?"
 
 
-def _refusal(errand: Errand, attempted: str, actor: User) -> str:
-    """Why a transition found no row: what the errand's state is now, and who put it there."""
-    db.session.refresh(errand)
-    st = errand.status
-    if st == "cancelled":
-        return _("This errand was cancelled by %(who)s: %(reason)s", who=_name(errand.cancelled_by_id),
-                 reason=errand.cancel_reason)
-    if attempted == "claim":
-        if st == "open":
-            if errand.community_id not in scope_of(actor).volunteer_communities:
-                return _("This errand is not in your community.")
-            return _("You already hold %(n)d active errands; deliver or release one first.",
-                     n=max_active_claims())
-        if errand.claimant_id == actor.id:
-            return _("You already hold this errand.")
-        if st in ("claimed", "purchased"):
-            return _("Already taken by %(who)s.", who=_name(errand.claimant_id))
-        return _("This errand was already delivered by %(who)s.", who=_name(errand.claimant_id))
-    if attempted in ("purchase", "deliver", "release") and errand.claimant_id != actor.id:
-        return _("This errand is no longer yours (it is now “%(status)s”).", status=STATUS_LABELS[st])
-    messages = {
-        "release": _("Only an errand you have claimed and not yet bought can be released; it is “%(status)s”."),
-        "purchase": _("Only a claimed errand can be marked bought; it is “%(status)s”."),
-        "deliver": _("Only a bought errand can be marked delivered; it is “%(status)s”."),
-        "confirm": _("Only a delivered errand can be confirmed; it is “%(status)s”."),
-        "cancel": _("Only an open or claimed errand can be cancelled; it is “%(status)s”."),
-    }
-    return messages[attempted] % {"status": STATUS_LABELS[st]}
+def _explain(actor: User):
+    """Why a transition found no row, when there is more to say than the table's refusal
+    (policy.ERRAND): who cancelled it, who has it, that the limit of claims is reached."""
+    def explain(errand: Errand, attempted: str) -> str | None:
+        st = errand.status
+        if st == "cancelled":
+            return _("This errand was cancelled by %(who)s: %(reason)s", who=_name(errand.cancelled_by_id),
+                     reason=errand.cancel_reason)
+        if attempted == "claim":
+            if st == "open":
+                if errand.community_id not in scope_of(actor).volunteer_communities:
+                    return _("This errand is not in your community.")
+                return _("You already hold %(n)d active errands; deliver or release one first.",
+                         n=max_active_claims())
+            if errand.claimant_id == actor.id:
+                return _("You already hold this errand.")
+            if st in ("claimed", "purchased"):
+                return _("Already taken by %(who)s.", who=_name(errand.claimant_id))
+            return _("This errand was already delivered by %(who)s.", who=_name(errand.claimant_id))
+        if attempted in ("purchase", "deliver", "release") and errand.claimant_id != actor.id:
+            return _("This errand is no longer yours (it is now “%(status)s”).", status=STATUS_LABELS[st])
+        return None
+    return explain
 
 
-def _transition(errand, actor, attempted: str, from_states, values: dict, *extra_where) -> None:
-    """One conditional UPDATE: the row count says whether this transition happened."""
-    stmt = (update(Errand).where(Errand.id == errand.id, Errand.status.in_(from_states), *extra_where)
-            .values(**values).execution_options(synchronize_session=False))
-    if db.session.execute(stmt).rowcount != 1:
-        raise ErrandError(_refusal(errand, attempted, actor))
-    db.session.refresh(errand)
+def _transition(errand, actor, action: str, values: dict, *extra_where) -> None:
+    """The action's conditional UPDATE (policy.ERRAND); a refusal says what the errand's state is now."""
+    ERRAND.apply(errand, action, values, *extra_where, explain=_explain(actor))
 
 
 def _lock_volunteer(user_id: int) -> None:
@@ -287,15 +250,15 @@ def claim(errand: Errand, user: User, now: datetime | None = None) -> None:
     communities = scope_of(user).volunteer_communities
     _lock_volunteer(user.id)
     held = aliased_active_count(user.id)
-    _transition(errand, user, "claim", ("open",),
-                {"status": "claimed", "claimant_id": user.id, "claimed_at": now,
+    _transition(errand, user, "claim",
+                {"claimant_id": user.id, "claimed_at": now,
                  "first_claimed_at": func.coalesce(Errand.first_claimed_at, now),
                  "claim_expires_at": now + claim_timeout(errand.urgent)},
                 Errand.community_id.in_(communities or [-1]), held < max_active_claims())
     _event(errand, user, "claimed", now=now)
     notify([errand.filed_by], "errand_update", _("Errand #%(id)d was claimed by %(who)s", id=errand.id,
                                                   who=user.display_name),
-           _public_text(errand, errand.compound.name), dedupe_key=f"errand-claimed:{errand.id}:{now.isoformat()}",
+           _public_text(errand, errand.compound.name), dedupe_key=keys.errand_claimed(errand.id, now),
            link=errand_link(errand.id), now=now)
 
 
@@ -318,8 +281,8 @@ def release(errand: Errand, user: User, reason: str, now: datetime | None = None
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise ErrandError(_("Say why you are giving it back."), "reason")
-    _transition(errand, user, "release", ("claimed",), _reopen_values(now), Errand.claimant_id == user.id)
+        raise RuleError(_("Say why you are giving it back."), "reason")
+    _transition(errand, user, "release", _reopen_values(now), Errand.claimant_id == user.id)
     _event(errand, user, "released", reason, now=now)
     notify([errand.filed_by], "errand_update", _("Errand #%(id)d is open again", id=errand.id),
            _("%(who)s gave it back: %(reason)s", who=user.display_name, reason=reason),
@@ -331,12 +294,12 @@ def purchase(errand: Errand, user: User, actual_cost, receipt_photo: str | None 
     now = now or utcnow()
     try:
         cost = cents(actual_cost)
-    except ErrandError as exc:
-        raise ErrandError(str(exc), "actual_cost") from None
+    except RuleError as exc:
+        raise RuleError(str(exc), "actual_cost") from None
     if cost is None:
-        raise ErrandError(_("Enter what the items cost (0 if nothing was paid)."), "actual_cost")
-    _transition(errand, user, "purchase", ("claimed",),
-                {"status": "purchased", "purchased_at": now, "actual_cost_cents": cost, "claim_expires_at": None,
+        raise RuleError(_("Enter what the items cost (0 if nothing was paid)."), "actual_cost")
+    _transition(errand, user, "purchase",
+                {"purchased_at": now, "actual_cost_cents": cost, "claim_expires_at": None,
                  "receipt_photo": receipt_photo},
                 Errand.claimant_id == user.id)
     _event(errand, user, "purchased", f"{cost / 100:.2f}", now=now)
@@ -345,28 +308,28 @@ def purchase(errand: Errand, user: User, actual_cost, receipt_photo: str | None 
 def deliver(errand: Errand, user: User, note: str = "", photo: str | None = None,
             now: datetime | None = None) -> None:
     now = now or utcnow()
-    _transition(errand, user, "deliver", ("purchased",),
-                {"status": "delivered", "delivered_at": now, "delivery_note": (note or "").strip(),
+    _transition(errand, user, "deliver",
+                {"delivered_at": now, "delivery_note": (note or "").strip(),
                  "delivery_photo": photo},
                 Errand.claimant_id == user.id)
     _event(errand, user, "delivered", (note or "").strip(), now=now)
     notify([errand.filed_by], "errand_update", _("Errand #%(id)d was delivered", id=errand.id),
            _("%(who)s delivered it. Please confirm, and settle the money.", who=user.display_name),
-           dedupe_key=f"errand-delivered:{errand.id}", link=errand_link(errand.id), now=now)
+           dedupe_key=keys.errand_delivered(errand.id), link=errand_link(errand.id), now=now)
 
 
 def confirm(errand: Errand, actor: User, money_settled: bool, note: str = "", now: datetime | None = None) -> None:
     now = now or utcnow()
     if (errand.actual_cost_cents or 0) > 0 and not money_settled:
-        raise ErrandError(_("Tick that the money was settled with the volunteer."), "money_settled")
-    _transition(errand, actor, "confirm", ("delivered",),
-                {"status": "confirmed", "confirmed_at": now, "confirmed_by_id": actor.id,
+        raise RuleError(_("Tick that the money was settled with the volunteer."), "money_settled")
+    _transition(errand, actor, "confirm",
+                {"confirmed_at": now, "confirmed_by_id": actor.id,
                  "money_settled": bool(money_settled)})
     _event(errand, actor, "confirmed", (note or "").strip(), now=now)
     record("errand_confirmed", errand, summary=f"money_settled: {bool(money_settled)}", actor=actor)
     if errand.claimant_id:
         notify([errand.claimant], "errand_update", _("Errand #%(id)d confirmed: thank you", id=errand.id),
-               _public_text(errand, errand.compound.name), dedupe_key=f"errand-confirmed:{errand.id}",
+               _public_text(errand, errand.compound.name), dedupe_key=keys.errand_confirmed(errand.id),
                link=errand_link(errand.id), now=now)
 
 
@@ -374,9 +337,9 @@ def cancel(errand: Errand, actor: User, reason: str, now: datetime | None = None
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise ErrandError(_("Give a reason for cancelling."), "reason")
-    _transition(errand, actor, "cancel", ("open", "claimed"),
-                {"status": "cancelled", "cancelled_at": now, "cancelled_by_id": actor.id, "cancel_reason": reason,
+        raise RuleError(_("Give a reason for cancelling."), "reason")
+    _transition(errand, actor, "cancel",
+                {"cancelled_at": now, "cancelled_by_id": actor.id, "cancel_reason": reason,
                  "claim_expires_at": None})
     _event(errand, actor, "cancelled", reason, now=now)
     record("errand_cancelled", errand, summary=f"reason: {reason}", actor=actor)
@@ -673,7 +636,7 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
         text = _public_text(errand, errand.compound.name)
         notify(volunteers + grid_members.get(errand.grid_id, []), "errand_urgent",
                _("Urgent errand #%(id)d is still unclaimed", id=errand.id), text,
-               dedupe_key=f"errand-urgent-unclaimed:{errand.id}:{errand.opened_at.isoformat()}",
+               dedupe_key=keys.errand_urgent_unclaimed(errand.id, errand.opened_at),
                link=errand_link(errand.id), places=[communities[errand.community_id]],
                group_text=_("Urgent errand #%(id)d still needs a volunteer.", id=errand.id) + " " + text, now=now)
     return len(errands)
@@ -691,7 +654,7 @@ def notify_overdue(now: datetime | None = None) -> int:
                _("Errand #%(id)d is past its needed-by time", id=errand.id),
                _("Status: %(status)s.", status=STATUS_LABELS[errand.status]) + " "
                + _public_text(errand, errand.compound.name),
-               dedupe_key=f"errand-overdue:{errand.id}", link=errand_link(errand.id), now=now)
+               dedupe_key=keys.errand_overdue(errand.id), link=errand_link(errand.id), now=now)
     return len(errands)
 
 
@@ -705,7 +668,7 @@ def remind_unconfirmed(now: datetime | None = None) -> int:
         notify([errand.filed_by], "errand_reminder", _("Please confirm errand #%(id)d", id=errand.id),
                _("It was delivered at %(when)s and is waiting for your confirmation.",
                  when=fmt(errand.delivered_at)),
-               dedupe_key=f"errand-unconfirmed:{errand.id}", link=errand_link(errand.id), now=now)
+               dedupe_key=keys.errand_unconfirmed(errand.id), link=errand_link(errand.id), now=now)
     return len(rows)
 
 

@@ -7,15 +7,17 @@ transition says why (who took it, what state it is in) and changes nothing.
 """
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
-from gridapp.core.http import paginate, render, toast, wants_fragment
+from gridapp.core.acting import act
+from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import id_arg, text_arg
+from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
 from gridapp.core.xlsx import Column
 from gridapp.errands import policy, services
@@ -31,7 +33,7 @@ from gridapp.errands.forms import (
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
 from gridapp.grid.models import Community
-from gridapp.policy import can, require
+from gridapp.policy import allowed, can, require
 from gridapp.timeutil import to_local, utcnow
 
 bp = Blueprint("errands", __name__, template_folder="templates")
@@ -39,7 +41,7 @@ bp = Blueprint("errands", __name__, template_folder="templates")
 
 @bp.context_processor
 def _labels():
-    return {"status_labels": services.STATUS_LABELS, "category_labels": services.CATEGORY_LABELS,
+    return {"status_labels": policy.STATUS_LABELS, "category_labels": services.CATEGORY_LABELS,
             "event_labels": services.EVENT_LABELS, "now": utcnow(),
             "contact_days": policy.setting("ERRANDS_CONTACT_DAYS")}
 
@@ -131,14 +133,15 @@ def new():
         household = services.household_for_filing(current_user, form.household_id.data)
         try:
             errand = services.file_errand(current_user, household, form.values())
-        except services.ErrandError as exc:
+        except RuleError as exc:
             db.session.rollback()
             form[exc.field or "items"].errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Errand #%(id)d filed: volunteers of the community can see it now.", id=errand.id), "success")
             return redirect(url_for("errands.show", errand_id=errand.id), code=303)
-    return render_template("errands/new.html", form=form, q=q, households=households, limit=services.PICKER_LIMIT)
+    return (render_template("errands/new.html", form=form, q=q, households=households, limit=services.PICKER_LIMIT),
+            form_status(form))
 
 
 # --- one errand -----------------------------------------------------------------------------------
@@ -183,20 +186,15 @@ def _context(errand, **forms):
     ctx = {"errand": errand, "show_contact": can(user, "view_contact", errand),
            "show_photos": can(user, "view_photos", errand), "staff": can(user, "staff_view", errand)}
     ctx["photos"] = _photos(errand) if ctx["show_photos"] else []
-    st = errand.status
-    if st == "open" and can(user, "use_errand_board") and can(user, "claim", errand):
+    if can(user, "use_errand_board") and allowed(user, "claim", errand):
         ctx["claim_form"] = ActionForm(formdata=None)
-    if errand.claimant_id == user.id:
-        if st == "claimed":
-            ctx["purchase_form"] = forms.get("purchase_form") or PurchaseForm(formdata=None)
-            ctx["release_form"] = forms.get("release_form") or ReasonForm(formdata=None)
-        if st == "purchased":
-            ctx["deliver_form"] = forms.get("deliver_form") or DeliverForm(formdata=None)
+    # Each action's form where the errand's state machine (policy.ERRAND) and can() allow it.
+    for action, name, form_cls in (("purchase", "purchase_form", PurchaseForm), ("release", "release_form", ReasonForm),
+                                   ("deliver", "deliver_form", DeliverForm), ("confirm", "confirm_form", ConfirmForm),
+                                   ("cancel", "cancel_form", ReasonForm)):
+        if allowed(user, action, errand):
+            ctx[name] = forms.get(name) or form_cls(formdata=None)
     if ctx["staff"]:
-        if st == "delivered" and can(user, "confirm", errand):
-            ctx["confirm_form"] = forms.get("confirm_form") or ConfirmForm(formdata=None)
-        if st in ("open", "claimed") and can(user, "cancel", errand):
-            ctx["cancel_form"] = forms.get("cancel_form") or ReasonForm(formdata=None)
         ctx["timeline"] = services.timeline(errand)
         ctx["views"] = services.contact_views(errand)
     if ctx["show_contact"] and not ctx["staff"]:
@@ -221,71 +219,36 @@ def show(errand_id):
 
 
 def _act(errand_id, action, form_cls, do, message, form_name):
+    """Every action on one errand: load or 404, may take it, then core.acting.act()."""
     errand = _load(errand_id)
     require(current_user, action, errand)
     form = form_cls()
-    if form.validate_on_submit():
-        try:
-            do(errand, form)
-        except services.ErrandError as exc:
-            db.session.rollback()
-            errand = _load(errand_id)
-            if exc.field and exc.field in form:
-                form[exc.field].errors.append(str(exc))
-                return _show(errand, **{form_name: form})
-            if wants_fragment():
-                return toast(make_response(_show(errand)), str(exc), "error")
-            flash(str(exc), "error")
-            return redirect(url_for("errands.show", errand_id=errand_id), code=303)
-        except uploads.UploadRejected as exc:
-            db.session.rollback()
-            errand = _load(errand_id)
-            field = "receipt" if "receipt" in form else "photo"
-            form[field].errors.append(str(exc))
-            return _show(errand, **{form_name: form})
-        db.session.commit()
-        errand = _load(errand_id)
-        if wants_fragment():
-            return toast(make_response(_show(errand)), message)
-        flash(message, "success")
-        return redirect(url_for("errands.show", errand_id=errand_id), code=303)
-    return _show(errand, **{form_name: form})
+    upload = "receipt" if "receipt" in form else "photo"
+    return act(lambda: do(errand, form), done=message, form=form, upload_field=upload,
+               show=lambda form=None, refused=None: _show(_load(errand_id), **{form_name: form}),
+               back=url_for("errands.show", errand_id=errand_id))
 
 
 @bp.post("/<int:errand_id>/claim")
 @login_required
 def claim(errand_id):
-    """Anyone on the board may try; the one conditional UPDATE picks the single winner."""
+    """Anyone on the board may try; the one conditional UPDATE picks the single winner. From the
+    board, the answer is the errand's card; from its page, the page (or the card, once it is no
+    longer the volunteer's to see)."""
     require(current_user, "use_errand_board")
     errand = db.get_or_404(Errand, errand_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
     from_board = request.form.get("from") == "board"
-    try:
-        services.claim(errand, current_user)
-    except services.ErrandError as exc:
-        db.session.rollback()
-        message, level, ok = str(exc), "error", False
-    else:
-        db.session.commit()
-        message, level, ok = _("It is yours: the address is on the errand's page."), "success", True
-    if wants_fragment():
-        errand = _load(errand_id)
-        if from_board:
-            resp = make_response(render_template("errands/_card.html", e=errand, claimed_by_me=ok,
-                                                 refused=None if ok else message,
-                                                 action_form=ActionForm(formdata=None)))
-        elif can(current_user, "view", errand):
-            resp = make_response(_show(errand))
-        else:
-            resp = make_response(render_template("errands/_card.html", e=errand, refused=message,
-                                                 action_form=ActionForm(formdata=None)))
-        return toast(resp, message, level)
-    flash(message, level)
-    if ok:
-        return redirect(url_for("errands.show", errand_id=errand_id), code=303)
-    return redirect(url_for("errands.board"), code=303)
+
+    def show(form=None, refused=None):
+        e = _load(errand_id)
+        if not from_board and can(current_user, "view", e):
+            return _show(e)
+        return render_template("errands/_card.html", e=e, claimed_by_me=e.claimant_id == current_user.id,
+                               refused=refused, action_form=ActionForm(formdata=None))
+
+    return act(lambda: services.claim(errand, current_user), show=show,
+               done=_("It is yours: the address is on the errand's page."),
+               back=url_for("errands.show", errand_id=errand_id), refused_back=url_for("errands.board"))
 
 
 def _photo(form_field):
@@ -302,7 +265,7 @@ def purchase(errand_id):
         photo = _photo(form.receipt)
         try:
             services.purchase(errand, current_user, form.actual_cost.data, photo)
-        except services.ErrandError:
+        except RuleError:
             uploads.delete_image(photo)
             raise
     return _act(errand_id, "purchase", PurchaseForm, do, _("Marked as bought."), "purchase_form")
@@ -315,7 +278,7 @@ def deliver(errand_id):
         photo = _photo(form.photo)
         try:
             services.deliver(errand, current_user, form.note.data or "", photo)
-        except services.ErrandError:
+        except RuleError:
             uploads.delete_image(photo)
             raise
     return _act(errand_id, "deliver", DeliverForm, do, _("Marked as delivered: thank you!"), "deliver_form")
@@ -420,7 +383,7 @@ def export():
         Column(_("Category"), 12, lambda r: str(services.CATEGORY_LABELS[r.Errand.category])),
         Column(_("Items to buy"), 40, lambda r: r.Errand.summary),
         Column(_("Urgent"), 8, lambda r: _("Yes") if r.Errand.urgent else ""),
-        Column(_("Status"), 10, lambda r: str(services.STATUS_LABELS[r.Errand.status])),
+        Column(_("Status"), 10, lambda r: str(policy.STATUS_LABELS[r.Errand.status])),
         Column(_("Needed by"), 17, lambda r: r.Errand.needed_by_at),
         Column(_("Filed"), 17, lambda r: r.Errand.filed_at),
         Column(_("Claimed"), 17, lambda r: r.Errand.first_claimed_at),

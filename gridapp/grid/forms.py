@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from gridapp.core.forms import Form, coerce_optional_id
+from gridapp.core.templating import COMMUNITY_KIND_LABELS
 from gridapp.grid.models import COMMUNITY_KINDS
 
 
@@ -49,7 +50,6 @@ class CommunityForm(PlaceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from gridapp.core.templating import COMMUNITY_KIND_LABELS
 
         self.kind.choices = [(k, COMMUNITY_KIND_LABELS[k]) for k in COMMUNITY_KINDS]
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp import policy
 from gridapp.audit.services import describe_changes, record, snapshot
+from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid.models import COMMUNITY_KINDS, Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
 from gridapp.timeutil import town_today
@@ -30,14 +31,6 @@ HOUSEHOLD_FIELDS = ("building", "unit", "room", "head_name", "phone", "houseboun
 ORG_FIELDS = ("name", "phone")
 # A household's personal data: audit summaries say that it changed, never what it was or became.
 HOUSEHOLD_PERSONAL = frozenset({"head_name", "phone", "notes"})
-
-
-class GridRuleError(ValueError):
-    """A change the rules refuse; `field` names the form field the message belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 def place_names(pairs) -> dict:
@@ -76,7 +69,7 @@ def _save(obj, values: dict, fields, action: str, *, new: bool, duplicate, dupli
     if not new:
         duplicate = duplicate.where(type(obj).id != obj.id)
     if db.session.scalar(duplicate.limit(1)) is not None:
-        raise GridRuleError(duplicate_field, duplicate_message())
+        raise RuleError(duplicate_message(), duplicate_field)
     try:
         # Changes are made inside the savepoint: begin_nested() flushes what is pending first.
         with db.session.begin_nested():
@@ -88,7 +81,7 @@ def _save(obj, values: dict, fields, action: str, *, new: bool, duplicate, dupli
     except IntegrityError:
         if not new:
             db.session.expire(obj)  # drop the refused values; the row is as it was
-        raise GridRuleError(duplicate_field, duplicate_message()) from None
+        raise RuleError(duplicate_message(), duplicate_field) from None
     after = snapshot(obj, fields)
     record(action, obj, summary=describe_changes(before, after, personal=personal))
     return obj
@@ -107,7 +100,7 @@ def update_town(town: Town, values: dict) -> Town:
 
 def _check_kind(values):
     if values["kind"] not in COMMUNITY_KINDS:
-        raise GridRuleError("kind", _("Choose a kind of community."))
+        raise RuleError(_("Choose a kind of community."), "kind")
 
 
 def create_community(town: Town, values: dict) -> Community:
@@ -145,11 +138,11 @@ def update_grid(grid: Grid, values: dict) -> Grid:
 def _check_compound(values):
     """One party answers for a compound: a property company, a work unit, or (neither) the community."""
     if values.get("property_company_id") and values.get("work_unit_id"):
-        raise GridRuleError("work_unit_id", _("A compound is looked after by a property company or by a work "
-                                              "unit, not both."))
+        raise RuleError(_("A compound is looked after by a property company or by a work "
+                          "unit, not both."), "work_unit_id")
     for key, model in (("property_company_id", PropertyCompany), ("work_unit_id", WorkUnit)):
         if values.get(key) is not None and db.session.get(model, values[key]) is None:
-            raise GridRuleError(key, _("Not a valid choice."))
+            raise RuleError(_("Not a valid choice."), key)
 
 
 def create_compound(grid: Grid, values: dict) -> Compound:

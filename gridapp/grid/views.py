@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from gridapp.core.http import paginate, render, toast, wants_fragment
 from gridapp.core.params import text_arg
+from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.grid import services
@@ -74,7 +75,7 @@ def _submit(form, save, *, done_url, message: str, fragment: str, fragment_ctx, 
     if form.validate_on_submit():
         try:
             saved = save(form.values())
-        except services.GridRuleError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
@@ -83,7 +84,9 @@ def _submit(form, save, *, done_url, message: str, fragment: str, fragment_ctx, 
                 return toast(make_response(render_template(fragment, **ctx)), message)
             flash(message, "success")
             return redirect(done_url(saved) if callable(done_url) else done_url)
-    return render("grid/edit.html", "grid/_form.html", form=form, inline=wants_fragment(), **page)
+    # A form sent with errors is invalid input (422, as core.acting.act answers); a GET shows it (200).
+    status = 422 if form.is_submitted() else 200
+    return render("grid/edit.html", "grid/_form.html", form=form, inline=wants_fragment(), **page), status
 
 
 def _edit_page(title, crumbs, action, target, cancel_url, *, tag="section", cancel_hx=None, cancel_select=True):

@@ -1,7 +1,7 @@
 """The kinds of notice gridapp sends, with their default channels and urgency.
 
-Each feature registers its kinds here (by importing register_kind at module level), so
-the preferences page can list them and notify() knows their defaults.
+Each feature declares its kinds (NOTICE_KINDS in its services module) and create_app registers
+them here, so the preferences page can list them and notify() knows their defaults.
 """
 from dataclasses import dataclass
 
@@ -19,10 +19,12 @@ class Kind:
 KINDS: dict[str, Kind] = {}
 
 
-def register_kind(name: str, label, channels=("email",), urgent: bool = False) -> Kind:
-    kind = Kind(name, label, frozenset(channels), urgent)
-    KINDS[name] = kind
-    return kind
+def kind(name: str, label, channels=("email",), urgent: bool = False) -> Kind:
+    return Kind(name, label, frozenset(channels), urgent)
+
+
+def register_kinds(kinds) -> None:
+    KINDS.update({k.name: k for k in kinds})
 
 
 def get_kind(name: str) -> Kind:
@@ -32,6 +34,9 @@ def get_kind(name: str) -> Kind:
         raise ValueError(f"unknown notice kind {name!r}; register it in gridapp.notifications.kinds") from None
 
 
-register_kind("system", _l("Announcements from the town office"), channels=("email",))
-register_kind("test", _l("Test notices"), channels=("email",))
-register_kind("urgent", _l("Urgent notices"), channels=("email", "sms"), urgent=True)
+# The town office's own kinds.
+NOTICE_KINDS = (
+    kind("system", _l("Announcements from the town office"), channels=("email",)),
+    kind("test", _l("Test notices"), channels=("email",)),
+    kind("urgent", _l("Urgent notices"), channels=("email", "sms"), urgent=True),
+)

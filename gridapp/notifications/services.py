@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gridapp.auth.models import User
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
+from gridapp.notifications import keys
 from gridapp.notifications.kinds import get_kind
 from gridapp.notifications.models import (
     USER_CHANNELS,
@@ -191,13 +192,13 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
             if not address:
                 continue
             outbox.append({"channel": channel, "user_id": u.id, "webhook_id": None, "address": address,
-                           "body": body, "dedupe_key": f"{dedupe_key}:{channel}:u{u.id}",
+                           "body": body, "dedupe_key": keys.to_person(dedupe_key, channel, u.id),
                            "not_before": deliver_not_before(now, urgent, quiet[u.id])})
     group_body = scrub_for_group(group_text if group_text is not None else body)
     webhook_ids = [wh.id for wh in webhooks] if webhooks is not None else _webhook_ids_for(places)
     for webhook_id in webhook_ids:
         outbox.append({"channel": "webhook", "user_id": None, "webhook_id": webhook_id, "address": "",
-                       "body": group_body, "dedupe_key": f"{dedupe_key}:webhook:{webhook_id}",
+                       "body": group_body, "dedupe_key": keys.to_webhook(dedupe_key, webhook_id),
                        "not_before": deliver_not_before(now, urgent, DEFAULT_QUIET)})
     if outbox:
         subject = title[:200]

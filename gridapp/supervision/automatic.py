@@ -71,7 +71,7 @@ def raise_system_finding(target_type: str, target_id: int, category: str, descri
     now = now or utcnow()
     # Serialise system findings about one place (the row stays locked until the commit).
     if db.session.execute(select(model.id).where(model.id == target_id).with_for_update()).first() is None:
-        raise supervision.SupervisionError("the place does not exist")
+        raise supervision.RuleError("the place does not exist")
     earlier = existing_finding(dedupe_key)
     if earlier is not None:
         return earlier, False

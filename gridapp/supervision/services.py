@@ -14,13 +14,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.auth.services import holder, holders, town_leaders
+from gridapp.core.rules import RuleError
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
-from gridapp.notifications.kinds import register_kind
+from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import scope_of
-from gridapp.supervision import policy  # noqa: F401  (registers the rules with can())
+from gridapp.supervision import keys
 from gridapp.supervision.models import (
     CLOCK_STATES,
     Circular,
@@ -34,24 +35,21 @@ from gridapp.supervision.models import (
     circular_items,
     interview_items,
 )
+from gridapp.supervision.policy import ITEM, item_clause
 from gridapp.timeutil import town_days, town_zone, utcnow
 
-register_kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",))
-register_kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms"))
-register_kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms"))
+# The notices this feature sends (registered by create_app).
+NOTICE_KINDS = (
+    kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",)),
+    kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms")),
+    kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms")),
+)
 
 # Defaults from the issue: hours to rectify, and the further wait before level 2.
 DUE_HOURS = {"critical": 4, "major": 24, "minor": 72}
 LEVEL2_AFTER_HOURS = {"critical": 4, "major": 24, "minor": 24}
 MIN_WARNING = timedelta(hours=1)
 
-STATUS_LABELS = {
-    "issued": _l("Issued"),
-    "acknowledged": _l("Acknowledged"),
-    "submitted": _l("Evidence submitted"),
-    "verified": _l("Verified"),
-    "rejected": _l("Rejected"),
-}
 SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
 CATEGORY_LABELS = {
     "checkpoint_unstaffed": _l("Checkpoint unstaffed"),
@@ -65,14 +63,6 @@ KIND_LABELS = {"routine": _l("Routine"), "unannounced": _l("Unannounced"), "foll
 TARGET_LABELS = {"community": _l("Community"), "compound": _l("Compound"), "work_unit": _l("Work unit"),
                  "checkpoint": _l("Checkpoint")}
 LEVEL_LABELS = {0: _l("Owner"), 1: _l("Community secretary"), 2: _l("Town leader")}
-
-
-class SupervisionError(Exception):
-    """A refused action, with the message the user sees (and the form field it concerns)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.field = field
 
 
 # --- targets and their owners ----------------------------------------------------------------
@@ -241,11 +231,11 @@ def plan_inspection(actor: User, values: dict) -> Inspection:
     optionally, team_ids (members of the supervision team taking part)."""
     target = resolve_target(values["target_type"], values["target_id"])
     if target is None:
-        raise SupervisionError(_("Choose a place to inspect."), "target")
+        raise RuleError(_("Choose a place to inspect."), "target")
     team_ids = set(values.get("team_ids") or ())
     team = [u for u in supervision_team() if u.id in team_ids]
     if len(team) != len(team_ids):
-        raise SupervisionError(_("Only members of the supervision team can be chosen."), "team_ids")
+        raise RuleError(_("Only members of the supervision team can be chosen."), "team_ids")
     inspection = Inspection(kind=values["kind"], planned_at=values["planned_at"], target_type=target.type,
                             target_id=target.id, target_name=target.name, community_id=target.community_id,
                             participants=values.get("participants", ""), summary=values.get("summary", ""),
@@ -287,7 +277,7 @@ def _add_photos(item, actor, kind: str, photos, now) -> None:
     """Rows for images already stored by gridapp.uploads.save_image (their names)."""
     photos = list(photos or ())
     if len(photos) > MAX_PHOTOS:
-        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+        raise RuleError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
     db.session.add_all([Photo(item_id=item.id, kind=kind, stored_name=name,
                               uploaded_by_id=getattr(actor, "id", None), uploaded_at=now) for name in photos])
 
@@ -333,15 +323,15 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
     now = now or utcnow()
     target = finding_target(inspection, values.get("target") or "")
     if target is None and values.get("target"):
-        raise SupervisionError(_("Choose a place inside the inspected one."), "target")
+        raise RuleError(_("Choose a place inside the inspected one."), "target")
     if target is None:
-        raise SupervisionError(_("The inspected place no longer exists."))
+        raise RuleError(_("The inspected place no longer exists."))
     if len(photos or ()) > MAX_PHOTOS:
-        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+        raise RuleError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
     owner_id = values.get("owner_id") or None
     if owner_id is not None and owner_id != getattr(target.owner, "id", None) and \
             owner_id not in {u.id for u in eligible_owners(target)}:
-        raise SupervisionError(_("Choose one of the people responsible for this place."), "owner_id")
+        raise RuleError(_("Choose one of the people responsible for this place."), "owner_id")
     finding = Finding(inspection=inspection, category=values["category"], severity=values["severity"],
                       description=values["description"], recorded_by_id=actor.id, recorded_at=now)
     owner_id = owner_id or (target.owner.id if target.owner else None)
@@ -359,7 +349,7 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
     if item.owner_id:
         owner = db.session.get(User, item.owner_id)
         notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),
-               _owner_text(item), dedupe_key=f"supervision-issued:{item.id}", link=item_link(item.id),
+               _owner_text(item), dedupe_key=keys.supervision_issued(item.id), link=item_link(item.id),
                urgent=item.severity == "critical", now=now)
     return item
 
@@ -373,42 +363,30 @@ def _event(item, actor, action, note="", now=None) -> ItemEvent:
     return ev
 
 
-def _refusal(item: RectificationItem, attempted: str, actor) -> str:
-    """Why a transition found no row: say what the item's state is now, and who put it there."""
-    db.session.refresh(item)
-    status = STATUS_LABELS.get(item.status, item.status)
-    if item.status == "verified":
-        who = item.verified_by.display_name if item.verified_by else "?"
-        return _("This item was already verified by %(who)s.", who=who)
-    if attempted in ("verify", "reject") and item.status == "submitted" and item.submitted_by_id == actor.id:
-        return _("You submitted the evidence yourself; another member of the supervision team must check it.")
-    if attempted == "extend" and item.status in CLOCK_STATES:
-        return _("The due time was changed meanwhile; it is now %(due)s. Please check it and try again.",
-                 due=item.due_at.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M"))
-    messages = {
-        "acknowledge": _("Only an issued or rejected item can be acknowledged; this one is “%(status)s”."),
-        "submit": _("Evidence can be submitted only for an acknowledged item; this one is “%(status)s”."),
-        "verify": _("Only an item with evidence submitted can be verified; this one is “%(status)s”."),
-        "reject": _("Only an item with evidence submitted can be rejected; this one is “%(status)s”."),
-        "extend": _("The due time of an item that is “%(status)s” cannot be changed."),
-    }
-    return messages[attempted] % {"status": status}
+def _explain(actor):
+    """Why a transition found no row, when there is more to say than the table's refusal: who
+    verified it, that the checker cannot be the submitter, that the due time moved meanwhile."""
+    def explain(item: RectificationItem, attempted: str) -> str | None:
+        if item.status == "verified":
+            who = item.verified_by.display_name if item.verified_by else "?"
+            return _("This item was already verified by %(who)s.", who=who)
+        if attempted in ("verify", "reject") and item.status == "submitted" and item.submitted_by_id == actor.id:
+            return _("You submitted the evidence yourself; another member of the supervision team must check it.")
+        if attempted == "extend" and item.status in CLOCK_STATES:
+            return _("The due time was changed meanwhile; it is now %(due)s. Please check it and try again.",
+                     due=item.due_at.astimezone(town_zone()).strftime("%Y-%m-%d %H:%M"))
+        return None
+    return explain
 
 
-def _transition(item, actor, attempted: str, from_states, values: dict, *extra_where) -> None:
-    """One conditional UPDATE: the row count says whether this transition happened."""
-    stmt = (update(RectificationItem)
-            .where(RectificationItem.id == item.id, RectificationItem.status.in_(from_states), *extra_where)
-            .values(**values).execution_options(synchronize_session=False))
-    if db.session.execute(stmt).rowcount != 1:
-        raise SupervisionError(_refusal(item, attempted, actor))
-    db.session.refresh(item)
+def _transition(item, actor, action: str, values: dict, *extra_where) -> None:
+    """The action's conditional UPDATE (policy.ITEM); a refusal says what the item's state is now."""
+    ITEM.apply(item, action, values, *extra_where, explain=_explain(actor))
 
 
 def acknowledge(item, actor, now=None) -> None:
     now = now or utcnow()
-    _transition(item, actor, "acknowledge", ("issued", "rejected"),
-                {"status": "acknowledged", "acknowledged_at": now})
+    _transition(item, actor, "acknowledge", {"acknowledged_at": now})
     _event(item, actor, "acknowledged", now=now)
 
 
@@ -417,19 +395,19 @@ def submit_evidence(item, actor, evidence: str, now=None, photos=()) -> None:
     now = now or utcnow()
     evidence = (evidence or "").strip()
     if not evidence:
-        raise SupervisionError(_("Describe what was done to rectify it."), "evidence")
+        raise RuleError(_("Describe what was done to rectify it."), "evidence")
     if len(photos or ()) > MAX_PHOTOS:
-        raise SupervisionError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
-    _transition(item, actor, "submit", ("acknowledged",),
-                {"status": "submitted", "submitted_at": now, "submitted_by_id": actor.id, "evidence": evidence})
+        raise RuleError(_("At most %(n)d photos at a time.", n=MAX_PHOTOS), "photos")
+    _transition(item, actor, "submit",
+                {"submitted_at": now, "submitted_by_id": actor.id, "evidence": evidence})
     _add_photos(item, actor, "evidence", photos, now)
     _event(item, actor, "submitted", evidence, now=now)
 
 
 def verify(item, actor, note: str = "", now=None) -> None:
     now = now or utcnow()
-    _transition(item, actor, "verify", ("submitted",),
-                {"status": "verified", "verified_at": now, "verified_by_id": actor.id},
+    _transition(item, actor, "verify",
+                {"verified_at": now, "verified_by_id": actor.id},
                 RectificationItem.submitted_by_id != actor.id)
     _event(item, actor, "verified", note.strip(), now=now)
     record("item_verified", item, actor=actor)
@@ -440,11 +418,11 @@ def reject(item, actor, reason: str, new_due_at: datetime | None = None, now=Non
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise SupervisionError(_("Say why the evidence is not enough."), "reason")
+        raise RuleError(_("Say why the evidence is not enough."), "reason")
     if new_due_at is not None and new_due_at <= now:
-        raise SupervisionError(_("The new due time must be in the future."), "due_at")
-    _transition(item, actor, "reject", ("submitted",),
-                {"status": "rejected", "reject_reason": reason, "submitted_at": None,
+        raise RuleError(_("The new due time must be in the future."), "due_at")
+    _transition(item, actor, "reject",
+                {"reject_reason": reason, "submitted_at": None,
                  **clock(item.severity, now, new_due_at)},
                 RectificationItem.submitted_by_id != actor.id)
     _event(item, actor, "rejected", reason, now=now)
@@ -452,7 +430,7 @@ def reject(item, actor, reason: str, new_due_at: datetime | None = None, now=Non
     if item.owner_id:
         notify([item.owner], "supervision_item", _("Rectification item #%(id)d was rejected", id=item.id),
                _("Reason: %(reason)s", reason=reason) + " " + _owner_text(item),
-               dedupe_key=f"supervision-rejected:{item.id}:{item.due_at.isoformat()}", link=item_link(item.id),
+               dedupe_key=keys.supervision_rejected(item.id, item.due_at), link=item_link(item.id),
                now=now)
 
 
@@ -463,12 +441,12 @@ def extend_due(item, actor, new_due_at: datetime, reason: str, seen_due_at: date
     now = now or utcnow()
     reason = (reason or "").strip()
     if not reason:
-        raise SupervisionError(_("Give a reason for the extension."), "reason")
+        raise RuleError(_("Give a reason for the extension."), "reason")
     old_due = seen_due_at or item.due_at
     if new_due_at <= old_due or new_due_at <= now:
-        raise SupervisionError(_("The new due time must be later than the current one and in the future."),
+        raise RuleError(_("The new due time must be later than the current one and in the future."),
                                "due_at")
-    _transition(item, actor, "extend", CLOCK_STATES,
+    _transition(item, actor, "extend",
                 {**clock(item.severity, item.clock_started_at, new_due_at),
                  "clock_started_at": item.clock_started_at},
                 RectificationItem.due_at == old_due)
@@ -486,11 +464,9 @@ def reassign(item, actor, owner_id: int, now=None) -> None:
     now = now or utcnow()
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
-        raise SupervisionError(_("Choose an active account."), "owner_id")
-    if item.status == "verified":
-        raise SupervisionError(_refusal(item, "extend", actor))
+        raise RuleError(_("Choose an active account."), "owner_id")
     before = item.owner_id
-    item.owner_id = owner.id
+    _transition(item, actor, "reassign", {"owner_id": owner.id})
     _event(item, actor, "reassigned", owner.display_name, now=now)
     record("item_reassigned", item, summary=f"owner_id: {before} → {owner.id}", actor=actor)
     notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),
@@ -501,7 +477,7 @@ def reassign(item, actor, owner_id: int, now=None) -> None:
 def add_comment(item, actor, body: str, now=None) -> ItemComment:
     body = (body or "").strip()
     if not body:
-        raise SupervisionError(_("Write a comment first."), "body")
+        raise RuleError(_("Write a comment first."), "body")
     comment = ItemComment(item_id=item.id, author_id=actor.id, body=body, created_at=now or utcnow())
     db.session.add(comment)
     return comment
@@ -549,12 +525,12 @@ def send_reminders(now: datetime | None = None) -> dict:
         if item.owner:
             notify([item.owner], "supervision_reminder",
                    _("Item #%(id)d is due at %(due)s", id=item.id, due=_fmt(item.due_at)), _owner_text(item),
-                   dedupe_key=f"supervision-warn:{item.id}:{item.due_at.isoformat()}",
+                   dedupe_key=keys.supervision_warn(item.id, item.due_at),
                    link=item_link(item.id), urgent=item.severity == "critical", now=now)
     for item in _items(due):
         if item.owner:
             notify([item.owner], "supervision_reminder", _("Item #%(id)d is due now", id=item.id),
-                   _owner_text(item), dedupe_key=f"supervision-due:{item.id}:{item.due_at.isoformat()}",
+                   _owner_text(item), dedupe_key=keys.supervision_due(item.id, item.due_at),
                    link=item_link(item.id), urgent=True, now=now)
     return {"warned": len(warned), "due": len(due)}
 
@@ -590,22 +566,11 @@ def _escalation_notice(item, level, recipients, now):
     notify(recipients, "supervision_escalation",
            _("Overdue: item #%(id)d escalated to you (level %(level)d)", id=item.id, level=level),
            _owner_text(item) + " " + _("Owner: %(owner)s.", owner=item.owner.display_name if item.owner else "—"),
-           dedupe_key=f"supervision-escalation:{item.id}:{level}", link=item_link(item.id),
+           dedupe_key=keys.supervision_escalation(item.id, level), link=item_link(item.id),
            urgent=item.severity == "critical", now=now)
 
 
 # --- lists, the dashboard, the tally ------------------------------------------------------------
-
-def item_clause(user):
-    """The items this user may see, as SQL (the twin of the 'view' rule)."""
-    s = scope_of(user)
-    if s.admin or s.town_wide:
-        return RectificationItem.id.isnot(None)
-    conds = [RectificationItem.owner_id == user.id]
-    if s.communities:
-        conds.append(RectificationItem.community_id.in_(s.communities))
-    return or_(*conds)
-
 
 def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime | None = None,
                 issued_between: tuple[datetime, datetime] | None = None):
@@ -713,7 +678,7 @@ def issue_circular(actor, values: dict) -> Circular:
             db.session.add(circular)
             db.session.flush()
     except IntegrityError:
-        raise SupervisionError(_("Circular No. %(n)d already exists; the next free number is %(m)d.",
+        raise RuleError(_("Circular No. %(n)d already exists; the next free number is %(m)d.",
                                  n=number, m=next_circular_number()), "number") from None
     record("circular_issued", circular, actor=actor)
     return circular

@@ -6,19 +6,22 @@ one service call, commit, answer (the item fragment with a toast to htmx, a redi
 otherwise). A refused transition says why, and changes nothing.
 """
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gridapp import uploads
 from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
-from gridapp.core.http import paginate, render, toast, wants_fragment
+from gridapp.core.acting import act
+from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import parse_datetime
+from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
-from gridapp.policy import can, require, scope_of
-from gridapp.supervision import services
+from gridapp.grid.models import Community
+from gridapp.policy import allowed, can, require, scope_of
+from gridapp.supervision import policy, services
 from gridapp.supervision.forms import (
     ActionForm,
     CircularForm,
@@ -34,7 +37,7 @@ from gridapp.supervision.forms import (
     VerifyForm,
     as_utc,
 )
-from gridapp.supervision.models import Circular, Inspection, Interview, Photo, RectificationItem
+from gridapp.supervision.models import Circular, Finding, Inspection, Interview, Photo, RectificationItem
 from gridapp.timeutil import to_local, town_days, utcnow
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
@@ -43,7 +46,7 @@ bp = Blueprint("supervision", __name__, template_folder="templates", static_fold
 
 @bp.context_processor
 def _labels():
-    return {"status_labels": services.STATUS_LABELS, "severity_labels": services.SEVERITY_LABELS,
+    return {"status_labels": policy.STATUS_LABELS, "severity_labels": services.SEVERITY_LABELS,
             "category_labels": services.CATEGORY_LABELS, "kind_labels": services.KIND_LABELS,
             "level_labels": services.LEVEL_LABELS, "target_labels": services.TARGET_LABELS,
             "now": utcnow()}
@@ -73,8 +76,6 @@ def index():
     if communities is not None:
         from sqlalchemy import select
 
-        from gridapp.grid.models import Community
-
         names = db.session.scalars(select(Community.name).where(Community.id.in_(communities))
                                    .order_by(Community.id)).all()
     return render_template("supervision/dashboard.html", period=period, start=start, end=end,
@@ -102,13 +103,13 @@ def new_inspection():
     if form.validate_on_submit():
         try:
             inspection = services.plan_inspection(current_user, form.values())
-        except services.SupervisionError as exc:
+        except RuleError as exc:
             form[exc.field or "target"].errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Inspection saved."), "success")
             return redirect(url_for("supervision.inspection", inspection_id=inspection.id))
-    return render_template("supervision/inspection_new.html", form=form)
+    return render_template("supervision/inspection_new.html", form=form), form_status(form)
 
 
 def _finding_form(inspection, formdata=None, choice=None):
@@ -157,13 +158,11 @@ def _discard(names):
 def inspection(inspection_id):
     from sqlalchemy.orm import selectinload
 
-    from gridapp.supervision.models import Finding
-
     inspection = db.get_or_404(Inspection, inspection_id, options=[
         selectinload(Inspection.team), selectinload(Inspection.findings).selectinload(Finding.item)])
     require(current_user, "view", inspection)
     form = _finding_form(inspection, formdata=False) if can(current_user, "add_finding", inspection) else None
-    return render_template("supervision/inspection.html", inspection=inspection, form=form)
+    return render_template("supervision/inspection.html", inspection=inspection, form=form), form_status(form)
 
 
 @bp.get("/inspections/<int:inspection_id>/finding-owner")
@@ -192,7 +191,7 @@ def add_finding(inspection_id):
             item = services.record_finding(inspection, current_user, form.values(), photos=names)
         except uploads.UploadRejected as exc:
             form.photos.errors.append(str(exc))
-        except services.SupervisionError as exc:
+        except RuleError as exc:
             db.session.rollback()
             _discard(names)
             field = exc.field if exc.field in ("owner_id", "photos", "target") else "description"
@@ -212,7 +211,7 @@ def add_finding(inspection_id):
 def items():
     require(current_user, "view_supervision")
     status = request.args.get("status", "open")
-    if status not in ("", "open", *services.STATUS_LABELS):
+    if status not in ("", "open", *policy.STATUS_LABELS):
         status = "open"
     mine = request.args.get("mine") == "1"
     overdue = request.args.get("overdue") == "1"
@@ -224,16 +223,16 @@ def items():
 def _item_context(item, **forms):
     ctx = {"item": item, "history": services.history(item), "comments": services.comments(item),
            "overdue": services.is_overdue(item), "photos": services.photos_of(item)}
-    if can(current_user, "submit", item) and item.status == "acknowledged":
+    if allowed(current_user, "submit", item):
         ctx["evidence_form"] = forms.get("evidence_form") or EvidenceForm(formdata=None)
-    if item.status == "submitted" and can(current_user, "verify", item):
+    if allowed(current_user, "verify", item):
         ctx["verify_form"] = forms.get("verify_form") or VerifyForm(formdata=None)
         ctx["reject_form"] = forms.get("reject_form") or RejectForm(formdata=None)
-    if item.status in ("issued", "acknowledged", "rejected") and can(current_user, "extend", item):
+    if allowed(current_user, "extend", item):
         form = forms.get("extend_form") or ExtendForm(formdata=None)
         form.seen_due_at.data = item.due_at.isoformat()
         ctx["extend_form"] = form
-    if item.status != "verified" and can(current_user, "reassign", item):
+    if allowed(current_user, "reassign", item):
         form = forms.get("owner_form") or OwnerForm(formdata=None, owner_id=item.owner_id)
         form.owner_id.choices = services.owner_choices()
         ctx["owner_form"] = form
@@ -254,37 +253,16 @@ def item(item_id):
 
 
 def _act(item_id, action, form_cls, do, message, form_name, permission=None):
-    """The flow shared by every item action (see the module's docstring)."""
+    """Every item action: load or 404, may see it, may take the action, then core.acting.act()."""
     item = db.get_or_404(RectificationItem, item_id)
     require(current_user, "view", item)
     require(current_user, *(permission or (action, item)))
     form = form_cls()
     if form_cls is OwnerForm:
         form.owner_id.choices = services.owner_choices()
-    if form.validate_on_submit():
-        try:
-            do(item, form)
-        except uploads.UploadRejected as exc:
-            db.session.rollback()
-            db.session.refresh(item)
-            form.photos.errors.append(str(exc))
-            return _show_item(item, **{form_name: form})
-        except services.SupervisionError as exc:
-            db.session.rollback()
-            if exc.field and exc.field in form:
-                form[exc.field].errors.append(str(exc))
-                return _show_item(item, **{form_name: form})
-            db.session.refresh(item)
-            if wants_fragment():
-                return toast(make_response(_show_item(item)), str(exc), "error")
-            flash(str(exc), "error")
-            return redirect(url_for("supervision.item", item_id=item.id), code=303)
-        db.session.commit()
-        if wants_fragment():
-            return toast(make_response(_show_item(item)), message)
-        flash(message, "success")
-        return redirect(url_for("supervision.item", item_id=item.id), code=303)
-    return _show_item(item, **{form_name: form})
+    return act(lambda: do(item, form), done=message, form=form, upload_field="photos",
+               show=lambda form=None, refused=None: _show_item(item, **{form_name: form}),
+               back=url_for("supervision.item", item_id=item.id))
 
 
 @bp.post("/items/<int:item_id>/acknowledge")
@@ -301,7 +279,7 @@ def submit(item_id):
         names = _save_photos(form.photos)
         try:
             services.submit_evidence(item, current_user, form.evidence.data, photos=names)
-        except services.SupervisionError:
+        except RuleError:
             _discard(names)
             raise
     return _act(item_id, "submit", EvidenceForm, do, _("Evidence submitted."), "evidence_form")
@@ -384,7 +362,7 @@ def export_items():
     first, last = period or (None, None)
     book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last))
     status = request.args.get("status", "")
-    stmt = services.items_query(current_user, status=status if status in services.STATUS_LABELS or
+    stmt = services.items_query(current_user, status=status if status in policy.STATUS_LABELS or
                                 status == "open" else "", issued_between=between)
     book.sheet(_("Rectification items"), [
         Column(_("No."), 8, lambda it: it.id),
@@ -393,7 +371,7 @@ def export_items():
         Column(_("Severity"), 10, lambda it: str(services.SEVERITY_LABELS.get(it.severity, it.severity))),
         Column(_("Description"), 40, lambda it: it.description),
         Column(_("Responsible person"), 14, lambda it: it.owner.display_name if it.owner else ""),
-        Column(_("Status"), 10, lambda it: str(services.STATUS_LABELS[it.status])),
+        Column(_("Status"), 10, lambda it: str(policy.STATUS_LABELS[it.status])),
         Column(_("Issued"), 17, lambda it: it.issued_at),
         Column(_("Due"), 17, lambda it: it.due_at),
         Column(_("Escalation level"), 10, lambda it: it.escalation_level),
@@ -436,7 +414,7 @@ def new_interview():
         flash(_("Interview recorded."), "success")
         return redirect(url_for("supervision.interviews"))
     return render_template("supervision/record_form.html", form=form, title=_("Record an interview"),
-                           action=url_for("supervision.new_interview"))
+                           action=url_for("supervision.new_interview")), form_status(form)
 
 
 @bp.get("/circulars")
@@ -461,14 +439,14 @@ def new_circular():
     if form.validate_on_submit():
         try:
             circular = services.issue_circular(current_user, form.values())
-        except services.SupervisionError as exc:
+        except RuleError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Circular No. %(n)d published.", n=circular.number), "success")
             return redirect(url_for("supervision.circular", circular_id=circular.id))
     return render_template("supervision/record_form.html", form=form, title=_("Issue a circular"),
-                           action=url_for("supervision.new_circular"))
+                           action=url_for("supervision.new_circular")), form_status(form)
 
 
 @bp.get("/circulars/<int:circular_id>")

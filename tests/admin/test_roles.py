@@ -49,7 +49,7 @@ def test_a_place_of_the_wrong_kind_is_refused_and_nothing_is_saved(make_client, 
     before = _role_count()
     resp = admin.post(f"/admin/users/{world.nobody.id}/roles", {"role": "secretary", "scope": f"grid:{world.g3.id}"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "This role is held on a place of another kind: a community." in html
     assert f'<option selected value="grid:{world.g3.id}">' in html  # the choice is kept
     assert _role_count() == before and fresh_user("nobody").roles == []
@@ -76,7 +76,7 @@ def test_bad_roles_and_places_are_form_errors_never_crashes(make_client, world):
     ]
     for data, message in cases:
         resp = admin.post(url, data)
-        assert resp.status_code == 200, data
+        assert resp.status_code == 422, data
         assert message in resp.get_data(as_text=True), data
     assert _role_count() == before
 
@@ -152,7 +152,7 @@ def test_with_htmx_the_roles_section_is_swapped_in_place(make_client, world):
     [ra] = fresh_user("nobody").roles
 
     bad = admin.htmx_post(f"/admin/users/{world.nobody.id}/roles", {"role": "grid_member", "scope": "town:1"})
-    assert bad.status_code == 200 and "another kind: a grid" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "another kind: a grid" in bad.get_data(as_text=True)
     assert "<html" not in bad.get_data(as_text=True)
 
     gone = admin.htmx_post(f"/admin/users/{world.nobody.id}/roles/{ra.id}/delete")

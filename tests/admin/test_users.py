@@ -114,18 +114,18 @@ def test_admin_creates_an_account_with_a_hashed_password(make_client, world):
 def test_weak_and_common_passwords_are_refused_with_the_reason(make_client, world):
     admin = logged_in(make_client, "admin")
     short = _new(admin, password="short7")
-    assert short.status_code == 200
+    assert short.status_code == 422
     assert "at least 8 characters" in short.get_data(as_text=True)
     common = _new(admin, password="password1")
     html = common.get_data(as_text=True)
-    assert common.status_code == 200 and "among the most common" in html
+    assert common.status_code == 422 and "among the most common" in html
     assert 'value="newbie"' in html and 'value="新来的"' in html  # the input is kept
     assert 'value="password1"' not in html  # but never the password
     same = _new(admin, password="newbie-account")
-    assert same.status_code == 200 and "must not contain your username, name or phone number" in same.get_data(
+    assert same.status_code == 422 and "must not contain your username, name or phone number" in same.get_data(
         as_text=True)
     pinyin = _new(admin, password="zhangwei123")
-    assert pinyin.status_code == 200 and "name or phrase in pinyin" in pinyin.get_data(as_text=True)
+    assert pinyin.status_code == 422 and "name or phrase in pinyin" in pinyin.get_data(as_text=True)
     fine = _new(admin, password="maple-river-91")
     assert fine.status_code == 302  # long and unpredictable is fine
     db.session.expire_all()
@@ -142,7 +142,7 @@ def test_duplicate_username_or_phone_shows_the_form_again(make_client, world):
     ]:
         resp = _new(admin, display_name="重复的人", **fields)
         html = resp.get_data(as_text=True)
-        assert resp.status_code == 200, fields
+        assert resp.status_code == 422, fields
         assert message in html and 'value="重复的人"' in html, fields
     db.session.expire_all()
     assert db.session.scalar(select(db.func.count()).select_from(User)) == 13
@@ -154,7 +154,7 @@ def test_invalid_fields_are_form_errors(make_client, world):
     for fields in ({"username": "two words"}, {"username": ""}, {"display_name": ""}, {"phone": "12ab"},
                    {"email": "not-an-address"}, {"username": "x" * 65}):
         resp = _new(admin, **fields)
-        assert resp.status_code == 200, fields
+        assert resp.status_code == 422, fields
         assert "Please correct the fields marked below." in resp.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalars(select(User).where(User.display_name == "新来的")).first() is None
@@ -192,7 +192,7 @@ def test_edit_to_a_phone_of_another_account_is_a_form_error(make_client, world):
     admin = logged_in(make_client, "admin")
     resp = admin.post(f"/admin/users/{world.vol1.id}", {"display_name": "Vol One", "phone": "13800000001"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "This phone number belongs to another account." in html
+    assert resp.status_code == 422 and "This phone number belongs to another account." in html
     assert 'value="Vol One"' in html
     vol1 = fresh_user("vol1")
     assert vol1.display_name == "Vol1" and vol1.phone is None
@@ -232,11 +232,11 @@ def test_reset_refuses_a_weak_password_and_keeps_the_sessions(make_client, world
     vol1 = logged_in(make_client, "vol1")
     admin = logged_in(make_client, "admin")
     resp = admin.post(f"/admin/users/{world.vol1.id}/password", {"new_password": "iloveyou"})
-    assert resp.status_code == 200 and "among the most common" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "among the most common" in resp.get_data(as_text=True)
     resp = admin.post(f"/admin/users/{world.vol1.id}/password", {"new_password": "demo-pass-2020"})
-    assert resp.status_code == 200 and "published demo password" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "published demo password" in resp.get_data(as_text=True)
     resp = admin.post(f"/admin/users/{world.vol1.id}/password", {"new_password": "vol1-plenty-long"})
-    assert resp.status_code == 200 and "must not contain your username" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "must not contain your username" in resp.get_data(as_text=True)
     assert vol1.get("/").status_code == 200
     assert check_password_hash(fresh_user("vol1").password_hash, DEFAULT_PASSWORD)
     assert events("password_reset") == []
@@ -245,7 +245,7 @@ def test_reset_refuses_a_weak_password_and_keeps_the_sessions(make_client, world
 def test_admin_changes_their_own_password_on_the_profile_not_here(make_client, world):
     admin = logged_in(make_client, "admin")
     resp = admin.post(f"/admin/users/{world.admin.id}/password", {"new_password": NEW_PASSWORD})
-    assert resp.status_code == 200 and "Change your own password on your profile page." in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Change your own password on your profile page." in resp.get_data(as_text=True)
     assert admin.get("/admin/users").status_code == 200
     assert check_password_hash(fresh_user("admin").password_hash, DEFAULT_PASSWORD)
 

@@ -72,7 +72,7 @@ def test_huge_item_ids_of_an_interview_are_a_form_error(make_client, world, item
     resp = sup.post("/supervision/interviews/new", {"person_name": "王五", "interviewer": "督查组",
                                                     "held_on": to_local(utcnow()).date().isoformat(),
                                                     "reason": "未整改", "item_ids": ids})
-    assert resp.status_code == 200 and 'class="error"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'class="error"' in resp.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Interview.id))) == 0
 
 
@@ -82,9 +82,9 @@ def test_huge_ids_inside_choices_are_refused(make_client, world, item):
     resp = sup.post("/supervision/inspections/new", {
         "kind": "routine", "planned_at": to_local(utcnow()).strftime("%Y-%m-%dT%H:%M"),
         "target": f"compound:{world.k1.id}", "team_ids": [HUGE]})
-    assert resp.status_code == 200 and 'class="error"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'class="error"' in resp.get_data(as_text=True)
     resp = sup.post(f"/supervision/items/{item.id}/owner", {"owner_id": HUGE})
-    assert resp.status_code == 200 and 'class="error"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'class="error"' in resp.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("token", ["a%00b", "%ED%A0%80", "x" * 3000, "%2e%2e"])
@@ -129,7 +129,7 @@ def test_far_needed_by_time_of_an_errand(make_client, world, needed_by):
     resp = head.post("/errands/new", {"household_id": str(world.h1.id), "category": "medicine", "items": "布洛芬",
                                       "needed_by_at": needed_by, "notes": "敲门三下"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and DATE_MESSAGE in html and "敲门三下" in html and needed_by in html
+    assert resp.status_code == 422 and DATE_MESSAGE in html and "敲门三下" in html and needed_by in html
     assert db.session.scalar(select(func.count(Errand.id))) == 0
 
 
@@ -137,7 +137,7 @@ def test_far_needed_by_time_of_an_errand(make_client, world, needed_by):
 def test_far_due_time_when_extending(make_client, world, item, due):
     leader = logged_in(make_client, "leader")
     resp = leader.post(f"/supervision/items/{item.id}/extend", {"due_at": due, "reason": "节日"})
-    assert resp.status_code == 200 and DATE_MESSAGE in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and DATE_MESSAGE in resp.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("seen", ["0001-01-01", "9999-12-31T23:59", "2026-05-01T08:00", "x" * 100])
@@ -157,7 +157,7 @@ def test_far_due_time_when_rejecting(make_client, world, item, due):
     assert _status(item.id) == "submitted"
     resp = logged_in(make_client, "sup2").post(f"/supervision/items/{item.id}/reject",
                                                {"reason": "不够", "due_at": due})
-    assert resp.status_code == 200 and DATE_MESSAGE in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and DATE_MESSAGE in resp.get_data(as_text=True)
     assert _status(item.id) == "submitted"
 
 
@@ -165,7 +165,7 @@ def test_far_due_time_when_rejecting(make_client, world, item, due):
 def test_far_time_of_an_inspection(make_client, world, planned):
     resp = logged_in(make_client, "sup1").post("/supervision/inspections/new", {
         "kind": "routine", "planned_at": planned, "target": f"compound:{world.k1.id}"})
-    assert resp.status_code == 200 and DATE_MESSAGE in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and DATE_MESSAGE in resp.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Inspection.id))) == 0
 
 
@@ -182,7 +182,7 @@ def test_an_estimated_cost_that_is_not_a_number(make_client, world, cost):
     needed_by = to_local(utcnow() + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     resp = head.post("/errands/new", {"household_id": str(world.h1.id), "category": "medicine", "items": "布洛芬",
                                       "estimated_cost": cost, "needed_by_at": needed_by})
-    assert resp.status_code == 200 and "Enter a number." in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Enter a number." in resp.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Errand.id))) == 0
 
 
@@ -256,7 +256,7 @@ def test_every_form_is_built_on_the_shared_base():
 def test_single_line_fields_refuse_control_characters(make_client, world, value):
     admin = logged_in(make_client, "admin")
     resp = admin.post(f"/admin/users/{world.vol1.id}", {"display_name": value})
-    assert resp.status_code == 200 and CONTROL_MESSAGE in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and CONTROL_MESSAGE in resp.get_data(as_text=True)
     db.session.expire_all()
     assert world.vol1.display_name == "Vol1"
 
@@ -273,7 +273,7 @@ def test_multi_line_fields_keep_newlines_and_tabs_but_refuse_other_controls(make
     sup = logged_in(make_client, "sup1")
     assert sup.post(f"/supervision/items/{item.id}/comments", {"body": "第一行\r\n第二行\t完"}).status_code == 303
     resp = sup.post(f"/supervision/items/{item.id}/comments", {"body": "第一行\x00第二行"})
-    assert resp.status_code == 200 and CONTROL_MESSAGE in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and CONTROL_MESSAGE in resp.get_data(as_text=True)
     page = sup.get(f"/supervision/items/{item.id}").get_data(as_text=True)
     assert "第二行\t完" in page.replace("\r\n", "\n").replace("第一行\n", "")
 
@@ -286,7 +286,7 @@ def test_malformed_text_is_a_form_error(make_client, world, item, raw):
             + b"\r\n--B\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\n" + raw + b"\r\n--B--\r\n")
     resp = sup._open("post", f"/supervision/items/{item.id}/comments", data=body,
                      content_type="multipart/form-data; boundary=B")
-    assert resp.status_code == 200 and MALFORMED_MESSAGE in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and MALFORMED_MESSAGE in resp.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("raw", ["%ED%A0%80", "%ff%fe", "a%C3"])

@@ -1,4 +1,5 @@
-"""The layers: the domain (gridapp/) never imports the job layer (jobs/), which imports the domain."""
+"""The layers: the domain (gridapp/) never imports the job layer (jobs/) nor the benchmarks (bench/),
+which import the domain."""
 import ast
 from pathlib import Path
 
@@ -15,7 +16,35 @@ def _imports_of(path: Path) -> set[str]:
     return names
 
 
+def _importers_of(package: str) -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gridapp").rglob("*.py")
+                  if any(n == package or n.startswith(package + ".") for n in _imports_of(p)))
+
+
 def test_the_domain_does_not_import_the_job_layer():
-    offenders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gridapp").rglob("*.py")
-                       if any(n == "jobs" or n.startswith("jobs.") for n in _imports_of(p)))
+    assert _importers_of("jobs") == []
+
+
+def test_the_domain_does_not_import_the_benchmarks():
+    assert _importers_of("bench") == []
+
+
+# The shared kernel every feature builds on: the places (grid) and the people (auth).
+SHARED_MODELS = {"gridapp.grid.models", "gridapp.auth.models", "gridapp.audit.models"}
+
+
+def test_a_view_module_imports_no_other_features_models():
+    """A feature's pages ask its own services for other features' data, never their tables."""
+    offenders = []
+    for views in sorted((ROOT / "gridapp").glob("*/views.py")):
+        own = f"gridapp.{views.parent.name}.models"
+        for name in _imports_of(views):
+            if name.endswith(".models") and name.startswith("gridapp.") and name not in SHARED_MODELS | {own}:
+                offenders.append(f"{views.relative_to(ROOT)} imports {name}")
     assert offenders == []
+
+
+def test_the_layer_tests_see_the_imports_they_guard():
+    """The checks above read real imports (a test that can fail): this very file imports ast."""
+    assert "ast" in _imports_of(Path(__file__))
+    assert "gridapp.grid.models" in _imports_of(ROOT / "gridapp" / "duty" / "views.py")

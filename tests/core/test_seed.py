@@ -46,6 +46,13 @@ def test_seed_scale_multiplies_households(app):
     assert _counts()["Household"] == 2 * 320
 
 
+def test_seed_demo_scale_is_a_number_and_points_at_seed_bench_for_the_levels(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--scale", "town"])
+    assert result.exit_code != 0
+    assert "flask seed-bench" in result.output
+    assert _counts()["User"] == 0
+
+
 def test_seed_demo_refused_in_production(app):
     app.config["GRIDAPP_ENV"] = "production"
     result = app.test_cli_runner().invoke(args=["seed-demo"])

@@ -55,7 +55,7 @@ def test_a_tick_with_a_photo_keeps_it_cleaned_and_shows_a_thumbnail(make_client,
     c = _as(make_client, "pm1")
     assert 'enctype="multipart/form-data"' in c.get(f"/disinfection/points/{p.id}").get_data(as_text=True)
     resp = _tick(c, p.id, (BytesIO(_jpeg_with_gps()), "elevator.jpg"), disinfectant="84消毒液")
-    assert resp.status_code == 302
+    assert resp.status_code == 303
     (r,) = _rounds(p.id)
     assert r.photo.endswith(".jpg") and _slot_status(p.id) == ["done"]
     assert r.photo in _stored_files()
@@ -86,7 +86,7 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_is_recorded(make_client, w
     before = _stored_files()
     c = _as(make_client, "pm1")
     resp = _tick(c, p.id, (BytesIO(b"this is not a picture\n" * 20), "photo.jpg"))
-    assert resp.status_code == 400
+    assert resp.status_code == 422
     assert 'id="tick-photo-error"' in resp.get_data(as_text=True)
     assert _rounds(p.id) == [] and _slot_status(p.id) == ["pending"]
     assert _stored_files() == before
@@ -96,7 +96,7 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_is_recorded(make_client, w
                        {"token": "h", "view": "today", "slot": str(slot_id),
                         "photo": (BytesIO(b"GIF89a fake"), "x.jpg")}, content_type="multipart/form-data")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and html.strip().startswith(f'<li id="slot-{slot_id}" data-status="due"')
+    assert resp.status_code == 422 and html.strip().startswith(f'<li id="slot-{slot_id}" data-status="due"')
     assert 'id="tick-photo-error"' in html and '"level": "error"' in resp.headers["HX-Trigger"]
     assert _rounds(p.id) == [] and _slot_status(p.id) == ["pending"]
 
@@ -106,7 +106,7 @@ def test_an_oversize_photo_is_refused_and_nothing_is_recorded(make_client, world
     big = _jpeg_with_gps() + b"\0" * (uploads.MAX_BYTES + 10)  # under the request limit, over the photo limit
     assert len(big) < app.config["MAX_CONTENT_LENGTH"]
     resp = _tick(_as(make_client, "pm1"), p.id, (BytesIO(big), "big.jpg"))
-    assert resp.status_code == 400 and 'id="tick-photo-error"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="tick-photo-error"' in resp.get_data(as_text=True)
     assert _rounds(p.id) == []
     assert db.session.scalar(select(func.count()).select_from(DisinfectionSlot)
                              .where(DisinfectionSlot.status == "done")) == 0
@@ -137,7 +137,7 @@ def test_a_double_tap_with_a_photo_records_one_round_and_keeps_one_file(make_cli
     c = _as(make_client, "pm1")
     first = _tick(c, p.id, (BytesIO(_jpeg_with_gps()), "a.jpg"), token="same")
     again = _tick(c, p.id, (BytesIO(_jpeg_with_gps()), "a.jpg"), token="same")
-    assert first.status_code == again.status_code == 302
+    assert first.status_code == again.status_code == 303
     (r,) = _rounds(p.id)
     # The resent photo was not kept: only the recorded round's file is new.
     assert sorted(set(_stored_files()) - set(before)) == [r.photo]

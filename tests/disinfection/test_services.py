@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from gridapp.core.rules import RuleError
 from gridapp.disinfection import services
 from gridapp.disinfection.models import DisinfectionPoint, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
@@ -32,7 +33,7 @@ def test_parse_windows_sorts_and_refuses_nonsense(app):
     assert [w[0] for w in services.parse_windows("17:00-21:00, 06:00-10:00")] == ["06:00-10:00", "17:00-21:00"]
     assert services.parse_windows("22:00-02:00")[0][0] == "22:00-02:00"
     for bad in ("6-10", "06:00-06:00", "25:00-26:00", "06:00-10:00,06:00-10:00", "24:00-02:00"):
-        with pytest.raises(services.DisinfectionError):
+        with pytest.raises(RuleError):
             services.parse_windows(bad)
 
 
@@ -110,7 +111,7 @@ def test_bulk_creation_numbers_the_points(world):
     points = make_points(world.k1, count=6, name="电梯", now=T0)
     assert [p.name for p in points] == [f"电梯 {i}" for i in range(1, 7)]
     assert {p.community_id for p in points} == {world.c1.id}
-    with pytest.raises(services.DisinfectionError):
+    with pytest.raises(RuleError):
         make_points(world.k1, count=51)
 
 
@@ -174,7 +175,7 @@ def test_an_inactive_point_is_refused_and_nothing_changes(world):
     services.ensure_slots([DAY], [p.id])
     p.active = False
     db.session.commit()
-    with pytest.raises(services.DisinfectionError):
+    with pytest.raises(RuleError):
         services.tick(p, world.pm1, token="z", now=at(DAY, "07:00"))
     db.session.rollback()
     assert _rounds(p.id) == 0

@@ -37,7 +37,7 @@ def test_pm1_ticks_a_point_with_the_form(make_client, world):
     page = c.get(f"/disinfection/points/{p.id}")
     assert page.status_code == 200 and "tick-button" in page.get_data(as_text=True)
     resp = c.post(f"/disinfection/points/{p.id}/tick", {"disinfectant": "84消毒液", "note": "已通风", "token": "tok-1"})
-    assert resp.status_code == 302
+    assert resp.status_code == 303
     slot = _today_slot(p.id)
     assert slot.status == "done" and slot.done_by_id == world.pm1.id
     # Resent by a bad connection: still one round.
@@ -90,7 +90,7 @@ def test_pm1_cannot_tick_yuanjing_points(make_client, world):
     assert _rounds(p.id) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "denied")) >= 1
     # pm2 answers for it.
-    assert _as(make_client, "pm2").post(f"/disinfection/points/{p.id}/tick", {"token": "y"}).status_code == 302
+    assert _as(make_client, "pm2").post(f"/disinfection/points/{p.id}/tick", {"token": "y"}).status_code == 303
     assert _rounds(p.id) == 1
 
 
@@ -99,7 +99,7 @@ def test_who_may_tick_what(make_client, world):
     community_run = make_point(world.k3, windows=ALL_DAY)  # a work unit's compound: no property company
     cases = [("secretary1", company, 403), ("head1", company, 403), ("vol1", company, 403),
              ("nobody", company, 403), ("admin", company, 403), ("pm2", company, 403),
-             ("secretary2", community_run, 302), ("gridder3", community_run, 302), ("pm1", community_run, 403),
+             ("secretary2", community_run, 303), ("gridder3", community_run, 303), ("pm1", community_run, 403),
              ("unit1", community_run, 403)]
     for username, point, expected in cases:
         resp = _as(make_client, username).post(f"/disinfection/points/{point.id}/tick", {"token": username})
@@ -114,9 +114,11 @@ def test_an_inactive_point_is_refused_with_a_message(make_client, world):
     db.session.get(DisinfectionPoint, p.id).active = False
     db.session.commit()
     c = _as(make_client, "pm1")
-    resp = c.post(f"/disinfection/points/{p.id}/tick", {"token": "x"})
-    assert resp.status_code == 409
-    assert "已停用" in resp.get_data(as_text=True)
+    resp = c.htmx_post(f"/disinfection/points/{p.id}/tick", {"token": "x"})
+    assert resp.status_code == 409 and "已停用" in resp.get_data(as_text=True)
+    resp = c.post(f"/disinfection/points/{p.id}/tick", {"token": "x"})  # without JavaScript: back, with the reason
+    assert resp.status_code == 303
+    assert "已停用" in c.get(resp.headers["Location"]).get_data(as_text=True)
     assert _rounds(p.id) == 0
     assert _today_slot(p.id).status == "pending"
 
@@ -145,7 +147,7 @@ def test_bulk_creation_and_bad_windows(make_client, world):
     assert names == [f"电梯 {i}" for i in range(1, 7)]
     bad = c.post(f"/disinfection/compounds/{world.k1.id}/points",
                  {"kind": "stairwell", "task": "disinfection", "count": "2", "name": "楼梯", "windows": "6点到10点"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     html = bad.get_data(as_text=True)
     assert "06:00-10:00" in html and 'value="6点到10点"' in html  # the message, and nothing typed lost
     assert db.session.scalar(select(func.count()).select_from(DisinfectionPoint)) == 6

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from gridapp.audit.models import AuditEvent
 from gridapp.auth.models import User
+from gridapp.core.rules import RuleError
 from gridapp.duty import services
 from gridapp.duty.models import ACTIVE_SIGNUP, Shift, Signup
 from gridapp.extensions import db
@@ -67,7 +68,7 @@ def test_each_refusal_says_why_and_changes_nothing(world):
         ("下雨", at(DAY, "20:00"), "is over"),
     ]
     for reason, now, message in cases:
-        with pytest.raises(services.DutyError, match=message):
+        with pytest.raises(RuleError, match=message):
             services.cancel_shift(world.gm1, shift_of(cp, DAY, "08:00-16:00"), reason, now=now)
         db.session.rollback()
         after = shift_of(cp, DAY, "08:00-16:00")
@@ -80,7 +81,7 @@ def test_each_refusal_says_why_and_changes_nothing(world):
     services.sign_up(evening, world.vol1, now=T0)
     services.cancel_shift(world.sec1, shift_of(cp, DAY, "16:00-24:00"), "取消", now=T0)
     db.session.commit()
-    with pytest.raises(services.DutyError, match="already been cancelled"):
+    with pytest.raises(RuleError, match="already been cancelled"):
         services.cancel_shift(world.gm1, shift_of(cp, DAY, "16:00-24:00"), "再取消", now=T0)
     db.session.rollback()
     assert len(_notices()) == 1
@@ -96,17 +97,17 @@ def test_a_cancelled_shift_takes_nobody_frees_its_people_and_leaves_the_jobs(wor
     db.session.commit()
     # Refused for anyone, with the reason.
     vol2, = make_volunteers(world.c1, 1)
-    with pytest.raises(services.DutyError, match="cancelled"):
+    with pytest.raises(RuleError, match="cancelled"):
         services.sign_up(shift_of(east), vol2, now=T0)
     db.session.rollback()
-    with pytest.raises(services.DutyError, match="cancelled"):
+    with pytest.raises(RuleError, match="cancelled"):
         services.sign_up(shift_of(east), world.vol1, actor=world.gm1, now=T0)
     db.session.rollback()
     # The person's own sign-up cannot be withdrawn or checked in any more.
-    with pytest.raises(services.DutyError, match="cancelled"):
+    with pytest.raises(RuleError, match="cancelled"):
         services.withdraw(db.session.get(Signup, signup.id), world.vol1, now=T0 - timedelta(days=1))
     db.session.rollback()
-    with pytest.raises(services.DutyError):
+    with pytest.raises(RuleError):
         services.check_in(db.session.get(Signup, signup.id), world.vol1, now=at(DAY, "08:00"))
     db.session.rollback()
     # No longer a clash: the same hours at another checkpoint are free.
@@ -173,7 +174,7 @@ def test_a_cancel_racing_sign_ups_and_withdrawals_leaves_the_count_right(app, wo
                         services.cancel_shift(user, shift, "临时取消", now=T0)
                     db.session.commit()
                     outcomes.append((kind, "ok"))
-                except services.DutyError as exc:
+                except RuleError as exc:
                     db.session.rollback()
                     outcomes.append((kind, str(exc)))
             except Exception as exc:  # noqa: BLE001  (reported by the assertion below)

@@ -46,7 +46,7 @@ def test_grid_member_cancels_with_a_reason_and_the_people_are_told(world, client
     assert 'id="cancel-shift"' in page and f'action="/duty/shifts/{shift.id}/cancel"' in page
     assert 'name="cancel_reason"' in page and "css/duty.css" in page
     resp = client.post(f"/duty/shifts/{shift.id}/cancel", {"cancel_reason": "暴雨，卡点撤岗"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/duty/shifts/{shift.id}")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/duty/shifts/{shift.id}")
     after = _fresh(shift.id)
     assert (after.status, after.filled) == ("cancelled", 0)
     assert {s.status for s in db.session.scalars(select(Signup))} == {"cancelled"}
@@ -71,7 +71,7 @@ def test_a_reason_and_the_csrf_token_are_required(world, client):
     client.login("secretary1")
     for data in ({"cancel_reason": ""}, {"cancel_reason": "   "}, {}, {"cancel_reason": "长" * 501}):
         resp = client.post(f"/duty/shifts/{shift.id}/cancel", data)
-        assert resp.status_code == 400, data
+        assert resp.status_code == 422, data
         assert 'class="error"' in resp.get_data(as_text=True)
     resp = client.post(f"/duty/shifts/{shift.id}/cancel", {"cancel_reason": "无需值守"}, csrf=False)
     assert resp.status_code == 400
@@ -117,7 +117,7 @@ def test_only_staff_whose_scope_covers_the_checkpoint_cancel(world, make_client)
     # The community's secretary may.
     sec = make_client()
     sec.login("secretary1")
-    assert sec.post(f"/duty/shifts/{shift.id}/cancel", {"cancel_reason": "社区统一安排"}).status_code == 302
+    assert sec.post(f"/duty/shifts/{shift.id}/cancel", {"cancel_reason": "社区统一安排"}).status_code == 303
     assert _fresh(shift.id).status == "cancelled"
 
 
@@ -139,7 +139,7 @@ def test_a_cancelled_shift_shows_as_cancelled_and_refuses_sign_ups(world, make_c
         as_text=True)
     # Sign-up refused, htmx or not; nothing changes.
     resp = vol.htmx_post(f"/duty/shifts/{shift.id}/signup")
-    assert resp.status_code == 200 and 'data-status="cancelled"' in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and 'data-status="cancelled"' in resp.get_data(as_text=True)
     assert "cancelled" in resp.headers["HX-Trigger"] and '"level": "error"' in resp.headers["HX-Trigger"]
     vol2, = make_volunteers(world.c1, 1)
     other = make_client()

@@ -185,7 +185,7 @@ def test_htmx_check_in_and_out_swap_just_that_row(world, client):
     assert _status(signup_id) == "checked_in"
     # Again (a second tap): the row as it is, with the reason as an error toast.
     resp = client.htmx_post(f"/duty/signups/{signup_id}/check-in")
-    assert resp.status_code == 200 and 'data-status="checked_in"' in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and 'data-status="checked_in"' in resp.get_data(as_text=True)
     assert '"level": "error"' in resp.headers["HX-Trigger"]
     resp = client.htmx_post(f"/duty/signups/{signup_id}/check-out")
     html = resp.get_data(as_text=True)
@@ -197,7 +197,7 @@ def test_check_in_and_out_work_as_plain_forms(world, client):
     signup_id = _soon(world)
     client.login("vol1")
     resp = client.post(f"/duty/signups/{signup_id}/check-in")
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/duty/mine")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/duty/mine")
     assert _status(signup_id) == "checked_in"
     resp = client.post(f"/duty/signups/{signup_id}/check-out", follow_redirects=True)
     assert resp.status_code == 200 and "Checked out." in resp.get_data(as_text=True)
@@ -217,7 +217,7 @@ def test_check_in_refusals_and_someone_elses_row(world, make_client):
     vol = make_client()
     vol.login("vol1")
     resp = vol.htmx_post(f"/duty/signups/{signup.id}/check-in")
-    assert resp.status_code == 200 and 'data-status="signed_up"' in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and 'data-status="signed_up"' in resp.get_data(as_text=True)
     assert "30 minutes" in resp.headers["HX-Trigger"] and '"level": "error"' in resp.headers["HX-Trigger"]
     assert _status(signup.id) == "signed_up"
     make_volunteers(world.c1, 1)

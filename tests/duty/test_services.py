@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gridapp.auth.models import User
+from gridapp.core.rules import RuleError
 from gridapp.duty import services
 from gridapp.duty.models import Shift, Signup
 from gridapp.extensions import db
@@ -35,7 +36,7 @@ def test_the_midnight_shift_belongs_to_the_day_it_starts(app):
 
 @pytest.mark.parametrize("bad", ["8-16", "08:00-08:00", "08:00-16:00,08:00-16:00", "08:00-17:00,16:00-24:00", ""])
 def test_bad_patterns_are_refused_with_a_message(app, bad):
-    with pytest.raises(services.DutyError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.parse_pattern(bad)
     assert str(exc.value)
 
@@ -57,7 +58,7 @@ def test_sign_up_counts_and_a_double_sign_up_is_refused(world):
     services.sign_up(shift, world.vol1, now=T0)
     db.session.commit()
     assert shift_of(cp).filled == 1
-    with pytest.raises(services.DutyError, match="Already signed up"):
+    with pytest.raises(RuleError, match="Already signed up"):
         services.sign_up(shift_of(cp), world.vol1, now=T0)
     db.session.rollback()
     assert shift_of(cp).filled == 1 and len(_signups(shift.id)) == 1
@@ -75,13 +76,13 @@ def test_full_past_cancelled_and_out_of_community_shifts_are_refused(world):
         (shift_of(other), T0, "东城社区"),
     ]
     for shift, now, message in cases:
-        with pytest.raises(services.DutyError, match=message):
+        with pytest.raises(RuleError, match=message):
             services.sign_up(shift, world.vol1, now=now)
         db.session.rollback()
     cancelled = shift_of(cp, label="16:00-24:00")
     assert services.cancel_shift(None, cancelled, "雨天", now=T0) == 0
     db.session.commit()
-    with pytest.raises(services.DutyError, match="cancelled"):
+    with pytest.raises(RuleError, match="cancelled"):
         services.sign_up(shift_of(cp, label="16:00-24:00"), world.vol1, now=T0)
     db.session.rollback()
     assert db.session.scalar(select(func.count(Signup.id)).where(Signup.user_id == world.vol1.id)) == 0
@@ -93,7 +94,7 @@ def test_overlapping_shifts_are_refused_naming_the_clash(world):
     post = make_checkpoint(world.c1, None, name="党员先锋岗", pattern="12:00-20:00,20:00-12:00", kind="vanguard")
     services.sign_up(shift_of(east), world.vol1, now=T0)  # 08:00-16:00
     db.session.commit()
-    with pytest.raises(services.DutyError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.sign_up(shift_of(post, label="12:00-20:00"), world.vol1, now=T0)
     assert "东门检查点 2026-03-02 08:00-16:00" in str(exc.value)
     db.session.rollback()
@@ -124,7 +125,7 @@ def test_forty_threads_on_a_shift_of_five_leave_exactly_five(app, world):
                     services.sign_up(shift, user, now=T0)
                     db.session.commit()
                     won.append(user_id)
-                except services.DutyError as exc:
+                except RuleError as exc:
                     db.session.rollback()
                     refused.append(str(exc))
             except Exception as exc:  # noqa: BLE001  (reported by the assertion below)
@@ -160,11 +161,11 @@ def test_withdraw_until_the_cut_off_then_only_staff_remove_with_a_reason(world):
     assert again.id == early.id and shift_of(cp, tomorrow).filled == 1
 
     late = _signups(shift_of(cp).id)[0]  # today 08:00, 2 h away: past the 12 h cut-off
-    with pytest.raises(services.DutyError, match="12 h"):
+    with pytest.raises(RuleError, match="12 h"):
         services.withdraw(late, world.vol1, now=T0)
     db.session.rollback()
     assert shift_of(cp).filled == 1
-    with pytest.raises(services.DutyError, match="reason"):
+    with pytest.raises(RuleError, match="reason"):
         services.remove(late, world.gm1, "", now=T0)
     db.session.rollback()
     services.remove(late, world.gm1, "生病", now=T0)
@@ -174,7 +175,7 @@ def test_withdraw_until_the_cut_off_then_only_staff_remove_with_a_reason(world):
     assert (world.vol1.id, "duty_removed") in kinds
     assert (world.gm1.id, "duty_late_withdrawal") in kinds  # the grid member hears of the late change
     # A second removal loses and says who won.
-    with pytest.raises(services.DutyError, match="Gridder1"):
+    with pytest.raises(RuleError, match="Gridder1"):
         services.remove(db.session.get(Signup, late.id), world.sec1, "重复", now=T0)
 
 
@@ -184,16 +185,16 @@ def test_check_in_window_check_out_and_no_show(world):
     a = services.sign_up(shift_of(cp), world.vol1, now=T0)
     b = services.sign_up(shift_of(cp), vol2, now=T0)
     db.session.commit()
-    with pytest.raises(services.DutyError, match="30 minutes"):
+    with pytest.raises(RuleError, match="30 minutes"):
         services.check_in(a, world.vol1, now=at(DAY, "07:00"))
     db.session.rollback()
-    with pytest.raises(services.DutyError, match="Check in first"):
+    with pytest.raises(RuleError, match="Check in first"):
         services.check_out(a, world.vol1, now=at(DAY, "07:00"))
     db.session.rollback()
     services.check_in(a, world.vol1, now=at(DAY, "07:45"))
     services.check_out(a, world.vol1, now=at(DAY, "16:02"))
     db.session.commit()
-    with pytest.raises(services.DutyError, match="not over yet"):
+    with pytest.raises(RuleError, match="not over yet"):
         services.mark_no_show(b, world.gm1, now=at(DAY, "15:00"))
     db.session.rollback()
     services.mark_no_show(b, world.gm1, now=at(DAY, "16:05"))

@@ -64,7 +64,7 @@ def test_sign_up_without_javascript_redirects_back_with_a_message(world, client)
     shift = _future_shift(cp)
     client.login("vol1")
     resp = client.post(f"/duty/shifts/{shift.id}/signup", {"next": f"/duty/?day={shift.day.isoformat()}"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/duty/?day={shift.day.isoformat()}")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/duty/?day={shift.day.isoformat()}")
     assert _shift(shift.id).filled == 1
     # Full now: another volunteer is refused with the reason, nothing changes.
     make_volunteers(world.c1, 1)
@@ -80,7 +80,7 @@ def test_refusals_come_back_as_the_fragment_with_an_error_toast(world, client):
     shift = _future_shift(cp)
     client.login("vol1")
     resp = client.htmx_post(f"/duty/shifts/{shift.id}/signup")
-    assert resp.status_code == 200 and f'id="shift-{shift.id}"' in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and f'id="shift-{shift.id}"' in resp.get_data(as_text=True)
     assert "东城社区" in resp.headers["HX-Trigger"].encode().decode("unicode_escape")
     assert '"level": "error"' in resp.headers["HX-Trigger"]
     resp = client.post(f"/duty/shifts/{shift.id}/signup", follow_redirects=True)
@@ -128,13 +128,13 @@ def test_grid_member_assigns_and_removes_with_a_reason(world, client):
     page = client.get(f"/duty/shifts/{shift.id}").get_data(as_text=True)
     assert "Vol1" in page
     resp = client.post(f"/duty/shifts/{shift.id}/assign", {"user_id": world.vol1.id})
-    assert resp.status_code == 302 and _shift(shift.id).filled == 1
+    assert resp.status_code == 303 and _shift(shift.id).filled == 1
     signup = db.session.scalars(select(Signup)).one()
     assert signup.assigned_by_id == world.gm1.id
     resp = client.post(f"/duty/signups/{signup.id}/remove", {"reason": ""})
-    assert resp.status_code == 400 and _shift(shift.id).filled == 1
+    assert resp.status_code == 422 and _shift(shift.id).filled == 1
     resp = client.post(f"/duty/signups/{signup.id}/remove", {"reason": "换班"})
-    assert resp.status_code == 302 and _shift(shift.id).filled == 0
+    assert resp.status_code == 303 and _shift(shift.id).filled == 0
 
 
 def test_work_unit_contact_manages_the_units_checkpoint_only(world, client):
@@ -161,7 +161,7 @@ def test_a_bad_pattern_shows_the_form_again_with_the_message(world, client):
                                                       "min_people": 1, "max_people": 2, "active": "y",
                                                       "compound_id": 0, "work_unit_id": 0})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "8点到16点" in html and 'class="error"' in html
+    assert resp.status_code == 422 and "8点到16点" in html and 'class="error"' in html
     resp = client.post(f"/duty/checkpoints/new?community={world.c1.id}",
                        {"name": "西门", "kind": "gate", "pattern": "08:00-20:00,20:00-08:00", "min_people": 1,
                         "max_people": 2, "active": "y", "compound_id": world.k1.id, "work_unit_id": 0})

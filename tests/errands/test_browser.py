@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from gridapp.errands import services
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
 from gridapp.timeutil import to_local, utcnow
 from tests.browser import SCREENSHOTS, login
 from tests.conftest import DEFAULT_PASSWORD
-from tests.errands.factories import add_volunteers
+from tests.errands.factories import add_volunteers, make_errand
 from tests.errands.helpers import png_with_gps
 
 pytestmark = pytest.mark.browser
@@ -108,4 +109,31 @@ def test_file_claim_deliver_confirm_on_phones(world, chromium, live_server):
     page.screenshot(path=str(SCREENSHOTS / "errands-confirmed.png"), full_page=True)
     ctx.close()
     assert _status(errand_id) == "confirmed"
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_a_claim_lost_on_a_stale_board_shows_who_has_it_in_place(world, chromium, live_server):
+    """The 409 of a lost claim is swapped in like any answer (htmx's responseHandling in base.html):
+    the card says who has it, an error toast says the same, and the page is not reloaded."""
+    add_volunteers(world)
+    errand_id = make_errand(world).id
+    db.session.commit()  # no transaction of the test's left open while the browser's requests write
+    base, errors = live_server.url, []
+    ctx, page = _phone(chromium, errors)
+    login(page, base, "vol3", DEFAULT_PASSWORD)
+    page.goto(f"{base}/errands/")
+    card = page.locator(f"#errand-card-{errand_id}")
+    card.locator("button[value=claim]").wait_for()
+    # Meanwhile vol2 takes it.
+    services.claim(db.session.get(Errand, errand_id), world.vol2)
+    db.session.commit()
+    page.evaluate("window.__marker = 1")
+    card.locator("button[value=claim]").click()
+    page.locator(f"#errand-card-{errand_id} .error").wait_for()
+    assert "Already taken by 志愿者二" in page.inner_text(f"#errand-card-{errand_id}")
+    assert "Already taken by 志愿者二" in page.locator("#toasts .toast-error").first.inner_text()
+    assert page.evaluate("window.__marker") == 1  # swapped in place, no reload
+    assert card.locator("button[value=claim]").count() == 0
+    assert _status(errand_id) == "claimed"
+    ctx.close()
     assert not [e for e in errors if "Content Security Policy" in e], errors

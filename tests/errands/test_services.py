@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from gridapp.core.rules import RuleError
 from gridapp.errands import services
 from gridapp.errands.models import Errand, ErrandEvent
-from gridapp.errands.services import ErrandError
 from gridapp.extensions import db
 from gridapp.notifications.models import Notification
 from gridapp.policy import can
@@ -53,7 +53,7 @@ def test_filing_scope(w, who, household, ok):
         errand = make_errand(w, by=getattr(w, who), household=getattr(w, household))
         assert (errand.status, errand.community_id) == ("open", getattr(w, household).compound.grid.community_id)
     else:
-        with pytest.raises(ErrandError) as exc:
+        with pytest.raises(RuleError) as exc:
             make_errand(w, by=getattr(w, who), household=getattr(w, household))
         assert exc.value.field == "household_id"
         db.session.rollback()
@@ -66,7 +66,7 @@ def test_filing_scope(w, who, household, ok):
     ({"items": "  \n "}, "items", "one item per line"),
 ])
 def test_filing_refuses_bad_input_and_keeps_nothing(w, override, field, message):
-    with pytest.raises(ErrandError) as exc:
+    with pytest.raises(RuleError) as exc:
         make_errand(w, **override)
     assert exc.value.field == field and message in str(exc.value)
     db.session.rollback()
@@ -115,7 +115,7 @@ def test_urgent_claims_expire_sooner(w):
 def test_claiming_a_claimed_errand_names_who_has_it(w):
     errand = claimed(w, w.vol2)
     before = snapshot(errand)
-    with pytest.raises(ErrandError, match="Already taken by 志愿者二"):
+    with pytest.raises(RuleError, match="Already taken by 志愿者二"):
         services.claim(fresh(errand), w.vol3)
     db.session.rollback()
     assert snapshot(errand) == before
@@ -126,7 +126,7 @@ def test_claiming_a_cancelled_errand(w):
     services.cancel(errand, w.head1, "家属已买到")
     db.session.commit()
     before = snapshot(errand)
-    with pytest.raises(ErrandError, match="cancelled by Head1: 家属已买到"):
+    with pytest.raises(RuleError, match="cancelled by Head1: 家属已买到"):
         services.claim(fresh(errand), w.vol1)
     db.session.rollback()
     assert snapshot(errand) == before
@@ -135,7 +135,7 @@ def test_claiming_a_cancelled_errand(w):
 def test_claiming_a_delivered_errand(w):
     errand = delivered(w, w.vol2)
     before = snapshot(errand)
-    with pytest.raises(ErrandError, match="already delivered by 志愿者二"):
+    with pytest.raises(RuleError, match="already delivered by 志愿者二"):
         services.claim(fresh(errand), w.vol1)
     db.session.rollback()
     assert snapshot(errand) == before
@@ -143,7 +143,7 @@ def test_claiming_a_delivered_errand(w):
 
 def test_claiming_outside_my_community(w):
     errand = make_errand(w, by=w.sec2, household=w.h4)  # c2
-    with pytest.raises(ErrandError, match="not in your community"):
+    with pytest.raises(RuleError, match="not in your community"):
         services.claim(errand, w.vol1)
     db.session.rollback()
     assert snapshot(errand)[:2] == ("open", None)
@@ -154,7 +154,7 @@ def test_a_fourth_active_claim_is_refused(w):
     for e in errands[:3]:
         services.claim(e, w.vol1)
     db.session.commit()
-    with pytest.raises(ErrandError, match="already hold 3 active errands"):
+    with pytest.raises(RuleError, match="already hold 3 active errands"):
         services.claim(fresh(errands[3]), w.vol1)
     db.session.rollback()
     assert snapshot(errands[3])[:2] == ("open", None)
@@ -170,13 +170,13 @@ def test_the_limit_is_configurable(w, app):
     app.config["ERRANDS_MAX_ACTIVE_CLAIMS"] = 1
     a, b = make_errand(w), make_errand(w)
     services.claim(a, w.vol1)
-    with pytest.raises(ErrandError, match="already hold 1 active"):
+    with pytest.raises(RuleError, match="already hold 1 active"):
         services.claim(b, w.vol1)
 
 
 def test_negative_actual_cost_is_refused(w):
     errand = claimed(w, w.vol1)
-    with pytest.raises(ErrandError, match="negative") as exc:
+    with pytest.raises(RuleError, match="negative") as exc:
         services.purchase(errand, w.vol1, "-3")
     assert exc.value.field == "actual_cost"
     db.session.rollback()
@@ -186,10 +186,10 @@ def test_negative_actual_cost_is_refused(w):
 def test_only_the_claimant_buys_delivers_or_releases(w):
     errand = claimed(w, w.vol1)
     for step in (lambda: services.purchase(errand, w.vol2, "3"), lambda: services.release(errand, w.vol2, "x")):
-        with pytest.raises(ErrandError, match="no longer yours"):
+        with pytest.raises(RuleError, match="no longer yours"):
             step()
         db.session.rollback()
-    with pytest.raises(ErrandError, match="Only a bought errand"):
+    with pytest.raises(RuleError, match="Only a bought errand"):
         services.deliver(fresh(errand), w.vol1)
     db.session.rollback()
     assert snapshot(errand)[:2] == ("claimed", w.vol1.id)
@@ -197,7 +197,7 @@ def test_only_the_claimant_buys_delivers_or_releases(w):
 
 def test_release_needs_a_reason_reopens_and_tells_the_filer(w):
     errand = claimed(w, w.vol1)
-    with pytest.raises(ErrandError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.release(errand, w.vol1, " ")
     assert exc.value.field == "reason"
     services.release(errand, w.vol1, "临时有事")
@@ -212,13 +212,13 @@ def test_release_after_buying_is_refused(w):
     errand = claimed(w, w.vol1)
     services.purchase(errand, w.vol1, "5")
     db.session.commit()
-    with pytest.raises(ErrandError, match="not yet bought"):
+    with pytest.raises(RuleError, match="not yet bought"):
         services.release(errand, w.vol1, "不想去了")
 
 
 def test_cancel_open_or_claimed_only_and_the_claimant_is_told(w):
     errand = claimed(w, w.vol1)
-    with pytest.raises(ErrandError):
+    with pytest.raises(RuleError):
         services.cancel(errand, w.head1, "")
     services.cancel(errand, w.head1, "居民已自行解决")
     db.session.commit()
@@ -227,13 +227,13 @@ def test_cancel_open_or_claimed_only_and_the_claimant_is_told(w):
     bought = claimed(w, w.vol2)
     services.purchase(bought, w.vol2, "1")
     db.session.commit()
-    with pytest.raises(ErrandError, match="Only an open or claimed errand can be cancelled"):
+    with pytest.raises(RuleError, match="Only an open or claimed errand can be cancelled"):
         services.cancel(bought, w.head1, "太晚了")
 
 
 def test_confirm_requires_the_money_settled_when_money_was_spent(w):
     errand = delivered(w, w.vol1, cost="12")
-    with pytest.raises(ErrandError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.confirm(errand, w.head1, money_settled=False)
     assert exc.value.field == "money_settled"
     db.session.rollback()
@@ -241,7 +241,7 @@ def test_confirm_requires_the_money_settled_when_money_was_spent(w):
     free = delivered(w, w.vol2, cost="0")
     services.confirm(free, w.head1, money_settled=False)
     assert free.status == "confirmed"
-    with pytest.raises(ErrandError, match="Only a delivered errand can be confirmed"):
+    with pytest.raises(RuleError, match="Only a delivered errand can be confirmed"):
         services.confirm(free, w.gm1, money_settled=True)
 
 

@@ -199,7 +199,7 @@ def test_a_file_that_is_not_an_image_is_refused_and_nothing_changes(make_client,
     resp = logged_in(make_client, "vol2").post(f"/errands/{errand.id}/purchase", {
         "actual_cost": "12", "receipt": (BytesIO(b"%PDF-1.4 not an image"), "receipt.jpg")},
         content_type="multipart/form-data")
-    assert resp.status_code == 200 and "Only photos (JPEG, PNG or WebP)" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Only photos (JPEG, PNG or WebP)" in resp.get_data(as_text=True)
     row = fresh(errand.id)
     assert (row.status, row.actual_cost_cents, row.receipt_photo) == ("claimed", None, None)
 
@@ -210,7 +210,7 @@ def test_negative_cost_is_refused_with_the_form_again(make_client, w):
     errand = claimed(w, w.vol2)
     resp = logged_in(make_client, "vol2").htmx_post(f"/errands/{errand.id}/purchase", {"actual_cost": "-5"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "An amount cannot be negative." in html and 'value="-5"' in html
+    assert resp.status_code == 422 and "An amount cannot be negative." in html and 'value="-5"' in html
     assert fresh(errand.id).status == "claimed"
 
 
@@ -283,7 +283,7 @@ def test_filing_through_the_form(make_client, w):
 def test_filing_refuses_bad_input_and_keeps_what_was_typed(make_client, w, over, message):
     resp = logged_in(make_client, "head1").post("/errands/new", good_form(w, **over))
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and message in html and "敲门三下" in html
+    assert resp.status_code == 422 and message in html and "敲门三下" in html
     assert db.session.scalar(select(func.count(Errand.id))) == 0
 
 

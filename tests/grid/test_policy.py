@@ -43,8 +43,10 @@ def test_feature_rules_are_asked_through_can(app, world):
         def __init__(self, community_id):
             self.community_id = community_id
 
-    policy.register_object_rules(Thing, lambda user, s, action, obj: action == "touch"
-                                 and obj.community_id in s.communities)
+    class Rules:
+        OBJECT_RULES = {Thing: lambda user, s, action, obj: action == "touch" and obj.community_id in s.communities}
+
+    policy.register_feature(Rules)
     try:
         assert policy.can(world.sec1, "touch", Thing(world.c1.id))
         assert not policy.can(world.sec1, "touch", Thing(world.c2.id))

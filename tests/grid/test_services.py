@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from gridapp.audit.models import AuditEvent
+from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid import services
 from gridapp.grid.models import Household
-from gridapp.grid.services import GridRuleError
 
 H1_VALUES = {"building": "1", "unit": "1", "room": "101", "head_name": "张三", "phone": "13900000101",
              "housebound": True, "living_alone": False, "observation_until": None, "notes": ""}
@@ -37,7 +37,7 @@ def test_create_household_audit_hides_personal_values(world):
 
 
 def test_duplicate_room_is_refused_before_writing(world):
-    with pytest.raises(GridRuleError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.update_household(world.h2, H1_VALUES)
     assert exc.value.field == "room"
     assert events("household_updated") == []
@@ -47,10 +47,10 @@ def test_unique_constraint_decides_a_race(world, monkeypatch):
     """If another request takes the room between the check and the write, the constraint's
     IntegrityError becomes the same form error, and the transaction stays usable."""
     monkeypatch.setattr(services, "_same_room", lambda compound_id, values: select(Household.id).where(False))
-    with pytest.raises(GridRuleError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.update_household(world.h2, H1_VALUES)
     assert exc.value.field == "room"
-    with pytest.raises(GridRuleError):
+    with pytest.raises(RuleError):
         services.create_household(world.k1, H1_VALUES)
     services.update_grid(world.g1, {"name": "第一网格(东)"})
     db.session.commit()
@@ -63,10 +63,10 @@ def test_unique_constraint_decides_a_race(world, monkeypatch):
 def test_compound_has_one_responsible_party(world):
     values = {"name": "新小区", "address": "", "entrance": "", "property_company_id": world.hzo.id,
               "work_unit_id": world.unit.id}
-    with pytest.raises(GridRuleError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.create_compound(world.g1, values)
     assert exc.value.field == "work_unit_id"
-    with pytest.raises(GridRuleError):
+    with pytest.raises(RuleError):
         services.create_compound(world.g1, {**values, "work_unit_id": None, "property_company_id": 99999})
     k = services.create_compound(world.g1, {**values, "work_unit_id": None, "property_company_id": None})
     db.session.commit()
@@ -74,16 +74,16 @@ def test_compound_has_one_responsible_party(world):
 
 
 def test_names_are_unique_within_their_parent(world):
-    with pytest.raises(GridRuleError):
+    with pytest.raises(RuleError):
         services.create_grid(world.c1, {"name": "第二网格"})
     services.create_grid(world.c2, {"name": "第二网格"})  # another community may use it
-    with pytest.raises(GridRuleError):
+    with pytest.raises(RuleError):
         services.update_community(world.c2, {"name": "城关社区", "kind": "community"})
-    with pytest.raises(GridRuleError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.update_community(world.c2, {"name": "东城社区", "kind": "suburb"})
     assert exc.value.field == "kind"
     services.update_community(world.c2, {"name": "东城社区", "kind": "village"})  # its own name is fine
-    with pytest.raises(GridRuleError):
+    with pytest.raises(RuleError):
         services.create_org(type(world.hzo), {"name": "远景物业", "phone": ""})
     db.session.commit()
 

@@ -60,7 +60,7 @@ def test_htmx_invalid_edit_returns_the_inline_form_with_errors(make_client, worl
     sec = logged_in(make_client, "secretary1")
     resp = sec.htmx_post(f"/grid/households/{world.h1.id}/edit", {**NEW_H1, "phone": "12ab"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "<html" not in html and f'hx-post="/grid/households/{world.h1.id}/edit"' in html
     assert "7 到 20 位数字" in html and 'value="12ab"' in html and 'value="张三丰"' in html
     assert fresh(Household, world.h1.id).head_name == "张三"
@@ -116,7 +116,7 @@ def test_plain_invalid_edit_shows_the_form_with_input_and_messages(make_client, 
     sec = logged_in(make_client, "secretary1")
     resp = sec.post(f"/grid/households/{world.h1.id}/edit", {**NEW_H1, "room": "", "phone": "12ab"})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "<html" in html
     assert f'id="household-{world.h1.id}-room-err"' in html
     assert "7 到 20 位数字" in html
@@ -131,7 +131,7 @@ def test_duplicate_room_is_a_form_error_not_a_crash(make_client, world):
     for resp in (sec.post(f"/grid/households/{world.h1.id}/edit", taken),
                  sec.htmx_post(f"/grid/households/{world.h1.id}/edit", taken),
                  sec.post(f"/grid/compounds/{world.k1.id}/households/new", taken)):
-        assert resp.status_code == 200
+        assert resp.status_code == 422
         assert "已有登记住户" in resp.get_data(as_text=True)
     assert fresh(Household, world.h1.id).room == "101"
     assert db.session.scalar(select(func.count(Household.id))) == 4
@@ -142,7 +142,7 @@ def test_compound_cannot_have_both_a_company_and_a_unit(make_client, world):
     resp = sec.post(f"/grid/compounds/{world.k1.id}/edit", {
         "name": "阳光小区", "address": "", "entrance": "北门",
         "property_company_id": str(world.hzo.id), "work_unit_id": str(world.unit.id)})
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert "不能同时选择" in resp.get_data(as_text=True)
     assert fresh(Compound, world.k1.id).work_unit_id is None
 
@@ -151,7 +151,7 @@ def test_unknown_choice_is_a_form_error(make_client, world):
     sec = logged_in(make_client, "secretary1")
     resp = sec.post(f"/grid/compounds/{world.k1.id}/edit", {
         "name": "阳光小区", "property_company_id": "99999", "work_unit_id": "abc"})
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     assert fresh(Compound, world.k1.id).property_company_id == world.hzo.id
 
 
@@ -182,7 +182,7 @@ def test_admin_creates_a_community(make_client, world):
     assert resp.headers["Location"].endswith(f"/grid/communities/{c.id}")
     assert [e.object_id for e in changes("community_created")] == [c.id]
     dup = admin.post("/grid/communities/new", {"name": "王家坝城中村", "kind": "village"})
-    assert dup.status_code == 200 and "已被使用" in dup.get_data(as_text=True)
+    assert dup.status_code == 422 and "已被使用" in dup.get_data(as_text=True)
 
 
 def test_secretary_creates_grid_and_compound_in_their_community_only(make_client, world):
@@ -222,7 +222,7 @@ def test_invalid_create_shows_the_form_again(make_client, world):
     gm = logged_in(make_client, "gridder1")
     resp = gm.post(f"/grid/compounds/{world.k1.id}/households/new", {"room": "601", "head_name": ""})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and 'value="601"' in html and 'aria-invalid="true"' in html
+    assert resp.status_code == 422 and 'value="601"' in html and 'aria-invalid="true"' in html
     assert db.session.scalar(select(func.count(Household.id))) == 4
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from gridapp import uploads
+from gridapp.core.rules import RuleError
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.supervision import services
@@ -122,7 +123,7 @@ def test_evidence_with_a_bad_file_changes_nothing(make_client, world):
     before = stored_files()
     resp = pm.htmx_post(f"/supervision/items/{item.id}/submit", {
         "evidence": "已整改", "photos": [(BytesIO(b"hello"), "x.webp")]}, content_type="multipart/form-data")
-    assert resp.status_code == 200 and 'id="photos-err"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="photos-err"' in resp.get_data(as_text=True)
     assert fresh(item.id).status == "acknowledged" and count(Photo) == 0 and stored_files() == before
 
 
@@ -134,7 +135,7 @@ def test_too_many_photos_are_refused(make_client, world):
         content_type="multipart/form-data")
     assert resp.status_code == 200 and 'id="photos-err"' in resp.get_data(as_text=True)
     assert count(RectificationItem) == 0
-    with pytest.raises(services.SupervisionError):
+    with pytest.raises(RuleError):
         services.record_finding(inspection, world.sup, finding(), photos=["x"] * (services.MAX_PHOTOS + 1))
 
 
@@ -227,7 +228,7 @@ def test_an_owner_outside_the_place_is_refused(make_client, world):
         resp = sup.post(f"/supervision/inspections/{inspection.id}/findings", finding({"owner_id": str(outsider)}))
         assert resp.status_code == 200 and 'id="owner_id-err"' in resp.get_data(as_text=True), outsider
     assert count(RectificationItem) == 0
-    with pytest.raises(services.SupervisionError) as refused:
+    with pytest.raises(RuleError) as refused:
         services.record_finding(inspection, world.sup, finding({"owner_id": world.pm2.id}))
     assert refused.value.field == "owner_id"
     db.session.rollback()
@@ -245,7 +246,7 @@ def test_participants_are_chosen_from_the_supervision_team(make_client, world):
     base = {"kind": "routine", "planned_at": "2026-03-02T10:00", "target": f"compound:{world.k1.id}",
             "participants": "社区干部王某", "summary": ""}
     resp = sup.post("/supervision/inspections/new", {**base, "team_ids": [str(world.pm1.id)]})
-    assert resp.status_code == 200 and 'id="team_ids-err"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="team_ids-err"' in resp.get_data(as_text=True)
     assert count(Inspection) == 0
     resp = sup.post("/supervision/inspections/new", {**base, "team_ids": [str(world.sup.id), str(world.sup2.id)]})
     assert resp.status_code == 302

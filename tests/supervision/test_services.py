@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy import select
 
 from gridapp.audit.models import AuditEvent
+from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid.models import Compound
 from gridapp.notifications.models import Notification
 from gridapp.supervision import services
 from gridapp.supervision.models import ItemEvent, RectificationItem
-from gridapp.supervision.services import SupervisionError
 from tests.factories import make_user
 from tests.supervision.factories import T0, add_sup2, make_item
 
@@ -140,7 +140,7 @@ def test_every_transition(world, action, state):
         assert item.status == LEGAL[(action, state)]
         assert db.session.query(ItemEvent).count() == events_before + 1
     else:
-        with pytest.raises(SupervisionError) as exc:
+        with pytest.raises(RuleError) as exc:
             _do(world, action, item)
         db.session.rollback()
         assert str(exc.value)  # a message the user can read
@@ -154,7 +154,7 @@ def test_refusal_says_who_won(world):
     item = _bring_to(world, "submitted")
     services.verify(item, world.sup2, now=T0)
     db.session.commit()
-    with pytest.raises(SupervisionError, match="已由 Sup2 核验"):
+    with pytest.raises(RuleError, match="已由 Sup2 核验"):
         services.verify(item, world.sup, now=T0)
 
 
@@ -166,7 +166,7 @@ def test_the_submitter_cannot_verify_or_reject_their_own_evidence(world):
     db.session.commit()
     for act in (lambda: services.verify(item, world.sup, now=T0),
                 lambda: services.reject(item, world.sup, "no", now=T0)):
-        with pytest.raises(SupervisionError, match="整改材料是您自己提交的"):
+        with pytest.raises(RuleError, match="整改材料是您自己提交的"):
             act()
         db.session.rollback()
     assert db.session.get(RectificationItem, item.id).status == "submitted"
@@ -186,23 +186,23 @@ def test_rejection_restarts_the_clock_and_the_owner_acknowledges_again(world):
     assert item.status == "acknowledged"
     # A chosen new due time must lie ahead.
     services.submit_evidence(item, world.pm1, "补齐", now=later + 2 * H)
-    with pytest.raises(SupervisionError, match="晚于现在"):
+    with pytest.raises(RuleError, match="晚于现在"):
         services.reject(item, world.sup, "仍不合格", new_due_at=later, now=later + 3 * H)
 
 
 def test_evidence_and_reasons_are_required(world):
     item = _bring_to(world, "acknowledged")
-    with pytest.raises(SupervisionError) as exc:
+    with pytest.raises(RuleError) as exc:
         services.submit_evidence(item, world.pm1, "   ", now=T0)
     assert exc.value.field == "evidence"
-    with pytest.raises(SupervisionError):
+    with pytest.raises(RuleError):
         services.extend_due(item, world.leader, item.due_at + H, "", now=T0)
 
 
 def test_extension_is_audited_and_must_be_later(world):
     item = make_item(world)
     old_due = item.due_at
-    with pytest.raises(SupervisionError, match="晚于原期限"):
+    with pytest.raises(RuleError, match="晚于原期限"):
         services.extend_due(item, world.leader, old_due - H, "提前", now=T0)
     services.extend_due(item, world.leader, old_due + 24 * H, "需采购设备", now=T0 + H)
     db.session.commit()
@@ -218,7 +218,7 @@ def test_a_stale_extension_is_refused(world):
     seen = item.due_at
     services.extend_due(item, world.leader, seen + 10 * H, "第一次", now=T0)
     db.session.commit()
-    with pytest.raises(SupervisionError, match="刚被他人修改"):
+    with pytest.raises(RuleError, match="刚被他人修改"):
         services.extend_due(item, world.leader, seen + 20 * H, "第二次", seen_due_at=seen, now=T0)
 
 
@@ -234,7 +234,7 @@ def test_interviews_circulars_and_the_tally(world):
                                                  "issued_on": date(2026, 3, 9), "item_ids": []})
     db.session.commit()
     assert (first.number, second.number) == (1, 2) and len(first.items) == 3
-    with pytest.raises(SupervisionError, match="下一个可用期号是 3"):
+    with pytest.raises(RuleError, match="下一个可用期号是 3"):
         services.issue_circular(world.sup, {"number": 2, "title": "重复", "body": "x",
                                             "issued_on": date(2026, 3, 9), "item_ids": []})
     db.session.rollback()

@@ -125,7 +125,7 @@ def test_bad_input_shows_the_form_again(make_client, world):
     resp = sup.post("/supervision/inspections/new", {"kind": "routine", "planned_at": "", "target": "",
                                                      "participants": "保留的名字", "summary": ""})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "保留的名字" in html and 'class="error"' in html
+    assert resp.status_code == 422 and "保留的名字" in html and 'class="error"' in html
     assert db.session.scalars(select(Inspection)).all() == []
 
 
@@ -137,7 +137,7 @@ def test_owner_acknowledges_and_submits_then_another_supervisor_verifies(make_cl
     assert resp.status_code == 200 and "HX-Trigger" in resp.headers
     assert resp.get_data(as_text=True).lstrip().startswith('<section class="card" id="item-')  # the fragment only
     resp = pm.post(f"/supervision/items/{item.id}/submit", {"evidence": ""})
-    assert resp.status_code == 200 and 'class="error"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'class="error"' in resp.get_data(as_text=True)
     assert fresh(item.id).status == "acknowledged"
     assert pm.post(f"/supervision/items/{item.id}/submit", {"evidence": "已安排两人值守"}).status_code == 303
     assert pm.post(f"/supervision/items/{item.id}/verify", {}).status_code == 403  # an owner cannot verify
@@ -151,7 +151,7 @@ def test_owner_acknowledges_and_submits_then_another_supervisor_verifies(make_cl
     resp = sup1.post(f"/supervision/items/{item.id}/reject", {"reason": "晚了"}, follow_redirects=True)
     assert "已由 Sup2 核验" in resp.get_data(as_text=True)
     resp = sup1.htmx_post(f"/supervision/items/{item.id}/reject", {"reason": "晚了"})
-    assert "Sup2" in json.loads(resp.headers["HX-Trigger"])["gridapp:toast"]["message"] and resp.status_code == 200
+    assert "Sup2" in json.loads(resp.headers["HX-Trigger"])["gridapp:toast"]["message"] and resp.status_code == 409
     assert fresh(item.id).status == "verified"
 
 
@@ -159,7 +159,7 @@ def test_the_town_leader_extends_with_a_reason(make_client, world, item):
     leader = logged_in(make_client, "leader")
     old_due = item.due_at
     resp = leader.post(f"/supervision/items/{item.id}/extend", {"due_at": "", "reason": "x"})
-    assert resp.status_code == 200 and 'class="error"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'class="error"' in resp.get_data(as_text=True)
     new_local = (old_due + 48 * H).astimezone(ZoneInfo("Asia/Shanghai"))
     leader.post(f"/supervision/items/{item.id}/extend", {"due_at": new_local.strftime("%Y-%m-%dT%H:%M"),
                                                          "reason": "节日物资", "seen_due_at": old_due.isoformat()})

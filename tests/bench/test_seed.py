@@ -1,17 +1,18 @@
-"""`flask seed-demo --scale tiny|town|county`: the benchmark datasets, checked at the tiny level:
+"""`flask seed-bench tiny|town|county` (bench/seed): the benchmark datasets, checked at the tiny level:
 every kind of row is there, the invariants the features rely on hold, a second run adds nothing,
 and the personas' pages render on it."""
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bench.cli import register_bench_cli
+from bench.seed import seed_dataset
 from gridapp.auth.models import User
 from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, DisinfectionSlot
 from gridapp.duty.models import ACTIVE_SIGNUP, Shift, Signup
 from gridapp.errands.models import STATES, ContactView, Errand, ErrandEvent
 from gridapp.extensions import db
 from gridapp.notifications.models import Notification, OutboxMessage
-from gridapp.scale import seed_scale
 from gridapp.supervision.models import (
     ITEM_STATES,
     Circular,
@@ -89,7 +90,7 @@ def _check_invariants():
 
 
 def test_tiny_dataset_is_complete_consistent_idempotent_and_browsable(app, client):
-    out = seed_scale("tiny", progress=lambda *_: None)
+    out = seed_dataset("tiny", progress=lambda *_: None)
     assert out["existing"] is False
     for model in KINDS:
         assert _count(model) > 0, model.__tablename__
@@ -107,9 +108,16 @@ def test_tiny_dataset_is_complete_consistent_idempotent_and_browsable(app, clien
     assert "vol2" in out["volunteers"] and "vol1" not in out["volunteers"]
     assert set(out["storm_volunteers"]) <= set(out["volunteers"])
 
-    again = seed_scale("tiny", progress=lambda *_: None)
+    again = seed_dataset("tiny", progress=lambda *_: None)
     assert again["existing"] is True
     assert again["counts"] == counts
+    register_bench_cli(app)  # as wsgi.py does
+    by_command = app.test_cli_runner().invoke(args=["seed-bench", "tiny"])
+    assert by_command.exit_code == 0, by_command.output
+    assert "already in this database: nothing added" in by_command.output
+    assert "demo-pass-2020" in by_command.output
+    db.session.expire_all()
+    assert _count(User) == counts["users"]
 
     pages = [("vol1", "/errands/"), ("vol1", "/duty/mine"), ("pm1", "/disinfection/"),
              ("secretary1", "/disinfection/board"), ("sup1", "/supervision/items?overdue=1"),
@@ -124,3 +132,14 @@ def test_tiny_dataset_is_complete_consistent_idempotent_and_browsable(app, clien
     overdue = _count(RectificationItem, RectificationItem.status.in_(("issued", "acknowledged", "rejected")),
                      RectificationItem.due_at <= utcnow())
     assert overdue > 0 and "/supervision/items/" in html
+
+
+def test_seed_bench_refuses_an_unknown_level_and_production(app):
+    register_bench_cli(app)
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["seed-bench", "city"])
+    assert unknown.exit_code != 0 and "tiny" in unknown.output and "county" in unknown.output
+    app.config["GRIDAPP_ENV"] = "production"
+    refused = runner.invoke(args=["seed-bench", "tiny"])
+    assert refused.exit_code != 0 and "production" in refused.output
+    assert _count(User) == 0
