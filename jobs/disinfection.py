@@ -12,11 +12,11 @@ def sweep_disinfection(at: str | None = None) -> dict:
     points missed three days running into a supervision finding and rectification item for the
     place's responsible person; then sum each closed day into the day tallies that the compliance
     chart reads. Idempotent: a second run (or two at once) changes and notifies nothing."""
-    from gridapp.disinfection.services import ensure_slots, local_today, mark_missed, raise_flags, tally_closed_days
-    from gridapp.timeutil import utcnow
+    from gridapp.disinfection.services import ensure_slots, mark_missed, raise_flags, tally_closed_days
+    from gridapp.timeutil import town_today, utcnow
 
     now = instant(at) or utcnow()
-    today = local_today(now)
+    today = town_today(now)
     created = ensure_slots([today - timedelta(days=1), today, today + timedelta(days=1)], missing_only=True)
     result = {"slots": created, **mark_missed(now), **raise_flags(now)}
     result["tallied_days"] = tally_closed_days(today)

@@ -1,11 +1,11 @@
 """Accounts: passwords (the rule is gridapp/auth/passwords.py) and hashing, authentication,
-server-side sessions, roles."""
+server-side sessions, roles and who holds them on a place."""
 import hashlib
 import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -227,3 +227,51 @@ def confirm_password(user: User, password: str) -> bool:
     user.session_reauthenticated_at = now
     record("reauthenticated", user, actor=user)
     return True
+
+
+# --- who holds a role on a place ------------------------------------------------------------------
+
+def _on(role: str, scope_ids):
+    """The role assignments of `role` on these places (ids, or a SELECT of them)."""
+    if not isinstance(scope_ids, Select):
+        scope_ids = set(scope_ids)
+    return (RoleAssignment.role == role) & RoleAssignment.scope_id.in_(scope_ids)
+
+
+def holders(role: str, scope_ids) -> dict[int, list[User]]:
+    """The active people holding `role` on each of these places: {place id: [users by id]}, a place
+    nobody holds left out. One statement (none without places)."""
+    out: dict[int, list[User]] = {}
+    if scope_ids:
+        for scope_id, user in db.session.execute(
+                select(RoleAssignment.scope_id, User).join(User, User.id == RoleAssignment.user_id)
+                .where(_on(role, scope_ids), User.active.is_(True)).order_by(User.id)):
+            out.setdefault(scope_id, []).append(user)
+    return out
+
+
+def holder(role: str, scope_id: int | None) -> User | None:
+    """The (first, by id) active person holding `role` on this place; None for no place. One statement."""
+    if scope_id is None:
+        return None
+    return db.session.scalars(
+        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(_on(role, [scope_id]), User.active.is_(True)).order_by(User.id).limit(1)).first()
+
+
+def people_holding(grants: dict) -> list[User]:
+    """The active people holding any of these roles on its places ({role: place ids, or a SELECT of
+    them}), each once, by id. One statement (none without places)."""
+    conds = [_on(role, ids) for role, ids in grants.items() if isinstance(ids, Select) or ids]
+    if not conds:
+        return []
+    return list(db.session.scalars(
+        select(User).where(User.active.is_(True), User.id.in_(select(RoleAssignment.user_id).where(or_(*conds))))
+        .order_by(User.id)))
+
+
+def town_leaders() -> list[User]:
+    """The active town leaders, by id. One statement."""
+    return list(db.session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                                   .where(RoleAssignment.role == "town_leader", User.active.is_(True))
+                                   .order_by(User.id)))

@@ -7,16 +7,19 @@ the years gridapp.core.params.MIN_YEAR…MAX_YEAR; outside them its value is dro
 text is shown again with the message) so nothing downstream computes with the year 9999. Number
 fields refuse NaN and infinities.
 Row-id select fields coerce with `coerce_id` / `coerce_optional_id` (a 32-bit key or nothing).
+A period of town days (?start=…&end=…) is a `PeriodForm`, each feature stating its limits on its own.
 """
 import math
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeField, DecimalField, FloatField, TextAreaField, TimeField
-from wtforms.validators import StopValidation
+from wtforms import DateField, DateTimeField, DecimalField, FloatField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, StopValidation
 
 from gridapp.core.params import MAX_ID, MAX_YEAR, MIN_YEAR, in_window, parse_int, text_problem
+from gridapp.timeutil import town_today
 
 MESSAGES = {
     "control": _l("This field cannot contain control characters."),
@@ -98,3 +101,63 @@ def coerce_optional_id(value) -> int | None:
     if value in (None, "", "None"):
         return None
     return coerce_id(value)
+
+
+class PeriodForm(Form):
+    """A period of town days, ?start=…&end=…, both days included (a GET form: no CSRF token).
+
+    Each feature subclasses it beside its other forms and states its limits there, once:
+    `default_days`, the period a page shows when none is asked for (that many days up to today);
+    `max_days`, the longest period (None: no limit), and `too_long`, what a period beyond it or
+    ending before it starts is told; `required`, whether a request that asks nothing at all (no
+    query) is refused rather than given the default period.
+    """
+
+    class Meta:
+        csrf = False  # a GET form: it only reads
+
+    default_days = 7
+    max_days: int | None = None
+    too_long = _l("Choose a period of at most %(n)d days.")
+    required = False
+
+    start = DateField(_l("From"), validators=[DataRequired()])
+    end = DateField(_l("To"), validators=[DataRequired()])
+
+    @classmethod
+    def default(cls, today: date | None = None) -> "PeriodForm":
+        """The form showing the default period, before anything is asked."""
+        form = cls(formdata=None)
+        form.start.data, form.end.data = form.default_period(today)
+        return form
+
+    def default_period(self, today: date | None = None) -> tuple[date, date]:
+        today = today or town_today()
+        return today - timedelta(days=self.default_days - 1), today
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        formdata = self.meta.wrap_formdata(self, formdata)
+        self.blank = not formdata  # nothing asked at all
+        super().process(formdata, obj, data, extra_filters, **kwargs)
+
+    def period_message(self) -> str:
+        return str(self.too_long % {"n": self.max_days}) if self.max_days else str(self.too_long)
+
+    def validate(self, extra_validators=None) -> bool:
+        """Both days given, the end not before the start, at most `max_days` days. Nothing asked: the
+        default period, unless `required`. Refused: a day missing is shown as the default's."""
+        if self.blank and not self.required:
+            self.start.data, self.end.data = self.default_period()
+            return True
+        success = self.days_valid(extra_validators)
+        first, last = self.default_period()
+        self.start.data, self.end.data = self.start.data or first, self.end.data or last
+        if self.end.data < self.start.data or (
+                self.max_days is not None and (self.end.data - self.start.data).days >= self.max_days):
+            self.end.errors = [*self.end.errors, self.period_message()]
+            success = False
+        return success
+
+    def days_valid(self, extra_validators=None) -> bool:
+        """Each day a date within the years allowed (or left out, where its field allows it)."""
+        return super().validate(extra_validators)

@@ -1,12 +1,14 @@
 """Every spreadsheet the app hands out: named columns, text written as text, a title row.
 
 Each export builds a `Book` with a heading (what, whose scope, which period, who exported it and
-when), adds one `Sheet` per table with its `Column`s and appends rows of plain Python values.
+when), adds one `Sheet` per table with its `Column`s — each a header and how to read its cell from
+a row, on one line — and hands it the rows (or appends lists of plain Python values).
 Every string becomes a text cell — never a formula, whatever it starts with — with the
 characters a workbook cannot hold replaced, so text already stored can never break a file.
 Numbers stay numbers, and dates and times (UTC ones shown in the town's zone) stay dates.
 """
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,10 +48,11 @@ def clean_text(value: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A named column and its width in characters."""
+    """A named column, its width in characters and its cell's value read from a row (for `Sheet.extend`)."""
 
     title: str
     width: int = 12
+    value: Callable | None = None
 
 
 class Sheet:
@@ -58,6 +61,7 @@ class Sheet:
 
     def __init__(self, book: "Book", name: str, columns: list[Column]):
         self._ws = book._wb.create_sheet(clean_text(name)[:31])
+        self._columns = columns
         for i, col in enumerate(columns, start=1):
             self._ws.column_dimensions[get_column_letter(i)].width = col.width
         self._ws.freeze_panes = "A3"
@@ -67,6 +71,11 @@ class Sheet:
 
     def append(self, values) -> None:
         self._ws.append([self._cell(v) for v in values])
+
+    def extend(self, rows: Iterable) -> None:
+        """One line per row, each cell its column's `value` of the row."""
+        for row in rows:
+            self.append([col.value(row) for col in self._columns])
 
     def _cell(self, value, font=None):
         cell = WriteOnlyCell(self._ws)

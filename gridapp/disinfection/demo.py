@@ -11,7 +11,7 @@ from gridapp.disinfection import services
 from gridapp.disinfection.models import DisinfectionPoint, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
-from gridapp.timeutil import utcnow
+from gridapp.timeutil import town_today, utcnow
 
 PUBLIC_PLACES = [("惠民超市", "shop"), ("仁和大药房", "shop"), ("粮油店", "shop"), ("农贸市场", "activity_area")]
 DISINFECTANTS = ["84消毒液 1:100", "含氯消毒剂 500mg/L", "75%酒精", "过氧乙酸 0.2%"]
@@ -47,7 +47,7 @@ def seed_disinfection(now=None, days: int = 7) -> dict:
         name, kind = PUBLIC_PLACES[c.id % len(PUBLIC_PLACES)]
         services.create_points(None, community=c, values={"kind": kind, "count": 1, "place_name": name,
                                                           "name": "门店"}, now=start)
-    today = services.local_today(now)
+    today = town_today(now)
     services.ensure_slots([today - timedelta(days=d) for d in range(days, -2, -1)])
     # The past: every seventh closed window was missed, on every other day only (no point misses
     # three days running, which would raise a supervision finding for nearly every compound at the

@@ -1,10 +1,10 @@
 """Forms of the disinfection rounds: the tick, points in bulk, a point's windows, risk tiers, exports."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from gridapp.core.forms import Form
+from gridapp.core.forms import Form, PeriodForm
 from gridapp.disinfection.models import POINT_KINDS, RISK_TIERS, TASKS
 
 
@@ -62,9 +62,10 @@ class RiskForm(Form):
         self.tier.choices = [(t, TIER_LABELS[t]) for t in RISK_TIERS]
 
 
-class PeriodForm(Form):
-    class Meta:
-        csrf = False  # a GET form: it only reads
+class RoundsPeriodForm(PeriodForm):
+    """The period of the rounds export: the board offers the last week; at most 31 days, and always
+    asked for."""
 
-    start = DateField(_l("From"), validators=[DataRequired()])
-    end = DateField(_l("To"), validators=[DataRequired()])
+    default_days = 7
+    max_days = 31
+    required = True

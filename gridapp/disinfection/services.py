@@ -12,10 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
-from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.models import User
+from gridapp.auth.services import holders
 from gridapp.core.rules import RuleError
-from gridapp.disinfection import keys
-from gridapp.disinfection import policy as dpolicy
+from gridapp.disinfection import keys, policy
 from gridapp.disinfection.models import (
     POINT_KINDS,
     RISK_TIERS,
@@ -70,9 +70,6 @@ FLAG_DAYS = 3  # consecutive days with a miss that raise a flag
 
 def grace() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("DISINFECTION_GRACE_MINUTES", 30)))
-
-
-local_today = town_today  # the town's date at an instant: one home, in timeutil
 
 
 def _insert(model):
@@ -178,7 +175,7 @@ def _drop_future_pending(point_ids, now: datetime) -> None:
 
 def _regenerate(point_ids, now: datetime) -> None:
     _drop_future_pending(point_ids, now)
-    today = local_today(now)
+    today = town_today(now)
     ensure_slots([today, today + timedelta(days=1)], point_ids)
 
 
@@ -319,7 +316,7 @@ def tick(point: DisinfectionPoint, actor: User, *, disinfectant: str = "", note:
         earlier = db.session.scalars(select(DisinfectionRound).where(DisinfectionRound.tick_token == token)).first()
         if earlier is not None:
             return TickResult("duplicate", round=earlier)
-    today = local_today(now)
+    today = town_today(now)
     # Yesterday too: a window that crosses midnight belongs to the day it starts.
     ensure_slots([today - timedelta(days=1), today], [point.id])
     slot = open_slot(point.id, now)
@@ -387,16 +384,16 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
     the number of points, plus one write on the first visit of a day the sweep has not
     reached."""
     now = now or utcnow()
-    today = local_today(now)
+    today = town_today(now)
 
     def scope(stmt):
         return (stmt.join(DisinfectionSlot.point).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
                 .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True),
-                       dpolicy.responsible_clause(user)))
+                       policy.responsible_clause(user)))
 
     missing = db.session.scalars(
         select(DisinfectionPoint.id).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .where(DisinfectionPoint.active.is_(True), dpolicy.responsible_clause(user),
+        .where(DisinfectionPoint.active.is_(True), policy.responsible_clause(user),
                ~select(DisinfectionSlot.id).where(DisinfectionSlot.point_id == DisinfectionPoint.id,
                                                   DisinfectionSlot.day == today).exists())).all()
     if missing:
@@ -421,7 +418,7 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
 
 def slots_of_point(point: DisinfectionPoint, now: datetime | None = None) -> list[tuple[DisinfectionSlot, str]]:
     now = now or utcnow()
-    today = local_today(now)
+    today = town_today(now)
     if point.active:
         ensure_slots([today], [point.id])
     slots = db.session.scalars(select(DisinfectionSlot).where(DisinfectionSlot.point_id == point.id,
@@ -438,18 +435,6 @@ def recent_rounds(point: DisinfectionPoint, limit: int = 10) -> list[Disinfectio
 
 
 # --- the missed-round sweep -----------------------------------------------------------------------
-
-def _holders(role: str, scope_ids) -> dict[int, list[User]]:
-    out: dict[int, list[User]] = {}
-    if not scope_ids:
-        return out
-    rows = db.session.execute(select(RoleAssignment.scope_id, User).join(User, User.id == RoleAssignment.user_id)
-                              .where(RoleAssignment.role == role, RoleAssignment.scope_id.in_(set(scope_ids)),
-                                     User.active.is_(True))).all()
-    for scope_id, user in rows:
-        out.setdefault(scope_id, []).append(user)
-    return out
-
 
 def mark_missed(now: datetime | None = None) -> dict:
     """One set-based UPDATE marks every pending slot whose window (and grace) has closed as missed;
@@ -473,9 +458,9 @@ def mark_missed(now: datetime | None = None) -> dict:
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .where(DisinfectionSlot.id.in_(missed))).all()
-    managers = _holders("property_manager", {r[9] for r in rows if r[9]})
-    secretaries = _holders("secretary", {r[6] for r in rows})
-    grid_members = _holders("grid_member", {r[10] for r in rows if r[10] and not r[9]})
+    managers = holders("property_manager", {r[9] for r in rows if r[9]})
+    secretaries = holders("secretary", {r[6] for r in rows})
+    grid_members = holders("grid_member", {r[10] for r in rows if r[10] and not r[9]})
     # One notice per responsible party, place and window: "阳光小区 06:00-10:00: 电梯 1, 电梯 2".
     groups: dict[tuple, list] = {}
     for (_slot_id, day, window, point_id, name, place_name, community_id, compound_id, compound_name,
@@ -517,7 +502,7 @@ def _notify_secretaries(rows, now: datetime) -> int:
                DisinfectionSlot.day.in_(days))
         .group_by(DisinfectionPoint.compound_id, DisinfectionSlot.day, Compound.name, Grid.community_id)
         .having(func.count() >= SECRETARY_THRESHOLD)).all()
-    secretaries = _holders("secretary", {c[4] for c in counts})
+    secretaries = holders("secretary", {c[4] for c in counts})
 
     sent = 0
     for compound_id, day, n, name, community_id in counts:
@@ -537,7 +522,7 @@ def close_ended_streaks(now: datetime | None = None) -> int:
     """An open flag whose point then went a whole (past) day without a miss: that run of misses
     is over, so the flag closes by itself and a later run raises a new one."""
     now = now or utcnow()
-    today = local_today(now)
+    today = town_today(now)
     flags = db.session.execute(select(DisinfectionFlag.id, DisinfectionFlag.point_id, DisinfectionFlag.last_day)
                                .where(DisinfectionFlag.resolved_at.is_(None),
                                       DisinfectionFlag.last_day < today - timedelta(days=1))).all()
@@ -566,7 +551,7 @@ def raise_flags(now: datetime | None = None) -> dict:
 
     now = now or utcnow()
     closed = close_ended_streaks(now)
-    last = local_today(now)
+    last = town_today(now)
     first = last - timedelta(days=FLAG_DAYS - 1)
     open_flag = select(DisinfectionFlag.id).where(DisinfectionFlag.point_id == DisinfectionSlot.point_id,
                                                   DisinfectionFlag.resolved_at.is_(None)).exists()
@@ -603,7 +588,7 @@ def raise_flags(now: datetime | None = None) -> dict:
         findings += made
         if item.owner_id is None:  # nobody to address it to: the secretary hears of it instead
             unowned += [p for _fid, p in flagged]
-    secretaries = _holders("secretary", {p.community_id for p in unowned})
+    secretaries = holders("secretary", {p.community_id for p in unowned})
     for p in unowned:
         recipients = secretaries.get(p.community_id, [])
         if recipients:
@@ -618,7 +603,7 @@ def open_flags(user) -> list[DisinfectionFlag]:
     return list(db.session.scalars(
         select(DisinfectionFlag).join(DisinfectionFlag.point)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .where(DisinfectionFlag.resolved_at.is_(None), dpolicy.visible_clause(user))
+        .where(DisinfectionFlag.resolved_at.is_(None), policy.visible_clause(user))
         .options(contains_eager(DisinfectionFlag.point).contains_eager(DisinfectionPoint.compound))
         .order_by(DisinfectionFlag.id.desc()).limit(50)))
 
@@ -654,7 +639,7 @@ def board_today(user, day: date) -> list[dict]:
         .join(Community, Community.id == DisinfectionPoint.community_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
-        .where(DisinfectionSlot.day == day, dpolicy.visible_clause(user))
+        .where(DisinfectionSlot.day == day, policy.visible_clause(user))
         .group_by(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, PropertyCompany.id)
         .order_by(Community.id, Compound.id)).all()
     return [{"community_id": r[0], "community": r[1], "compound_id": r[2], "compound": r[3], "company": r[4],
@@ -666,7 +651,7 @@ def board_points(user, day: date, *, compound: Compound | None = None, community
     """One compound's (or a community's public places') points × one day's slots."""
     stmt = (select(DisinfectionSlot).join(DisinfectionSlot.point)
             .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-            .where(DisinfectionSlot.day == day, dpolicy.visible_clause(user))
+            .where(DisinfectionSlot.day == day, policy.visible_clause(user))
             .options(contains_eager(DisinfectionSlot.point), joinedload(DisinfectionSlot.done_by))
             .order_by(DisinfectionPoint.place_name, DisinfectionPoint.id, DisinfectionSlot.starts_at))
     if compound is not None:
@@ -741,7 +726,7 @@ def company_compliance(user, today: date, today_rows: list[dict] | None = None) 
         .select_from(t)
         .outerjoin(Compound, Compound.id == t.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
-        .where(t.day.in_(sorted(tallied)), dpolicy.visible_clause(user, t.community_id, t.compound_id))
+        .where(t.day.in_(sorted(tallied)), policy.visible_clause(user, t.community_id, t.compound_id))
         .group_by(*company)))
 
     if today_rows is not None:
@@ -760,7 +745,7 @@ def company_compliance(user, today: date, today_rows: list[dict] | None = None) 
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
-        .where(DisinfectionSlot.day.in_(live), dpolicy.visible_clause(user))
+        .where(DisinfectionSlot.day.in_(live), policy.visible_clause(user))
         .group_by(*company)))
 
     out = []
@@ -774,40 +759,40 @@ def company_compliance(user, today: date, today_rows: list[dict] | None = None) 
 
 # --- export ---------------------------------------------------------------------------------------
 
-MAX_EXPORT_DAYS = 31
-
-
 def export_rows(user, first: date, last: date):
-    """Every slot of the period within the user's sight, with how it was done (for Excel)."""
+    """Every slot of the period within the user's sight, with how it was done (for Excel): named rows."""
     stmt = (select(DisinfectionSlot.day, DisinfectionSlot.window, DisinfectionSlot.status, DisinfectionSlot.late,
-                   DisinfectionSlot.done_at, User.display_name, Community.name, Compound.name,
-                   DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionPoint.kind,
-                   DisinfectionPoint.task, DisinfectionRound.disinfectant, DisinfectionRound.note,
-                   DisinfectionRound.id, DisinfectionRound.photo)
+                   DisinfectionSlot.done_at, User.display_name.label("done_by"), Community.name.label("community"),
+                   Compound.name.label("compound"), DisinfectionPoint.place_name,
+                   DisinfectionPoint.name.label("point"), DisinfectionPoint.kind, DisinfectionPoint.task,
+                   DisinfectionRound.disinfectant, DisinfectionRound.note, DisinfectionRound.id.label("round_id"),
+                   DisinfectionRound.photo)
             .select_from(DisinfectionSlot)
             .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
             .join(Community, Community.id == DisinfectionPoint.community_id)
             .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
             .outerjoin(User, User.id == DisinfectionSlot.done_by_id)
             .outerjoin(DisinfectionRound, DisinfectionRound.slot_id == DisinfectionSlot.id)
-            .where(DisinfectionSlot.day.between(first, last), dpolicy.visible_clause(user))
+            .where(DisinfectionSlot.day.between(first, last), policy.visible_clause(user))
             .order_by(DisinfectionSlot.day, Community.id, DisinfectionPoint.compound_id, DisinfectionPoint.id,
                       DisinfectionSlot.starts_at))
     return db.session.execute(stmt.execution_options(yield_per=1000))
 
 
 def extra_rounds(user, first: date, last: date):
+    """The extra rounds ticked in the period within the user's sight (for Excel): named rows."""
     zone_first, _x = window_bounds(first, time(0), None)
     _y, zone_last = window_bounds(last, time(0), None)
     return db.session.execute(
-        select(DisinfectionRound.ticked_at, User.display_name, Community.name, Compound.name,
-               DisinfectionPoint.place_name, DisinfectionPoint.name, DisinfectionRound.disinfectant,
-               DisinfectionRound.note, DisinfectionRound.id, DisinfectionRound.photo)
+        select(DisinfectionRound.ticked_at, User.display_name.label("done_by"), Community.name.label("community"),
+               Compound.name.label("compound"), DisinfectionPoint.place_name, DisinfectionPoint.name.label("point"),
+               DisinfectionRound.disinfectant, DisinfectionRound.note, DisinfectionRound.id.label("round_id"),
+               DisinfectionRound.photo)
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionRound.point_id)
         .join(Community, Community.id == DisinfectionPoint.community_id)
         .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .join(User, User.id == DisinfectionRound.ticked_by_id)
         .where(DisinfectionRound.kind == "extra", DisinfectionRound.ticked_at >= zone_first,
-               DisinfectionRound.ticked_at < zone_last, dpolicy.visible_clause(user))
+               DisinfectionRound.ticked_at < zone_last, policy.visible_clause(user))
         .order_by(DisinfectionRound.ticked_at))
 

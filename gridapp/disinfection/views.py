@@ -4,7 +4,6 @@ one-tap tick), points and risk tiers of a compound, QR sheets, the compliance bo
 Every object route: load or 404, `require()` the action on that object, validate the form, one
 service call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise).
 """
-from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
@@ -20,14 +19,13 @@ from gridapp.core.http import ListPage, form_status, page_number, render
 from gridapp.core.params import parse_id
 from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
-from gridapp.disinfection import policy as dpolicy
-from gridapp.disinfection import services
-from gridapp.disinfection.forms import PeriodForm, PointForm, PointsForm, RiskForm, TickForm
+from gridapp.disinfection import policy, services
+from gridapp.disinfection.forms import PointForm, PointsForm, RiskForm, RoundsPeriodForm, TickForm
 from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound
 from gridapp.policy import can, require
-from gridapp.timeutil import to_local, utcnow
+from gridapp.timeutil import to_local, town_today, utcnow
 
 bp = Blueprint("disinfection", __name__, template_folder="templates", static_folder="static")
 
@@ -231,12 +229,12 @@ def _qr_svg(point, scale=4) -> str:
 def _places_page(*, compound=None, community=None, add_form=None, risk_form=None, status=200):
     points = services.points_of(compound=compound, community=community)
     if compound is not None:
-        manage = dpolicy.can_manage_compound_points(current_user, compound)
+        manage = policy.can_manage_compound_points(current_user, compound)
         tier = services.tier_of(compound)
         risk_form = risk_form or RiskForm(formdata=None, tier=tier)
-        set_risk = dpolicy.can_set_risk(current_user, compound)
+        set_risk = policy.can_set_risk(current_user, compound)
     else:
-        manage = dpolicy.can_manage_community_places(current_user, community)
+        manage = policy.can_manage_community_places(current_user, community)
         tier, set_risk = "normal", False
     add_form = add_form or PointsForm(formdata=None, public_place=compound is None)
     return render_template("disinfection/places.html", compound=compound, community=community, points=points,
@@ -256,7 +254,7 @@ def compound(compound_id):
 @login_required
 def add_points(compound_id):
     k = _compound_or_404(compound_id)
-    _require_place(dpolicy.can_manage_compound_points(current_user, k), "add_disinfection_points", k)
+    _require_place(policy.can_manage_compound_points(current_user, k), "add_disinfection_points", k)
     form = PointsForm()
     return _add(form, compound=k)
 
@@ -273,7 +271,7 @@ def places(community_id):
 @login_required
 def add_places(community_id):
     c = db.session.get(Community, community_id) or abort(404)
-    _require_place(dpolicy.can_manage_community_places(current_user, c), "add_disinfection_points", c)
+    _require_place(policy.can_manage_community_places(current_user, c), "add_disinfection_points", c)
     form = PointsForm(public_place=True)
     return _add(form, community=c)
 
@@ -300,7 +298,7 @@ def _add(form, *, compound=None, community=None):
 @login_required
 def set_risk(compound_id):
     k = _compound_or_404(compound_id)
-    _require_place(dpolicy.can_set_risk(current_user, k), "set_disinfection_risk", k)
+    _require_place(policy.can_set_risk(current_user, k), "set_disinfection_risk", k)
     form = RiskForm()
     if not form.validate_on_submit():
         return _places_page(compound=k, risk_form=form, status=form_status(form))
@@ -314,7 +312,7 @@ def set_risk(compound_id):
 @login_required
 def qr_sheet(compound_id):
     k = _compound_or_404(compound_id)
-    _require_place(dpolicy.can_manage_compound_points(current_user, k), "print_qr_sheet", k)
+    _require_place(policy.can_manage_compound_points(current_user, k), "print_qr_sheet", k)
     points = [p for p in services.points_of(compound=k) if p.active]
     return render_template("disinfection/qr_sheet.html", compound=k, codes=[(p, _qr_svg(p)) for p in points])
 
@@ -325,12 +323,12 @@ def qr_sheet(compound_id):
 @login_required
 def board():
     require(current_user, "view_disinfection_board")
-    day = services.local_today()
+    day = town_today()
     rows = services.board_today(current_user, day)
     companies = services.company_compliance(current_user, day, today_rows=rows)
     return render_template("disinfection/board.html", rows=rows, day=day, companies=companies,
                            flags=services.open_flags(current_user),
-                           period=PeriodForm(formdata=None, start=day - timedelta(days=6), end=day))
+                           period=RoundsPeriodForm.default(day))
 
 
 @bp.get("/board/compounds/<int:compound_id>")
@@ -339,7 +337,7 @@ def board_compound(compound_id):
     k = _compound_or_404(compound_id)
     require(current_user, "view_disinfection_board")
     require(current_user, "view", k)
-    day = services.local_today()
+    day = town_today()
     now = utcnow()
     return render_template("disinfection/board_points.html", title=k.name, day=day,
                            state_of=lambda slot: services.slot_state(slot, now),
@@ -352,7 +350,7 @@ def board_places(community_id):
     c = db.session.get(Community, community_id) or abort(404)
     require(current_user, "view_disinfection_board")
     require(current_user, "view", c)
-    day = services.local_today()
+    day = town_today()
     now = utcnow()
     return render_template("disinfection/board_points.html", title=c.name, day=day,
                            state_of=lambda slot: services.slot_state(slot, now),
@@ -374,34 +372,44 @@ def resolve_flag(flag_id):
 @login_required
 def export():
     require(current_user, "view_disinfection_board")
-    form = PeriodForm(request.args)
-    if not form.validate() or form.end.data < form.start.data or \
-            (form.end.data - form.start.data).days >= services.MAX_EXPORT_DAYS:
-        flash(_("Choose a period of at most %(n)d days.", n=services.MAX_EXPORT_DAYS), "error")
+    form = RoundsPeriodForm(request.args)
+    if not form.validate():
+        flash(form.period_message(), "error")
         return redirect(url_for("disinfection.board"))
     if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
         return ask
     book = xlsx.Book(xlsx.heading(_("Rounds"), current_user, form.start.data, form.end.data))
-    ws = book.sheet(_("Rounds"), [
-        Column(_("Day"), 11), Column(_("Window"), 12), Column(_("Status"), 8), Column(_("Late"), 6),
-        Column(_("Done at"), 17), Column(_("Done by"), 12), Column(_("Community"), 14),
-        Column(_("Compound or place"), 16), Column(_("Point"), 16), Column(_("Kind"), 10), Column(_("Task"), 10),
-        Column(_("Disinfectant"), 14), Column(_("Note"), 30), Column(_("Photo"), 40)])
 
-    def photo_url(round_id, photo) -> str:
+    def photo_url(r) -> str:
         # The permission-checked route: the file opens only for those who may see it.
-        return url_for("disinfection.round_photo", round_id=round_id, _external=True) if photo else ""
+        return url_for("disinfection.round_photo", round_id=r.round_id, _external=True) if r.photo else ""
 
     status_labels = {"pending": _("Pending"), "done": _("Done"), "missed": _("Missed")}
-    for r in services.export_rows(current_user, form.start.data, form.end.data):
-        ws.append([r[0], r[1], status_labels[r[2]], _("yes") if r[3] else "", r[4], r[5] or "", r[6], r[7] or r[8],
-                   r[9], str(services.KIND_LABELS.get(r[10], r[10])), str(services.TASK_LABELS.get(r[11], r[11])),
-                   r[12] or "", r[13] or "", photo_url(r[14], r[15])])
-    extra = book.sheet(_("Extra rounds"), [
-        Column(_("Done at"), 17), Column(_("Done by"), 12), Column(_("Community"), 14),
-        Column(_("Compound or place"), 16), Column(_("Point"), 16), Column(_("Disinfectant"), 14),
-        Column(_("Note"), 30), Column(_("Photo"), 40)])
-    for r in services.extra_rounds(current_user, form.start.data, form.end.data):
-        extra.append([r[0], r[1], r[2], r[3] or r[4], r[5], r[6] or "", r[7] or "", photo_url(r[8], r[9])])
+    book.sheet(_("Rounds"), [
+        Column(_("Day"), 11, lambda r: r.day),
+        Column(_("Window"), 12, lambda r: r.window),
+        Column(_("Status"), 8, lambda r: status_labels[r.status]),
+        Column(_("Late"), 6, lambda r: _("yes") if r.late else ""),
+        Column(_("Done at"), 17, lambda r: r.done_at),
+        Column(_("Done by"), 12, lambda r: r.done_by or ""),
+        Column(_("Community"), 14, lambda r: r.community),
+        Column(_("Compound or place"), 16, lambda r: r.compound or r.place_name),
+        Column(_("Point"), 16, lambda r: r.point),
+        Column(_("Kind"), 10, lambda r: str(services.KIND_LABELS.get(r.kind, r.kind))),
+        Column(_("Task"), 10, lambda r: str(services.TASK_LABELS.get(r.task, r.task))),
+        Column(_("Disinfectant"), 14, lambda r: r.disinfectant or ""),
+        Column(_("Note"), 30, lambda r: r.note or ""),
+        Column(_("Photo"), 40, photo_url),
+    ]).extend(services.export_rows(current_user, form.start.data, form.end.data))
+    book.sheet(_("Extra rounds"), [
+        Column(_("Done at"), 17, lambda r: r.ticked_at),
+        Column(_("Done by"), 12, lambda r: r.done_by),
+        Column(_("Community"), 14, lambda r: r.community),
+        Column(_("Compound or place"), 16, lambda r: r.compound or r.place_name),
+        Column(_("Point"), 16, lambda r: r.point),
+        Column(_("Disinfectant"), 14, lambda r: r.disinfectant or ""),
+        Column(_("Note"), 30, lambda r: r.note or ""),
+        Column(_("Photo"), 40, photo_url),
+    ]).extend(services.extra_rounds(current_user, form.start.data, form.end.data))
     name = f"rounds-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx"
     return xlsx.response(book.to_bytes(), name)

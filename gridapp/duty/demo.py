@@ -11,7 +11,7 @@ from gridapp.duty import services
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
-from gridapp.timeutil import utcnow
+from gridapp.timeutil import town_today, utcnow
 
 VANGUARD_POSTS = 53
 UNIT_CHECKPOINTS = 54
@@ -90,7 +90,7 @@ def _past_week(now) -> int:
     secretaries = dict(db.session.execute(select(RoleAssignment.scope_id, RoleAssignment.user_id)
                                           .where(RoleAssignment.role == "secretary")).all())
     checkpoints = _checkpoints_by_community()
-    today = services.local_today(now)
+    today = town_today(now)
     made = 0
     for n, (user, community_id) in enumerate(_volunteers()):
         cps = checkpoints.get(community_id)
@@ -160,7 +160,7 @@ def _sign_up_volunteers(now) -> int:
     """Each volunteer takes the day shift of one checkpoint of their community on a few of the next
     days, so the pages have people on them and gaps elsewhere."""
     volunteers = _volunteers()
-    today = services.local_today(now)
+    today = town_today(now)
     signed = 0
     for n, (user, community_id) in enumerate(volunteers):
         shifts = db.session.scalars(

@@ -1,9 +1,9 @@
 """Forms of the duty roster: a checkpoint and its pattern, removing or assigning someone, a period."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from gridapp.core.forms import Form, coerce_id
+from gridapp.core.forms import Form, PeriodForm, coerce_id
 from gridapp.duty.models import CHECKPOINT_KINDS, DEFAULT_PATTERN
 
 
@@ -47,9 +47,10 @@ class AssignForm(Form):
     user_id = SelectField(_l("Volunteer"), coerce=coerce_id, choices=[])
 
 
-class PeriodForm(Form):
-    class Meta:
-        csrf = False  # a GET form
+class HoursPeriodForm(PeriodForm):
+    """The period of the hours report and its export: the last 31 days unless asked, at most a year
+    (the end up to 366 days after the start, so a leap year fits)."""
 
-    start = DateField(_l("From"), validators=[DataRequired()])
-    end = DateField(_l("To"), validators=[DataRequired()])
+    default_days = 31
+    max_days = 367
+    too_long = _l("Choose a period of at most a year, ending after it starts.")

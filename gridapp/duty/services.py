@@ -16,10 +16,10 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.services import people_holding
 from gridapp.core import xlsx
 from gridapp.core.rules import RuleError
-from gridapp.duty import keys
-from gridapp.duty import policy as dpolicy
+from gridapp.duty import keys, policy
 from gridapp.duty.models import (
     ACTIVE_SIGNUP,
     CHECKPOINT_KINDS,
@@ -34,6 +34,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
+from gridapp.policy import can
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_today, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
@@ -52,9 +53,6 @@ MAX_SHIFTS = 6
 
 def reminder_lead() -> timedelta:
     return timedelta(hours=float(current_app.config.get("DUTY_REMINDER_HOURS", 2)))
-
-
-local_today = town_today  # the town's date at an instant: one home, in timeutil
 
 
 def _insert(model):
@@ -177,7 +175,7 @@ def apply_pattern(cp: Checkpoint, now: datetime) -> dict:
 
 
 def _days_ahead(now: datetime) -> list[date]:
-    today = local_today(now)
+    today = town_today(now)
     return [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
 
 
@@ -477,13 +475,11 @@ def mark_no_show(signup: Signup, actor: User, now: datetime | None = None) -> No
 def grid_staff(cp: Checkpoint, secretaries: bool = True) -> list[User]:
     """The grid members of the checkpoint's compound's grid (every grid of the community for a
     community-level checkpoint), and the community's secretaries."""
-    grid_ids = [cp.compound.grid_id] if cp.compound_id else list(
-        db.session.scalars(select(Grid.id).where(Grid.community_id == cp.community_id)))
-    conds = [and_(RoleAssignment.role == "grid_member", RoleAssignment.scope_id.in_(grid_ids))]
+    grants = {"grid_member": [cp.compound.grid_id] if cp.compound_id
+              else select(Grid.id).where(Grid.community_id == cp.community_id)}
     if secretaries:
-        conds.append(and_(RoleAssignment.role == "secretary", RoleAssignment.scope_id == cp.community_id))
-    return list(db.session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                                   .where(or_(*conds), User.active.is_(True)).distinct()))
+        grants["secretary"] = [cp.community_id]
+    return people_holding(grants)
 
 
 # --- the jobs' sweeps ----------------------------------------------------------------------------
@@ -563,7 +559,7 @@ def list_no_shows(now: datetime | None = None) -> int:
 # --- pages' queries --------------------------------------------------------------------------------
 
 def volunteer_communities(user) -> set:
-    return dpolicy.scope_of(user).volunteer_communities
+    return policy.scope_of(user).volunteer_communities
 
 
 def checkpoints_for_volunteer(user) -> list[Checkpoint]:
@@ -640,7 +636,7 @@ def roster_checkpoints(user, community_id: int | None = None, days: tuple[date, 
     """The checkpoints of the user's roster; with `days` (first, last), only the active ones and the
     inactive ones that still have shifts in those days."""
     stmt = (select(Checkpoint).outerjoin(Compound, Compound.id == Checkpoint.compound_id)
-            .options(contains_eager(Checkpoint.compound)).where(dpolicy.roster_clause(user))
+            .options(contains_eager(Checkpoint.compound)).where(policy.roster_clause(user))
             .order_by(Checkpoint.community_id, Checkpoint.name, Checkpoint.id))
     if community_id:
         stmt = stmt.where(Checkpoint.community_id == community_id)
@@ -691,13 +687,51 @@ def roster_grid(user, first: date, last: date, community_id: int | None = None, 
     return listed, [(c, cells[c.id]) for c in listed.items]
 
 
+WEEK = 7
+
+
+def roster_page(user, *, day: date | None = None, start: date | None = None, community_id: int | None = None,
+                page: int = 1, per_page: int = 20, now: datetime | None = None) -> dict:
+    """What the staff roster shows: the community chosen (if any), either one local day with its people
+    (`day`: rows, days) or a week's grid from `start` (clamped to the week before today … the last week
+    of shifts: start, week, grid, listed, prev_start, next_start), the gaps of the next 24 and 48 hours,
+    the no-shows to confirm, the communities to choose from (town-wide staff) and those a checkpoint
+    may be added to."""
+    now = now or utcnow()
+    today = town_today(now)
+    community = db.session.get(Community, community_id) if community_id else None
+    cid = community.id if community else None
+    first_day, last_start = today - timedelta(days=WEEK), today + timedelta(days=DAYS_AHEAD - WEEK)
+    view: dict = {"day": day, "today": today, "now": now, "community": community}
+    if day is not None:
+        view.update(rows=roster_day(user, day, cid), days=[today + timedelta(days=i) for i in range(-1, DAYS_AHEAD)])
+    else:
+        start = min(max(start or today, first_day), last_start)
+        week = [start + timedelta(days=i) for i in range(WEEK)]
+        listed, grid = roster_grid(user, week[0], week[-1], cid, page=page, per_page=per_page)
+        view.update(start=start, week=week, grid=grid, listed=listed,
+                    prev_start=max(start - timedelta(days=WEEK), first_day) if start > first_day else None,
+                    next_start=min(start + timedelta(days=WEEK), last_start) if start < last_start else None)
+    soon = gaps(user, now, 48, cid)
+    scope = policy.scope_of(user)
+    view.update(
+        gaps24=[g for g in soon if g.starts_at <= now + timedelta(hours=24)],
+        gaps48=[g for g in soon if g.starts_at > now + timedelta(hours=24)],
+        confirm=to_confirm(user, now),
+        communities=db.session.scalars(select(Community).order_by(Community.id)).all()
+        if scope.admin or scope.town_wide else [],
+        add_to=db.session.scalars(select(Community).where(Community.id.in_(policy.addable_communities(user)))
+                                  .order_by(Community.id)).all() if can(user, "add_checkpoint") else [])
+    return view
+
+
 def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int | None = None) -> list[Shift]:
     """Open shifts starting in the next `hours` below their minimum, soonest first (one query)."""
     now = now or utcnow()
     stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
             .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
             .options(contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound))  # can_manage reads it
-            .where(dpolicy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
+            .where(policy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
                    Shift.starts_at > now, Shift.starts_at <= now + timedelta(hours=hours)))
     if community_id:
         stmt = stmt.where(Checkpoint.community_id == community_id)
@@ -712,7 +746,7 @@ def to_confirm(user, now: datetime | None = None, limit: int = 100) -> list[Sign
         .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
         .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound),
                  joinedload(Signup.user).lazyload(User.roles))
-        .where(dpolicy.managed_clause(user), Signup.status == "signed_up", Shift.ends_at <= now,
+        .where(policy.managed_clause(user), Signup.status == "signed_up", Shift.ends_at <= now,
                Shift.ends_at > now - timedelta(days=DAYS_AHEAD))
         .order_by(Shift.ends_at.desc()).limit(limit)))
 
@@ -738,7 +772,7 @@ def hours_report(user, first: date, last: date) -> list[dict]:
         .select_from(Signup).join(User, User.id == Signup.user_id).join(Shift, Shift.id == Signup.shift_id)
         .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
         .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
-        .where(dpolicy.roster_clause(user), Shift.day >= first, Shift.day <= last,
+        .where(policy.roster_clause(user), Shift.day >= first, Shift.day <= last,
                Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
         .group_by(User.id, User.display_name, User.username).order_by(User.display_name)).all()
     return [{"name": r.display_name, "username": r.username, "shifts": r.shifts, "served": r.served or 0,
@@ -755,11 +789,14 @@ def _seconds():
 def hours_xlsx(user, rows: list[dict], first: date, last: date) -> bytes:
     """The hours report as a workbook, headed with the period and the places of `user`."""
     book = xlsx.Book(xlsx.heading(_("Duty hours"), user, first, last))
-    ws = book.sheet("duty", [xlsx.Column(_("Volunteer"), 14), xlsx.Column(_("Username"), 14),
-                             xlsx.Column(_("Shifts"), 8), xlsx.Column(_("Served"), 8),
-                             xlsx.Column(_("No-shows"), 8), xlsx.Column(_("Hours"), 8)])
-    for r in rows:
-        ws.append([r["name"], r["username"], r["shifts"], r["served"], r["no_shows"], r["hours"]])
+    book.sheet("duty", [
+        xlsx.Column(_("Volunteer"), 14, lambda r: r["name"]),
+        xlsx.Column(_("Username"), 14, lambda r: r["username"]),
+        xlsx.Column(_("Shifts"), 8, lambda r: r["shifts"]),
+        xlsx.Column(_("Served"), 8, lambda r: r["served"]),
+        xlsx.Column(_("No-shows"), 8, lambda r: r["no_shows"]),
+        xlsx.Column(_("Hours"), 8, lambda r: r["hours"]),
+    ]).extend(rows)
     return book.to_bytes()
 
 

@@ -20,24 +20,23 @@ from gridapp.core.http import back_to, form_status, page_number
 from gridapp.core.params import date_arg, id_arg
 from gridapp.core.rules import Conflict, RuleError
 from gridapp.core.security import mark_personal
-from gridapp.duty import policy as dpolicy
-from gridapp.duty import services
-from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, PeriodForm, RemoveForm
+from gridapp.duty import policy, services
+from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, HoursPeriodForm, RemoveForm
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
 from gridapp.policy import can, require
-from gridapp.timeutil import utcnow
+from gridapp.timeutil import town_today, utcnow
 
 bp = Blueprint("duty", __name__, template_folder="templates")
 
 
 @bp.context_processor
 def _context():
-    return {"kind_labels": services.KIND_LABELS, "status_labels": dpolicy.STATUS_LABELS,
+    return {"kind_labels": services.KIND_LABELS, "status_labels": policy.STATUS_LABELS,
             "coverage": services.coverage, "coverage_labels": services.COVERAGE_LABELS,
             "short_label": services.short_label,
-            "withdraw_cutoff_hours": int(dpolicy.cutoff().total_seconds() // 3600)}
+            "withdraw_cutoff_hours": int(policy.cutoff().total_seconds() // 3600)}
 
 
 def _or_404(obj):
@@ -53,7 +52,7 @@ def _or_404(obj):
 def index():
     require(current_user, "view_duty")
     now = utcnow()
-    today = services.local_today(now)
+    today = town_today(now)
     if not services.volunteer_communities(current_user) and can(current_user, "view_roster"):
         return redirect(url_for("duty.roster"))
     checkpoint_id = id_arg("checkpoint")
@@ -178,56 +177,24 @@ def check_out(signup_id):
 
 # --- staff: the roster ----------------------------------------------------------------------------
 
-def _roster_community():
-    community_id = id_arg("community")
-    return db.session.get(Community, community_id) if community_id else None
-
-
-WEEK = 7
-
-
 @bp.get("/roster")
 @login_required
 def roster():
     """Gaps first, no-shows to confirm, then either a week's grid (checkpoints × days, each cell the
     day's shifts coloured by coverage; ?start=) or one day with its people (?day=)."""
     require(current_user, "view_roster")
-    now = utcnow()
-    today = services.local_today(now)
-    community = _roster_community()
-    cid = community.id if community else None
-    day = date_arg("day")
-    first_day, last_start = today - timedelta(days=WEEK), today + timedelta(days=services.DAYS_AHEAD - WEEK)
-    view: dict = {}
-    if day is not None:
-        view.update(rows=services.roster_day(current_user, day, cid),
-                    days=[today + timedelta(days=i) for i in range(-1, services.DAYS_AHEAD)])
-    else:
-        start = min(max(date_arg("start") or today, first_day), last_start)
-        week = [start + timedelta(days=i) for i in range(WEEK)]
-        listed, grid = services.roster_grid(current_user, week[0], week[-1], cid, page=page_number(),
-                                            per_page=current_app.config["ROSTER_PAGE_SIZE"])
-        view.update(start=start, week=week, grid=grid, listed=listed,
-                    prev_start=max(start - timedelta(days=WEEK), first_day) if start > first_day else None,
-                    next_start=min(start + timedelta(days=WEEK), last_start) if start < last_start else None)
-    gaps = services.gaps(current_user, now, 48, cid)
-    scope = dpolicy.scope_of(current_user)
+    view = services.roster_page(current_user, day=date_arg("day"), start=date_arg("start"),
+                                community_id=id_arg("community"), page=page_number(),
+                                per_page=current_app.config["ROSTER_PAGE_SIZE"])
     mark_personal()
     return render_template(
-        "duty/roster.html", day=day, today=today, now=now, community=community, **view,
+        "duty/roster.html", **view,
         # Resolved once per page: a week's grid repeats them for every shift (hundreds of times).
         coverage_words={k: str(v) for k, v in services.COVERAGE_LABELS.items()},
         badge_title=str(_("%(filled)d of %(capacity)d, at least %(min)d")),
         shift_href=url_for("duty.shift_page", shift_id=0)[:-1],
         day_href=url_for("duty.roster", day="D")[:-1],
-        gaps24=[g for g in gaps if g.starts_at <= now + timedelta(hours=24)],
-        gaps48=[g for g in gaps if g.starts_at > now + timedelta(hours=24)],
-        confirm=services.to_confirm(current_user, now),
-        communities=db.session.scalars(select(Community).order_by(Community.id)).all()
-        if scope.admin or scope.town_wide else [],
-        can_manage=lambda cp: can(current_user, "manage", cp),
-        add_to=db.session.scalars(select(Community).where(Community.id.in_(dpolicy.addable_communities(current_user)))
-                                  .order_by(Community.id)).all() if can(current_user, "add_checkpoint") else [])
+        can_manage=lambda cp: can(current_user, "manage", cp))
 
 
 def _shift_page(shift, remove_form=None, assign_form=None, cancel_form=None, **_ignored):
@@ -318,7 +285,7 @@ def _values(form) -> dict:
 @login_required
 def new_checkpoint():
     community = _or_404(db.session.get(Community, id_arg("community") or 0))
-    if not dpolicy.can_add_checkpoint_to(current_user, community):
+    if not policy.can_add_checkpoint_to(current_user, community):
         require(current_user, "edit", community)
     form = CheckpointForm(**_choices_for(community))
     if form.validate_on_submit():
@@ -367,17 +334,8 @@ def checkpoint(checkpoint_id):
 # --- hours and the export -------------------------------------------------------------------------
 
 def _period():
-    today = services.local_today()
-    form = PeriodForm(request.args, meta={"csrf": False})
-    if not request.args:
-        form.start.data, form.end.data = today - timedelta(days=30), today
-    elif not form.validate() or form.end.data < form.start.data or (form.end.data - form.start.data).days > 366:
-        form.start.data = form.start.data or today - timedelta(days=30)
-        form.end.data = form.end.data or today
-        if form.end.data < form.start.data or (form.end.data - form.start.data).days > 366:
-            form.end.errors = [*form.end.errors, _("Choose a period of at most a year, ending after it starts.")]
-        return form, False
-    return form, True
+    form = HoursPeriodForm(request.args)
+    return form, form.validate()
 
 
 @bp.get("/hours")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.services import holders
 from gridapp.core.rules import RuleError
 from gridapp.errands import keys, policy
 from gridapp.errands.models import (
@@ -531,8 +532,10 @@ def statistics_by_community(user, now: datetime | None = None, filters: StaffFil
 
 
 def export_rows(user, filters: StaffFilter = NO_FILTER):
-    """Every errand the user is in charge of, for the Excel export: no address, room or phone."""
-    stmt = (select(Errand, Compound.name, Community.name, User.display_name)
+    """Every errand the user is in charge of, for the Excel export: no address, room or phone. Named rows:
+    Errand, compound, community, volunteer."""
+    stmt = (select(Errand, Compound.name.label("compound"), Community.name.label("community"),
+                   User.display_name.label("volunteer"))
             .join(Compound, Compound.id == Errand.compound_id)
             .join(Community, Community.id == Errand.community_id)
             .outerjoin(User, User.id == Errand.claimant_id)
@@ -555,17 +558,6 @@ def _errands(ids) -> list[Errand]:
     return list(db.session.scalars(select(Errand).options(selectinload(Errand.compound),
                                                           selectinload(Errand.filed_by))
                                    .where(Errand.id.in_(ids)).order_by(Errand.id)))
-
-
-def _holders(role: str, scope_ids) -> dict[int, list[User]]:
-    out: dict[int, list[User]] = {}
-    if scope_ids:
-        for user, scope_id in db.session.execute(
-                select(User, RoleAssignment.scope_id).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                .where(RoleAssignment.role == role, RoleAssignment.scope_id.in_(set(scope_ids)),
-                       User.active.is_(True)).order_by(User.id)):
-            out.setdefault(scope_id, []).append(user)
-    return out
 
 
 def _opted_in_volunteers(community_id: int) -> list[User]:
@@ -632,7 +624,7 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
     rows = _claim_rows((Errand.status == "open") & Errand.urgent.is_(True) & Errand.urgent_alerted_at.is_(None)
                        & (Errand.opened_at <= now - urgent_unclaimed_after()), {"urgent_alerted_at": now})
     errands = _errands([r[0] for r in rows])
-    grid_members = _holders("grid_member", [e.grid_id for e in errands])
+    grid_members = holders("grid_member", [e.grid_id for e in errands])
     communities = {c.id: c for c in db.session.scalars(
         select(Community).where(Community.id.in_({e.community_id for e in errands} or [-1])))}
     heard: dict[int, list[User]] = {}  # per community: several urgent errands of one place ask once
@@ -656,7 +648,7 @@ def notify_overdue(now: datetime | None = None) -> int:
     rows = _claim_rows(Errand.status.in_(PENDING_STATES) & (Errand.needed_by_at <= now)
                        & Errand.overdue_notified_at.is_(None), {"overdue_notified_at": now})
     errands = _errands([r[0] for r in rows])
-    grid_members = _holders("grid_member", [e.grid_id for e in errands])
+    grid_members = holders("grid_member", [e.grid_id for e in errands])
     for errand in errands:
         notify([errand.filed_by, *grid_members.get(errand.grid_id, [])], "errand_reminder",
                _("Errand #%(id)d is past its needed-by time", id=errand.id),

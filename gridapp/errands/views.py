@@ -372,20 +372,27 @@ def export():
         return ask
     community = db.session.get(Community, filters.community_id) if filters.community_id is not None else None
     book = xlsx.Book(xlsx.heading(_("Errands"), current_user, filters.since, filters.until, community=community))
-    ws = book.sheet(_("Errands"), [
-        Column(_("No."), 8), Column(_("Community"), 14), Column(_("Compound"), 16), Column(_("Category"), 12),
-        Column(_("Items to buy"), 40), Column(_("Urgent"), 8), Column(_("Status"), 10), Column(_("Needed by"), 17),
-        Column(_("Filed"), 17), Column(_("Claimed"), 17), Column(_("Volunteer"), 12), Column(_("Delivered"), 17),
-        Column(_("Confirmed"), 17), Column(_("Estimated cost"), 12), Column(_("Actual cost"), 12),
-        Column(_("Money settled"), 10), Column(_("Cancel reason"), 30)])
 
     def money(value):
         return value / 100 if value is not None else None
 
-    for e, compound, community_name, volunteer in services.export_rows(current_user, filters):
-        ws.append([e.id, community_name, compound, str(services.CATEGORY_LABELS[e.category]), e.summary,
-                   _("Yes") if e.urgent else "", str(policy.STATUS_LABELS[e.status]), e.needed_by_at,
-                   e.filed_at, e.first_claimed_at, volunteer or "", e.delivered_at,
-                   e.confirmed_at, money(e.estimated_cost_cents), money(e.actual_cost_cents),
-                   _("Yes") if e.money_settled else "", e.cancel_reason])
+    book.sheet(_("Errands"), [
+        Column(_("No."), 8, lambda r: r.Errand.id),
+        Column(_("Community"), 14, lambda r: r.community),
+        Column(_("Compound"), 16, lambda r: r.compound),
+        Column(_("Category"), 12, lambda r: str(services.CATEGORY_LABELS[r.Errand.category])),
+        Column(_("Items to buy"), 40, lambda r: r.Errand.summary),
+        Column(_("Urgent"), 8, lambda r: _("Yes") if r.Errand.urgent else ""),
+        Column(_("Status"), 10, lambda r: str(policy.STATUS_LABELS[r.Errand.status])),
+        Column(_("Needed by"), 17, lambda r: r.Errand.needed_by_at),
+        Column(_("Filed"), 17, lambda r: r.Errand.filed_at),
+        Column(_("Claimed"), 17, lambda r: r.Errand.first_claimed_at),
+        Column(_("Volunteer"), 12, lambda r: r.volunteer or ""),
+        Column(_("Delivered"), 17, lambda r: r.Errand.delivered_at),
+        Column(_("Confirmed"), 17, lambda r: r.Errand.confirmed_at),
+        Column(_("Estimated cost"), 12, lambda r: money(r.Errand.estimated_cost_cents)),
+        Column(_("Actual cost"), 12, lambda r: money(r.Errand.actual_cost_cents)),
+        Column(_("Money settled"), 10, lambda r: _("Yes") if r.Errand.money_settled else ""),
+        Column(_("Cancel reason"), 30, lambda r: r.Errand.cancel_reason),
+    ]).extend(services.export_rows(current_user, filters))
     return xlsx.response(book.to_bytes(), "errands.xlsx")

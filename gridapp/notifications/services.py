@@ -483,6 +483,31 @@ def remove_webhook(actor, wh: GroupWebhook) -> None:
     db.session.delete(wh)
 
 
+def webhook_places(user) -> tuple[list[Community], list[Grid]]:
+    """The communities and grids whose group robots this user may manage, chosen in SQL by the rule
+    can(user, "manage_webhooks", place) states: every one for an administrator, those of the user's
+    communities for a secretary, none for anyone else (then no statement)."""
+    from gridapp.policy import scope_of
+
+    s = scope_of(user)
+    if not s.admin and not s.communities:
+        return [], []
+    communities, grids = select(Community).order_by(Community.id), select(Grid).order_by(Grid.community_id, Grid.id)
+    if not s.admin:
+        communities = communities.where(Community.id.in_(s.communities))
+        grids = grids.where(Grid.community_id.in_(s.communities))
+    return db.session.scalars(communities).all(), db.session.scalars(grids).all()
+
+
+def webhooks_of(communities, grids) -> list[GroupWebhook]:
+    """The group robots of these communities and grids, oldest first (no statement without places)."""
+    if not communities and not grids:
+        return []
+    return db.session.scalars(select(GroupWebhook).where(or_(
+        GroupWebhook.community_id.in_([c.id for c in communities]), GroupWebhook.grid_id.in_([g.id for g in grids])))
+        .order_by(GroupWebhook.id)).all()
+
+
 def webhook_place(wh: GroupWebhook):
     return db.session.get(Community, wh.community_id) if wh.community_id else db.session.get(Grid, wh.grid_id)
 

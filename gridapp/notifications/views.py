@@ -4,7 +4,6 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from gridapp import policy
 from gridapp.core.http import paginate, redirect_back
@@ -69,14 +68,6 @@ def settings():
                            channels=USER_CHANNELS, email=current_user.email, phone=current_user.phone)
 
 
-def _manageable_places():
-    """The communities and grids whose robots this user may manage, for the picker."""
-    communities = db.session.scalars(select(Community).order_by(Community.id)).all()
-    grids = db.session.scalars(select(Grid).order_by(Grid.community_id, Grid.id)).all()
-    return ([c for c in communities if policy.can(current_user, "manage_webhooks", c)],
-            [g for g in grids if policy.can(current_user, "manage_webhooks", g)])
-
-
 def _place_from_choice(value: str):
     kind, _sep, raw_id = (value or "").partition(":")
     place_id = parse_id(raw_id)
@@ -87,7 +78,7 @@ def _place_from_choice(value: str):
 @bp.route("/webhooks", methods=["GET", "POST"])
 @login_required
 def webhooks():
-    communities, grids = _manageable_places()
+    communities, grids = services.webhook_places(current_user)
     if not communities and not grids:
         policy.require(current_user, "manage_webhooks", None)
     form = WebhookForm()
@@ -105,8 +96,7 @@ def webhooks():
             db.session.commit()
             flash(_("The group robot is registered."), "success")
             return redirect(url_for(".webhooks"))
-    visible = [w for w in db.session.scalars(select(GroupWebhook).order_by(GroupWebhook.id))
-               if w.community_id in {c.id for c in communities} or w.grid_id in {g.id for g in grids}]
+    visible = services.webhooks_of(communities, grids)
     names = {("community", c.id): c.name for c in communities}
     names.update({("grid", g.id): f"{g.community.name} / {g.name}" for g in grids})
     return render_template("notifications/webhooks.html", form=form, webhooks=visible, names=names)

@@ -1,5 +1,5 @@
 """Forms of supervision: inspections, findings, the item's actions, interviews, circulars."""
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -14,10 +14,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from gridapp.core.forms import Form, coerce_id, coerce_optional_id
+from gridapp.core.forms import Form, PeriodForm, coerce_id, coerce_optional_id
 from gridapp.core.params import parse_id
 from gridapp.supervision.models import CATEGORIES, INSPECTION_KINDS, SEVERITIES
-from gridapp.timeutil import town_zone
+from gridapp.timeutil import town_today, town_zone
 
 
 def _strip(value):
@@ -139,12 +139,29 @@ class CommentForm(Form):
     body = TextAreaField(_l("Comment"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
 
 
-class PeriodForm(Form):
-    class Meta:
-        csrf = False
+class ItemsPeriodForm(PeriodForm):
+    """The items issued in a period, on the dashboard (the last week unless asked) and in the export
+    (every date unless asked). Either day may be left out and none is refused: see shown() and asked()."""
 
+    default_days = 7
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
+
+    def shown(self) -> tuple[date, date]:
+        """The dashboard's period, shown in the form: the start asked for, else (left out, or a day not
+        a date) the default's; the end asked for unless before it, else the later of today and the start."""
+        start = self.start.data if self.days_valid() and self.start.data else self.default_period()[0]
+        end = self.end.data if self.end.data and self.end.data >= start else max(town_today(), start)
+        self.start.data, self.end.data = start, end
+        return start, end
+
+    def asked(self) -> tuple[date, date] | None:
+        """The export's period: the one asked for (an end left out or before the start: the start day
+        alone); None, every date, when no start is asked for or a day is not a date."""
+        if not (self.days_valid() and self.start.data):
+            return None
+        start = self.start.data
+        return start, self.end.data if self.end.data and self.end.data >= start else start
 
 
 class InterviewForm(Form):

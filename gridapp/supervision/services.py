@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from gridapp.audit.services import record
 from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.services import holder, holders, town_leaders
 from gridapp.core.rules import RuleError
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
@@ -75,20 +76,9 @@ class Target:
     owner: User | None
 
 
-def _holder(role: str, scope_id) -> User | None:
-    """The (first) active person holding this role on this place."""
-    if scope_id is None:
-        return None
-    return db.session.scalars(
-        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.role == role, RoleAssignment.scope_id == scope_id, User.active.is_(True))
-        .order_by(User.id).limit(1)
-    ).first()
-
-
 def _community_target(target_id):
     c = db.session.get(Community, target_id)
-    return c and Target("community", c.id, c.name, c.id, _holder("secretary", c.id))
+    return c and Target("community", c.id, c.name, c.id, holder("secretary", c.id))
 
 
 def _compound_target(target_id):
@@ -96,8 +86,8 @@ def _compound_target(target_id):
     if k is None:
         return None
     # The property company's manager, else the building head, else the grid member.
-    owner = (_holder("property_manager", k.property_company_id) or _holder("building_head", k.id)
-             or _holder("grid_member", k.grid_id))
+    owner = (holder("property_manager", k.property_company_id) or holder("building_head", k.id)
+             or holder("grid_member", k.grid_id))
     return Target("compound", k.id, k.name, k.grid.community_id, owner)
 
 
@@ -109,7 +99,7 @@ def _work_unit_target(target_id):
     community_id = db.session.scalar(
         select(Grid.community_id).join(Compound, Compound.grid_id == Grid.id)
         .where(Compound.work_unit_id == u.id).order_by(Compound.id).limit(1))
-    return Target("work_unit", u.id, u.name, community_id, _holder("unit_contact", u.id))
+    return Target("work_unit", u.id, u.name, community_id, holder("unit_contact", u.id))
 
 
 def _checkpoint_target(target_id):
@@ -118,10 +108,10 @@ def _checkpoint_target(target_id):
         return None
     # The work unit that runs it answers for it; else the grid member of its compound, else
     # (a checkpoint of the community itself) the community's secretary.
-    owner = _holder("unit_contact", cp.work_unit_id) if cp.work_unit_id else None
+    owner = holder("unit_contact", cp.work_unit_id) if cp.work_unit_id else None
     if owner is None and cp.compound_id is not None:
-        owner = _holder("grid_member", cp.compound.grid_id)
-    owner = owner or _holder("secretary", cp.community_id)
+        owner = holder("grid_member", cp.compound.grid_id)
+    owner = owner or holder("secretary", cp.community_id)
     return Target("checkpoint", cp.id, cp.name, cp.community_id, owner)
 
 
@@ -545,22 +535,6 @@ def send_reminders(now: datetime | None = None) -> dict:
     return {"warned": len(warned), "due": len(due)}
 
 
-def _secretaries(community_ids) -> dict[int, list[User]]:
-    out: dict[int, list[User]] = {}
-    if community_ids:
-        for user, community_id in db.session.execute(
-                select(User, RoleAssignment.scope_id).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                .where(RoleAssignment.role == "secretary", RoleAssignment.scope_id.in_(community_ids),
-                       User.active.is_(True))):
-            out.setdefault(community_id, []).append(user)
-    return out
-
-
-def _town_leaders() -> list[User]:
-    return db.session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                              .where(RoleAssignment.role == "town_leader", User.active.is_(True))).all()
-
-
 def escalate_overdue(now: datetime | None = None) -> dict:
     """Overdue and not submitted: level 1 (the community secretary) at the due time, level 2
     (the town leader) after the further wait. Levels only rise; each is claimed by one
@@ -577,8 +551,8 @@ def escalate_overdue(now: datetime | None = None) -> dict:
     if events:
         db.session.execute(insert(ItemEvent), events)
     items1 = _items(level1)
-    secretaries = _secretaries({i.community_id for i in items1 if i.community_id})
-    leaders = _town_leaders() if (level2 or any(not secretaries.get(i.community_id) for i in items1)) else []
+    secretaries = holders("secretary", {i.community_id for i in items1 if i.community_id})
+    leaders = town_leaders() if (level2 or any(not secretaries.get(i.community_id) for i in items1)) else []
     for item in items1:
         # No community (or no secretary): the town leader hears it at once.
         recipients = secretaries.get(item.community_id) or leaders

@@ -5,7 +5,6 @@ Item actions read the same way: load or 404, `require()` the action, validate th
 one service call, commit, answer (the item fragment with a toast to htmx, a redirect
 otherwise). A refused transition says why, and changes nothing.
 """
-from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,8 +31,8 @@ from gridapp.supervision.forms import (
     FindingForm,
     InspectionForm,
     InterviewForm,
+    ItemsPeriodForm,
     OwnerForm,
-    PeriodForm,
     RejectForm,
     VerifyForm,
     as_utc,
@@ -51,15 +50,6 @@ def _labels():
             "category_labels": services.CATEGORY_LABELS, "kind_labels": services.KIND_LABELS,
             "level_labels": services.LEVEL_LABELS, "target_labels": services.TARGET_LABELS,
             "now": utcnow()}
-
-
-def _period():
-    form = PeriodForm(request.args)
-    today = to_local(utcnow()).date()
-    start = form.start.data if form.validate() and form.start.data else today - timedelta(days=6)
-    end = form.end.data if form.end.data and form.end.data >= start else max(today, start)
-    form.start.data, form.end.data = start, end
-    return form, start, end
 
 
 # --- the dashboard --------------------------------------------------------------------------------
@@ -80,14 +70,15 @@ def index():
     if communities is False:
         require(current_user, "view_supervision")
         return redirect(url_for("supervision.items", mine=1))
-    form, start, end = _period()
+    period = ItemsPeriodForm(request.args)
+    start, end = period.shown()
     names = []
     if communities is not None:
         from sqlalchemy import select
 
         names = db.session.scalars(select(Community.name).where(Community.id.in_(communities))
                                    .order_by(Community.id)).all()
-    return render_template("supervision/dashboard.html", period=form, start=start, end=end,
+    return render_template("supervision/dashboard.html", period=period, start=start, end=end,
                            community_names=names, **services.dashboard(start, end, communities=communities))
 
 
@@ -362,29 +353,31 @@ def export_items():
         require(current_user, "supervision_dashboard")
     if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
         return ask
-    period = PeriodForm(request.args)
+    period = ItemsPeriodForm(request.args).asked()
     between, suffix = None, ""
-    if (request.args.get("start") or request.args.get("end")) and period.validate() and period.start.data:
-        start = period.start.data
-        end = period.end.data if period.end.data and period.end.data >= start else start
+    if period:
+        start, end = period
         between, suffix = town_days(start, end), f"-{start.isoformat()}-{end.isoformat()}"
 
-    first, last = (start, end) if between else (None, None)
+    first, last = period or (None, None)
     book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last))
-    ws = book.sheet(_("Rectification items"), [
-        Column(_("No."), 8), Column(_("Place"), 18), Column(_("Category"), 12), Column(_("Severity"), 10),
-        Column(_("Description"), 40), Column(_("Responsible person"), 14), Column(_("Status"), 10),
-        Column(_("Issued"), 17), Column(_("Due"), 17), Column(_("Escalation level"), 10),
-        Column(_("Submitted"), 17), Column(_("Verified"), 17)])
-
     status = request.args.get("status", "")
     stmt = services.items_query(current_user, status=status if status in policy.STATUS_LABELS or
                                 status == "open" else "", issued_between=between)
-    for it in db.session.scalars(stmt.execution_options(yield_per=500)):
-        ws.append([it.id, it.target_name, str(services.CATEGORY_LABELS.get(it.category, it.category)),
-                   str(services.SEVERITY_LABELS.get(it.severity, it.severity)), it.description,
-                   it.owner.display_name if it.owner else "", str(policy.STATUS_LABELS[it.status]),
-                   it.issued_at, it.due_at, it.escalation_level, it.submitted_at, it.verified_at])
+    book.sheet(_("Rectification items"), [
+        Column(_("No."), 8, lambda it: it.id),
+        Column(_("Place"), 18, lambda it: it.target_name),
+        Column(_("Category"), 12, lambda it: str(services.CATEGORY_LABELS.get(it.category, it.category))),
+        Column(_("Severity"), 10, lambda it: str(services.SEVERITY_LABELS.get(it.severity, it.severity))),
+        Column(_("Description"), 40, lambda it: it.description),
+        Column(_("Responsible person"), 14, lambda it: it.owner.display_name if it.owner else ""),
+        Column(_("Status"), 10, lambda it: str(policy.STATUS_LABELS[it.status])),
+        Column(_("Issued"), 17, lambda it: it.issued_at),
+        Column(_("Due"), 17, lambda it: it.due_at),
+        Column(_("Escalation level"), 10, lambda it: it.escalation_level),
+        Column(_("Submitted"), 17, lambda it: it.submitted_at),
+        Column(_("Verified"), 17, lambda it: it.verified_at),
+    ]).extend(db.session.scalars(stmt.execution_options(yield_per=500)))
     return xlsx.response(book.to_bytes(), f"supervision-items{suffix}.xlsx")
 
 

@@ -79,6 +79,18 @@ def test_each_sheet_starts_with_the_title_row_and_a_frozen_header(app):
     assert wb["二"]["A2"].value == "备注" and wb["二"].column_dimensions["A"].width == 30
 
 
+def test_a_sheet_reads_each_cell_of_a_row_through_its_column(app):
+    book = xlsx.Book("标题")
+    book.sheet("表", [xlsx.Column("编号", 8, lambda r: r["id"]), xlsx.Column("物品", 40, lambda r: r["what"] or ""),
+                     xlsx.Column("日", 11, lambda r: r["day"])]).extend(
+        [{"id": 1, "what": "=牛奶", "day": date(2026, 3, 2)}, {"id": 2, "what": None, "day": None}])
+    sheet = _read(book).active
+    assert [c.value for c in sheet[2]] == ["编号", "物品", "日"]
+    assert [c.value for c in sheet[3]] == [1, "=牛奶", datetime(2026, 3, 2)] and sheet["B3"].data_type == "s"
+    assert [c.value for c in sheet[4]] == [2, None, None]
+    assert formulas(sheet.parent) == []
+
+
 def test_the_heading_names_the_export_the_places_the_period_the_person_and_the_time(app, world):
     now = datetime(2026, 11, 30, 2, 5, tzinfo=UTC)  # 10:05 in the town
     first, last = date(2026, 11, 1), date(2026, 11, 29)

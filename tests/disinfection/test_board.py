@@ -8,7 +8,7 @@ from gridapp.disinfection import services
 from gridapp.disinfection.models import DisinfectionPoint, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.grid.models import Compound
-from gridapp.timeutil import UTCDateTime
+from gridapp.timeutil import UTCDateTime, town_today
 from tests.disinfection.factories import make_point
 
 
@@ -21,7 +21,7 @@ def _mid_morning(clock):
 
 def _fill(world, points: int, days: int):
     """Points spread over the compounds and slots for `days` days, with set-based INSERT … SELECT."""
-    today = services.local_today()
+    today = town_today()
     created = services.utcnow() - timedelta(days=days + 1)
     compounds = [world.k1.id, world.k2.id, world.k3.id]
     rows = [{"community_id": world.c1.id if i % 3 != 2 else world.c2.id, "compound_id": compounds[i % 3],
@@ -86,7 +86,7 @@ def test_the_chart_has_7_and_30_day_bars_per_company(make_client, world):
 
     from sqlalchemy import update
 
-    today = services.local_today()
+    today = town_today()
     start = services.utcnow() - timedelta(days=40)
     a = make_point(world.k1, windows="06:00-10:00", now=start)  # 红嘴鸥
     b = make_point(world.k2, windows="06:00-10:00", now=start)  # 远景
@@ -115,7 +115,7 @@ def _month_of_rounds(world):
     """Three compounds' points with 29 closed days: 红嘴鸥 missed the last 7, the rest done."""
     from sqlalchemy import update
 
-    today = services.local_today()
+    today = town_today()
     start = services.utcnow() - timedelta(days=40)
     a = make_point(world.k1, windows="06:00-10:00", now=start)  # 红嘴鸥
     b = make_point(world.k2, windows="06:00-10:00", now=start)  # 远景
@@ -136,7 +136,7 @@ def _charts(world):
     from gridapp.auth.models import User
 
     users = [db.session.scalar(select(User).where(User.username == n)) for n in ("leader", "secretary1", "pm1", "pm2")]
-    today = services.local_today()
+    today = town_today()
     return [services.company_compliance(u, today) for u in users] + \
         [services.company_compliance(u, today, services.board_today(u, today)) for u in users]
 

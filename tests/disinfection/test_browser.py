@@ -5,6 +5,7 @@ from sqlalchemy import select
 from gridapp.disinfection import services
 from gridapp.disinfection.models import DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
+from gridapp.timeutil import town_today
 from tests.browser import SCREENSHOTS, login
 from tests.conftest import DEFAULT_PASSWORD
 from tests.disinfection.factories import ALL_DAY, make_point
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 def _point(world):
     p = make_point(world.k1, windows=ALL_DAY, name="1号楼电梯")
-    services.ensure_slots([services.local_today()], [p.id])
+    services.ensure_slots([town_today()], [p.id])
     point_id = p.id
     db.session.commit()  # the live server must not wait for the test's transaction
     return point_id
@@ -23,7 +24,7 @@ def _point(world):
 def _state(point_id):
     db.session.expire_all()
     slots = db.session.scalars(select(DisinfectionSlot).where(DisinfectionSlot.point_id == point_id,
-                                                              DisinfectionSlot.day == services.local_today())).all()
+                                                              DisinfectionSlot.day == town_today())).all()
     rounds = db.session.scalars(select(DisinfectionRound).where(DisinfectionRound.point_id == point_id)).all()
     db.session.commit()
     return [s.status for s in slots], rounds

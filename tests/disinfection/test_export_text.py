@@ -5,6 +5,7 @@ from sqlalchemy import update
 from gridapp.disinfection import services
 from gridapp.disinfection.models import DisinfectionRound
 from gridapp.extensions import db
+from gridapp.timeutil import town_today
 from tests.disinfection.factories import at, make_point
 from tests.exports import INJECTIONS, as_exported, assert_all_text, confirmed, workbook
 from tests.grid.helpers import logged_in
@@ -18,7 +19,7 @@ def _early_morning(clock):
 
 def _rounds_of_today(world, note, disinfectant):
     """A round in its window and an extra one after it, both with this note and disinfectant."""
-    today = services.local_today()
+    today = town_today()
     p = make_point(world.k1, windows="06:00-10:00", name="电梯")
     on_time = services.tick(p, world.pm1, now=at(today, "07:00")).round
     extra = services.tick(p, world.pm1, now=at(today, "13:00")).round

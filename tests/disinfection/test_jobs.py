@@ -8,6 +8,7 @@ from gridapp.disinfection.models import DisinfectionFlag, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.jobs_runtime import enqueue
 from gridapp.notifications.models import Notification
+from gridapp.timeutil import town_today
 from jobs.disinfection import sweep_disinfection
 from tests.disinfection.factories import at, make_point, make_points
 from tests.workers import run_burst_worker
@@ -103,8 +104,8 @@ def test_three_days_of_misses_raise_one_flag_and_one_item(world):
 
 
 def test_the_sweep_runs_in_a_real_worker(app, world):
-    p = make_point(world.k1, now=at(services.local_today(), "00:00"))
-    today = services.local_today()
+    p = make_point(world.k1, now=at(town_today(), "00:00"))
+    today = town_today()
     db.session.commit()
     enqueue(sweep_disinfection, at=at(today + timedelta(days=1), "06:00").isoformat(), job_timeout=120)
     proc = run_burst_worker(app)

@@ -8,6 +8,7 @@ from gridapp import uploads
 from gridapp.disinfection import services
 from gridapp.disinfection.models import DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
+from gridapp.timeutil import town_today
 from tests.disinfection.factories import ALL_DAY, make_point
 
 
@@ -35,7 +36,7 @@ def _rounds(point_id):
 def _slot_status(point_id):
     db.session.expire_all()
     return db.session.scalars(select(DisinfectionSlot.status).where(
-        DisinfectionSlot.point_id == point_id, DisinfectionSlot.day == services.local_today())).all()
+        DisinfectionSlot.point_id == point_id, DisinfectionSlot.day == town_today())).all()
 
 
 def _stored_files():
@@ -80,7 +81,7 @@ def test_a_tick_without_a_photo_still_works_from_today_by_htmx(make_client, worl
 
 def test_a_text_file_named_jpg_is_refused_and_nothing_is_recorded(make_client, world):
     p = make_point(world.k1, windows=ALL_DAY)
-    services.ensure_slots([services.local_today()], [p.id])
+    services.ensure_slots([town_today()], [p.id])
     db.session.commit()
     before = _stored_files()
     c = _as(make_client, "pm1")
@@ -152,7 +153,7 @@ def test_the_export_links_each_photo_through_the_checked_route(make_client, worl
     c = _as(make_client, "pm1")
     _tick(c, p.id, (BytesIO(_jpeg_with_gps()), "a.jpg"))
     (r,) = _rounds(p.id)
-    today = services.local_today().isoformat()
+    today = town_today().isoformat()
     c.confirm_password()  # an export asks for it
     wb = load_workbook(BytesIO(c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}").data))
     rows = list(wb.worksheets[0].iter_rows(values_only=True))

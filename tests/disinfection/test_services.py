@@ -9,6 +9,7 @@ from gridapp.core.rules import RuleError
 from gridapp.disinfection import services
 from gridapp.disinfection.models import DisinfectionPoint, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
+from gridapp.timeutil import town_today
 from tests.disinfection.factories import at, make_point, make_points
 
 DAY = date(2026, 3, 2)
@@ -218,5 +219,5 @@ def test_concurrent_ticks_for_one_slot_record_one_round(app, world, same_token):
     assert len(outcomes) == 8
     db.session.expire_all()
     assert _rounds(point_id) == 1
-    today = services.local_today()
+    today = town_today()
     assert [s.status for s in _slots(point_id, today)] == ["done"]

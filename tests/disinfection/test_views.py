@@ -9,6 +9,7 @@ from gridapp.audit.models import AuditEvent
 from gridapp.disinfection import services
 from gridapp.disinfection.models import CompoundRisk, DisinfectionPoint, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
+from gridapp.timeutil import town_today
 from tests.disinfection.factories import ALL_DAY, make_point
 
 
@@ -27,7 +28,7 @@ def _rounds(point_id):
 def _today_slot(point_id):
     db.session.expire_all()
     return db.session.scalars(select(DisinfectionSlot).where(DisinfectionSlot.point_id == point_id,
-                                                             DisinfectionSlot.day == services.local_today())).one()
+                                                             DisinfectionSlot.day == town_today())).one()
 
 
 def test_pm1_ticks_a_point_with_the_form(make_client, world):
@@ -49,12 +50,12 @@ def test_pm1_ticks_a_point_with_the_form(make_client, world):
 def test_nobody_can_back_date_a_tick(make_client, world):
     p = make_point(world.k1, windows=ALL_DAY)
     c = _as(make_client, "pm1")
-    yesterday = (services.local_today() - timedelta(days=1)).isoformat()
+    yesterday = (town_today() - timedelta(days=1)).isoformat()
     c.post(f"/disinfection/points/{p.id}/tick", {"token": "t", "ticked_at": f"{yesterday}T08:00:00",
                                                  "done_at": f"{yesterday}T08:00:00", "slot_id": "1"})
     db.session.expire_all()
     r = db.session.scalars(select(DisinfectionRound)).one()
-    assert services.local_today() == r.ticked_at.astimezone(services.town_zone()).date()
+    assert town_today() == r.ticked_at.astimezone(services.town_zone()).date()
     assert abs((r.ticked_at - services.utcnow()).total_seconds()) < 60
 
 
@@ -109,7 +110,7 @@ def test_who_may_tick_what(make_client, world):
 
 def test_an_inactive_point_is_refused_with_a_message(make_client, world):
     p = make_point(world.k1, windows=ALL_DAY)
-    services.ensure_slots([services.local_today()], [p.id])
+    services.ensure_slots([town_today()], [p.id])
     db.session.get(DisinfectionPoint, p.id).active = False
     db.session.commit()
     c = _as(make_client, "pm1")
@@ -200,7 +201,7 @@ def test_qr_code_and_sheet(make_client, world):
 def test_board_and_drill_down(make_client, world):
     a = make_point(world.k1, windows=ALL_DAY)
     make_point(world.k2, windows=ALL_DAY)
-    services.ensure_slots([services.local_today()])
+    services.ensure_slots([town_today()])
     db.session.commit()
     _as(make_client, "pm1").post(f"/disinfection/points/{a.id}/tick", {"token": "t"})
     html = _as(make_client, "leader").get("/disinfection/board").get_data(as_text=True)
@@ -220,7 +221,7 @@ def test_excel_export_of_a_period(make_client, world):
     make_point(world.k2, windows=ALL_DAY, name="远景电梯")
     c = _as(make_client, "pm1")
     c.post(f"/disinfection/points/{a.id}/tick", {"token": "t", "disinfectant": "84消毒液"})
-    today = services.local_today().isoformat()
+    today = town_today().isoformat()
     c.confirm_password()  # an export asks for it
     resp = c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}")
     assert resp.status_code == 200

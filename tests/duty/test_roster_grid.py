@@ -9,7 +9,7 @@ from sqlalchemy import select
 from gridapp.duty import services
 from gridapp.duty.models import Shift, Signup
 from gridapp.extensions import db
-from gridapp.timeutil import to_local, town_zone, utcnow
+from gridapp.timeutil import to_local, town_today, town_zone, utcnow
 from tests.duty.factories import make_checkpoint, make_volunteers
 
 BADGE = re.compile(r'<a class="cov cov-(\w+)(?: cov-past)?" href="([^"]+)" title="([^"]+)">'
@@ -22,7 +22,7 @@ def _badges(html) -> dict:
 
 
 def _midnight():
-    return datetime.combine(services.local_today(), datetime.min.time(), tzinfo=town_zone())
+    return datetime.combine(town_today(), datetime.min.time(), tzinfo=town_zone())
 
 
 def _shifts(cp, day):
@@ -35,7 +35,7 @@ def test_the_week_grid_colours_each_shift_by_coverage_and_says_it_in_words(world
     cp = make_checkpoint(world.c1, world.k1, now=_midnight(), min_people=1, max_people=2)
     single = make_checkpoint(world.c1, None, name="党员先锋岗01", kind="vanguard", now=_midnight(),
                              pattern="08:00-20:00,20:00-08:00", min_people=1, max_people=1)
-    day = services.local_today() + timedelta(days=3)
+    day = town_today() + timedelta(days=3)
     night, morning, evening = _shifts(cp, day)
     v = make_volunteers(world.c1, 4)
     services.sign_up(morning, v[0])                               # 1 of 2, minimum 1: amber
@@ -64,7 +64,7 @@ def test_the_week_grid_colours_each_shift_by_coverage_and_says_it_in_words(world
     assert 'class="cov-legend"' in html
     # Rows are checkpoints, columns the 7 days from today, each heading opening that day's view.
     grid = html[html.index('id="roster-grid"'):]
-    today = services.local_today()
+    today = town_today()
     assert grid.count('<th scope="col"') == 8 and grid.count('<th scope="row"') == 2
     for i in range(7):
         assert f'href="/duty/roster?day={(today + timedelta(days=i)).isoformat()}"' in grid
@@ -75,7 +75,7 @@ def test_the_week_grid_colours_each_shift_by_coverage_and_says_it_in_words(world
 
 def test_previous_and_next_weeks_stay_within_the_generated_days(world, client):
     make_checkpoint(world.c1, world.k1, now=_midnight())
-    today = services.local_today()
+    today = town_today()
     client.login("secretary1")
 
     def week(query=""):
@@ -102,7 +102,7 @@ def test_previous_and_next_weeks_stay_within_the_generated_days(world, client):
 
 def test_staff_who_only_watch_get_the_day_view_links_and_others_see_nothing(world, make_client):
     cp = make_checkpoint(world.c1, world.k1, now=_midnight())
-    shift = _shifts(cp, services.local_today() + timedelta(days=1))[1]
+    shift = _shifts(cp, town_today() + timedelta(days=1))[1]
     leader = make_client()
     leader.login("leader")
     badges = _badges(leader.get("/duty/roster").get_data(as_text=True))
@@ -132,7 +132,7 @@ def test_the_grid_pages_by_checkpoint_and_keeps_inactive_ones_only_while_they_ha
     gone = made[1]
     gone.active = False
     db.session.execute(Shift.__table__.delete().where(Shift.checkpoint_id == gone.id,
-                                                      Shift.day > services.local_today()))
+                                                      Shift.day > town_today()))
     db.session.commit()
     with count_queries() as one_inactive:
         html = client.get("/duty/roster").get_data(as_text=True)
@@ -143,7 +143,7 @@ def test_the_grid_pages_by_checkpoint_and_keeps_inactive_ones_only_while_they_ha
     rows += re.findall(r'id="grid-cp-(\d+)"', html2)
     assert sorted(map(int, rows)) == sorted(c.id for c in made) and "(inactive)" in html + html2
     # The week after: the inactive checkpoint has no shift left there, so it is not listed.
-    html = client.get(f"/duty/roster?start={(services.local_today() + timedelta(days=7)).isoformat()}"
+    html = client.get(f"/duty/roster?start={(town_today() + timedelta(days=7)).isoformat()}"
                       ).get_data(as_text=True)
     assert "Checkpoints 1–2 of 2" in html and f'id="grid-cp-{gone.id}"' not in html
     # A page past the end shows the last one; nonsense shows the first.

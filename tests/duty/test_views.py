@@ -9,7 +9,7 @@ from sqlalchemy import select
 from gridapp.duty import services
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.extensions import db
-from gridapp.timeutil import utcnow
+from gridapp.timeutil import town_today, utcnow
 from tests.duty.factories import make_checkpoint, make_volunteers
 
 
@@ -181,7 +181,7 @@ def test_roster_lists_the_gaps_of_the_next_24_hours_first(world, client):
     gaps24 = html[html.index('id="gaps-24"'):html.index('id="gaps-48"')]
     assert gaps24.count('class="gap"') >= 2 and "东门检查点" in gaps24
     assert services.gaps(world.sec1, hours=48)[0].checkpoint_id == cp.id
-    html = client.get(f"/duty/roster?day={services.local_today().isoformat()}").get_data(as_text=True)
+    html = client.get(f"/duty/roster?day={town_today().isoformat()}").get_data(as_text=True)
     assert html.index('id="gaps-24"') < html.index('id="roster"')
 
 
@@ -191,7 +191,7 @@ def _local_midnight():
 
     from gridapp.timeutil import town_zone
 
-    return datetime.combine(services.local_today(), datetime.min.time(), tzinfo=town_zone())
+    return datetime.combine(town_today(), datetime.min.time(), tzinfo=town_zone())
 
 
 def test_roster_queries_do_not_grow_with_107_checkpoints(world, make_client, count_queries):
@@ -199,7 +199,7 @@ def test_roster_queries_do_not_grow_with_107_checkpoints(world, make_client, cou
     its people, in a bounded number of statements, the same for 1 checkpoint as for 107."""
     made = _local_midnight()
     make_checkpoint(world.c1, world.k1, now=made)
-    today = services.local_today().isoformat()
+    today = town_today().isoformat()
     c = make_client()
     c.login("secretary1")
     c.get("/duty/roster")
@@ -247,7 +247,7 @@ def test_roster_queries_do_not_grow_with_107_checkpoints(world, make_client, cou
     assert many_day["n"] == few_day["n"] <= 14
     # The next week: 7 more days, the same statements.
     with count_queries() as next_week:
-        html = c.get(f"/duty/roster?start={(services.local_today() + timedelta(days=7)).isoformat()}").get_data(
+        html = c.get(f"/duty/roster?start={(town_today() + timedelta(days=7)).isoformat()}").get_data(
             as_text=True)
     assert html.count('<a class="cov cov-') == 20 * 3 * 7 and next_week["n"] == few["n"]
     gm = make_client()
