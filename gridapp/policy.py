@@ -213,6 +213,17 @@ def community_clause(user):
     return Community.id.in_(s.seen_communities) if s.seen_communities else false()
 
 
+def webhook_clauses(user):
+    """The communities and grids whose group robots this user manages: can(user, "manage_webhooks",
+    place) as SQL, a clause for Community and one for Grid; None when there are none."""
+    s = scope_of(user)
+    if s.admin:
+        return true(), true()
+    if not s.communities:
+        return None
+    return Community.id.in_(s.communities), Grid.community_id.in_(s.communities)
+
+
 def grid_clause(user):
     s = scope_of(user)
     if s.admin or s.town_wide:

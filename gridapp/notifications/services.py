@@ -30,6 +30,7 @@ from gridapp.notifications.models import (
     NotificationSetting,
     OutboxMessage,
 )
+from gridapp.policy import webhook_clauses
 from gridapp.timeutil import town_zone, utcnow
 
 log = logging.getLogger(__name__)
@@ -484,19 +485,14 @@ def remove_webhook(actor, wh: GroupWebhook) -> None:
 
 
 def webhook_places(user) -> tuple[list[Community], list[Grid]]:
-    """The communities and grids whose group robots this user may manage, chosen in SQL by the rule
-    can(user, "manage_webhooks", place) states: every one for an administrator, those of the user's
-    communities for a secretary, none for anyone else (then no statement)."""
-    from gridapp.policy import scope_of
-
-    s = scope_of(user)
-    if not s.admin and not s.communities:
+    """The communities and grids whose group robots this user may manage (policy.webhook_clauses),
+    none without a statement for anyone who manages none."""
+    clauses = webhook_clauses(user)
+    if clauses is None:
         return [], []
-    communities, grids = select(Community).order_by(Community.id), select(Grid).order_by(Grid.community_id, Grid.id)
-    if not s.admin:
-        communities = communities.where(Community.id.in_(s.communities))
-        grids = grids.where(Grid.community_id.in_(s.communities))
-    return db.session.scalars(communities).all(), db.session.scalars(grids).all()
+    communities, grids = clauses
+    return (db.session.scalars(select(Community).where(communities).order_by(Community.id)).all(),
+            db.session.scalars(select(Grid).where(grids).order_by(Grid.community_id, Grid.id)).all())
 
 
 def webhooks_of(communities, grids) -> list[GroupWebhook]:

@@ -25,6 +25,7 @@ from gridapp.policy import (
     grid_clause,
     household_clause,
     scope_of,
+    webhook_clauses,
 )
 from gridapp.supervision import policy as supervision_policy
 from gridapp.supervision.models import RectificationItem
@@ -52,6 +53,12 @@ RULES = [
     ("view compound", Compound,
      lambda u: _ids(select(Compound.id).join(Grid, Grid.id == Compound.grid_id).where(compound_clause(u))),
      lambda u, o: can(u, "view", o)),
+    ("manage a community's group robots", Community,
+     lambda u: _ids(select(Community.id).where(webhook_clauses(u)[0])) if webhook_clauses(u) else set(),
+     lambda u, o: can(u, "manage_webhooks", o)),
+    ("manage a grid's group robots", Grid,
+     lambda u: _ids(select(Grid.id).where(webhook_clauses(u)[1])) if webhook_clauses(u) else set(),
+     lambda u, o: can(u, "manage_webhooks", o)),
     ("view household", Household, lambda u: _ids(_households(household_clause(u))),
      lambda u, o: can(u, "view", o)),
     ("file an errand for a household", Household, _filing,
