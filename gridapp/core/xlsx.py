@@ -21,6 +21,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from gridapp.extensions import db
+from gridapp.grid.models import Town
+from gridapp.grid.services import place_names
 from gridapp.timeutil import to_local, utcnow
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -138,10 +141,6 @@ def scope_label(user, community=None) -> str:
     """The places an export covers: the community chosen, else those of the user's roles
     ("城关镇 · 城关社区"); a town-wide role or the administrator: the town."""
     from sqlalchemy import select
-
-    from gridapp.extensions import db
-    from gridapp.grid.models import Town
-    from gridapp.grid.services import place_names
 
     if community is not None:
         return f"{community.town.name} · {community.name}"

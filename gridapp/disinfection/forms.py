@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from gridapp.core.forms import Form, PeriodForm
 from gridapp.disinfection.models import POINT_KINDS, RISK_TIERS, TASKS
+from gridapp.disinfection.services import KIND_LABELS, TASK_LABELS, TIER_LABELS
 
 
 def _strip(value):
@@ -35,7 +36,6 @@ class PointsForm(Form):
 
     def __init__(self, *args, public_place: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        from gridapp.disinfection.services import KIND_LABELS, TASK_LABELS
 
         self.kind.choices = [(k, KIND_LABELS[k]) for k in POINT_KINDS]
         self.task.choices = [(t, TASK_LABELS[t]) for t in TASKS]
@@ -57,7 +57,6 @@ class RiskForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from gridapp.disinfection.services import TIER_LABELS
 
         self.tier.choices = [(t, TIER_LABELS[t]) for t in RISK_TIERS]
 

@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
-from gridapp.audit.services import record
+from gridapp.audit.services import describe_changes, record
 from gridapp.auth.models import User
 from gridapp.auth.services import holders
 from gridapp.core.rules import RuleError
@@ -32,6 +32,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
+from gridapp.supervision.automatic import raise_system_finding
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, town_today, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
@@ -225,7 +226,6 @@ def update_point(actor, point: DisinfectionPoint, values: dict, now: datetime | 
     point.name = (values.get("name") or point.name).strip()[:100]
     point.windows = windows
     point.active = bool(values.get("active"))
-    from gridapp.audit.services import describe_changes
 
     record("update", point, actor=actor,
            summary=describe_changes(before, {"name": point.name, "windows": point.windows, "active": point.active}))
@@ -547,7 +547,6 @@ def raise_flags(now: datetime | None = None) -> dict:
     ("disinfection missed") on its compound (a public place: its community), a rectification item
     for whoever answers for it. The flag's unique point × day, inserted ON CONFLICT DO NOTHING,
     decides which of two sweeps at once raises it; the finding's dedupe key makes sure again."""
-    from gridapp.supervision.automatic import raise_system_finding
 
     now = now or utcnow()
     closed = close_ended_streaks(now)

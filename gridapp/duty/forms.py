@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from gridapp.core.forms import Form, PeriodForm, coerce_id
 from gridapp.duty.models import CHECKPOINT_KINDS, DEFAULT_PATTERN
+from gridapp.duty.services import KIND_LABELS
 
 
 def _strip(value):
@@ -27,7 +28,6 @@ class CheckpointForm(Form):
 
     def __init__(self, *args, compounds=(), work_units=(), **kwargs):
         super().__init__(*args, **kwargs)
-        from gridapp.duty.services import KIND_LABELS
 
         self.kind.choices = [(k, KIND_LABELS[k]) for k in CHECKPOINT_KINDS]
         self.compound_id.choices = [(0, _l("The community (no compound)"))] + [(c.id, c.name) for c in compounds]

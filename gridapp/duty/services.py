@@ -14,10 +14,12 @@ from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
-from gridapp.audit.services import record
+from gridapp.audit.models import AuditEvent
+from gridapp.audit.services import describe_changes, record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.auth.services import people_holding
 from gridapp.core import xlsx
+from gridapp.core.http import ListPage
 from gridapp.core.rules import RuleError
 from gridapp.duty import keys, policy
 from gridapp.duty.models import (
@@ -148,7 +150,6 @@ def update_checkpoint(actor, cp: Checkpoint, values: dict, now: datetime | None 
     after = {f: getattr(cp, f) for f in fields}
     if before == after:
         return {}
-    from gridapp.audit.services import describe_changes
 
     record("duty_checkpoint_updated", cp, actor=actor, summary=describe_changes(before, after))
     db.session.flush()
@@ -247,7 +248,6 @@ def cancel_shift(actor, shift: Shift, reason: str, now: datetime | None = None) 
 
 def cancellation(shift: Shift) -> dict | None:
     """Who cancelled this shift, when and why (from its audit event), or None."""
-    from gridapp.audit.models import AuditEvent
 
     if shift.status != "cancelled":
         return None
@@ -470,6 +470,19 @@ def mark_no_show(signup: Signup, actor: User, now: datetime | None = None) -> No
     record("duty_no_show", signup.shift, actor=actor, summary=signup.user.username)
 
 
+def volunteers_on_duty(community_id: int, now: datetime) -> list[User]:
+    """The volunteers of this community signed up for one of its shifts going on now (those an
+    urgent errand there asks first)."""
+    return list(db.session.scalars(
+        select(User).join(Signup, Signup.user_id == User.id).join(Shift, Shift.id == Signup.shift_id)
+        .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .join(RoleAssignment, and_(RoleAssignment.user_id == User.id, RoleAssignment.role == "volunteer",
+                                   RoleAssignment.scope_id == community_id))
+        .where(Checkpoint.community_id == community_id, Shift.starts_at <= now, Shift.ends_at > now,
+               Signup.status.in_(("signed_up", "checked_in")), User.active.is_(True))
+        .distinct().order_by(User.id)))
+
+
 # --- who hears about a checkpoint ----------------------------------------------------------------
 
 def grid_staff(cp: Checkpoint, secretaries: bool = True) -> list[User]:
@@ -672,7 +685,6 @@ def roster_grid(user, first: date, last: date, community_id: int | None = None, 
     the inactive ones that still have shifts in these days, a page of `per_page` at a time (a community
     can have 100+; a phone gets 20 rows, not the whole town). Two queries. No people: the day view and
     the shift page show them."""
-    from gridapp.core.http import ListPage
 
     checkpoints = roster_checkpoints(user, community_id, days=(first, last))
     listed = ListPage(checkpoints, per_page=per_page, page=max(page, 1))

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from gridapp.core.forms import Form
 from gridapp.core.params import parse_id
 from gridapp.errands.models import CATEGORIES
+from gridapp.errands.services import CATEGORY_LABELS, StaffFilter
 from gridapp.timeutil import town_zone
 
 
@@ -53,7 +54,6 @@ class ErrandForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from gridapp.errands.services import CATEGORY_LABELS
 
         self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
 
@@ -121,7 +121,6 @@ class StaffFilterForm(Form):
 
     def filters(self):
         """The valid filters only (call after validate())."""
-        from gridapp.errands.services import StaffFilter
 
         def ok(field):
             return field.data if not field.errors else None

@@ -7,13 +7,14 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import RoleAssignment, User
 from gridapp.auth.services import holders
 from gridapp.core.rules import RuleError
+from gridapp.duty import services as duty
 from gridapp.errands import keys, policy
 from gridapp.errands.models import (
     ACTIVE_CLAIM_STATES,
@@ -568,23 +569,6 @@ def _opted_in_volunteers(community_id: int) -> list[User]:
         .order_by(User.id)))
 
 
-def on_duty_volunteers(community_id: int, now: datetime) -> list[User] | None:
-    """Volunteers signed up for a shift of this community going on now; None when the duty
-    module is not installed (then the opted-in volunteers hear instead)."""
-    try:
-        from gridapp.duty.models import Checkpoint, Shift, Signup
-    except ImportError:
-        return None
-    return list(db.session.scalars(
-        select(User).join(Signup, Signup.user_id == User.id).join(Shift, Shift.id == Signup.shift_id)
-        .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
-        .join(RoleAssignment, and_(RoleAssignment.user_id == User.id, RoleAssignment.role == "volunteer",
-                                   RoleAssignment.scope_id == community_id))
-        .where(Checkpoint.community_id == community_id, Shift.starts_at <= now, Shift.ends_at > now,
-               Signup.status.in_(("signed_up", "checked_in")), User.active.is_(True))
-        .distinct().order_by(User.id)))
-
-
 def _claim_rows(condition, values, *returning):
     """UPDATE … WHERE condition RETURNING: the rows this sweep (and no other) moved."""
     stmt = (update(Errand).where(condition).values(**values).returning(Errand.id, *returning)
@@ -631,7 +615,7 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
     for errand in errands:
         volunteers = heard.get(errand.community_id)
         if volunteers is None:
-            volunteers = heard[errand.community_id] = (on_duty_volunteers(errand.community_id, now)
+            volunteers = heard[errand.community_id] = (duty.volunteers_on_duty(errand.community_id, now)
                                                        or _opted_in_volunteers(errand.community_id))
         text = _public_text(errand, errand.compound.name)
         notify(volunteers + grid_members.get(errand.grid_id, []), "errand_urgent",

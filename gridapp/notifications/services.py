@@ -17,11 +17,14 @@ from sqlalchemy import and_, bindparam, event, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gridapp.audit.services import record
 from gridapp.auth.models import User
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
 from gridapp.notifications import keys
-from gridapp.notifications.kinds import get_kind
+from gridapp.notifications.destinations import AddressRefused, check_webhook_url
+from gridapp.notifications.dispatch import enqueue_deliveries
+from gridapp.notifications.kinds import KINDS, get_kind
 from gridapp.notifications.models import (
     USER_CHANNELS,
     GroupWebhook,
@@ -95,8 +98,6 @@ def validate_webhook_url(url: str) -> str | None:
     """An error message, or None when the URL may be saved: https to a public address, or a
     host of WEBHOOK_ALLOWED_HOSTS (see gridapp.notifications.destinations)."""
     from flask_babel import gettext as _
-
-    from gridapp.notifications.destinations import AddressRefused, check_webhook_url
 
     try:
         check_webhook_url(url)
@@ -217,8 +218,6 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
 def _enqueue_after_commit(session):
     ids = session.info.pop("outbox_to_enqueue", None)
     if ids:
-        from gridapp.notifications.dispatch import enqueue_deliveries
-
         enqueue_deliveries(ids)
 
 
@@ -380,7 +379,6 @@ def due_outbox_ids(now: datetime | None = None, limit: int = 1000) -> list[int]:
 
 def retry_failed(admin, outbox_id: int) -> OutboxMessage | None:
     """An admin sends a failed delivery again: fresh attempts, due now."""
-    from gridapp.audit.services import record
 
     row = db.session.get(OutboxMessage, outbox_id)
     if row is None or row.status != "failed":
@@ -429,7 +427,6 @@ def mark_all_read(user) -> int:
 
 def preferences_of(user) -> tuple[dict, tuple[time, time]]:
     """({(kind, channel): enabled}, quiet hours) with the kinds' defaults filled in."""
-    from gridapp.notifications.kinds import KINDS
 
     prefs = {(k.name, c): c in k.channels for k in KINDS.values() for c in USER_CHANNELS}
     for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)):
@@ -440,8 +437,6 @@ def preferences_of(user) -> tuple[dict, tuple[time, time]]:
 
 
 def save_preferences(user, enabled: set[tuple[str, str]], quiet: tuple[time, time]) -> None:
-    from gridapp.notifications.kinds import KINDS
-
     existing = {(p.kind, p.channel): p for p in db.session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
     for k in KINDS.values():
@@ -463,8 +458,6 @@ def save_preferences(user, enabled: set[tuple[str, str]], quiet: tuple[time, tim
 # --- group webhooks -----------------------------------------------------------------------
 
 def add_webhook(actor, place, provider: str, name: str, url: str, secret: str = "") -> GroupWebhook:
-    from gridapp.audit.services import record
-
     wh = GroupWebhook(provider=provider, name=name.strip(), url=url.strip(), secret=(secret or "").strip(),
                       community_id=place.id if isinstance(place, Community) else None,
                       grid_id=place.id if isinstance(place, Grid) else None)
@@ -475,8 +468,6 @@ def add_webhook(actor, place, provider: str, name: str, url: str, secret: str = 
 
 
 def remove_webhook(actor, wh: GroupWebhook) -> None:
-    from gridapp.audit.services import record
-
     record("webhook_removed", wh, actor=actor)
     db.session.execute(update(OutboxMessage).where(OutboxMessage.webhook_id == wh.id,
                                                    OutboxMessage.status.in_(("pending", "sending")))

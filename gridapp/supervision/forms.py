@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from gridapp.core.forms import Form, PeriodForm, coerce_id, coerce_optional_id
 from gridapp.core.params import parse_id
 from gridapp.supervision.models import CATEGORIES, INSPECTION_KINDS, SEVERITIES
+from gridapp.supervision.services import CATEGORY_LABELS, DUE_HOURS, KIND_LABELS, SEVERITY_LABELS
 from gridapp.timeutil import town_today, town_zone
 
 
@@ -53,7 +54,6 @@ class InspectionForm(Form):
 
     def __init__(self, *args, targets=(), team=(), **kwargs):
         super().__init__(*args, **kwargs)
-        from gridapp.supervision.services import KIND_LABELS
 
         self.kind.choices = [(k, KIND_LABELS[k]) for k in INSPECTION_KINDS]
         self.target.choices = [("", _l("— choose —"))] + list(targets)
@@ -88,7 +88,6 @@ class FindingForm(Form):
             (u.id, f"{u.display_name} ({u.username})") for u in owners]
         if self.owner_id.data is None and default_owner is not None:
             self.owner_id.data = default_owner.id
-        from gridapp.supervision.services import CATEGORY_LABELS, DUE_HOURS, SEVERITY_LABELS
 
         self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
         self.severity.choices = [(s, _l("%(label)s (due in %(hours)d h)", label=SEVERITY_LABELS[s],

@@ -48,3 +48,22 @@ def test_the_layer_tests_see_the_imports_they_guard():
     """The checks above read real imports (a test that can fail): this very file imports ast."""
     assert "ast" in _imports_of(Path(__file__))
     assert "gridapp.grid.models" in _imports_of(ROOT / "gridapp" / "duty" / "views.py")
+
+
+def test_project_modules_are_imported_at_the_top():
+    """No import of a gridapp/jobs/bench module hides inside a function in gridapp/: every
+    dependency shows at the top of the module (the factory included)."""
+    hidden = []
+    for path in sorted((ROOT / "gridapp").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in
+                                                         ("gridapp", "jobs", "bench")):
+                    hidden.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module}")
+                elif isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("gridapp", "jobs", "bench")
+                                                          for a in node.names):
+                    hidden.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert hidden == []
