@@ -17,8 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o gridapp/translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i gridapp/translations/messages.pot -d gridapp/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o gridapp/translations/messages.pot --no-location --sort-output --no-wrap .
+	$(BIN)/pybabel update -i gridapp/translations/messages.pot -d gridapp/translations --no-fuzzy-matching --no-wrap
 
 run: bootstrap
 	$(BIN)/python -m gridapp.launch
