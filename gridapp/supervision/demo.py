@@ -9,7 +9,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, WorkUnit
 from gridapp.supervision import services
 from gridapp.supervision.models import Circular
-from gridapp.timeutil import to_local, utcnow
+from gridapp.timeutil import town_today, utcnow
 
 # (days ago, target kind, category, severity, where it got to)
 FINDINGS = [
@@ -64,7 +64,7 @@ def seed_supervision(now=None) -> dict:
                 services.reject(item, sup2, "整改不彻底，请重新整改", now=at + timedelta(hours=3))
         items.append(item)
     services.escalate_overdue(now)
-    today = to_local(now).date()
+    today = town_today(now)
     for i, (person, reason) in enumerate(INTERVIEWS):
         services.record_interview(sup1, {"person_name": person, "interviewer": "督查组", "reason": reason,
                                          "held_on": today - timedelta(days=5 - 2 * i),

@@ -38,7 +38,7 @@ from gridapp.supervision.forms import (
     as_utc,
 )
 from gridapp.supervision.models import Circular, Finding, Inspection, Interview, Photo, RectificationItem
-from gridapp.timeutil import to_local, town_days, utcnow
+from gridapp.timeutil import to_local, town_days, town_today, utcnow
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -407,7 +407,7 @@ def new_interview():
     form = InterviewForm()
     _item_choices(form)
     if request.method == "GET":
-        form.held_on.data = to_local(utcnow()).date()
+        form.held_on.data = town_today()
     if form.validate_on_submit():
         services.record_interview(current_user, form.values())
         db.session.commit()
@@ -435,7 +435,7 @@ def new_circular():
     _item_choices(form)
     if request.method == "GET":
         form.number.data = services.next_circular_number()
-        form.issued_on.data = to_local(utcnow()).date()
+        form.issued_on.data = town_today()
     if form.validate_on_submit():
         try:
             circular = services.issue_circular(current_user, form.values())
