@@ -81,8 +81,9 @@ def cutoff() -> timedelta:
     return timedelta(hours=float(current_app.config.get("DUTY_WITHDRAW_CUTOFF_HOURS", 12)))
 
 
-def _shift_of(signup_ids_where):
-    return Signup.shift_id.in_(select(Shift.id).where(signup_ids_where))
+def _shift_of(shift_condition):
+    """A sign-up whose shift meets the condition (SQL, for the UPDATE of a sign-up)."""
+    return Signup.shift_id.in_(select(Shift.id).where(shift_condition))
 
 
 def _own(user, s, signup) -> bool:
