@@ -1,11 +1,18 @@
-"""Command-line tools of the app: `flask seed-demo` (`flask jobs` lives in jobs/cli.py, `flask seed-bench`
-in bench/cli.py; wsgi.py registers both)."""
+"""Command-line tools of the app: `flask town init`, `flask seed-demo` (`flask jobs` lives in
+jobs/cli.py, `flask seed-bench` in bench/cli.py; wsgi.py registers both)."""
+import os
 
 import click
 from flask import current_app
 
+from gridapp.admin.town import AlreadyInitialised, check_zone, init_town
+from gridapp.core.rules import RuleError
 from gridapp.demo import DEMO_PASSWORD, seed
 from gridapp.extensions import db
+
+# `flask town init` takes the first administrator's password from here when it is set (automation);
+# otherwise it asks for it on the terminal, without echo.
+PASSWORD_ENV = "GRIDAPP_ADMIN_PASSWORD"
 
 
 class ScaleParam(click.IntRange):
@@ -26,6 +33,8 @@ class ScaleParam(click.IntRange):
 
 
 def register_cli(app):
+    _register_town(app)
+
     @app.cli.command("seed-demo")
     @click.option("--scale", default="1", show_default=True, type=ScaleParam(), metavar="N",
                   help="Multiply grids, compounds and households by N (1 to 1000). The benchmark datasets "
@@ -40,3 +49,57 @@ def register_cli(app):
         click.echo("Demo data ready: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         click.echo(f"Every demo account has the password {DEMO_PASSWORD}:")
         click.echo("  admin, leader, secretary1-4, gridder1-8, head1-8, vol1-30, pm1-3, unit1, sup1-2")
+
+
+def _register_town(app):
+    @app.cli.group("town")
+    def town_group():
+        """The town itself: its first day."""
+
+    @town_group.command("init")
+    @click.option("--name", "town_name", prompt="Town name (e.g. 城关镇)", help="The town's name.")
+    @click.option("--timezone", default=None, metavar="ZONE",
+                  help="The town's IANA time zone; it must equal TIMEZONE (default: TIMEZONE).")
+    @click.option("--admin-username", default="admin", show_default=True, help="The first administrator's username.")
+    @click.option("--admin-name", default="", help="The administrator's name as shown to others.")
+    @click.option("--admin-phone", default="", help="The administrator's mobile number (optional).")
+    @click.option("--admin-email", default="", help="The administrator's e-mail address (optional).")
+    def town_init(town_name, timezone, admin_username, admin_name, admin_phone, admin_email):
+        """Create the town and its first administrator, on an empty database (after `flask db upgrade`).
+
+        The password is read from GRIDAPP_ADMIN_PASSWORD when set, else asked twice without echo.
+        Refused when the database already has a town or an account."""
+
+        configured = current_app.config["TIMEZONE"]
+        try:
+            zone = check_zone(timezone or configured)
+        except RuleError as exc:
+            raise click.ClickException(str(exc)) from None
+        if zone != configured:
+            # Every process (web, worker, scheduler) reads the zone from its environment: a zone kept
+            # only in the database would leave `rq cron` and the workers on another clock.
+            raise click.ClickException(
+                f"the town's time zone is read from TIMEZONE, which is {configured!r} here: set "
+                f"TIMEZONE={zone} for the web, worker and scheduler processes (and this command), then run again")
+        from_env = os.environ.get(PASSWORD_ENV)
+        for attempt in range(3):
+            password = from_env if from_env is not None else click.prompt(
+                f"Password for {admin_username}", hide_input=True, confirmation_prompt=True)
+            try:
+                town, user = init_town(town_name=town_name, username=admin_username, display_name=admin_name,
+                                       password=password, phone=admin_phone, email=admin_email)
+            except AlreadyInitialised as exc:
+                db.session.rollback()
+                raise click.ClickException(str(exc)) from None
+            except RuleError as exc:
+                db.session.rollback()
+                if exc.field != "password" or from_env is not None or attempt == 2:
+                    source = f" ({PASSWORD_ENV})" if exc.field == "password" and from_env is not None else ""
+                    raise click.ClickException(f"{exc}{source}") from None
+                click.echo(f"Refused: {exc}", err=True)
+                continue
+            db.session.commit()
+            break
+        click.echo(f"Town {town.name} created (time zone {zone}).")
+        click.echo(f"Administrator {user.username} can now log in, create accounts and import the town's "
+                   "places and people (README: A real town moves in).")
