@@ -28,6 +28,8 @@ from gridapp.errands import services as errands_services
 from gridapp.errands.views import bp as errands_bp
 from gridapp.extensions import GridApp, babel, csrf, db, limiter, login_manager, migrate
 from gridapp.grid.views import bp as grid_bp
+from gridapp.imports import policy as imports_policy
+from gridapp.imports.views import bp as imports_bp
 from gridapp.notifications import kinds
 from gridapp.notifications.views import bp as notifications_bp
 from gridapp.ops.views import bp as ops_bp
@@ -94,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(disinfection_bp, url_prefix="/disinfection")
     app.register_blueprint(duty_bp, url_prefix="/duty")
     app.register_blueprint(errands_bp, url_prefix="/errands")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
 
     _register_features()
 
@@ -110,7 +113,7 @@ def _register_features() -> None:
     """Tell can() every feature's rules and state machines, and notify() every kind of notice,
     whether or not anything has imported the feature yet."""
 
-    for rules in (duty_policy, errands_policy, disinfection_policy, supervision_policy):
+    for rules in (duty_policy, errands_policy, disinfection_policy, supervision_policy, imports_policy):
         policy.register_feature(rules)
     for feature in (kinds, duty_services, errands_services, disinfection_services, supervision_services):
         kinds.register_kinds(feature.NOTICE_KINDS)

@@ -19,6 +19,7 @@ from gridapp.grid.models import (  # noqa: F401
     Town,
     WorkUnit,
 )
+from gridapp.imports.models import ImportRun  # noqa: F401
 from gridapp.notifications.models import (  # noqa: F401
     GroupWebhook,
     Notification,

@@ -12,6 +12,7 @@ from gridapp.timeutil import to_local
 NAVIGATION = [
     ("grid.index", _l("Grid"), "view_grid"),
     ("admin.users", _l("Accounts"), "manage_users"),
+    ("imports.index", _l("Import"), "import_data"),
     ("admin.audit", _l("Audit trail"), "view_audit"),
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
     ("ops.jobs", _l("Jobs"), "view_jobs"),

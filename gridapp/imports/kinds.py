@@ -1,0 +1,394 @@
+"""What each spreadsheet holds: its columns (Chinese headers first), how a cell is read, the row's
+natural key, and how a batch of checked rows is written.
+
+A kind checks a row in two steps: `Field.parse` reads each cell (a bad phone, a missing room), then
+`Kind.check` places the row in the town (an unknown community, a compound outside the importer's
+community) and returns its natural key. Both the preview and the import job run the same checks, so
+what the preview promised is what the job does, and the job still refuses a row whose place has
+gone since. `Kind.write` takes a batch of checked rows and says, per row, whether it was created,
+updated or already as the file says.
+"""
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, insert, select, tuple_, update
+
+from gridapp.extensions import db
+from gridapp.grid.models import COMMUNITY_KINDS, Community, Compound, Grid, Household, PropertyCompany, WorkUnit
+from gridapp.imports.reading import normal_header
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+EXAMPLE_MARK = "示例"  # a row whose first cell starts with this is the template's example: never imported
+
+
+class RowError(ValueError):
+    """A row that cannot be imported: which column (key) and why."""
+
+    def __init__(self, key: str | None, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+# --- reading one cell ---------------------------------------------------------------------------
+
+def text(max_len: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_len:
+            raise ValueError(_("At most %(n)d characters.", n=max_len))
+        if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value):
+            raise ValueError(_("Contains control characters."))
+        return value
+    return parse
+
+
+_YES = {"是", "y", "yes", "true", "1", "√", "✓", "有", "x"}
+_NO = {"否", "n", "no", "false", "0", "×", "无", ""}
+
+
+def yes_no(value: str) -> bool:
+    v = value.strip().lower()
+    if v in _YES:
+        return True
+    if v in _NO:
+        return False
+    raise ValueError(_("Write 是 or 否."))
+
+
+def phone(value: str) -> str:
+    digits = re.sub(r"[\s\-().\u3000]", "", value.replace("＋", "+"))
+    digits = digits.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if not digits:
+        return ""
+    if not re.fullmatch(r"\+?[0-9]{7,20}", digits):
+        raise ValueError(_("Not a phone number: 7 to 20 digits, optionally starting with +."))
+    return digits
+
+
+def community_kind(value: str) -> str:
+    labels = {"社区": "community", "村": "village", "城中村": "urban_village"}
+    v = value.strip()
+    if not v:
+        return ""
+    if v in labels:
+        return labels[v]
+    if v.lower() in COMMUNITY_KINDS:
+        return v.lower()
+    raise ValueError(_("Write 社区, 村 or 城中村."))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: its key, its Chinese header (the template's), other names it may go by, and how a
+    cell is read. An empty optional cell reads as the parser's empty value."""
+
+    key: str
+    header: str
+    required: bool = False
+    parse: Callable[[str], object] = text(100)
+    aliases: tuple[str, ...] = ()
+    example: str = ""
+    width: int = 14
+
+
+# --- where a row sits in the town -----------------------------------------------------------------
+
+class Places:
+    """The town's communities, grids and compounds by name, loaded once per import (a few thousand
+    rows at most, whatever the number of households), and the importer's reach."""
+
+    def __init__(self, town, communities: set[int] | None):
+        self.town = town
+        self.reach = communities  # None: the whole town
+        self.communities = {c.name: c for c in db.session.scalars(
+            select(Community).where(Community.town_id == town.id))}
+        self.grids = {(g.community_id, g.name): g for g in db.session.scalars(
+            select(Grid).join(Community).where(Community.town_id == town.id))}
+        self._compounds = None
+
+    def compounds(self) -> dict:
+        if self._compounds is None:
+            self._compounds = {}
+            rows = db.session.execute(select(Compound.id, Compound.name, Compound.grid_id, Grid.community_id)
+                                      .join(Grid, Grid.id == Compound.grid_id)
+                                      .join(Community, Community.id == Grid.community_id)
+                                      .where(Community.town_id == self.town.id))
+            for cid, name, grid_id, community_id in rows:
+                self._compounds.setdefault((community_id, name), []).append((grid_id, cid))
+        return self._compounds
+
+    def community(self, name: str, *, key: str = "community") -> Community:
+        found = self.communities.get(name)
+        if found is None:
+            raise RowError(key, _("No community named %(name)s in the town.", name=name))
+        self.within(found.id, key)
+        return found
+
+    def within(self, community_id: int, key: str = "community") -> None:
+        if self.reach is not None and community_id not in self.reach:
+            raise RowError(key, _("Outside your community: you import for your own community only."))
+
+    def grid(self, community: Community, name: str) -> Grid:
+        found = self.grids.get((community.id, name))
+        if found is None:
+            raise RowError("grid", _("No grid named %(name)s in %(community)s.", name=name, community=community.name))
+        return found
+
+    def compound(self, community: Community, grid_name: str, name: str) -> int:
+        """The compound's id; the grid may be left out where the name is unique in the community."""
+        candidates = self.compounds().get((community.id, name), [])
+        if grid_name:
+            grid = self.grid(community, grid_name)
+            candidates = [c for c in candidates if c[0] == grid.id]
+        if not candidates:
+            raise RowError("compound", _("No compound named %(name)s in %(community)s.",
+                                         name=name, community=community.name))
+        if len(candidates) > 1:
+            raise RowError("grid", _("Several compounds are named %(name)s in %(community)s: name the grid.",
+                                     name=name, community=community.name))
+        return candidates[0][1]
+
+
+# --- the kinds ----------------------------------------------------------------------------------
+
+@dataclass
+class Kind:
+    name: str
+    label: object
+    fields: tuple[Field, ...]
+    natural_key: object  # the words a person reads: what makes a row the same row again
+    town_only: bool = False  # only a town-wide importer (the administrator) may use it
+    notes: object = ""
+    by_key: dict = field(init=False)
+
+    def __post_init__(self):
+        self.by_key = {f.key: f for f in self.fields}
+
+    def aliases(self) -> dict[str, str]:
+        out = {}
+        for f in self.fields:
+            for name in (f.header, f.key, *f.aliases):
+                out[normal_header(name)] = f.key
+        return out
+
+    def required(self) -> set[str]:
+        return {f.key for f in self.fields if f.required}
+
+    def header(self, key: str) -> str:
+        return self.by_key[key].header if key in self.by_key else ""
+
+    def check(self, places: Places, v: dict):
+        raise NotImplementedError
+
+    def write(self, places: Places, rows: list) -> list[str]:
+        raise NotImplementedError
+
+    def export_rows(self, places: Places):
+        raise NotImplementedError
+
+
+class PlacesKind(Kind):
+    """Communities and their grids: one row per grid (or a community alone)."""
+
+    def check(self, places, v):
+        community = places.communities.get(v["community"])
+        if community is None:
+            if places.reach is not None:
+                raise RowError("community", _("Outside your community: you import for your own community only."))
+        else:
+            places.within(community.id)
+        return (v["community"], v["grid"])
+
+    def write(self, places, rows):
+        out = []
+        for _line, v, _key in rows:
+            outcome = UNCHANGED
+            community = places.communities.get(v["community"])
+            if community is None:
+                community = Community(town_id=places.town.id, name=v["community"], kind=v["kind"] or "community")
+                db.session.add(community)
+                db.session.flush()
+                places.communities[community.name] = community
+                outcome = CREATED
+            elif v["kind"] and community.kind != v["kind"]:
+                community.kind = v["kind"]
+                outcome = UPDATED
+            if v["grid"] and (community.id, v["grid"]) not in places.grids:
+                grid = Grid(community_id=community.id, name=v["grid"])
+                db.session.add(grid)
+                db.session.flush()
+                places.grids[(community.id, grid.name)] = grid
+                outcome = CREATED
+            out.append(outcome)
+        return out
+
+    def export_rows(self, places):
+        by_community = {}
+        for (community_id, _name), grid in sorted(places.grids.items(), key=lambda kv: kv[1].id):
+            by_community.setdefault(community_id, []).append(grid)
+        for community in sorted(places.communities.values(), key=lambda c: c.id):
+            if places.reach is not None and community.id not in places.reach:
+                continue
+            kind = {"community": "社区", "village": "村", "urban_village": "城中村"}[community.kind]
+            grids = by_community.get(community.id) or [None]
+            for grid in grids:
+                yield [community.name, kind, grid.name if grid else ""]
+
+
+class CompoundsKind(Kind):
+    """Compounds of a grid, with the property company or work unit that looks after them."""
+
+    def check(self, places, v):
+        community = places.community(v["community"])
+        grid = places.grid(community, v["grid"])
+        if v["property_company"] and v["work_unit"]:
+            raise RowError("work_unit", _("A compound is looked after by a property company or by a work "
+                                          "unit, not both."))
+        return (grid.id, v["name"])
+
+    def _orgs(self, model):
+        return {o.name: o for o in db.session.scalars(select(model))}
+
+    def write(self, places, rows):
+        companies, units = self._orgs(PropertyCompany), self._orgs(WorkUnit)
+        existing = {(c.grid_id, c.name): c for c in db.session.scalars(
+            select(Compound).where(tuple_(Compound.grid_id, Compound.name).in_([key for _l, _v, key in rows])))}
+        out = []
+        for _line, v, key in rows:
+            values = {"address": v["address"], "entrance": v["entrance"],
+                      "property_company_id": self._org(companies, PropertyCompany, v["property_company"]),
+                      "work_unit_id": self._org(units, WorkUnit, v["work_unit"])}
+            compound = existing.get(key)
+            if compound is None:
+                compound = Compound(grid_id=key[0], name=key[1], **values)
+                db.session.add(compound)
+                existing[key] = compound
+                out.append(CREATED)
+            elif any(getattr(compound, k) != val for k, val in values.items()):
+                for k, val in values.items():
+                    setattr(compound, k, val)
+                out.append(UPDATED)
+            else:
+                out.append(UNCHANGED)
+        db.session.flush()
+        places._compounds = None
+        return out
+
+    @staticmethod
+    def _org(known: dict, model, name: str):
+        if not name:
+            return None
+        org = known.get(name)
+        if org is None:
+            org = model(name=name)
+            db.session.add(org)
+            db.session.flush()
+            known[name] = org
+        return org.id
+
+    def export_rows(self, places):
+        stmt = (select(Community.name, Grid.name, Compound.name, Compound.address, Compound.entrance,
+                       PropertyCompany.name, WorkUnit.name)
+                .join(Grid, Grid.id == Compound.grid_id).join(Community, Community.id == Grid.community_id)
+                .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
+                .outerjoin(WorkUnit, WorkUnit.id == Compound.work_unit_id)
+                .where(Community.town_id == places.town.id).order_by(Community.id, Grid.id, Compound.id))
+        if places.reach is not None:
+            stmt = stmt.where(Community.id.in_(places.reach))
+        for row in db.session.execute(stmt).yield_per(1000):
+            yield [c or "" for c in row]
+
+
+HOUSEHOLD_VALUES = ("head_name", "phone", "housebound", "living_alone")
+
+
+class HouseholdsKind(Kind):
+    """Households of a compound, one per building-unit-room."""
+
+    def check(self, places, v):
+        community = places.community(v["community"])
+        compound_id = places.compound(community, v["grid"], v["compound"])
+        return (compound_id, v["building"], v["unit"], v["room"])
+
+    def write(self, places, rows):
+        keys = [key for _line, _v, key in rows]
+        cols = (Household.compound_id, Household.building, Household.unit, Household.room)
+        existing = {tuple(r[1:5]): r for r in db.session.execute(
+            select(Household.id, *cols, *(getattr(Household, f) for f in HOUSEHOLD_VALUES))
+            .where(tuple_(*cols).in_(keys)))}
+        new, changed, out = [], [], []
+        for _line, v, key in rows:
+            values = {f: v[f] for f in HOUSEHOLD_VALUES}
+            row = existing.get(key)
+            if row is None:
+                new.append({"compound_id": key[0], "building": key[1], "unit": key[2], "room": key[3], **values})
+                out.append(CREATED)
+            elif tuple(row[5:]) != tuple(values.values()):
+                changed.append({"hid": row[0], **values})
+                out.append(UPDATED)
+            else:
+                out.append(UNCHANGED)
+        if new:
+            db.session.execute(insert(Household), new)
+        if changed:
+            table = Household.__table__
+            db.session.execute(update(table).where(table.c.id == bindparam("hid"))
+                               .values({f: bindparam(f) for f in HOUSEHOLD_VALUES}), changed)
+        return out
+
+    def export_rows(self, places):
+        stmt = (select(Community.name, Grid.name, Compound.name, Household.building, Household.unit, Household.room,
+                       Household.head_name, Household.phone, Household.housebound, Household.living_alone)
+                .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
+                .join(Community, Community.id == Grid.community_id)
+                .where(Community.town_id == places.town.id)
+                .order_by(Community.id, Grid.id, Compound.id, Household.building, Household.unit, Household.room))
+        if places.reach is not None:
+            stmt = stmt.where(Community.id.in_(places.reach))
+        for row in db.session.execute(stmt).yield_per(2000):
+            yield [*row[:8], "是" if row[8] else "否", "是" if row[9] else "否"]
+
+
+_COMMUNITY = Field("community", "社区", required=True, aliases=("社区/村", "村（社区）", "村", "Community"),
+                   example="城关社区")
+_GRID = Field("grid", "网格", aliases=("网格名称", "Grid"), example="第一网格")
+
+KINDS = {
+    "places": PlacesKind(
+        "places", _l("Communities and grids"),
+        (_COMMUNITY,
+         Field("kind", "类型", parse=community_kind, aliases=("Kind",), example="社区", width=8),
+         _GRID),
+        natural_key=_l("the community's name; the grid's name within its community"),
+        notes=_l("One row per grid; a community without grids may have an empty grid cell. "
+                 "Type is 社区, 村 or 城中村.")),
+    "compounds": CompoundsKind(
+        "compounds", _l("Compounds"),
+        (_COMMUNITY, Field("grid", "网格", required=True, aliases=("Grid",), example="第一网格"),
+         Field("name", "小区名称", required=True, aliases=("小区", "楼院", "Compound", "Name"), example="幸福小区"),
+         Field("address", "地址", parse=text(200), aliases=("Address",), example="人民路12号", width=20),
+         Field("entrance", "开放出入口", parse=text(200), aliases=("出入口", "Entrance"), example="南门", width=16),
+         Field("property_company", "物业公司", aliases=("物业", "Property company"), example="红嘴鸥物业", width=16),
+         Field("work_unit", "单位", aliases=("负责单位", "Work unit"), example="", width=16)),
+        natural_key=_l("the compound's name within its grid"),
+        notes=_l("A property company or work unit not yet known is created by its name.")),
+    "households": HouseholdsKind(
+        "households", _l("Households"),
+        (_COMMUNITY, _GRID,
+         Field("compound", "小区", required=True, aliases=("小区名称", "楼院", "Compound"), example="幸福小区"),
+         Field("building", "楼栋", parse=text(20), aliases=("楼号", "栋", "Building"), example="1", width=8),
+         Field("unit", "单元", parse=text(20), aliases=("Unit",), example="2", width=8),
+         Field("room", "房号", required=True, parse=text(20), aliases=("门牌号", "室", "Room"), example="301", width=8),
+         Field("head_name", "户主姓名", required=True, aliases=("户主", "Head of household"), example="张秀英"),
+         Field("phone", "联系电话", parse=phone, aliases=("电话", "手机", "手机号", "Phone"), example="13800001234"),
+         Field("housebound", "居家不便", parse=yes_no, aliases=("行动不便", "Housebound"), example="否", width=10),
+         Field("living_alone", "独居", parse=yes_no, aliases=("独居老人", "Living alone"), example="是", width=8)),
+        natural_key=_l("building, unit and room within the compound"),
+        notes=_l("The grid may be left empty where the compound's name is unique in its community.")),
+}
+
+
+def kind_or_none(name: str) -> Kind | None:
+    return KINDS.get(name)
