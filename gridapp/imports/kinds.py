@@ -16,6 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, select, tuple_, update
 
+from gridapp.core.rules import RuleError
+from gridapp.disinfection import services as disinfection
+from gridapp.disinfection.models import DisinfectionPoint
+from gridapp.duty import services as duty
+from gridapp.duty.models import DEFAULT_PATTERN, Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import COMMUNITY_KINDS, Community, Compound, Grid, Household, PropertyCompany, WorkUnit
 from gridapp.imports.reading import normal_header
@@ -79,6 +84,37 @@ def community_kind(value: str) -> str:
     raise ValueError(_("Write 社区, 村 or 城中村."))
 
 
+def choice(labels: dict[str, str], message) -> Callable[[str], str]:
+    """A cell holding one of a few words (Chinese, or the code itself); empty reads as ''."""
+    def parse(value: str) -> str:
+        v = value.strip()
+        if not v:
+            return ""
+        if v in labels:
+            return labels[v]
+        if v.lower() in labels.values():
+            return v.lower()
+        raise ValueError(str(message))
+    return parse
+
+
+def whole_number(value: str) -> int | None:
+    v = value.strip()
+    if not v:
+        return None
+    if not v.isdigit() or not 0 < int(v) <= 99:
+        raise ValueError(_("A whole number from 1 to 99."))
+    return int(v)
+
+
+def _rule(key: str, check, value):
+    """A feature's own rule (a shift pattern, disinfection windows) read into the row's error."""
+    try:
+        return check(value)
+    except RuleError as exc:
+        raise RowError(key, str(exc)) from None
+
+
 @dataclass(frozen=True)
 class Field:
     """One column: its key, its Chinese header (the template's), other names it may go by, and how a
@@ -99,14 +135,16 @@ class Places:
     """The town's communities, grids and compounds by name, loaded once per import (a few thousand
     rows at most, whatever the number of households), and the importer's reach."""
 
-    def __init__(self, town, communities: set[int] | None):
+    def __init__(self, town, communities: set[int] | None, actor=None):
         self.town = town
         self.reach = communities  # None: the whole town
+        self.actor = actor  # who confirmed the import: the features' own audit events name them
         self.communities = {c.name: c for c in db.session.scalars(
             select(Community).where(Community.town_id == town.id))}
         self.grids = {(g.community_id, g.name): g for g in db.session.scalars(
             select(Grid).join(Community).where(Community.town_id == town.id))}
         self._compounds = None
+        self._units = None
 
     def compounds(self) -> dict:
         if self._compounds is None:
@@ -118,6 +156,15 @@ class Places:
             for cid, name, grid_id, community_id in rows:
                 self._compounds.setdefault((community_id, name), []).append((grid_id, cid))
         return self._compounds
+
+    def work_unit(self, name: str) -> int:
+        if self._units is None:
+            self._units = dict(db.session.execute(select(WorkUnit.name, WorkUnit.id)).all())
+        found = self._units.get(name)
+        if found is None:
+            raise RowError("work_unit", _("No work unit named %(name)s: add it first (as a compound's work unit, "
+                                          "or by the administrator).", name=name))
+        return found
 
     def community(self, name: str, *, key: str = "community") -> Community:
         found = self.communities.get(name)
@@ -181,6 +228,13 @@ class Kind:
 
     def check(self, places: Places, v: dict):
         raise NotImplementedError
+
+    @staticmethod
+    def given(v: dict, values: dict, sources: dict | None = None) -> dict:
+        """The values whose column is in the file: a column left out keeps what the town has; an empty
+        cell in a column that is there clears it. `sources` maps a value to the column it comes from."""
+        sources = sources or {}
+        return {k: val for k, val in values.items() if sources.get(k, k) in v["_given"]}
 
     def write(self, places: Places, rows: list) -> list[str]:
         raise NotImplementedError
@@ -261,6 +315,9 @@ class CompoundsKind(Kind):
                       "property_company_id": self._org(companies, PropertyCompany, v["property_company"]),
                       "work_unit_id": self._org(units, WorkUnit, v["work_unit"])}
             compound = existing.get(key)
+            if compound is not None:
+                values = self.given(v, values, {"property_company_id": "property_company",
+                                                "work_unit_id": "work_unit"})
             if compound is None:
                 compound = Compound(grid_id=key[0], name=key[1], **values)
                 db.session.add(compound)
@@ -325,7 +382,10 @@ class HouseholdsKind(Kind):
             if row is None:
                 new.append({"compound_id": key[0], "building": key[1], "unit": key[2], "room": key[3], **values})
                 out.append(CREATED)
-            elif tuple(row[5:]) != tuple(values.values()):
+                continue
+            now = dict(zip(HOUSEHOLD_VALUES, row[5:], strict=True))
+            values = {**now, **self.given(v, values)}
+            if values != now:
                 changed.append({"hid": row[0], **values})
                 out.append(UPDATED)
             else:
@@ -349,6 +409,140 @@ class HouseholdsKind(Kind):
             stmt = stmt.where(Community.id.in_(places.reach))
         for row in db.session.execute(stmt).yield_per(2000):
             yield [*row[:8], "是" if row[8] else "否", "是" if row[9] else "否"]
+
+
+class CheckpointsKind(Kind):
+    """Duty checkpoints of a community, with their shift pattern and how many people a shift needs."""
+
+    FIELDS = ("kind", "location", "pattern", "min_people", "max_people", "compound_id", "work_unit_id")
+
+    def check(self, places, v):
+        community = places.community(v["community"])
+        v["community_id"] = community.id
+        v["compound_id"] = places.compound(community, v["grid"], v["compound"]) if v["compound"] else None
+        v["work_unit_id"] = places.work_unit(v["work_unit"]) if v["work_unit"] else None
+        v["pattern"] = ",".join(label for label, *_r in _rule("pattern", duty.parse_pattern,
+                                                                 v["pattern"] or DEFAULT_PATTERN))
+        lo, hi = v["min_people"] or 1, v["max_people"] or max(2, v["min_people"] or 1)
+        if hi < lo:
+            raise RowError("max_people", _("The maximum must be at least the minimum, and the minimum at least 1."))
+        v["min_people"], v["max_people"], v["kind"] = lo, hi, v["kind"] or "gate"
+        return (community.id, v["name"])
+
+    def write(self, places, rows):
+        existing = {(c.community_id, c.name): c for c in db.session.scalars(
+            select(Checkpoint).where(tuple_(Checkpoint.community_id, Checkpoint.name).in_([k for _l, _v, k in rows])))}
+        out = []
+        for _line, v, key in rows:
+            values = {f: v[f] for f in self.FIELDS}
+            cp = existing.get(key)
+            if cp is not None:
+                values = {**{f: getattr(cp, f) for f in self.FIELDS},
+                          **self.given(v, values, {"compound_id": "compound", "work_unit_id": "work_unit"})}
+                if values["max_people"] < values["min_people"]:
+                    out.append(RowError("max_people", _("The maximum must be at least the minimum, and the "
+                                                        "minimum at least 1.")))
+                    continue
+            if cp is None:
+                compound = db.session.get(Compound, v["compound_id"]) if v["compound_id"] else None
+                community = db.session.get(Community, key[0])
+                existing[key] = duty.create_checkpoint(places.actor, community=community, compound=compound,
+                                                       values={"name": key[1], **values})
+                out.append(CREATED)
+            elif any(getattr(cp, f) != values[f] for f in self.FIELDS):
+                cp.compound_id = values.pop("compound_id")
+                duty.update_checkpoint(places.actor, cp, {**values, "active": cp.active})
+                out.append(UPDATED)
+            else:
+                out.append(UNCHANGED)
+        return out
+
+    def export_rows(self, places):
+        kinds = {v: k for k, v in CHECKPOINT_WORDS.items() if k in ("门岗", "先锋岗", "其他")}
+        stmt = (select(Checkpoint, Community.name).join(Community, Community.id == Checkpoint.community_id)
+                .where(Community.town_id == places.town.id).order_by(Community.id, Checkpoint.id))
+        if places.reach is not None:
+            stmt = stmt.where(Community.id.in_(places.reach))
+        grids, compounds = _grid_and_compound_names()
+        units = dict(db.session.execute(select(WorkUnit.id, WorkUnit.name)).all())
+        for cp, community in db.session.execute(stmt):
+            grid, compound = compounds.get(cp.compound_id, ("", ""))
+            yield [community, cp.name, kinds.get(cp.kind, cp.kind), grid, compound, cp.location,
+                   units.get(cp.work_unit_id, ""), cp.pattern, cp.min_people, cp.max_people]
+
+
+class PointsKind(Kind):
+    """Disinfection points: in a compound, or at a public place of a community."""
+
+    def check(self, places, v):
+        community = places.community(v["community"])
+        if bool(v["compound"]) == bool(v["place_name"]):
+            raise RowError("compound", _("Name the compound or the public place: one of the two."))
+        compound_id = places.compound(community, v["grid"], v["compound"]) if v["compound"] else None
+        if not v["kind"]:
+            raise RowError("kind", _("Required."))
+        v["task"] = v["task"] or "disinfection"
+        if v["windows"]:
+            v["windows"] = ",".join(label for label, *_r in _rule("windows", disinfection.parse_windows, v["windows"]))
+        v["community_id"], v["compound_id"] = community.id, compound_id
+        return (community.id, compound_id, v["place_name"], v["name"])
+
+    def write(self, places, rows):
+        community_ids = {k[0] for _l, _v, k in rows}
+        existing = {(p.community_id, p.compound_id, p.place_name, p.name): p for p in db.session.scalars(
+            select(DisinfectionPoint).where(DisinfectionPoint.community_id.in_(community_ids)))}
+        out = []
+        for _line, v, key in rows:
+            point = existing.get(key)
+            if point is None:
+                compound = db.session.get(Compound, key[1]) if key[1] else None
+                community = None if compound else db.session.get(Community, key[0])
+                made = disinfection.create_points(places.actor, compound=compound, community=community, values={
+                    "kind": v["kind"], "task": v["task"], "windows": v["windows"], "name": v["name"],
+                    "place_name": v["place_name"], "count": 1})
+                existing[key] = made[0]
+                out.append(CREATED)
+                continue
+            now = {"kind": point.kind, "task": point.task, "windows": point.windows}
+            values = {**now, **self.given(v, {"kind": v["kind"], "task": v["task"], "windows": v["windows"]})}
+            if values != now:
+                point.kind, point.task = values["kind"], values["task"]
+                disinfection.update_point(places.actor, point, {"name": point.name, "windows": values["windows"],
+                                                                "active": point.active})
+                out.append(UPDATED)
+            else:
+                out.append(UNCHANGED)
+        return out
+
+    def export_rows(self, places):
+        kinds = {v: k for k, v in POINT_WORDS.items() if k in _POINT_EXPORT}
+        tasks = {"disinfection": "消毒", "garbage": "垃圾清运"}
+        stmt = (select(DisinfectionPoint, Community.name)
+                .join(Community, Community.id == DisinfectionPoint.community_id)
+                .where(Community.town_id == places.town.id).order_by(Community.id, DisinfectionPoint.id))
+        if places.reach is not None:
+            stmt = stmt.where(Community.id.in_(places.reach))
+        _grids, compounds = _grid_and_compound_names()
+        for p, community in db.session.execute(stmt):
+            grid, compound = compounds.get(p.compound_id, ("", ""))
+            yield [community, grid, compound, p.place_name, p.name, kinds.get(p.kind, p.kind),
+                   tasks.get(p.task, p.task), p.windows]
+
+
+def _grid_and_compound_names():
+    grids = dict(db.session.execute(select(Grid.id, Grid.name)).all())
+    compounds = {cid: (grids.get(gid, ""), name) for cid, gid, name in
+                 db.session.execute(select(Compound.id, Compound.grid_id, Compound.name))}
+    return grids, compounds
+
+
+CHECKPOINT_WORDS = {"门岗": "gate", "门岗检查点": "gate", "检查点": "gate", "卡口": "gate",
+                    "先锋岗": "vanguard", "党员先锋岗": "vanguard", "其他": "other"}
+POINT_WORDS = {"电梯": "elevator", "公共厕所": "public_toilet", "公厕": "public_toilet", "楼道": "stairwell",
+               "楼梯间": "stairwell", "垃圾点": "garbage_point", "垃圾收集点": "garbage_point",
+               "活动场所": "activity_area", "活动区": "activity_area", "商铺": "shop", "门店": "shop", "其他": "other"}
+_POINT_EXPORT = ("电梯", "公共厕所", "楼道", "垃圾点", "活动场所", "商铺", "其他")
+TASK_WORDS = {"消毒": "disinfection", "垃圾清运": "garbage", "清运": "garbage"}
 
 
 _COMMUNITY = Field("community", "社区", required=True, aliases=("社区/村", "村（社区）", "村", "Community"),
@@ -387,6 +581,42 @@ KINDS = {
          Field("living_alone", "独居", parse=yes_no, aliases=("独居老人", "Living alone"), example="是", width=8)),
         natural_key=_l("building, unit and room within the compound"),
         notes=_l("The grid may be left empty where the compound's name is unique in its community.")),
+    "checkpoints": CheckpointsKind(
+        "checkpoints", _l("Duty checkpoints"),
+        (_COMMUNITY,
+         Field("name", "检查点名称", required=True, aliases=("名称", "岗位名称", "Checkpoint", "Name"),
+               example="幸福小区南门"),
+         Field("kind", "类型", parse=choice(CHECKPOINT_WORDS, _l("Write 门岗, 先锋岗 or 其他.")), aliases=("Kind",),
+               example="门岗", width=8),
+         _GRID,
+         Field("compound", "小区", aliases=("Compound",), example="幸福小区"),
+         Field("location", "位置", parse=text(200), aliases=("Location",), example="南门岗亭", width=16),
+         Field("work_unit", "负责单位", aliases=("单位", "Work unit"), example="", width=16),
+         Field("pattern", "班次", parse=text(200), aliases=("班次安排", "Shifts", "Pattern"),
+               example=DEFAULT_PATTERN, width=34),
+         Field("min_people", "每班最少人数", parse=whole_number, aliases=("最少人数", "Minimum"), example="1",
+               width=8),
+         Field("max_people", "每班最多人数", parse=whole_number, aliases=("最多人数", "Maximum"), example="2",
+               width=8)),
+        natural_key=_l("the checkpoint's name within its community"),
+        notes=_l("Shifts are written as 08:00-16:00, separated by commas; empty means three shifts round the clock. "
+                 "A compound and a work unit are optional; a work unit must be known already.")),
+    "points": PointsKind(
+        "points", _l("Disinfection points"),
+        (_COMMUNITY, _GRID,
+         Field("compound", "小区", aliases=("Compound",), example="幸福小区"),
+         Field("place_name", "公共场所", aliases=("场所", "Public place"), example=""),
+         Field("name", "点位名称", required=True, aliases=("点位", "名称", "Point", "Name"), example="1号楼电梯"),
+         Field("kind", "点位类型", required=True, parse=choice(POINT_WORDS, _l(
+             "Write 电梯, 公共厕所, 楼道, 垃圾点, 活动场所, 商铺 or 其他.")), aliases=("类型", "Kind"), example="电梯",
+             width=10),
+         Field("task", "任务", parse=choice(TASK_WORDS, _l("Write 消毒 or 垃圾清运.")), aliases=("Task",),
+               example="消毒", width=10),
+         Field("windows", "时段", parse=text(200), aliases=("消毒时段", "Windows"), example="06:00-10:00,14:00-18:00",
+               width=28)),
+        natural_key=_l("the point's name within its compound or public place"),
+        notes=_l("Give a compound or a public place, not both. Windows are written as 06:00-10:00, separated by "
+                 "commas; empty means the task's defaults.")),
 }
 
 

@@ -117,7 +117,7 @@ class Tally:
 
 
 def _parse(kind: Kind, index: dict, row: list[str]) -> dict:
-    values = {}
+    values = {"_given": set(index)}
     for f in kind.fields:
         pos = index.get(f.key)
         raw = row[pos] if pos is not None and pos < len(row) else ""
@@ -133,7 +133,8 @@ def _parse(kind: Kind, index: dict, row: list[str]) -> dict:
 def _run(run: ImportRun, path: Path, *, on_progress=None) -> Tally:
     """Read, check and write every row of the run's file into the current transaction."""
     kind = KINDS[run.kind]
-    places = Places(the_town(), None if run.community_id is None else {run.community_id})
+    places = Places(the_town(), None if run.community_id is None else {run.community_id},
+                    actor=run.confirmed_by or run.created_by)
     tally = Tally()
     index, header_line, rows = open_rows(path, run.file_name, kind.aliases(), kind.required())
     missing = [kind.header(k) for k in sorted(kind.required()) if k not in index]
@@ -145,8 +146,11 @@ def _run(run: ImportRun, path: Path, *, on_progress=None) -> Tally:
     batch: list = []
 
     def flush():
-        for outcome in kind.write(places, batch):
-            setattr(tally, outcome, getattr(tally, outcome) + 1)
+        for (line, _v, _key), outcome in zip(batch, kind.write(places, batch), strict=True):
+            if isinstance(outcome, RowError):  # refused against what the town already holds
+                tally.skip(line, kind.header(outcome.key) if outcome.key else "", str(outcome))
+            else:
+                setattr(tally, outcome, getattr(tally, outcome) + 1)
         batch.clear()
         if on_progress is not None:
             on_progress(tally.total)

@@ -228,3 +228,79 @@ def test_an_export_imports_back_unchanged(client, world):
         upload(client, kind, exported.data, name=f"{kind}.xlsx")
         p = last_run().preview
         assert (p["total"], p["unchanged"], p["created"], p["updated"], p["skipped"]) == (count, count, 0, 0, 0), kind
+
+
+def _import(client, kind, data, name):
+    upload(client, kind, data, name=name)
+    run = last_run()
+    client.post(f"/imports/{run.id}/confirm")
+    return run.preview, _run_job(run.id)
+
+
+def test_checkpoints_come_with_their_shifts_and_points_with_their_rounds(client, world, clock):
+    from gridapp.disinfection.models import DisinfectionPoint, DisinfectionSlot
+    from gridapp.duty.models import Checkpoint, Shift
+
+    clock.town("2026-12-01 09:00")
+    client.login("secretary1")
+    preview, report = _import(client, "checkpoints", xlsx_bytes([
+        ["社区", "检查点名称", "类型", "网格", "小区", "位置", "负责单位", "班次", "每班最少人数", "每班最多人数"],
+        ["城关社区", "阳光小区北门", "门岗", "", "阳光小区", "北门岗亭", "", "", "1", "3"],
+        ["城关社区", "建设路先锋岗", "先锋岗", "", "", "建设路口", "县市场监管局", "07:00-19:00,19:00-07:00", "2", "2"],
+        ["城关社区", "坏班次", "门岗", "", "", "", "", "08:00-16:00,09:00-17:00", "", ""],
+        ["城关社区", "人数反了", "门岗", "", "", "", "", "", "3", "2"],
+        ["城关社区", "无名单位", "门岗", "", "", "", "不存在的局", "", "", ""],
+    ]), "checkpoints.xlsx")
+    assert (report["created"], report["skipped"]) == (2, 3)
+    problems = {line: (column, message) for line, column, message in report["problems"]}
+    assert problems[4] == ("班次", "Shifts of a day must not overlap.")
+    assert problems[5][0] == "每班最多人数" and problems[6][0] == "负责单位"
+    gate = db.session.scalars(select(Checkpoint).where(Checkpoint.name == "阳光小区北门")).one()
+    assert (gate.compound_id, gate.max_people, gate.kind) == (world.k1.id, 3, "gate")
+    post = db.session.scalars(select(Checkpoint).where(Checkpoint.name == "建设路先锋岗")).one()
+    assert (post.kind, post.pattern, post.work_unit_id) == ("vanguard", "07:00-19:00,19:00-07:00", world.unit.id)
+    assert db.session.scalar(select(func.count(Shift.id)).where(Shift.checkpoint_id == post.id)) >= 28
+
+    preview, report = _import(client, "points", xlsx_bytes([
+        ["社区", "网格", "小区", "公共场所", "点位名称", "点位类型", "任务", "时段"],
+        ["城关社区", "", "阳光小区", "", "1号楼电梯", "电梯", "消毒", "06:00-10:00,14:00-18:00"],
+        ["城关社区", "", "", "城关农贸市场", "公厕", "公厕", "", ""],
+        ["城关社区", "", "阳光小区", "城关农贸市场", "两处都填", "电梯", "", ""],
+        ["城关社区", "", "阳光小区", "", "坏时段", "电梯", "", "6点到10点"],
+    ]), "points.xlsx")
+    assert (report["created"], report["skipped"]) == (2, 2)
+    lift = db.session.scalars(select(DisinfectionPoint).where(DisinfectionPoint.name == "1号楼电梯")).one()
+    assert (lift.compound_id, lift.kind, lift.windows) == (world.k1.id, "elevator", "06:00-10:00,14:00-18:00")
+    assert db.session.scalar(select(func.count(DisinfectionSlot.id)).where(DisinfectionSlot.point_id == lift.id)) > 0
+    toilet = db.session.scalars(select(DisinfectionPoint).where(DisinfectionPoint.place_name == "城关农贸市场")).one()
+    assert (toilet.kind, toilet.task, toilet.compound_id) == ("public_toilet", "disinfection", None)
+
+    # Exported and imported again: nothing changes; a corrected size updates the checkpoint in place.
+    for kind in ("checkpoints", "points"):
+        data = client.get(f"/imports/export/{kind}.xlsx").data
+        upload(client, kind, data, name=f"{kind}.xlsx")
+        p = last_run().preview
+        assert (p["created"], p["updated"], p["skipped"]) == (0, 0, 0), (kind, p)
+    preview, report = _import(client, "checkpoints", xlsx_bytes([
+        ["社区", "检查点名称", "小区", "每班最多人数"], ["城关社区", "阳光小区北门", "阳光小区", "4"]]), "fix.xlsx")
+    assert report["updated"] == 1
+    db.session.expire_all()
+    gate = db.session.get(Checkpoint, gate.id)
+    assert (gate.max_people, gate.min_people, gate.location) == (4, 1, "北门岗亭")  # columns left out are kept
+    preview, report = _import(client, "checkpoints", xlsx_bytes([
+        ["社区", "检查点名称", "每班最多人数", "位置"], ["城关社区", "建设路先锋岗", "1", ""]]), "fix2.xlsx")
+    assert report["skipped"] == 1 and report["problems"][0][1] == "每班最多人数"  # below its minimum of 2
+    db.session.expire_all()
+    assert db.session.get(Checkpoint, post.id).location == "建设路口"
+
+
+def test_a_left_out_column_keeps_the_households_values_and_an_empty_cell_clears_them(client, world):
+    client.login("admin")
+    _import(client, "households", xlsx_bytes([["社区", "小区", "楼栋", "单元", "房号", "户主姓名", "独居"],
+                                               ["城关社区", "阳光小区", "1", "1", "101", "张三", ""]]), "h.xlsx")
+    h1 = db.session.get(Household, world.h1.id)
+    assert (h1.phone, h1.housebound, h1.living_alone) == ("13900000101", True, False)
+    _import(client, "households", xlsx_bytes([["社区", "小区", "楼栋", "单元", "房号", "户主姓名", "联系电话"],
+                                               ["城关社区", "阳光小区", "1", "1", "101", "张三", ""]]), "h.xlsx")
+    db.session.expire_all()
+    assert db.session.get(Household, world.h1.id).phone == ""
