@@ -9,9 +9,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import form_status, wants_fragment
 from gridapp.core.rules import RuleError
+from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.imports import services
 from gridapp.imports.forms import UploadForm
@@ -71,7 +73,11 @@ def template(name):
 def export(name):
     require(current_user, "import_data")
     kind = _kind_or_404(name)
-    return xlsx.response(services.export_book(current_user, kind), f"gridapp-{kind.name}.xlsx")
+    if (ask := prompt_unless_recent()) is not None:  # the file carries residents' names and phones out
+        return ask
+    resp = xlsx.response(services.export_book(current_user, kind), f"gridapp-{kind.name}.xlsx")
+    mark_personal()
+    return resp
 
 
 def _run_or_404(run_id, action="view") -> ImportRun:

@@ -12,6 +12,7 @@ EXPORTS = [
     ("sup1", "vol1", "/supervision/items.xlsx?" + PERIOD),
     ("leader", "vol1", "/disinfection/rounds.xlsx?" + PERIOD),
     ("secretary1", "vol1", "/duty/hours.xlsx?" + PERIOD),
+    ("secretary1", "vol1", "/imports/export/households.xlsx"),
 ]
 
 
