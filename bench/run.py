@@ -475,6 +475,11 @@ def run_database(kind: str, levels: list[str], args, redis_url: str, instance: P
                 res["signup_storm"] = signup_storm(app, server, args.signups, args.signup_shifts)
         log(f"{kind}/{level}: sweeps")
         res["sweeps"] = sweeps(app)
+        if i == 0 and args.import_rows:
+            from bench.imports import import_benchmark
+
+            log(f"{kind}/{level}: importing {args.import_rows} households")
+            res["imports"] = import_benchmark(app, rows=args.import_rows, small=max(1, args.import_rows // 10))
         with app.app_context():
             db.engine.dispose()
         out[level] = res
@@ -496,6 +501,7 @@ def main() -> int:
     parser.add_argument("--claim-errands", type=int, default=20)
     parser.add_argument("--signups", type=int, default=100)
     parser.add_argument("--signup-shifts", type=int, default=10)
+    parser.add_argument("--import-rows", type=int, default=20_000, help="households in the import benchmark (0: skip)")
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn, wrk and the storms")
     parser.add_argument("--output", default="latest", help="name of the result files in bench/results/")
     args = parser.parse_args()
@@ -555,6 +561,9 @@ def broken_rules(report: dict) -> list[str]:
         if counts and any(c != counts[0] for c in counts):
             out.append(f"{kind}: SQL statements per page differ between levels: {counts}")
         for level, lv in per_level.items():
+            imp = lv.get("imports") if isinstance(lv, dict) else None
+            if imp and (imp["created"] != imp["rows"] or imp["reimport_unchanged"] != imp["rows"]):
+                out.append(f"{kind}/{level} household import: {imp}")
             claim, signup = lv.get("claim_storm"), lv.get("signup_storm")
             if claim and (claim["server_errors"] or claim["winners"] != claim["errands_claimed"]):
                 out.append(f"{kind}/{level} claim storm: {claim}")
@@ -625,6 +634,10 @@ def render(report: dict) -> str:
                           f"{len(s['over_capacity_or_inconsistent'])}")
                 lines += [f"- **{title}** ({'ok' if s['ok'] else 'FAILED'}): {detail}; {s['server_errors']} "
                           f"server errors; p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms."]
+        if "imports" in first:
+            from bench.imports import render as render_imports
+
+            lines += [""] + render_imports(kind, first["imports"])
         lines += ["", "### SQL statements per page", "",
                   "| page | " + " | ".join(levels) + " | equal |", "|---|" + "---:|" * len(levels) + "---|"]
         for name, _user, _path in PAGES:
