@@ -115,6 +115,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ERRANDS_URGENT_ALERT_MINUTES": int(env.get("ERRANDS_URGENT_ALERT_MINUTES", "15")),
         "ERRANDS_UNCONFIRMED_REMINDER_HOURS": int(env.get("ERRANDS_UNCONFIRMED_REMINDER_HOURS", "24")),
         "ERRANDS_CONTACT_DAYS": int(env.get("ERRANDS_CONTACT_DAYS", "7")),
+        # Backups (`flask backup`, the nightly job): the folder (unset: the job makes none) and how
+        # many archives to keep there (0: all).
+        "BACKUP_DIR": env.get("BACKUP_DIR") or None,
+        "BACKUP_KEEP": max(0, int(env.get("BACKUP_KEEP", "7"))),
         "TESTING": False,
     }
     if overrides:

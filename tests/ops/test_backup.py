@@ -1,5 +1,5 @@
 """Backups: a seeded town backed up while it runs, restored into an empty database, compared table by
-table and photo by photo; pruning; what restore refuses.
+table and photo by photo; pruning; what restore refuses; `flask backup|restore`.
 On SQLite by default, on PostgreSQL with TEST_DATABASE_URL (pg_dump and pg_restore on PATH)."""
 import hashlib
 import io
@@ -26,6 +26,8 @@ from gridapp.ops.backup import BackupError, archives, create_backup, read_manife
 from gridapp.timeutil import utcnow
 from gridapp.uploads import save_image, upload_dir
 from tests.conftest import TEST_DATABASE_URL, test_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -250,3 +252,60 @@ def test_restore_refuses_what_is_not_a_backup_it_can_take(app, world, tmp_path):
         with pytest.raises(BackupError, match=message):
             restore_backup(archive, replace=True)
     assert contents() == before  # none of them touched the database
+
+
+def test_flask_backup_and_restore_commands(app, world, clock, tmp_path):
+    clock.town("2026-11-30 02:30:00")
+    folder = tmp_path / "backups"
+    before = counts()
+    runner = app.test_cli_runner()
+    app.config.update(BACKUP_DIR=None, BACKUP_KEEP=7)
+
+    result = runner.invoke(args=["backup"])
+    assert result.exit_code == 2 and "--to DIR, or set BACKUP_DIR" in result.output
+    result = runner.invoke(args=["backup", "--to", str(upload_dir() / "backups")])
+    assert result.exit_code == 1 and "inside the photo folder" in result.output
+    result = runner.invoke(args=["backup", "--to", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert f"Backup written: {folder / 'gridapp-backup-20261130-023000.tar.gz'}" in result.output
+    clock.advance(timedelta(hours=1))
+    app.config.update(BACKUP_DIR=str(folder), BACKUP_KEEP=1)
+    result = runner.invoke(args=["backup"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted the older backup gridapp-backup-20261130-023000.tar.gz" in result.output
+    archive = folder / "gridapp-backup-20261130-033000.tar.gz"
+    assert archives(folder) == [archive]
+
+    result = runner.invoke(args=["restore", str(tmp_path / "missing.tar.gz")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(args=["restore", str(ROOT / "README.md")])
+    assert result.exit_code == 1 and "README.md is not a gridapp backup" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+
+    db.session.add(AuditEvent(action="after-the-backup"))
+    db.session.commit()
+    result = runner.invoke(args=["restore", str(archive)])
+    assert result.exit_code == 1 and "the database is not empty" in result.output and "--yes" in result.output
+    assert counts()["audit_events"] == before["audit_events"] + 1  # untouched
+    result = runner.invoke(args=["restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "every table's row count and every photo's checksum match" in result.output
+    assert counts() == before  # as it was at the backup: the later row is gone
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="pg_dump backs up PostgreSQL only")
+def test_a_missing_or_old_pg_dump_is_explained(app, world, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["backup", "--to", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "pg_dump is not installed" in result.output
+    assert "postgresql-client-" in result.output and "Traceback" not in result.output
+
+    old = bin_dir / "pg_dump"
+    old.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
+    old.chmod(0o755)
+    result = runner.invoke(args=["backup", "--to", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "is version 9 and cannot dump a PostgreSQL" in result.output
+    assert archives(tmp_path / "out") == []
