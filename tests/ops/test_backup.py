@@ -1,5 +1,6 @@
 """Backups: a seeded town backed up while it runs, restored into an empty database, compared table by
-table and photo by photo; pruning; what restore refuses; `flask backup|restore`.
+table and photo by photo; pruning; what restore refuses; `flask backup|restore`; the nightly job
+(its function, which a worker and `flask jobs run backup` call).
 On SQLite by default, on PostgreSQL with TEST_DATABASE_URL (pg_dump and pg_restore on PATH)."""
 import hashlib
 import io
@@ -19,12 +20,15 @@ from werkzeug.datastructures import FileStorage
 from gridapp import create_app
 from gridapp.audit.models import AuditEvent
 from gridapp.auth.models import LoginSession
-from gridapp.config import normalise_database_url
+from gridapp.config import ConfigError, backup_cron, normalise_database_url
 from gridapp.demo import seed
 from gridapp.extensions import db
 from gridapp.ops.backup import BackupError, archives, create_backup, read_manifest, restore_backup
 from gridapp.timeutil import utcnow
 from gridapp.uploads import save_image, upload_dir
+from jobs.cli import register_jobs_cli
+from jobs.maintenance import back_up
+from jobs.periodic import by_name
 from tests.conftest import TEST_DATABASE_URL, test_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -291,6 +295,37 @@ def test_flask_backup_and_restore_commands(app, world, clock, tmp_path):
     assert result.exit_code == 0, result.output
     assert "every table's row count and every photo's checksum match" in result.output
     assert counts() == before  # as it was at the backup: the later row is gone
+
+
+def test_the_nightly_job_backs_up_into_backup_dir_and_keeps_backup_keep(app, world, clock, tmp_path):
+    clock.town("2026-12-01 02:30:00")
+    folder = tmp_path / "nightly"
+    job = by_name("backup")
+    assert job.func is back_up and job.cron == "30 2 * * *" and job.interval is None
+
+    app.config.update(BACKUP_DIR=None)
+    assert back_up() == "BACKUP_DIR is not set: no backup made"
+    assert not folder.exists()
+
+    app.config.update(BACKUP_DIR=str(folder), BACKUP_KEEP=2)
+    for day in ("2026-11-28", "2026-11-29", "2026-11-30"):
+        assert "written" in back_up(at=f"{day}T02:30:00+08:00")
+    assert [p.name for p in archives(folder)] == ["gridapp-backup-20261129-023000.tar.gz",
+                                                  "gridapp-backup-20261130-023000.tar.gz"]
+
+    register_jobs_cli(app)  # as wsgi.py does
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "backup"])
+    assert result.exit_code == 0, result.output
+    assert "gridapp-backup-20261201-023000.tar.gz written, 1 older deleted" in result.output
+    assert read_manifest(folder / "gridapp-backup-20261201-023000.tar.gz")["row_counts"] == counts()
+
+
+def test_backup_cron_is_read_and_checked(monkeypatch):
+    monkeypatch.setenv("BACKUP_CRON", "15 3 * * 0")
+    assert backup_cron() == "15 3 * * 0"
+    monkeypatch.setenv("BACKUP_CRON", "every night")
+    with pytest.raises(ConfigError, match="BACKUP_CRON"):
+        backup_cron()
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="pg_dump backs up PostgreSQL only")
