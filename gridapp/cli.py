@@ -1,6 +1,7 @@
-"""Command-line tools of the app: `flask town init`, `flask seed-demo` (`flask jobs` lives in
-jobs/cli.py, `flask seed-bench` in bench/cli.py; wsgi.py registers both)."""
+"""Command-line tools of the app: `flask town init`, `flask seed-demo`, `flask backup`, `flask restore`
+(`flask jobs` lives in jobs/cli.py, `flask seed-bench` in bench/cli.py; wsgi.py registers both)."""
 import os
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -9,6 +10,7 @@ from gridapp.admin.town import AlreadyInitialised, check_zone, init_town
 from gridapp.core.rules import RuleError
 from gridapp.demo import DEMO_PASSWORD, seed
 from gridapp.extensions import db
+from gridapp.ops.backup import BackupError, create_backup, restore_backup
 
 # `flask town init` takes the first administrator's password from here when it is set (automation);
 # otherwise it asks for it on the terminal, without echo.
@@ -50,6 +52,52 @@ def register_cli(app):
         click.echo(f"Every demo account has the password {DEMO_PASSWORD}:")
         click.echo("  admin, leader, secretary1-4, gridder1-8, head1-8, vol1-30, pm1-3, unit1, sup1-2")
 
+    @app.cli.command("backup")
+    @click.option("--to", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="The folder to write the archive into (default: BACKUP_DIR).")
+    @click.option("--keep", type=click.IntRange(min=0), default=None, metavar="N",
+                  help="Then keep the N newest gridapp backups in that folder and delete older ones "
+                       "(default: BACKUP_KEEP; 0 keeps all).")
+    def backup(folder, keep):
+        """Back up the database and the uploaded photos into one archive, while the app runs."""
+
+        folder = folder or current_app.config["BACKUP_DIR"]
+        if not folder:
+            raise click.UsageError("say where the backup goes: --to DIR, or set BACKUP_DIR")
+        keep = current_app.config["BACKUP_KEEP"] if keep is None else keep
+        try:
+            made = create_backup(folder, keep=keep)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        counts = made.manifest["row_counts"]
+        click.echo(f"Backup written: {made.path} ({made.path.stat().st_size:,} bytes: {sum(counts.values())} rows "
+                   f"in {len(counts)} tables, {len(made.manifest['photos'])} photos)")
+        for old in made.pruned:
+            click.echo(f"Deleted the older backup {old.name} (keeping {keep})")
+
+    @app.cli.command("restore")
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True,
+                  help="Replace the database's rows even though it is not empty (stop the web and workers first).")
+    def restore(archive, yes):
+        """Restore a backup archive into the configured database and photo folder, then check both
+        against the archive's manifest."""
+
+        try:
+            done = restore_backup(archive, replace=yes)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        m = done.manifest
+        click.echo(f"Restored {archive.name} (made {m['created_at_town']}): {sum(m['row_counts'].values())} rows "
+                   f"in {len(m['row_counts'])} tables, {len(m['photos'])} photos")
+        for note in done.notes:
+            click.echo(f"Note: {note}")
+        if done.differences:
+            for line in done.differences:
+                click.echo(f"  differs: {line}", err=True)
+            raise click.ClickException(f"{len(done.differences)} differences between the restored data and the "
+                                       f"backup's manifest (listed above)")
+        click.echo("Checked: every table's row count and every photo's checksum match the backup.")
 
 def _register_town(app):
     @app.cli.group("town")

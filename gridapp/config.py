@@ -3,6 +3,8 @@ import os
 import secrets
 from pathlib import Path
 
+from croniter import croniter
+
 from gridapp.notifications.destinations import parse_allowed_hosts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,15 @@ def _dev_secret_key(instance_path: Path) -> str:
 
 class ConfigError(RuntimeError):
     pass
+
+
+def backup_cron() -> str:
+    """When the nightly backup runs: a crontab in the town's time (BACKUP_CRON). Read by the
+    scheduler (jobs/periodic.py), which builds no app."""
+    cron = os.environ.get("BACKUP_CRON") or "30 2 * * *"
+    if not croniter.is_valid(cron):
+        raise ConfigError(f"BACKUP_CRON={cron!r} is not a crontab line such as '30 2 * * *'")
+    return cron
 
 
 def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
@@ -115,6 +126,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ERRANDS_URGENT_ALERT_MINUTES": int(env.get("ERRANDS_URGENT_ALERT_MINUTES", "15")),
         "ERRANDS_UNCONFIRMED_REMINDER_HOURS": int(env.get("ERRANDS_UNCONFIRMED_REMINDER_HOURS", "24")),
         "ERRANDS_CONTACT_DAYS": int(env.get("ERRANDS_CONTACT_DAYS", "7")),
+        # Backups (`flask backup`, the nightly job): the folder (unset: the job makes none) and how
+        # many archives to keep there (0: all). When the job runs: backup_cron().
+        "BACKUP_DIR": env.get("BACKUP_DIR") or None,
+        "BACKUP_KEEP": max(0, int(env.get("BACKUP_KEEP", "7"))),
         "TESTING": False,
     }
     if overrides:

@@ -2,10 +2,11 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gridapp.config import backup_cron
 from jobs.disinfection import sweep_disinfection
 from jobs.duty import generate_shifts, sweep_duty
 from jobs.errands import sweep_errands
-from jobs.maintenance import purge_expired_sessions
+from jobs.maintenance import back_up, purge_expired_sessions
 from jobs.notifications import relay_outbox
 from jobs.supervision import escalate_rectification, remind_rectification
 
@@ -41,6 +42,8 @@ PERIODIC_JOBS = [
     Periodic("sweep-errands", sweep_errands,
              "Expire stalled errand claims; chase urgent unclaimed, late and unconfirmed errands",
              interval=60, job_timeout=50),
+    Periodic("backup", back_up, "Back up the database and the photos into BACKUP_DIR, keeping BACKUP_KEEP",
+             cron=backup_cron(), job_timeout=4 * 3600),
 ]
 
 

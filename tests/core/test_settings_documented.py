@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 READS = re.compile(r"""(?:environ|env)(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""")
 # Set for the processes gridapp starts, or by the C library's own convention, not settings of gridapp.
-NOT_SETTINGS = {"PATH", "TZ"}
+NOT_SETTINGS = {"PATH", "TZ", "PGPASSWORD"}
 
 
 def variables_read() -> set[str]:
