@@ -9,6 +9,8 @@ from gridapp import (
     policy,
 )
 from gridapp.admin.views import bp as admin_bp
+from gridapp.auth import invitations
+from gridapp.auth import policy as auth_policy
 from gridapp.auth.services import load_session
 from gridapp.auth.views import bp as auth_bp
 from gridapp.catalogues import ensure_catalogues
@@ -111,9 +113,10 @@ def _register_features() -> None:
     """Tell can() every feature's rules and state machines, and notify() every kind of notice,
     whether or not anything has imported the feature yet."""
 
-    for rules in (duty_policy, errands_policy, disinfection_policy, supervision_policy):
+    for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy):
         policy.register_feature(rules)
-    for feature in (kinds, duty_services, errands_services, disinfection_services, supervision_services):
+    for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
+                    supervision_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
 
 
