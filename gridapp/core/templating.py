@@ -12,6 +12,7 @@ from gridapp.timeutil import to_local
 NAVIGATION = [
     ("grid.index", _l("Grid"), "view_grid"),
     ("admin.users", _l("Accounts"), "manage_users"),
+    ("admin.invitations_page", _l("Invitations"), "invite_users"),
     ("admin.audit", _l("Audit trail"), "view_audit"),
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
     ("ops.jobs", _l("Jobs"), "view_jobs"),
@@ -32,6 +33,8 @@ ROLE_LABELS = {
     "property_manager": _l("Property manager"),
     "unit_contact": _l("Work-unit contact"),
 }
+
+CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 
 COMMUNITY_KIND_LABELS = {
     "community": _l("Community"),
@@ -70,6 +73,7 @@ def init_app(app):
             "current_locale": locale,
             "role_labels": ROLE_LABELS,
             "community_kinds": COMMUNITY_KIND_LABELS,
+            "channel_labels": CHANNEL_LABELS,
         }
 
     @app.template_filter("local")

@@ -1,5 +1,7 @@
 """Invitations: an account without a password, the one-time link with which its owner sets one,
-its expiry, re-sending and revoking, the race of two uses, throttling."""
+its expiry, re-sending and revoking, the race of two uses, throttling, and a token that stays out
+of the logs and the audit trail."""
+import logging
 import re
 import threading
 from datetime import timedelta
@@ -36,6 +38,56 @@ def _english(make_client):
 
 
 # --- the whole flow ---------------------------------------------------------------------------------
+
+def test_admin_creates_an_account_the_invitee_sets_a_password_and_logs_in(make_client, world):
+    admin = logged_in(make_client, "admin")
+    created = admin.post("/admin/users/new", {"username": "newbie", "display_name": "新来的"})
+    assert created.status_code == 302
+    user_page = created.headers["Location"]
+    page = admin.get(user_page).get_data(as_text=True)
+    path = LINK.search(page).group(1)
+    assert re.fullmatch(r"/invite/([0-9A-Z]{4}-){5}[0-9A-Z]{4}", path)
+    assert "Invitation pending until" in page and "Send a new link" in page and "Revoke" in page
+    # Shown once: the page does not show it again.
+    again = admin.get(user_page).get_data(as_text=True)
+    assert path not in again and "Invitation pending until" in again
+
+    invitee = _english(make_client)
+    opened = invitee.get(path)
+    html = opened.get_data(as_text=True)
+    assert opened.status_code == 200
+    assert "新来的" in html and "<strong>newbie</strong>" in html and "At least 8 characters." in html
+    assert opened.headers["Referrer-Policy"] == "no-referrer" and opened.headers["Cache-Control"] == "no-store"
+
+    differ = _choose(invitee, path, confirm="maple-river-92")
+    assert differ.status_code == 422 and "The two passwords differ." in differ.get_data(as_text=True)
+    weak = _choose(invitee, path, password="newbie123")
+    assert weak.status_code == 422
+    assert "must not contain your username, name or phone number" in weak.get_data(as_text=True)
+    assert fresh_user("newbie").password_hash is None
+
+    done = _choose(invitee, path)
+    assert done.status_code == 302 and done.headers["Location"] == "/"
+    home = invitee.get("/")
+    assert home.status_code == 200 and "Your password is set, 新来的" in home.get_data(as_text=True)
+    user = fresh_user("newbie")
+    assert check_password_hash(user.password_hash, PASSWORD) and user.password_changed_at is not None
+    assert [e.action for e in events() if e.object_id == user.id and e.object_type == "User"] == [
+        "user_created", "invitation_created", "invitation_accepted", "login"]
+
+    # The link is spent: it says so plainly, and sends the person to log in.
+    used = _english(make_client).get(path)
+    assert used.status_code == 410
+    assert "This invitation was already used" in used.get_data(as_text=True)
+    assert 'href="/login"' in used.get_data(as_text=True)
+    assert _choose(_english(make_client), path, password="another-river-93").status_code == 410
+    assert check_password_hash(fresh_user("newbie").password_hash, PASSWORD)
+
+    # From now on the person logs in like anyone else; the account page says how the password came.
+    invitee.logout()
+    assert make_client().post("/login", {"username": "newbie", "password": PASSWORD}).status_code == 302
+    assert "The owner set the password with an invitation" in admin.get(user_page).get_data(as_text=True)
+
 
 def test_an_account_without_a_password_cannot_log_in_and_looks_like_a_wrong_password(make_client, world):
     make_invitee("newbie", ("volunteer", world.c1), phone="13900002222")
@@ -250,3 +302,24 @@ def test_guessing_links_is_throttled_per_address_while_real_links_still_open(app
     # Someone at the same address with a real link is not locked out.
     assert make_client().get(_path(token)).status_code == 200
     assert _choose(make_client(), _path(token)).status_code == 302
+
+
+def test_the_token_is_in_neither_the_log_nor_the_audit_trail(app, make_client, world, caplog):
+    caplog.set_level(logging.DEBUG)
+    admin = logged_in(make_client, "admin")
+    created = admin.post("/admin/users/new", {"username": "newbie", "display_name": "新来的"})
+    path = LINK.search(admin.get(created.headers["Location"]).get_data(as_text=True)).group(1)
+    token = path.rsplit("/", 1)[1]
+    invitee = make_client()
+    invitee.get(path)
+    _choose(invitee, path)
+    invitee.get(path)
+    raw = token.replace("-", "")
+    written = [r.getMessage() for r in caplog.records]
+    assert written == [m for m in written if token not in m and raw not in m]
+    db.session.expire_all()
+    for e in db.session.scalars(select(AuditEvent)):
+        for text in (e.summary, e.object_name, e.actor_name):
+            assert token not in text and raw not in text
+    stored = db.session.scalars(select(Invitation)).one()
+    assert stored.token_hash == invitations.token_hash(token) and raw not in stored.token_hash
