@@ -89,6 +89,13 @@ def test_admin_creates_an_account_the_invitee_sets_a_password_and_logs_in(make_c
     assert "The owner set the password with an invitation" in admin.get(user_page).get_data(as_text=True)
 
 
+def test_the_page_speaks_chinese_by_default(make_client, world):
+    user = make_invitee("zhang", ("volunteer", world.c1), display_name="张伟")
+    _invitation, token = make_invitation(user, created_by=world.sec1)
+    html = make_client().get(_path(token)).get_data(as_text=True)
+    assert "设置密码" in html and "张伟" in html and "至少 8 个字符" in html
+
+
 def test_an_account_without_a_password_cannot_log_in_and_looks_like_a_wrong_password(make_client, world):
     make_invitee("newbie", ("volunteer", world.c1), phone="13900002222")
 
