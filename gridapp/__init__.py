@@ -9,12 +9,14 @@ from gridapp import (
     policy,
 )
 from gridapp.admin.views import bp as admin_bp
+from gridapp.auth import invitations
+from gridapp.auth import policy as auth_policy
 from gridapp.auth.services import load_session
 from gridapp.auth.views import bp as auth_bp
 from gridapp.catalogues import ensure_catalogues
 from gridapp.cli import register_cli
 from gridapp.config import DEFAULT_INSTANCE, PROJECT_ROOT, load_config
-from gridapp.core import errors, security, templating
+from gridapp.core import errors, redact, security, templating
 from gridapp.core.http import RowIdConverter
 from gridapp.core.views import bp as core_bp
 from gridapp.disinfection import policy as disinfection_policy
@@ -102,6 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     security.init_app(app)
     errors.init_app(app)
+    redact.init_app(app)
     templating.init_app(app)
 
     register_cli(app)
@@ -113,9 +116,11 @@ def _register_features() -> None:
     """Tell can() every feature's rules and state machines, and notify() every kind of notice,
     whether or not anything has imported the feature yet."""
 
-    for rules in (duty_policy, errands_policy, disinfection_policy, supervision_policy, imports_policy):
+    for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
+                  imports_policy):
         policy.register_feature(rules)
-    for feature in (kinds, duty_services, errands_services, disinfection_services, supervision_services):
+    for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
+                    supervision_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
 
 

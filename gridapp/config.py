@@ -86,6 +86,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SESSION_ABSOLUTE_HOURS": int(env.get("SESSION_ABSOLUTE_HOURS", "720")),
         # An account or role change asks for the password again unless it was typed this recently.
         "REAUTH_MINUTES": int(env.get("REAUTH_MINUTES", "10")),
+        # An invitation link (an account's first password) works this long, then asks for a new one.
+        "INVITATION_DAYS": float(env.get("INVITATION_DAYS", "7")),
         "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),

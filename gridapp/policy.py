@@ -161,6 +161,8 @@ def can(user, action: str, obj=None) -> bool:
     path = obj.path
     if action == "manage_webhooks":  # the group robots that hear a community's or grid's notices
         return isinstance(obj, (Community, Grid)) and (s.admin or _in_charge(s, path, grid_members=False))
+    if action == "invite":  # the invitations of a community's accounts: its list and printable sheet
+        return isinstance(obj, Community) and (s.admin or obj.id in s.communities)
     if isinstance(obj, Household):
         if action in ("view", "view_personal"):
             return _can_see_households(s, path)
@@ -222,6 +224,15 @@ def webhook_clauses(user):
     if not s.communities:
         return None
     return Community.id.in_(s.communities), Grid.community_id.in_(s.communities)
+
+
+def invite_community_clause(user):
+    """The communities whose accounts' invitations this user handles: can(user, "invite", community)
+    as SQL on Community."""
+    s = scope_of(user)
+    if s.admin:
+        return true()
+    return Community.id.in_(s.communities) if s.communities else false()
 
 
 def grid_clause(user):

@@ -1,10 +1,13 @@
 """Factories: rows built through the same services the app uses."""
+from datetime import timedelta
 from types import SimpleNamespace
 
-from gridapp.auth.models import User
+from gridapp.auth import invitations
+from gridapp.auth.models import Invitation, User
 from gridapp.auth.services import assign_role, hash_password
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
+from gridapp.timeutil import utcnow
 from tests.conftest import DEFAULT_PASSWORD
 
 _HASH_CACHE = {}
@@ -23,6 +26,30 @@ def make_user(username, *roles, password=DEFAULT_PASSWORD, active=True, **fields
         assign_role(None, user, role, getattr(place, "id", 0))
     db.session.commit()
     return user
+
+
+def make_invitee(username, *roles, **fields):
+    """An account without a password yet (roles as for make_user)."""
+    user = User(username=username, display_name=fields.pop("display_name", username.title()), password_hash=None,
+                active=fields.pop("active", True), **fields)
+    db.session.add(user)
+    db.session.flush()
+    for r in roles:
+        role, place = (r, None) if isinstance(r, str) else r
+        assign_role(None, user, role, getattr(place, "id", 0))
+    db.session.commit()
+    return user
+
+
+def make_invitation(user, created_by=None, days=7, now=None):
+    """A pending invitation row (not sent, not audited) and its token."""
+    now = now or utcnow()
+    token = invitations.new_token()
+    invitation = Invitation(user=user, created_by=created_by, token_hash=invitations.token_hash(token),
+                            created_at=now, expires_at=now + timedelta(days=days))
+    db.session.add(invitation)
+    db.session.commit()
+    return invitation, token
 
 
 def make_household(compound, room, **fields):

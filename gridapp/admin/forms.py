@@ -27,7 +27,7 @@ def _role_choices(blank: str):
 
 
 class AccountForm(Form):
-    """The details an administrator edits; NewAccountForm adds the username and first password."""
+    """The details an administrator edits; NewAccountForm adds the username."""
 
     display_name = StringField(_l("Display name"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Phone"), filters=[_strip, _phone], render_kw={"type": "tel", "inputmode": "tel"},
@@ -42,12 +42,11 @@ class AccountForm(Form):
 
 
 class NewAccountForm(AccountForm):
+    """No password: the account gets an invitation, with which its owner chooses their own."""
+
     username = StringField(_l("Username"), filters=[_strip], render_kw={"autocapitalize": "none"},
                            validators=[DataRequired(), Length(max=64),
                                        Regexp(r"^\S+$", message=_l("A username has no spaces."))])
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)],
-                             render_kw={"autocomplete": "new-password"},
-                             description=_l("At least 8 characters; the user should change it after logging in."))
 
 
 class ResetPasswordForm(Form):

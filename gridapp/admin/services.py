@@ -7,13 +7,15 @@ from sqlalchemy.exc import IntegrityError
 
 from gridapp.audit.models import AuditEvent
 from gridapp.audit.services import describe_changes, record, search_events, snapshot
+from gridapp.auth import invitations
 from gridapp.auth import services as auth
-from gridapp.auth.models import ROLE_SCOPES, RoleAssignment, User
+from gridapp.auth.models import ROLE_SCOPES, Invitation, RoleAssignment, User
 from gridapp.core.params import parse_id
 from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany, Town, WorkUnit
 from gridapp.grid.services import SCOPE_MODELS
+from gridapp.policy import invite_community_clause
 from gridapp.timeutil import town_zone
 
 USER_FIELDS = ("display_name", "phone", "email", "is_party_member")
@@ -57,19 +59,21 @@ def _duplicate_error() -> RuleError:
     return RuleError(_("This username or phone number is already taken."), "username")
 
 
-def create_account(admin: User, values: dict) -> User:
-    """A new account, audited; the caller commits."""
+def create_account(admin: User, values: dict) -> tuple[User, Invitation, str]:
+    """A new account without a password, and its invitation (sent by e-mail and SMS where it has
+    an address and the channel is on); both audited. Returns the account, the invitation and its
+    token (to show once). The caller commits."""
     _check_unique(None, values["username"], values["phone"])
     try:
         with db.session.begin_nested():
-            return auth.create_user(
+            user = auth.create_user(
                 admin, username=values["username"], display_name=values["display_name"],
-                password=values["password"], phone=values["phone"] or None, email=values["email"] or None,
+                phone=values["phone"] or None, email=values["email"] or None,
                 is_party_member=bool(values["is_party_member"]))
-    except auth.PasswordRejected as exc:
-        raise RuleError(str(exc), "password") from None
     except IntegrityError:
         raise _duplicate_error() from None
+    invitation, token = invitations.invite(admin, user)
+    return user, invitation, token
 
 
 def update_account(admin: User, user: User, values: dict) -> User:
@@ -110,6 +114,13 @@ def set_active(admin: User, user: User, active: bool) -> None:
         raise RuleError(_("You cannot disable your own account."), "active")
     if bool(user.active) != active:
         auth.set_active(admin, user, active)
+
+
+# --- invitations ---------------------------------------------------------------------------------
+
+def invitation_communities(user: User) -> list[Community]:
+    """The communities whose accounts' invitations this user handles, by id (one statement)."""
+    return list(db.session.scalars(select(Community).where(invite_community_clause(user)).order_by(Community.id)))
 
 
 # --- roles on places -----------------------------------------------------------------------------

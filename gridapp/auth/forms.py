@@ -23,3 +23,14 @@ class ChangePasswordForm(Form):
 class ReauthForm(Form):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
                              render_kw={"autocomplete": "current-password"})
+
+
+class AcceptInvitationForm(Form):
+    """The invitee's first password, typed twice."""
+
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(
+        _l("Repeat the new password"), render_kw={"autocomplete": "new-password"},
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )

@@ -1,4 +1,5 @@
-"""People, the roles they hold on places, and their server-side login sessions."""
+"""People, the roles they hold on places, their server-side login sessions, and the invitations
+that let a new account set its first password."""
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +22,11 @@ ROLES = list(ROLE_SCOPES)
 STAFF_ROLES = {"admin", "town_leader", "supervisor", "secretary", "grid_member", "building_head"}
 
 
+def _password_set_now(context):
+    """The default of password_changed_at: now for a new account inserted with a password, none without."""
+    return utcnow() if context.get_current_parameters().get("password_hash") is not None else None
+
+
 class User(db.Model):
     __tablename__ = "users"
 
@@ -31,9 +37,11 @@ class User(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     is_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None: no password yet. The account cannot log in until its owner sets one through an
+    # invitation (gridapp/auth/invitations.py) or an administrator resets it.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    password_changed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    password_changed_at = mapped_column(UTCDateTime, default=_password_set_now, nullable=True)  # None: no password yet
 
     roles: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin",
@@ -63,6 +71,10 @@ class User(db.Model):
 
     def role_names(self) -> set[str]:
         return {r.role for r in self.roles}
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
 
     def __repr__(self):
         return f"<User {self.username}>"
@@ -100,3 +112,39 @@ class LoginSession(db.Model):
     reauthenticated_at = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()
+
+
+class Invitation(db.Model):
+    """A one-time link that lets the owner of an account without a password set their own.
+
+    The link carries a random token; only its sha256 is stored (like a LoginSession's). Its state
+    follows from the times: pending until expires_at, unless used_at or revoked_at is set (a newer
+    invitation for the same account revokes the older one)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the token
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    used_at = mapped_column(UTCDateTime, nullable=True)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    def state(self, now) -> str:
+        """pending, used, revoked or expired, at `now`."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "pending"
+
+    @property
+    def audit_name(self) -> str:
+        return self.user.username if self.user is not None else ""

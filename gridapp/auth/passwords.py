@@ -194,6 +194,17 @@ def _messages() -> dict:
     }
 
 
+def described() -> list[str]:
+    """The rule in a few lines, for the pages where a password is chosen."""
+    return [
+        _("At least %(n)d characters.", n=current_app.config["PASSWORD_MIN_LENGTH"]),
+        _("Not containing your username, name or phone number, nor the town's name."),
+        _("Not a common password, and not made of a few easy pieces: names or phrases in pinyin, dates, "
+          "keyboard rows, sequences or repeated characters (like zhangwei123, 19900101 or qwertyui)."),
+        _("A few unrelated words, or a sentence you remember, make a good password."),
+    ]
+
+
 def check_password_rules(password: str, user=None) -> None:
     """Raise PasswordRejected with a user-facing reason, or return. `user` is the account the
     password is for (its username, name and phone are refused in it)."""

@@ -1,5 +1,9 @@
 """Accounts: passwords (the rule is gridapp/auth/passwords.py) and hashing, authentication,
-server-side sessions, roles and who holds them on a place."""
+server-side sessions, roles and who holds them on a place.
+
+An account may have no password yet (password_hash None): it was created or imported to be
+claimed through an invitation (gridapp/auth/invitations.py). It cannot log in: logging in
+refuses it exactly as a wrong password, in the same time."""
 import hashlib
 import secrets
 from datetime import timedelta
@@ -10,10 +14,12 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridapp.audit.services import client_ip, record
-from gridapp.auth.models import ROLE_SCOPES, LoginSession, RoleAssignment, User
+from gridapp.auth import keys
+from gridapp.auth.models import ROLE_SCOPES, Invitation, LoginSession, RoleAssignment, User
 from gridapp.auth.passwords import PasswordRejected, check_password_rules
 from gridapp.extensions import db
 from gridapp.notifications.models import Notification
+from gridapp.notifications.services import withdraw_from_person
 from gridapp.timeutil import utcnow
 
 # A hash to compare against when the account does not exist, so that the time taken
@@ -23,6 +29,22 @@ _DUMMY_HASH = None
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
+    return _DUMMY_HASH
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether this is the account's password. An account without one matches nothing, after
+    the same work as a real comparison, so that the time taken does not tell it apart."""
+    if user.password_hash is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return False
+    return check_password_hash(user.password_hash, password or "")
 
 
 def set_password(user: User, password: str, check: bool = True) -> None:
@@ -53,16 +75,14 @@ def _masked(identifier: str) -> str:
 
 def authenticate(identifier: str, password: str) -> User | None:
     """The active user with these credentials, or None. Audits failures."""
-    global _DUMMY_HASH
     user = find_login(identifier)
     if user is None:
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         record("login_failed", None, object_name=_masked(identifier), summary="unknown account")
         return None
-    if not check_password_hash(user.password_hash, password or ""):
-        record("login_failed", user, actor=user, summary="wrong password")
+    if not password_matches(user, password):
+        record("login_failed", user, actor=user,
+               summary="wrong password" if user.password_hash is not None else "no password yet")
         return None
     if not user.active:
         record("login_failed", user, actor=user, summary="account disabled")
@@ -144,7 +164,7 @@ def end_other_sessions(user: User, keep_token: str | None = None) -> int:
 def change_own_password(user: User, current: str, new: str) -> None:
     from flask_babel import gettext as _
 
-    if not check_password_hash(user.password_hash, current or ""):
+    if not password_matches(user, current):
         raise PasswordRejected(_("The current password is wrong."), field="current_password")
     set_password(user, new)
     end_other_sessions(user, keep_token=user.session_token)
@@ -152,16 +172,43 @@ def change_own_password(user: User, current: str, new: str) -> None:
 
 
 def reset_password(admin: User, user: User, new: str) -> None:
+    """An administrator sets the password; the account's sessions end, and so do its pending
+    invitations (it has a password now)."""
     set_password(user, new)
     end_other_sessions(user)
+    revoke_pending_invitations(user)
     record("password_reset", user, actor=admin)
 
 
 def set_active(admin: User, user: User, active: bool) -> None:
+    """Disabling ends the account's sessions and its pending invitations."""
     user.active = active
     if not active:
         end_other_sessions(user)
+        revoke_pending_invitations(user)
     record("user_enabled" if active else "user_disabled", user, actor=admin)
+
+
+def lock_account(user: User) -> tuple[str | None, bool]:
+    """Lock the account's row for the rest of the transaction (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already serialises writers) and read its password hash and active flag as committed.
+    Every writer of an account's invitations locks the account first, so that two of them
+    (a re-send and an acceptance) wait for each other instead of deadlocking."""
+    return tuple(db.session.execute(select(User.password_hash, User.active).where(User.id == user.id)
+                                    .with_for_update()).one())
+
+
+def revoke_pending_invitations(user: User, now=None) -> list[int]:
+    """End the account's invitations that are neither used nor revoked (expired ones too: they
+    are over either way), and withdraw their messages not sent yet. Returns their ids."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        update(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None),
+                                 Invitation.revoked_at.is_(None))
+        .values(revoked_at=now).returning(Invitation.id).execution_options(synchronize_session=False)))
+    for invitation_id in ids:
+        withdraw_from_person(keys.invitation(invitation_id), user.id)
+    return ids
 
 
 def assign_role(admin: User | None, user: User, role: str, scope_id: int = 0) -> RoleAssignment:
@@ -201,13 +248,15 @@ def purge_sessions(now=None) -> int:
     return result.rowcount
 
 
-def create_user(admin: User | None, *, username: str, display_name: str, password: str,
+def create_user(admin: User | None, *, username: str, display_name: str, password: str | None = None,
                 phone: str | None = None, email: str | None = None, is_party_member: bool = False,
                 check_password: bool = True) -> User:
-    """A new account; the caller commits. Raises PasswordRejected for a weak password."""
+    """A new account, without a password unless one is given (its owner sets it through an
+    invitation); the caller commits. Raises PasswordRejected for a weak password."""
     user = User(username=username.strip(), display_name=display_name.strip(), phone=phone or None,
                 email=email or None, is_party_member=is_party_member, active=True)
-    set_password(user, password, check=check_password)
+    if password is not None:
+        set_password(user, password, check=check_password)
     db.session.add(user)
     db.session.flush()
     if admin is not None:
@@ -218,7 +267,7 @@ def create_user(admin: User | None, *, username: str, display_name: str, passwor
 def confirm_password(user: User, password: str) -> bool:
     """Re-authentication: the password typed again in this session. On success the session
     remembers when (see gridapp/auth/reauth.py); both outcomes are audited. The caller commits."""
-    if not check_password_hash(user.password_hash, password or ""):
+    if not password_matches(user, password):
         record("reauth_failed", user, actor=user)
         return False
     now = utcnow()

@@ -13,17 +13,22 @@ fallback while Redis is unreachable); a successful login costs nothing:
   in its current window. From such an address a guesser therefore learns the outcome of one
   guess per account per window instead of one per try of the account's budget, while someone
   who types their own password right gets in.
+
+Invitation links (/invite/<token>) have a third budget per address, of links that name no
+invitation: guessing a token of 120 bits is hopeless, and the limit keeps it so.
 """
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from limits import parse
 
+from gridapp.auth import invitations
 from gridapp.auth.services import authenticate, find_login
 from gridapp.extensions import db, limiter
 
 ACCOUNT_SCOPE = "login-account"
 ADDRESS_SCOPE = "login-ip"
+INVITATION_SCOPE = "invitation-ip"
 
 
 def normalised(identifier: str) -> str:
@@ -127,3 +132,23 @@ def per_own_account(view):
     return limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], ACCOUNT_SCOPE,
                                 key_func=_own_account_key, methods=["POST"], deduct_when=failed,
                                 exempt_when=_anonymous, on_breach=_keep_audit)(view)
+
+
+def invitation_of_request():
+    """The invitation that the link of this request names, in whatever state, or None (looked up
+    once per request, by the limit and by the view)."""
+    if "invitation_of_request" not in g:
+        g.invitation_of_request = invitations.find((request.view_args or {}).get("token"))
+    return g.invitation_of_request
+
+
+def _names_an_invitation() -> bool:
+    return invitation_of_request() is not None
+
+
+def per_address_invitations(view):
+    """The invitation page: every link that names no invitation (a guess) counts against the
+    address's LOGIN_LIMIT_PER_IP budget of its own; over it, such links are answered 429. A link
+    that names one, however many guesses came from the same address (a town office), still opens."""
+    return limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], INVITATION_SCOPE,
+                                key_func=get_remote_address, exempt_when=_names_an_invitation)(view)

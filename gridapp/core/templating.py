@@ -13,6 +13,7 @@ NAVIGATION = [
     ("grid.index", _l("Grid"), "view_grid"),
     ("admin.users", _l("Accounts"), "manage_users"),
     ("imports.index", _l("Import"), "import_data"),
+    ("admin.invitations_page", _l("Invitations"), "invite_users"),
     ("admin.audit", _l("Audit trail"), "view_audit"),
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
     ("ops.jobs", _l("Jobs"), "view_jobs"),
@@ -33,6 +34,8 @@ ROLE_LABELS = {
     "property_manager": _l("Property manager"),
     "unit_contact": _l("Work-unit contact"),
 }
+
+CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 
 COMMUNITY_KIND_LABELS = {
     "community": _l("Community"),
@@ -71,6 +74,7 @@ def init_app(app):
             "current_locale": locale,
             "role_labels": ROLE_LABELS,
             "community_kinds": COMMUNITY_KIND_LABELS,
+            "channel_labels": CHANNEL_LABELS,
         }
 
     @app.template_filter("local")

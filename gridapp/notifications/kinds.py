@@ -14,13 +14,25 @@ class Kind:
     label: object
     channels: frozenset  # default external channels besides the inbox
     urgent: bool = False  # urgent notices ignore quiet hours
+    # A message carrying a one-time secret (an invitation link): sent with send_to_person() only,
+    # never into an inbox, not among the preferences, and its text erased from the outbox once sent.
+    secret: bool = False
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name: str, label, channels=("email",), urgent: bool = False) -> Kind:
-    return Kind(name, label, frozenset(channels), urgent)
+def kind(name: str, label, channels=("email",), urgent: bool = False, secret: bool = False) -> Kind:
+    return Kind(name, label, frozenset(channels), urgent, secret)
+
+
+def secret_kinds() -> tuple[str, ...]:
+    return tuple(sorted(k.name for k in KINDS.values() if k.secret))
+
+
+def preference_kinds() -> list[Kind]:
+    """The kinds a person chooses channels for (a secret one goes wherever it can reach them)."""
+    return [k for k in KINDS.values() if not k.secret]
 
 
 def register_kinds(kinds) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, event, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, event, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from gridapp.grid.models import Community, Grid
 from gridapp.notifications import keys
 from gridapp.notifications.destinations import AddressRefused, check_webhook_url
 from gridapp.notifications.dispatch import enqueue_deliveries
-from gridapp.notifications.kinds import KINDS, get_kind
+from gridapp.notifications.kinds import get_kind, preference_kinds, secret_kinds
 from gridapp.notifications.models import (
     USER_CHANNELS,
     GroupWebhook,
@@ -171,6 +171,8 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
     """Tell these people (and the group robots of these places, or the given robots) this,
     exactly once per dedupe_key, inside the caller's transaction. Returns what was new."""
     k = get_kind(kind)
+    if k.secret:
+        raise ValueError(f"{kind!r} carries a secret: send it with send_to_person()")
     urgent = k.urgent if urgent is None else urgent
     now = now or utcnow()
     users = [u for u in {u.id: u for u in recipients}.values() if u.active]
@@ -212,6 +214,60 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
             if not_before <= now:
                 db.session.info.setdefault("outbox_to_enqueue", []).append(outbox_id)
     return result
+
+
+def send_to_person(user, kind: str, subject: str, body: str, *, dedupe_key: str,
+                   now: datetime | None = None) -> list[str]:
+    """A message of a secret kind (an invitation link) to one person, inside the caller's
+    transaction: one outbox row per channel of the kind that is switched on and for which the
+    person has an address (e-mail, phone). Whatever their preferences (they may have none yet) and
+    the hour (someone is waiting for it); no inbox entry (they may not be able to log in, and the
+    inbox would keep the secret). The text is erased from the outbox once sent (mark_sent) or
+    withdrawn (withdraw_from_person). Returns the channels it goes out on, exactly once per
+    dedupe_key."""
+    k = get_kind(kind)
+    if not k.secret:
+        raise ValueError(f"{kind!r} is an ordinary notice: send it with notify()")
+    now = now or utcnow()
+    rows = []
+    for channel in USER_CHANNELS:
+        address = user.email if channel == "email" else user.phone
+        if channel in k.channels and channel_enabled(channel) and address:
+            rows.append({"channel": channel, "user_id": user.id, "webhook_id": None, "address": address,
+                         "kind": kind, "subject": subject[:200], "body": body, "urgent": True, "status": "pending",
+                         "attempts": 0, "last_error": "", "created_at": now, "not_before": now,
+                         "dedupe_key": keys.to_person(dedupe_key, channel, user.id)})
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    for outbox_id, _not_before in db.session.execute(_outbox_insert(dialect), rows).all():
+        db.session.info.setdefault("outbox_to_enqueue", []).append(outbox_id)
+    return [row["channel"] for row in rows]
+
+
+WITHDRAWN = "withdrawn: the message was no longer valid"
+
+
+def withdraw_from_person(dedupe_key: str, user_id: int) -> int:
+    """The rows that take the message `dedupe_key` to this person: any not sent yet is not sent
+    (failed, "withdrawn"; a worker sending it right now can no longer mark it sent), and the text
+    of every one is erased. Returns how many were still to be sent."""
+    row_keys = [keys.to_person(dedupe_key, channel, user_id) for channel in USER_CHANNELS]
+    unsent = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.dedupe_key.in_(row_keys),
+                                    OutboxMessage.status.in_(("pending", "sending")))
+        .values(status="failed", last_error=WITHDRAWN, claim_token=None, body="")
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key.in_(row_keys), OutboxMessage.body != "")
+                       .values(body="").execution_options(synchronize_session=False))
+    return unsent
+
+
+def deliveries_to_person(dedupe_key: str, user_id: int) -> dict[str, OutboxMessage]:
+    """{channel: outbox row} of the message `dedupe_key` to this person (one statement)."""
+    row_keys = [keys.to_person(dedupe_key, channel, user_id) for channel in USER_CHANNELS]
+    return {row.channel: row for row in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key.in_(row_keys)).order_by(OutboxMessage.channel))}
 
 
 @event.listens_for(Session, "after_commit")
@@ -288,12 +344,14 @@ def _claim_statement():
 
 
 @cache
-def _sent_statement():
+def _sent_statement(secret: tuple[str, ...]):
+    """The sent mark, built once per set of secret kinds (whose text it erases)."""
+    body = case((OutboxMessage.kind.in_(secret), literal("")), else_=OutboxMessage.body) if secret else None
     return (
         update(OutboxMessage)
         .where(OutboxMessage.id == bindparam("outbox_id"), OutboxMessage.claim_token == bindparam("token"),
                OutboxMessage.status == "sending")
-        .values(status="sent", sent_at=bindparam("now"), last_error="")
+        .values(status="sent", sent_at=bindparam("now"), last_error="", **({"body": body} if secret else {}))
         .execution_options(synchronize_session=False)
     )
 
@@ -328,7 +386,7 @@ def claim(outbox_id: int, now: datetime | None = None) -> Delivery | None:
 
 def mark_sent(outbox_id: int, token: str, now: datetime | None = None) -> bool:
     _no_wait_for_flush()
-    done = db.session.execute(_sent_statement(), {
+    done = db.session.execute(_sent_statement(secret_kinds()), {
         "outbox_id": outbox_id, "token": token, "now": now or utcnow(),
     }).rowcount
     db.session.commit()
@@ -428,7 +486,7 @@ def mark_all_read(user) -> int:
 def preferences_of(user) -> tuple[dict, tuple[time, time]]:
     """({(kind, channel): enabled}, quiet hours) with the kinds' defaults filled in."""
 
-    prefs = {(k.name, c): c in k.channels for k in KINDS.values() for c in USER_CHANNELS}
+    prefs = {(k.name, c): c in k.channels for k in preference_kinds() for c in USER_CHANNELS}
     for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)):
         prefs[(p.kind, p.channel)] = p.enabled
     setting = db.session.get(NotificationSetting, user.id)
@@ -439,7 +497,7 @@ def preferences_of(user) -> tuple[dict, tuple[time, time]]:
 def save_preferences(user, enabled: set[tuple[str, str]], quiet: tuple[time, time]) -> None:
     existing = {(p.kind, p.channel): p for p in db.session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
-    for k in KINDS.values():
+    for k in preference_kinds():
         for c in USER_CHANNELS:
             on = (k.name, c) in enabled
             row = existing.get((k.name, c))

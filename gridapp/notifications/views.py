@@ -13,7 +13,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
 from gridapp.notifications import services
 from gridapp.notifications.forms import QuietHoursForm, WebhookForm
-from gridapp.notifications.kinds import KINDS
+from gridapp.notifications.kinds import preference_kinds
 from gridapp.notifications.models import USER_CHANNELS, GroupWebhook
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
@@ -59,12 +59,13 @@ def settings():
     form = QuietHoursForm(data={"quiet_start": quiet[0], "quiet_end": quiet[1]})
     if request.method == "POST" and form.validate_on_submit():
         enabled = {tuple(v.split(":", 1)) for v in request.form.getlist("pref") if ":" in v}
-        enabled = {(k, c) for k, c in enabled if k in KINDS and c in USER_CHANNELS}
+        kinds = {k.name for k in preference_kinds()}
+        enabled = {(k, c) for k, c in enabled if k in kinds and c in USER_CHANNELS}
         services.save_preferences(current_user, enabled, (form.quiet_start.data, form.quiet_end.data))
         db.session.commit()
         flash(_("Your notification settings are saved."), "success")
         return redirect(url_for(".settings"))
-    return render_template("notifications/settings.html", form=form, prefs=prefs, kinds=KINDS.values(),
+    return render_template("notifications/settings.html", form=form, prefs=prefs, kinds=preference_kinds(),
                            channels=USER_CHANNELS, email=current_user.email, phone=current_user.phone)
 
 

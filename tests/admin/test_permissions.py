@@ -1,20 +1,36 @@
 """Who may open and use the administration pages: every /admin route, every kind of visitor."""
 import pytest
 
-from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth import invitations
+from gridapp.auth.models import Invitation, RoleAssignment, User
 from gridapp.extensions import db
 from tests.admin.helpers import events, fresh_user, logged_in
+from tests.factories import make_invitation, make_invitee
+
+
+def _invitee(world) -> tuple[User, Invitation]:
+    """A volunteer of 东城社区 (secretary1's is the other community) without a password, invited."""
+    invitee = db.session.scalars(db.select(User).filter_by(username="invitee")).first()
+    if invitee is None:
+        invitee = make_invitee("invitee", ("volunteer", world.c2))
+        make_invitation(invitee)
+    return invitee, invitations.latest_invitations([invitee.id])[invitee.id]
 
 
 def admin_routes(world):
     """(method, url, form data that would succeed) for every route of the admin blueprint."""
     vol1_role = db.session.scalars(db.select(RoleAssignment).filter_by(user_id=world.vol1.id)).one()
     nobody = world.nobody.id
+    invitee, invitation = _invitee(world)
     return [
         ("get", "/admin/users", None),
         ("get", "/admin/users/new", None),
-        ("post", "/admin/users/new", {"username": "newbie", "display_name": "Newbie",
-                                      "password": "plenty-long-secret-7"}),
+        ("post", "/admin/users/new", {"username": "newbie", "display_name": "Newbie"}),
+        ("get", f"/admin/invitations?community={world.c2.id}", None),
+        ("get", f"/admin/invitations/sheet?community={world.c2.id}", None),
+        ("post", f"/admin/invitations/sheet?community={world.c2.id}", {}),
+        ("post", f"/admin/users/{invitee.id}/invitation", {}),
+        ("post", f"/admin/invitations/{invitation.id}/revoke", {}),
         ("get", f"/admin/users/{nobody}", None),
         ("post", f"/admin/users/{nobody}", {"display_name": "Renamed"}),
         ("post", f"/admin/users/{nobody}/password", {"new_password": "another-long-pass-9"}),
@@ -40,7 +56,7 @@ def test_admin_may_use_every_route(make_client, world):
     admin = logged_in(make_client, "admin")
     for method, url, data in admin_routes(world):
         resp = _call(admin, method, url, data)
-        if method == "get":
+        if method == "get" or url.startswith("/admin/invitations/sheet"):  # the sheet answers its POST itself
             assert resp.status_code == 200, url
         else:
             assert resp.status_code == 302, url
@@ -69,7 +85,9 @@ def test_other_roles_are_refused_everywhere_and_it_is_audited(make_client, world
     denied = events("denied")
     assert len(denied) == len(routes)
     assert {e.actor_name for e in denied} == {username}
-    assert {e.summary for e in denied} == {"manage_users", "view_audit"}
+    # The invitation routes: a secretary may use them, but not for another community or its accounts.
+    refused = {"invite", "revoke"} if username == "secretary1" else {"invite_users"}
+    assert {e.summary for e in denied} == {"manage_users", "view_audit"} | refused
     assert {e.ip for e in denied} == {"127.0.0.1"}
 
 
@@ -93,7 +111,6 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, world):
 
 def test_a_post_without_csrf_token_is_refused_and_creates_nothing(make_client, world):
     admin = logged_in(make_client, "admin")
-    resp = admin.post("/admin/users/new", {"username": "forged", "display_name": "Forged",
-                                           "password": "plenty-long-secret-7"}, csrf=False)
+    resp = admin.post("/admin/users/new", {"username": "forged", "display_name": "Forged"}, csrf=False)
     assert resp.status_code == 400
     assert db.session.scalars(db.select(User).filter_by(username="forged")).first() is None

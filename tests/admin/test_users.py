@@ -4,8 +4,9 @@ import re
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from gridapp.auth.models import LoginSession, User
+from gridapp.auth.models import Invitation, LoginSession, User
 from gridapp.extensions import db
+from gridapp.timeutil import utcnow
 from tests.admin.helpers import events, fresh_user, logged_in
 from tests.conftest import DEFAULT_PASSWORD
 from tests.factories import make_user
@@ -14,8 +15,7 @@ NEW_PASSWORD = "plenty-long-secret-7"
 
 
 def _new(admin, **fields):
-    data = {"username": "newbie", "display_name": "新来的", "phone": "", "email": "",
-            "password": NEW_PASSWORD, **fields}
+    data = {"username": "newbie", "display_name": "新来的", "phone": "", "email": "", **fields}
     return admin.post("/admin/users/new", data)
 
 
@@ -92,44 +92,55 @@ def test_list_queries_do_not_grow_with_the_number_of_accounts(app, make_client, 
 
 # --- creating ------------------------------------------------------------------------------------
 
-def test_admin_creates_an_account_with_a_hashed_password(make_client, world):
+def test_admin_creates_an_account_without_a_password_and_its_invitation(make_client, world):
     admin = logged_in(make_client, "admin")
     resp = _new(admin, phone="139 0000-1234", email="newbie@example.org", is_party_member="y")
     user = fresh_user("newbie")
     assert resp.status_code == 302 and resp.headers["Location"] == f"/admin/users/{user.id}"
     assert user.display_name == "新来的" and user.phone == "13900001234" and user.is_party_member
     assert user.active and user.roles == []
-    assert user.password_hash != NEW_PASSWORD and NEW_PASSWORD not in user.password_hash
-    assert check_password_hash(user.password_hash, NEW_PASSWORD)
+    # No password: its owner chooses one with the invitation.
+    assert user.password_hash is None and user.password_changed_at is None
+    [invitation] = db.session.scalars(select(Invitation).where(Invitation.user_id == user.id)).all()
+    assert invitation.created_by_id == world.admin.id and invitation.state(utcnow()) == "pending"
     created = events("user_created")
     assert [(e.actor_name, e.object_id, e.object_name, e.ip) for e in created] == [
         ("admin", user.id, "newbie", "127.0.0.1")]
-    assert "13900001234" not in created[0].summary and NEW_PASSWORD not in created[0].summary
-    assert "Account newbie created" in admin.get(resp.headers["Location"]).get_data(as_text=True)
-    # The new account can log in with its first password.
-    newbie = make_client()
-    assert newbie.post("/login", {"username": "newbie", "password": NEW_PASSWORD}).status_code == 302
+    assert "13900001234" not in created[0].summary
+    [invited] = events("invitation_created")
+    assert (invited.actor_name, invited.object_id) == ("admin", user.id)
+    page = admin.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Account newbie created, without a password" in page
+    assert 'id="invitation-link-text"' in page and "<svg" in page
+    # Nobody gets in with a password meanwhile, not even an empty one.
+    for password in (NEW_PASSWORD, "", "!"):
+        assert make_client().post("/login", {"username": "newbie", "password": password}).status_code == 200
 
 
-def test_weak_and_common_passwords_are_refused_with_the_reason(make_client, world):
+def test_the_new_account_form_asks_for_no_password(make_client, world):
+    html = logged_in(make_client, "admin").get("/admin/users/new").get_data(as_text=True)
+    assert 'type="password"' not in html
+    assert "The account gets no password: its owner chooses one with an invitation link" in html
+    assert "for 7 days" in html
+
+
+def test_weak_and_common_passwords_are_refused_with_the_reason_when_resetting(make_client, world):
     admin = logged_in(make_client, "admin")
-    short = _new(admin, password="short7")
-    assert short.status_code == 422
-    assert "at least 8 characters" in short.get_data(as_text=True)
-    common = _new(admin, password="password1")
+
+    def reset(password):
+        return admin.post(f"/admin/users/{world.vol1.id}/password", {"new_password": password})
+
+    short = reset("short7")
+    assert short.status_code == 422 and "at least 8 characters" in short.get_data(as_text=True)
+    common = reset("password1")
     html = common.get_data(as_text=True)
     assert common.status_code == 422 and "among the most common" in html
-    assert 'value="newbie"' in html and 'value="新来的"' in html  # the input is kept
-    assert 'value="password1"' not in html  # but never the password
-    same = _new(admin, password="newbie-account")
-    assert same.status_code == 422 and "must not contain your username, name or phone number" in same.get_data(
-        as_text=True)
-    pinyin = _new(admin, password="zhangwei123")
+    assert 'value="password1"' not in html  # never the password
+    pinyin = reset("zhangwei123")
     assert pinyin.status_code == 422 and "name or phrase in pinyin" in pinyin.get_data(as_text=True)
-    fine = _new(admin, password="maple-river-91")
-    assert fine.status_code == 302  # long and unpredictable is fine
-    db.session.expire_all()
-    assert db.session.scalars(select(User).where(User.username == "newbie")).one()
+    assert check_password_hash(fresh_user("vol1").password_hash, DEFAULT_PASSWORD)
+    assert reset("maple-river-91").status_code == 302  # long and unpredictable is fine
+    assert check_password_hash(fresh_user("vol1").password_hash, "maple-river-91")
 
 
 def test_duplicate_username_or_phone_shows_the_form_again(make_client, world):

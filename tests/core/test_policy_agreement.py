@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from gridapp.auth import policy as auth_policy
 from gridapp.auth.models import User
 from gridapp.demo import seed
 from gridapp.disinfection import policy as disinfection_policy
@@ -24,6 +25,7 @@ from gridapp.policy import (
     compound_clause,
     grid_clause,
     household_clause,
+    invite_community_clause,
     scope_of,
     webhook_clauses,
 )
@@ -59,6 +61,10 @@ RULES = [
     ("manage a grid's group robots", Grid,
      lambda u: _ids(select(Grid.id).where(webhook_clauses(u)[1])) if webhook_clauses(u) else set(),
      lambda u, o: can(u, "manage_webhooks", o)),
+    ("invite an account", User, lambda u: _ids(select(User.id).where(auth_policy.invitable_clause(u))),
+     lambda u, o: can(u, "invite", o)),
+    ("handle a community's invitations", Community,
+     lambda u: _ids(select(Community.id).where(invite_community_clause(u))), lambda u, o: can(u, "invite", o)),
     ("view household", Household, lambda u: _ids(_households(household_clause(u))),
      lambda u, o: can(u, "view", o)),
     ("file an errand for a household", Household, _filing,

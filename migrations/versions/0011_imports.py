@@ -1,13 +1,13 @@
 """imports: one row per spreadsheet import (preview, confirmation, report)
 
-Revision ID: 0010_imports
-Revises: 0009_session_reauthentication
+Revision ID: 0011_imports
+Revises: 0010_invitations
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0010_imports'
-down_revision = '0009_session_reauthentication'
+revision = '0011_imports'
+down_revision = '0010_invitations'
 branch_labels = None
 depends_on = None
 
