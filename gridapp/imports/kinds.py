@@ -12,10 +12,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 
+from gridapp.audit.services import record
+from gridapp.auth import invitations
+from gridapp.auth import services as auth
+from gridapp.auth.models import RoleAssignment, User
+from gridapp.auth.policy import held_within
 from gridapp.core.rules import RuleError
 from gridapp.disinfection import services as disinfection
 from gridapp.disinfection.models import DisinfectionPoint
@@ -135,16 +141,19 @@ class Places:
     """The town's communities, grids and compounds by name, loaded once per import (a few thousand
     rows at most, whatever the number of households), and the importer's reach."""
 
-    def __init__(self, town, communities: set[int] | None, actor=None):
+    def __init__(self, town, communities: set[int] | None, actor=None, *, url_root: str = "",
+                 dry_run: bool = False):
         self.town = town
         self.reach = communities  # None: the whole town
         self.actor = actor  # who confirmed the import: the features' own audit events name them
+        self.url_root = url_root  # the address staff used: invitation links sent by the job point there
+        self.dry_run = dry_run  # the preview: nothing leaves gridapp (no invitation is sent)
         self.communities = {c.name: c for c in db.session.scalars(
             select(Community).where(Community.town_id == town.id))}
         self.grids = {(g.community_id, g.name): g for g in db.session.scalars(
             select(Grid).join(Community).where(Community.town_id == town.id))}
         self._compounds = None
-        self._units = None
+        self._orgs: dict = {}
 
     def compounds(self) -> dict:
         if self._compounds is None:
@@ -158,12 +167,20 @@ class Places:
         return self._compounds
 
     def work_unit(self, name: str) -> int:
-        if self._units is None:
-            self._units = dict(db.session.execute(select(WorkUnit.name, WorkUnit.id)).all())
-        found = self._units.get(name)
+        return self.org(WorkUnit, name, "work_unit")
+
+    def org(self, model, name: str, key: str) -> int:
+        """A property company's or work unit's id by its name; it must be known already."""
+        known = self._orgs.get(model)
+        if known is None:
+            known = self._orgs[model] = dict(db.session.execute(select(model.name, model.id)).all())
+        found = known.get(name)
         if found is None:
-            raise RowError("work_unit", _("No work unit named %(name)s: add it first (as a compound's work unit, "
-                                          "or by the administrator).", name=name))
+            if model is WorkUnit:
+                raise RowError(key, _("No work unit named %(name)s: add it first (as a compound's work unit, "
+                                      "or by the administrator).", name=name))
+            raise RowError(key, _("No property company named %(name)s: add it first (with the compounds it "
+                                  "looks after).", name=name))
         return found
 
     def community(self, name: str, *, key: str = "community") -> Community:
@@ -529,6 +546,158 @@ class PointsKind(Kind):
                    tasks.get(p.task, p.task), p.windows]
 
 
+ROLE_WORDS = {"志愿者": "volunteer", "党员志愿者": "volunteer", "网格员": "grid_member", "楼院长": "building_head",
+              "楼栋长": "building_head", "书记": "secretary", "社区书记": "secretary", "村书记": "secretary",
+              "支部书记": "secretary", "物业负责人": "property_manager", "物业": "property_manager",
+              "单位联络人": "unit_contact", "联络人": "unit_contact"}
+_ROLE_EXPORT = {"volunteer": "志愿者", "grid_member": "网格员", "building_head": "楼院长", "secretary": "书记",
+                "property_manager": "物业负责人", "unit_contact": "单位联络人"}
+
+
+def roles(value: str) -> tuple[str, ...]:
+    words = [w for w in re.split(r"[,，、;；/\s]+", value.strip()) if w]
+    out = []
+    for w in words:
+        role = ROLE_WORDS.get(w) or (w.lower() if w.lower() in _ROLE_EXPORT else None)
+        if role is None:
+            raise ValueError(_("Unknown role %(role)s: write 志愿者, 网格员, 楼院长, 书记, 物业负责人 or 单位联络人.",
+                               role=w))
+        if role not in out:
+            out.append(role)
+    return tuple(out)
+
+
+def email(value: str) -> str:
+    v = value.strip()
+    if v and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+        raise ValueError(_("Not an e-mail address."))
+    return v
+
+
+class AccountsKind(Kind):
+    """People: volunteers, grid members, building heads … by their mobile number, each with the roles
+    the row names on its places. A new account has no password: it gets an invitation."""
+
+    def check(self, places, v):
+        community = places.community(v["community"])
+        if not v["phone"]:
+            raise RowError("phone", _("Required."))
+        grants = []
+        for role in v["roles"]:
+            if role in ("volunteer", "secretary"):
+                grants.append((role, community.id))
+            elif role == "grid_member":
+                if not v["grid"]:
+                    raise RowError("grid", _("A grid member needs the grid."))
+                grants.append((role, places.grid(community, v["grid"]).id))
+            elif role == "building_head":
+                if not v["compound"]:
+                    raise RowError("compound", _("A building head needs the compound."))
+                grants.append((role, places.compound(community, v["grid"], v["compound"])))
+            elif role == "property_manager":
+                if not v["property_company"]:
+                    raise RowError("property_company", _("A property manager needs the property company."))
+                grants.append((role, places.org(PropertyCompany, v["property_company"], "property_company")))
+            elif role == "unit_contact":
+                if not v["work_unit"]:
+                    raise RowError("work_unit", _("A work-unit contact needs the work unit."))
+                grants.append((role, places.work_unit(v["work_unit"])))
+        if not grants:
+            raise RowError("roles", _("Required."))
+        v["grants"] = grants
+        v["username"] = v["username"] or v["phone"]
+        return v["phone"]
+
+    def write(self, places, rows):
+        phones = [k for _l, _v, k in rows]
+        by_phone = {u.phone: u for u in db.session.scalars(select(User).where(User.phone.in_(phones)))}
+        taken = set(db.session.scalars(select(User.username).where(
+            func.lower(User.username).in_([v["username"].lower() for _l, v, _k in rows]))))
+        out = []
+        for _line, v, key in rows:
+            user = by_phone.get(key)
+            held = {(ra.role, ra.scope_id) for ra in user.roles} if user is not None else set()
+            if places.reach is not None and any(g[0] == "secretary" and g not in held for g in v["grants"]):
+                out.append(RowError("roles", _("Only the administrator gives the secretary's role.")))
+                continue
+            if user is None:
+                if v["username"] in taken or v["username"].lower() in {t.lower() for t in taken}:
+                    out.append(RowError("username", _("This username is already taken.")))
+                    continue
+                user = auth.create_user(places.actor, username=v["username"], display_name=v["name"], phone=key,
+                                        email=v["email"] or None, is_party_member=v["party_member"])
+                for role, scope_id in v["grants"]:
+                    auth.assign_role(places.actor, user, role, scope_id)
+                db.session.flush()
+                if places.dry_run:
+                    invitations.invite(places.actor, user, deliver=False)
+                else:  # the link in the message points where the confirming staff member works
+                    with current_app.test_request_context(base_url=places.url_root or None):
+                        invitations.invite(places.actor, user)
+                taken.add(user.username)
+                out.append(CREATED)
+                continue
+            if places.reach is not None and not held_within(user, places.reach):  # as for inviting them
+                out.append(RowError("phone", _("This phone belongs to an account outside your community: ask the "
+                                               "administrator.")))
+                continue
+            values = self.given(v, {"display_name": v["name"], "is_party_member": v["party_member"],
+                                    "email": v["email"] or None},
+                               {"display_name": "name", "is_party_member": "party_member"})
+            missing = [g for g in v["grants"] if g not in held]
+            changed = {k: val for k, val in values.items() if getattr(user, k) != val}
+            for k, val in changed.items():
+                setattr(user, k, val)
+            for role, scope_id in missing:
+                auth.assign_role(places.actor, user, role, scope_id)
+            if changed:
+                record("user_updated", user, actor=places.actor,
+                       summary="import: " + ", ".join(sorted(changed)))
+            out.append(UPDATED if changed or missing else UNCHANGED)
+        db.session.flush()
+        return out
+
+    def export_rows(self, places):
+        """One row per account holding a role on a place of the importer's reach: its community, its
+        first grid and compound, all its roles (an account with two grids shows the first: importing
+        never takes a role away)."""
+        communities = {c.id: c for c in places.communities.values()
+                       if places.reach is None or c.id in places.reach}
+        grids = {g.id: g for g in places.grids.values() if g.community_id in communities}
+        compounds = {cid: (gid, name) for cid, gid, name in db.session.execute(
+            select(Compound.id, Compound.grid_id, Compound.name).where(Compound.grid_id.in_(grids)))}
+        orgs = {("property_company", i): n for i, n in db.session.execute(select(PropertyCompany.id,
+                                                                                 PropertyCompany.name))}
+        orgs |= {("work_unit", i): n for i, n in db.session.execute(select(WorkUnit.id, WorkUnit.name))}
+        users = db.session.scalars(select(User).join(RoleAssignment).where(
+            RoleAssignment.role.in_(list(_ROLE_EXPORT))).distinct().order_by(User.id))
+        for user in users:
+            row = {"community": None, "grid": "", "compound": "", "property_company": "", "work_unit": ""}
+            names = []
+            for ra in user.roles:
+                if ra.role not in _ROLE_EXPORT:
+                    continue
+                community_id = {"community": ra.scope_id, "grid": getattr(grids.get(ra.scope_id), "community_id",
+                                                                            None)}.get(ra.scope_type)
+                if ra.scope_type == "compound" and ra.scope_id in compounds:
+                    gid, cname = compounds[ra.scope_id]
+                    community_id = grids[gid].community_id
+                    row["compound"] = row["compound"] or cname
+                    row["grid"] = row["grid"] or grids[gid].name
+                if ra.scope_type == "grid" and ra.scope_id in grids:
+                    row["grid"] = row["grid"] or grids[ra.scope_id].name
+                if ra.scope_type in ("property_company", "work_unit"):
+                    row[ra.scope_type] = row[ra.scope_type] or orgs.get((ra.scope_type, ra.scope_id), "")
+                if community_id in communities and row["community"] is None:
+                    row["community"] = communities[community_id].name
+                names.append(_ROLE_EXPORT[ra.role])
+            if row["community"] is None:
+                continue  # no role in the importer's communities (or only on an organisation)
+            yield [user.display_name, user.phone or "", row["community"], row["grid"], row["compound"],
+                   row["property_company"], row["work_unit"], "、".join(dict.fromkeys(names)),
+                   "是" if user.is_party_member else "否", user.username, user.email or ""]
+
+
 def _grid_and_compound_names():
     grids = dict(db.session.execute(select(Grid.id, Grid.name)).all())
     compounds = {cid: (grids.get(gid, ""), name) for cid, gid, name in
@@ -617,6 +786,25 @@ KINDS = {
         natural_key=_l("the point's name within its compound or public place"),
         notes=_l("Give a compound or a public place, not both. Windows are written as 06:00-10:00, separated by "
                  "commas; empty means the task's defaults.")),
+    "accounts": AccountsKind(
+        "accounts", _l("People (accounts)"),
+        (Field("name", "姓名", required=True, aliases=("名字", "Name"), example="李梅"),
+         Field("phone", "手机号", required=True, parse=phone, aliases=("手机", "联系电话", "电话", "Phone"),
+               example="13800005678"),
+         _COMMUNITY, _GRID,
+         Field("compound", "小区", aliases=("楼院", "Compound"), example=""),
+         Field("property_company", "物业公司", aliases=("物业", "Property company"), example=""),
+         Field("work_unit", "单位", aliases=("负责单位", "Work unit"), example=""),
+         Field("roles", "角色", required=True, parse=roles, aliases=("身份", "Roles"), example="志愿者", width=16),
+         Field("party_member", "党员", parse=yes_no, aliases=("是否党员", "Party member"), example="是", width=8),
+         Field("username", "用户名", parse=text(64), aliases=("登录名", "Username"), example=""),
+         Field("email", "邮箱", parse=email, aliases=("电子邮箱", "E-mail"), example="", width=20)),
+        natural_key=_l("the mobile number"),
+        notes=_l("Roles: 志愿者, 网格员 (with the grid), 楼院长 (with the compound), 书记 (administrator only), "
+                 "物业负责人 (with the property company), 单位联络人 (with the work unit); several separated by 、. "
+                 "A new account has no password: it is sent an invitation by SMS or e-mail where those are set up, "
+                 "and the printable sheet of invitations serves the others. The username defaults to the mobile "
+                 "number. Importing adds roles, never takes one away.")),
 }
 
 

@@ -32,6 +32,8 @@ class ImportRun(db.Model):
     # The report: created / updated / unchanged / skipped, the skipped rows' reasons; or why it failed.
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     failure: Mapped[str] = mapped_column(Text, default="")
+    # The address the confirming person used (https://grid.example/): invitation links sent by the job point there.
+    url_root: Mapped[str] = mapped_column(String(200), default="")
 
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])

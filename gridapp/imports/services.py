@@ -130,11 +130,11 @@ def _parse(kind: Kind, index: dict, row: list[str]) -> dict:
     return values
 
 
-def _run(run: ImportRun, path: Path, *, on_progress=None) -> Tally:
+def _run(run: ImportRun, path: Path, *, on_progress=None, dry_run: bool = False) -> Tally:
     """Read, check and write every row of the run's file into the current transaction."""
     kind = KINDS[run.kind]
     places = Places(the_town(), None if run.community_id is None else {run.community_id},
-                    actor=run.confirmed_by or run.created_by)
+                    actor=run.confirmed_by or run.created_by, url_root=run.url_root, dry_run=dry_run)
     tally = Tally()
     index, header_line, rows = open_rows(path, run.file_name, kind.aliases(), kind.required())
     missing = [kind.header(k) for k in sorted(kind.required()) if k not in index]
@@ -220,7 +220,7 @@ def upload(user, kind_name: str, storage) -> ImportRun:
 def _dry_run(run: ImportRun, path: Path) -> dict:
     with db.session.begin_nested() as savepoint:
         try:
-            tally = _run(run, path)
+            tally = _run(run, path, dry_run=True)
         finally:
             savepoint.rollback()
     db.session.expire_all()
@@ -237,13 +237,14 @@ def discard(user, run: ImportRun) -> None:
     db.session.refresh(run)
 
 
-def confirm(user, run: ImportRun) -> bool:
-    """previewed (or failed) → queued, once; the caller commits and then enqueues the job."""
+def confirm(user, run: ImportRun, url_root: str = "") -> bool:
+    """previewed (or failed) → queued, once; the caller commits and then enqueues the job.
+    `url_root` is the address the confirming person uses: links the job sends point there."""
     if not (run.preview or {}).get("total"):
         raise Conflict(_("The file has no rows to import."))
     done = db.session.execute(
         update(ImportRun).where(ImportRun.id == run.id, ImportRun.status.in_(("previewed", "failed")))
-        .values(status="queued", confirmed_by_id=user.id, confirmed_at=utcnow(), failure="")
+        .values(status="queued", confirmed_by_id=user.id, confirmed_at=utcnow(), failure="", url_root=url_root[:200])
         .execution_options(synchronize_session=False)).rowcount
     if not done:
         raise Conflict(_("This import has already been confirmed."))

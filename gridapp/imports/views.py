@@ -5,7 +5,7 @@ updated, skipped and why) with Confirm and Discard; then the progress while the 
 htmx refreshes every two seconds (without JavaScript the page reloads itself with a meta refresh);
 then the report.
 """
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -105,7 +105,7 @@ def run(run_id):
 def confirm(run_id):
     run = _run_or_404(run_id, "confirm")
     try:
-        services.confirm(current_user, run)
+        services.confirm(current_user, run, url_root=request.url_root)
     except RuleError as exc:
         db.session.rollback()
         flash(str(exc), "error")

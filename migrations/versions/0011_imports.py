@@ -31,6 +31,7 @@ def upgrade():
         sa.Column('preview', sa.JSON(), nullable=False),
         sa.Column('report', sa.JSON(), nullable=False),
         sa.Column('failure', sa.Text(), nullable=False),
+        sa.Column('url_root', sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(['community_id'], ['communities.id']),
         sa.ForeignKeyConstraint(['confirmed_by_id'], ['users.id']),
         sa.ForeignKeyConstraint(['created_by_id'], ['users.id']),
