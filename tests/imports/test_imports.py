@@ -306,3 +306,26 @@ def test_a_left_out_column_keeps_the_households_values_and_an_empty_cell_clears_
                                                ["城关社区", "阳光小区", "1", "1", "101", "张三", ""]]), "h.xlsx")
     db.session.expire_all()
     assert db.session.get(Household, world.h1.id).phone == ""
+
+
+@pytest.mark.parametrize("kind", ["places", "compounds", "households", "checkpoints", "points", "accounts"])
+def test_every_template_reads_back_as_its_kind_with_only_the_example(client, world, kind):
+    client.login("admin")
+    resp = client.get(f"/imports/template/{kind}.xlsx")
+    assert resp.status_code == 200
+    headers = [c.value for c in next(load_workbook(io.BytesIO(resp.data)).active.iter_rows(min_row=2, max_row=2))]
+    required = [f.header + "*" for f in services.KINDS[kind].fields if f.required]
+    assert set(required) <= set(headers) and all(h for h in headers)
+    assert upload(client, kind, resp.data, name=f"{kind}.xlsx").status_code == 303
+    p = last_run().preview
+    assert (p["total"], p["examples"]) == (0, 1)
+
+
+def test_a_secretary_is_offered_every_kind_but_gets_her_own_community_in_exports(client, world):
+    client.login("secretary1")
+    page = client.get("/imports/").get_data(as_text=True)
+    assert all(f'id="kind-{k}"' in page for k in services.KINDS)
+    client.confirm_password()
+    ws = load_workbook(io.BytesIO(client.get("/imports/export/households.xlsx").data)).active
+    communities = {row[0] for row in ws.iter_rows(min_row=3, values_only=True)}
+    assert communities == {"城关社区"}
