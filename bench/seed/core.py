@@ -100,7 +100,10 @@ class Builder:
                 if d.is_scalar:
                     out[col.name] = d.arg
                 elif d.is_callable:
-                    out[col.name] = d.arg(None)
+                    try:
+                        out[col.name] = d.arg(None)
+                    except AttributeError:  # a default that reads the row being inserted: the builder gives it
+                        continue
             self._defaults[table.name] = out
         return self._defaults[table.name]
 
