@@ -14,11 +14,12 @@ _HASH_CACHE = {}
 
 
 def make_user(username, *roles, password=DEFAULT_PASSWORD, active=True, **fields):
-    """roles: role names, or (role, place) pairs for roles held on a place."""
-    if password not in _HASH_CACHE:
+    """roles: role names, or (role, place) pairs for roles held on a place. password=None: an account
+    without a password yet (one that waits for its invitation)."""
+    if password is not None and password not in _HASH_CACHE:
         _HASH_CACHE[password] = hash_password(password)
     user = User(username=username, display_name=fields.pop("display_name", username.title()),
-                password_hash=_HASH_CACHE[password], active=active, **fields)
+                password_hash=_HASH_CACHE.get(password), active=active, **fields)
     db.session.add(user)
     db.session.flush()
     for r in roles:
@@ -30,15 +31,7 @@ def make_user(username, *roles, password=DEFAULT_PASSWORD, active=True, **fields
 
 def make_invitee(username, *roles, **fields):
     """An account without a password yet (roles as for make_user)."""
-    user = User(username=username, display_name=fields.pop("display_name", username.title()), password_hash=None,
-                active=fields.pop("active", True), **fields)
-    db.session.add(user)
-    db.session.flush()
-    for r in roles:
-        role, place = (r, None) if isinstance(r, str) else r
-        assign_role(None, user, role, getattr(place, "id", 0))
-    db.session.commit()
-    return user
+    return make_user(username, *roles, password=None, **fields)
 
 
 def make_invitation(user, created_by=None, days=7, now=None):
