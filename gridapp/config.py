@@ -132,6 +132,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # many archives to keep there (0: all). When the job runs: backup_cron().
         "BACKUP_DIR": env.get("BACKUP_DIR") or None,
         "BACKUP_KEEP": max(0, int(env.get("BACKUP_KEEP", "7"))),
+        # An uploaded spreadsheet waiting for confirmation (or a retry) is kept this many days.
+        "IMPORT_FILE_DAYS": int(env.get("IMPORT_FILE_DAYS", "7")),
         "TESTING": False,
     }
     if overrides:

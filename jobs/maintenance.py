@@ -1,10 +1,11 @@
-"""Housekeeping jobs for the foundation: expired login sessions, the nightly backup."""
+"""Housekeeping jobs for the foundation: expired login sessions, stale import files, the nightly backup."""
 import logging
 
 from flask import current_app
 
 from gridapp.auth.services import purge_sessions
 from gridapp.extensions import db
+from gridapp.imports.services import forget_stale_files
 from gridapp.ops.backup import create_backup
 from jobs import in_app_context, instant
 
@@ -16,6 +17,14 @@ def purge_expired_sessions(at: str | None = None) -> int:
     """Delete login sessions that were ended or idle past SESSION_IDLE_DAYS."""
     now = instant(at)
     removed = purge_sessions(now)
+    db.session.commit()
+    return removed
+
+
+@in_app_context
+def purge_import_files(at: str | None = None) -> int:
+    """Delete the files of imports left unconfirmed (or failed) past IMPORT_FILE_DAYS."""
+    removed = forget_stale_files(instant(at))
     db.session.commit()
     return removed
 

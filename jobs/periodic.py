@@ -6,7 +6,7 @@ from gridapp.config import backup_cron
 from jobs.disinfection import sweep_disinfection
 from jobs.duty import generate_shifts, sweep_duty
 from jobs.errands import sweep_errands
-from jobs.maintenance import back_up, purge_expired_sessions
+from jobs.maintenance import back_up, purge_expired_sessions, purge_import_files
 from jobs.notifications import relay_outbox
 from jobs.supervision import escalate_rectification, remind_rectification
 
@@ -26,6 +26,9 @@ PERIODIC_JOBS = [
              interval=30, job_timeout=120),
     Periodic("purge-sessions", purge_expired_sessions, "Delete ended and long-idle login sessions",
              cron="17 * * * *", job_timeout=120),
+    Periodic("purge-import-files", purge_import_files,
+             "Delete the uploaded files of imports left unconfirmed or failed past IMPORT_FILE_DAYS",
+             cron="23 3 * * *", job_timeout=120),
     Periodic("remind-rectification", remind_rectification,
              "Remind owners of rectification items before and at the due time", interval=300, job_timeout=240),
     Periodic("escalate-rectification", escalate_rectification,

@@ -11,6 +11,7 @@ Idempotent by natural key: importing the same file again creates nothing and cha
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -233,7 +234,9 @@ def discard(user, run: ImportRun) -> None:
                               .values(status="discarded").execution_options(synchronize_session=False)).rowcount
     if not done:
         raise Conflict(_("This import has already been confirmed."))
-    (folder() / run.stored_name).unlink(missing_ok=True)
+    if run.stored_name:
+        (folder() / run.stored_name).unlink(missing_ok=True)
+    db.session.execute(update(ImportRun).where(ImportRun.id == run.id).values(stored_name=""))
     db.session.refresh(run)
 
 
@@ -276,9 +279,9 @@ def execute(run_id: int, on_progress=None) -> dict | None:
     if not claimed:
         return None
     run = db.session.get(ImportRun, run_id)
-    path = folder() / run.stored_name
+    path = folder() / run.stored_name if run.stored_name else None
     try:
-        if not path.exists():
+        if path is None or not path.exists():
             raise UnreadableFile(_("The uploaded file is no longer on the server: upload it again."))
         tally = _run(run, path, on_progress=on_progress)
         report = tally.as_dict()
@@ -298,7 +301,25 @@ def execute(run_id: int, on_progress=None) -> dict | None:
             return None
         raise
     path.unlink(missing_ok=True)
+    run.stored_name = ""
+    db.session.commit()
     return report
+
+
+def forget_stale_files(now=None) -> int:
+    """Uploaded files of imports left waiting: previews nobody confirmed within IMPORT_FILE_DAYS are
+    discarded, and a failed import's file is deleted after as long (trying again then asks for the
+    file again). Returns how many files were deleted. The caller commits."""
+    before = (now or utcnow()) - timedelta(days=current_app.config["IMPORT_FILE_DAYS"])
+    stale = db.session.scalars(select(ImportRun).where(ImportRun.status.in_(("previewed", "failed")),
+                                                       ImportRun.created_at < before,
+                                                       ImportRun.stored_name != "")).all()
+    for run in stale:
+        (folder() / run.stored_name).unlink(missing_ok=True)
+        if run.status == "previewed":
+            run.status = "discarded"
+        run.stored_name = ""
+    return len(stale)
 
 
 # --- lists ----------------------------------------------------------------------------------------

@@ -329,3 +329,20 @@ def test_a_secretary_is_offered_every_kind_but_gets_her_own_community_in_exports
     ws = load_workbook(io.BytesIO(client.get("/imports/export/households.xlsx").data)).active
     communities = {row[0] for row in ws.iter_rows(min_row=3, values_only=True)}
     assert communities == {"城关社区"}
+
+
+def test_files_of_imports_left_waiting_are_deleted_after_their_days(client, world, clock):
+    from jobs.maintenance import purge_import_files
+
+    clock.town("2026-12-01 09:00")
+    client.login("admin")
+    upload(client, "households", xlsx_bytes([HOUSEHOLD_HEADERS, ROWS[1]]))
+    waiting = last_run()
+    path = services.folder() / waiting.stored_name
+    clock.town("2026-12-07 09:00")
+    assert purge_import_files() == 0 and path.exists()
+    clock.town("2026-12-08 09:30")
+    assert purge_import_files() == 1 and not path.exists()
+    assert last_run().status == "discarded"
+    assert client.post(f"/imports/{waiting.id}/confirm").status_code == 303
+    assert last_run().status == "discarded"
