@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o gridapp/translations/messages.pot --no-location --sort-output --no-wrap .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o gridapp/translations/messages.pot --no-location --sort-output --no-wrap .
 	$(BIN)/pybabel update -i gridapp/translations/messages.pot -d gridapp/translations --no-fuzzy-matching --no-wrap
 
 run: bootstrap

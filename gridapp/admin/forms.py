@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from gridapp.audit.labels import action_label, object_label
 from gridapp.auth.models import ROLES
 from gridapp.core.forms import Form
 from gridapp.core.templating import ROLE_LABELS
@@ -87,8 +88,8 @@ class AuditFilterForm(Form):
     date_to = DateField(_l("To"), validators=[Optional()])
 
     def set_choices(self, actions, object_types):
-        self.action.choices = [("", _l("All actions"))] + [(a, a) for a in actions]
-        self.object_type.choices = [("", _l("All objects"))] + [(t, t) for t in object_types]
+        self.action.choices = [("", _l("All actions"))] + [(a, action_label(a)) for a in actions]
+        self.object_type.choices = [("", _l("All objects"))] + [(t, object_label(t)) for t in object_types]
 
     def filters(self) -> dict:
         """The valid filters only: a bad value is shown with its error and otherwise ignored."""

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from gridapp import policy
+from gridapp.audit.labels import action_label, object_label
 from gridapp.notifications.services import unread_count
 from gridapp.timeutil import to_local
 
@@ -76,6 +77,9 @@ def init_app(app):
             "community_kinds": COMMUNITY_KIND_LABELS,
             "channel_labels": CHANNEL_LABELS,
         }
+
+    app.add_template_filter(action_label, "audit_action")
+    app.add_template_filter(object_label, "audit_object")
 
     @app.template_filter("local")
     def _local(value, fmt="yyyy-MM-dd HH:mm"):

@@ -211,7 +211,7 @@ def create_points(actor, *, compound: Compound | None = None, community: Communi
                                         windows=windows, active=True, created_at=now))
     db.session.add_all(points)
     db.session.flush()
-    record("create", compound or community, actor=actor,
+    record("disinfection_points_created", compound or community, actor=actor,
            summary=f"disinfection points: {kind} × {count} ({task})")
     _regenerate([p.id for p in points], now)
     return points
@@ -227,7 +227,7 @@ def update_point(actor, point: DisinfectionPoint, values: dict, now: datetime | 
     point.windows = windows
     point.active = bool(values.get("active"))
 
-    record("update", point, actor=actor,
+    record("disinfection_point_updated", point, actor=actor,
            summary=describe_changes(before, {"name": point.name, "windows": point.windows, "active": point.active}))
     db.session.flush()
     if point.active:
@@ -249,7 +249,7 @@ def set_risk(actor, compound: Compound, tier: str, now: datetime | None = None) 
     stmt = _insert(CompoundRisk).values(compound_id=compound.id, tier=tier, updated_at=now)
     db.session.execute(stmt.on_conflict_do_update(index_elements=["compound_id"],
                                                   set_={"tier": tier, "updated_at": now}))
-    record("update", compound, actor=actor, summary=f"disinfection risk tier: {before} → {tier}")
+    record("disinfection_risk_set", compound, actor=actor, summary=f"disinfection risk tier: {before} → {tier}")
     ids = db.session.scalars(select(DisinfectionPoint.id).where(DisinfectionPoint.compound_id == compound.id,
                                                                 DisinfectionPoint.active.is_(True))).all()
     if ids:
@@ -342,7 +342,8 @@ def tick(point: DisinfectionPoint, actor: User, *, disinfectant: str = "", note:
         return TickResult("duplicate")
     if disinfectant and disinfectant != point.last_disinfectant:
         point.last_disinfectant = disinfectant
-    record("tick", point, actor=actor, summary=f"{kind}{' ' + slot.window if slot else ''}{' photo' if photo else ''}")
+    record("disinfection_ticked", point, actor=actor,
+           summary=f"{kind}{' ' + slot.window if slot else ''}{' photo' if photo else ''}")
     if slot is not None:
         db.session.refresh(slot)
     return TickResult(kind, slot=slot, round=db.session.get(DisinfectionRound, round_id))
@@ -612,7 +613,7 @@ def resolve_flag(actor, flag: DisinfectionFlag, now: datetime | None = None) -> 
                                                              DisinfectionFlag.resolved_at.is_(None))
                               .values(resolved_at=now or utcnow(), resolved_by_id=actor.id)).rowcount == 1
     if done:
-        record("resolve", flag.point, actor=actor, summary=f"flag {flag.last_day.isoformat()}")
+        record("disinfection_flag_resolved", flag.point, actor=actor, summary=f"flag {flag.last_day.isoformat()}")
     return done
 
 

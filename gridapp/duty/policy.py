@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import and_, false, or_, select, true
 
 from gridapp.core.rules import Machine, Transition
@@ -72,7 +73,7 @@ STATUS_LABELS = {
     "withdrawn": _l("Withdrawn"), "removed": _l("Removed"), "no_show": _l("No-show"),
     "cancelled": _l("Shift cancelled"),
 }
-SHIFT_LABELS = {"open": _l("Open"), "cancelled": _l("Cancelled")}
+SHIFT_LABELS = {"open": lazy_pgettext("shift status", "Open"), "cancelled": _l("Cancelled")}
 CHECK_IN_EARLY = timedelta(minutes=30)
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import false, or_, true
 
 from gridapp.core.rules import Machine, Transition
@@ -19,7 +20,7 @@ from gridapp.timeutil import utcnow
 
 # An errand's states, as people read them.
 STATUS_LABELS = {
-    "open": _l("Open"),
+    "open": lazy_pgettext("errand status", "Open"),
     "claimed": _l("Claimed"),
     "purchased": _l("Purchased"),
     "delivered": _l("Delivered"),

@@ -35,14 +35,14 @@ def test_action_filter_shows_only_that_action(make_client, world):
     admin.post(f"/admin/users/{world.pm1.id}/active", {"active": "0"})
     html = admin.get("/admin/audit?action=user_disabled").get_data(as_text=True)
     rows = _rows(html)
-    assert {r[2] for r in rows} == {"user_disabled"}
-    assert sorted(r[3] for r in rows) == [f"User #{world.pm1.id} pm1", f"User #{world.vol1.id} vol1"]
+    assert {r[2] for r in rows} == {"Disabled an account"}  # words, not the code
+    assert sorted(r[3] for r in rows) == [f"Account #{world.pm1.id} pm1", f"Account #{world.vol1.id} vol1"]
     assert "2 events" in html
     # The action select offers the actions on record, the chosen one selected.
-    assert '<option selected value="user_disabled">user_disabled</option>' in html
-    assert '<option value="login">login</option>' in html
+    assert '<option selected value="user_disabled">Disabled an account</option>' in html
+    assert '<option value="login">Logged in</option>' in html
     # Without the filter, the logins are there too.
-    assert "login" in {r[2] for r in _rows(admin.get("/admin/audit").get_data(as_text=True))}
+    assert "Logged in" in {r[2] for r in _rows(admin.get("/admin/audit").get_data(as_text=True))}
 
 
 def test_actor_and_object_type_filters(make_client, world):
@@ -110,7 +110,7 @@ def test_logins_failed_logins_and_refusals_are_on_the_record(make_client, world)
     assert ("login", "vol1", "vol1", "127.0.0.1") in recorded
     assert ("denied", "vol1", "", "127.0.0.1") in recorded
     html = logged_in(make_client, "leader").get("/admin/audit?action=denied").get_data(as_text=True)
-    assert [(r[1], r[2], r[4]) for r in _rows(html)] == [("vol1", "denied", "view_audit")]
+    assert [(r[1], r[2], r[4]) for r in _rows(html)] == [("vol1", "Was refused an action", "view_audit")]
 
 
 def test_the_trail_is_never_cached(make_client, world):
