@@ -121,8 +121,10 @@ def mine():
     db.session.commit()
     feed_url = url_for("duty.feed", token=token, _external=True)
     mark_personal()
+    # webcal:// makes a phone offer "subscribe" (the calendar then fetches the https or http address).
+    webcal_url = "webcal://" + feed_url.split("://", 1)[1]
     return render_template("duty/mine.html", shifts=services.my_shifts(current_user, now), now=now,
-                           feed_url=feed_url)
+                           feed_url=feed_url, webcal_url=webcal_url)
 
 
 @bp.post("/mine/feed")

@@ -273,6 +273,9 @@ def test_my_shifts_check_in_and_the_calendar_feed(world, client):
     assert f"{later.day.isoformat()} {later.label}" in html
     feed_url = html.split('id="feed-url"')[0].rsplit('value="', 1)[1].split('"')[0]
     path = feed_url.split("localhost", 1)[-1]
+    # The same address to subscribe to (webcal:) and to download once.
+    assert f'id="feed-subscribe" href="webcal://localhost{path}"' in html
+    assert f'id="feed-download" href="{feed_url}"' in html
     ics = client.raw.get(path)
     assert ics.status_code == 200 and ics.headers["Content-Type"].startswith("text/calendar")
     assert "BEGIN:VEVENT" in ics.get_data(as_text=True) and "东门检查点" in ics.get_data(as_text=True)
