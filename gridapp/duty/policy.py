@@ -82,6 +82,11 @@ def cutoff() -> timedelta:
     return timedelta(hours=float(current_app.config.get("DUTY_WITHDRAW_CUTOFF_HOURS", 12)))
 
 
+def withdrawal_open(shift, now) -> bool:
+    """Whether a volunteer may still withdraw from this shift themselves (cutoff() before its start)."""
+    return shift.starts_at > now + cutoff()
+
+
 def _shift_of(shift_condition):
     """A sign-up whose shift meets the condition (SQL, for the UPDATE of a sign-up)."""
     return Signup.shift_id.in_(select(Shift.id).where(shift_condition))
@@ -101,7 +106,7 @@ _ALREADY = _l("This sign-up is already %(status)s.")
 # the time window it is open in (in Python for the buttons, as SQL for the UPDATE).
 SIGNUP = Machine(Signup, STATUS_LABELS, {
     "withdraw": Transition(("signed_up",), "withdrawn", _own, _ALREADY,
-                           when=lambda su, now: su.shift.starts_at > now + cutoff(),
+                           when=lambda su, now: withdrawal_open(su.shift, now),
                            when_sql=lambda now: _shift_of(Shift.starts_at > now + cutoff())),
     "check_in": Transition(("signed_up",), "checked_in", _own, _ALREADY,
                            when=lambda su, now: su.shift.starts_at - CHECK_IN_EARLY <= now < su.shift.ends_at,

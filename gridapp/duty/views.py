@@ -26,7 +26,7 @@ from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
 from gridapp.policy import can, require
-from gridapp.timeutil import town_today, utcnow
+from gridapp.timeutil import to_local, town_today, utcnow
 
 bp = Blueprint("duty", __name__, template_folder="templates")
 
@@ -36,7 +36,8 @@ def _context():
     return {"kind_labels": services.KIND_LABELS, "status_labels": policy.STATUS_LABELS,
             "coverage": services.coverage, "coverage_labels": services.COVERAGE_LABELS,
             "short_label": services.short_label,
-            "withdraw_cutoff_hours": int(policy.cutoff().total_seconds() // 3600)}
+            "withdraw_cutoff_hours": int(policy.cutoff().total_seconds() // 3600),
+            "withdraw_cutoff": policy.cutoff()}
 
 
 def _or_404(obj):
@@ -90,9 +91,17 @@ def signup(shift_id):
     # Only volunteers sign up; whether this shift is in their community is the service's rule,
     # so a refusal says which community the checkpoint belongs to.
     require(current_user, "sign_up_duty")
+
+    def done(_signup):
+        name = services.shift_name(shift)
+        if not policy.withdrawal_open(shift, utcnow()):  # no trap: say at once that it cannot be undone alone
+            return _("Signed up: %(shift)s. Withdrawals have closed for this shift: if you cannot come, ask your "
+                     "grid member to take you off.", shift=name), "warning"
+        return _("Signed up: %(shift)s. You can withdraw until %(until)s.", shift=name,
+                 until=to_local(shift.starts_at - policy.cutoff()).strftime("%Y-%m-%d %H:%M"))
+
     return act(lambda: services.sign_up(shift, current_user), show=partial(_shift_fragment, shift_id),
-               done=_("Signed up: %(shift)s", shift=services.shift_name(shift)),
-               back=back_to(url_for("duty.index", day=shift.day.isoformat())))
+               done=done, back=back_to(url_for("duty.index", day=shift.day.isoformat())))
 
 
 @bp.post("/shifts/<int:shift_id>/withdraw")

@@ -353,3 +353,55 @@ def test_volunteer_page_queries_do_not_grow_with_checkpoints(world, make_client,
         html = c.get(f"/duty/?day={day}").get_data(as_text=True)
     assert html.count('class="shift"') == 41 * 3 and html.count("withdraw-button") >= 1
     assert many["n"] == few["n"] <= 10
+
+
+def _shift_starting_within(cp, low, high) -> Shift:
+    db.session.expire_all()
+    now = utcnow()
+    return db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id,
+                                                  Shift.starts_at > now + timedelta(hours=low),
+                                                  Shift.starts_at <= now + timedelta(hours=high))
+                              .order_by(Shift.starts_at)).first()
+
+
+def test_no_trap_a_late_sign_up_is_warned_before_and_after(world, client):
+    import json
+
+    cp = _now_checkpoint(world)
+    client.login("vol1")
+    soon = _shift_starting_within(cp, 0, 11)  # inside the 12 h withdrawal cut-off
+    html = client.get(f"/duty/?day={soon.day.isoformat()}").get_data(as_text=True)
+    block = html.split(f'id="shift-{soon.id}"', 1)[1].split("</li>", 1)[0]
+    assert "signup-late" in block and "cannot withdraw yourself" in block
+    resp = client.htmx_post(f"/duty/shifts/{soon.id}/signup")
+    toast = json.loads(resp.headers["HX-Trigger"])["gridapp:toast"]
+    assert toast["level"] == "warning" and "Withdrawals have closed" in toast["message"]
+    assert "withdraw-button" not in resp.get_data(as_text=True)  # no button that would be refused
+
+    later = _future_shift(cp, hours=30)
+    resp = client.htmx_post(f"/duty/shifts/{later.id}/signup")
+    toast = json.loads(resp.headers["HX-Trigger"])["gridapp:toast"]
+    assert toast["level"] == "success" and "You can withdraw until" in toast["message"]
+    assert "You can withdraw until" in resp.get_data(as_text=True) and "withdraw-button" in resp.get_data(as_text=True)
+    until = later.starts_at - timedelta(hours=12)
+    from gridapp.timeutil import to_local
+
+    assert to_local(until).strftime("%m-%d %H:%M") in resp.get_data(as_text=True)
+    assert "You can withdraw until" in client.get("/duty/mine").get_data(as_text=True)
+
+
+def test_the_shift_running_now_is_marked_in_progress(world, client):
+    cp = _now_checkpoint(world)
+    now = utcnow()
+    running = db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id, Shift.starts_at <= now,
+                                                     Shift.ends_at > now)).first()
+    if running is None:  # made from today on: the one running now may have started yesterday
+        running = Shift(checkpoint_id=cp.id, day=town_today(), label="00:00-00:00", starts_at=now - timedelta(hours=1),
+                        ends_at=now + timedelta(hours=1), min_people=1, capacity=2)
+        db.session.add(running)
+        db.session.commit()
+    client.login("vol1")
+    html = client.get(f"/duty/?day={running.day.isoformat()}&checkpoint={cp.id}").get_data(as_text=True)
+    block = html.split(f'id="shift-{running.id}"', 1)[1].split("</li>", 1)[0]
+    assert "shift-running" in block and "In progress" in block
+    assert html.count("shift-running") == 1
