@@ -3,7 +3,7 @@ whose row count decides), the claim limit, the board and staff queries, the reco
 a household's details, the sweeps of the jobs, and the statistics."""
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,7 +30,7 @@ from gridapp.grid.models import Community, Compound, Grid, Household
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import scope_of
-from gridapp.timeutil import town_day_and_week_start, town_midnight, town_zone, utcnow
+from gridapp.timeutil import to_local, town_day_and_week_start, town_midnight, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
 NOTICE_KINDS = (
@@ -110,6 +110,23 @@ def cents(amount) -> int | None:
 # --- filing ------------------------------------------------------------------------------------
 
 PICKER_LIMIT = 30
+# The filing form proposes "needed by" this long ahead, at a whole hour, and never in the night:
+# a time that would fall outside DAYTIME moves to the next morning's first hour.
+DEFAULT_LEAD = timedelta(hours=3)
+DAYTIME = (8, 21)  # from 08:00, before 21:00 (town time)
+
+
+def default_needed_by(now: datetime) -> datetime:
+    """The "needed by" a new errand's form proposes (aware, UTC): three hours ahead at the whole hour,
+    or 09:00 the next morning when that falls in the night."""
+    local = to_local(now + DEFAULT_LEAD)
+    local = local.replace(minute=0, second=0, microsecond=0) + (timedelta(hours=1) if local.minute else timedelta())
+    first, last = DAYTIME
+    if local.hour >= last:
+        local = (local + timedelta(days=1)).replace(hour=first + 1)
+    elif local.hour < first:
+        local = local.replace(hour=first + 1)
+    return local.astimezone(UTC)
 
 
 def _like(term: str) -> str:
@@ -358,10 +375,31 @@ def record_contact_view(errand: Errand, user: User, now: datetime | None = None)
                                viewed_at=now or utcnow(), ip=client_ip()))
 
 
-def contact_views(errand: Errand, limit: int = 50) -> list[ContactView]:
-    return list(db.session.scalars(select(ContactView).options(joinedload(ContactView.user))
-                                   .where(ContactView.errand_id == errand.id)
-                                   .order_by(ContactView.id.desc()).limit(limit)))
+@dataclass
+class ViewGroup:
+    """One person's looks at a household's details within one hour of the town's clock."""
+
+    user: User
+    first_at: datetime
+    last_at: datetime
+    count: int
+
+
+def contact_views(errand: Errand, limit: int = 200) -> list[ViewGroup]:
+    """Who saw the resident's details, newest first: a volunteer who opens the page four times in a
+    minute is one line (×4), grouped by person and hour."""
+    rows = db.session.scalars(select(ContactView).options(joinedload(ContactView.user))
+                              .where(ContactView.errand_id == errand.id)
+                              .order_by(ContactView.id.desc()).limit(limit))
+    groups: dict = {}
+    for v in rows:
+        key = (v.user_id, to_local(v.viewed_at).replace(minute=0, second=0, microsecond=0))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = ViewGroup(v.user, v.viewed_at, v.viewed_at, 1)
+        else:
+            group.first_at, group.count = v.viewed_at, group.count + 1
+    return list(groups.values())
 
 
 def timeline(errand: Errand) -> list[ErrandEvent]:

@@ -5,7 +5,6 @@ Actions read the same way: load or 404, `require()` the action, validate the for
 call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise). A refused
 transition says why (who took it, what state it is in) and changes nothing.
 """
-from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -85,7 +84,9 @@ def alerts():
 # --- filing ---------------------------------------------------------------------------------------
 
 def _household_label(h) -> str:
-    return f"{h.compound.name} {h.label} · {h.head_name}"
+    """An option of the picker; the households errands are for say so (an option holds text only)."""
+    marks = [str(text) for flag, text in ((h.housebound, _("Housebound")), (h.living_alone, _("Living alone"))) if flag]
+    return " · ".join([f"{h.compound.name} {h.label}", h.head_name, *marks])
 
 
 def _household_choices(form, q: str):
@@ -125,8 +126,7 @@ def new():
     form = ErrandForm()
     if request.method == "GET":
         form.household_id.data = id_arg("household_id")
-        form.needed_by_at.data = (to_local(utcnow()) + timedelta(hours=3)).replace(
-            tzinfo=None, minute=0, second=0, microsecond=0)
+        form.needed_by_at.data = to_local(services.default_needed_by(utcnow())).replace(tzinfo=None)
     households = _household_choices(form, q)
     if form.validate_on_submit():
         # Whatever id was posted, only a household of the filer's own places is ever taken.

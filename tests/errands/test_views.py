@@ -359,3 +359,44 @@ def test_statistics_and_export(make_client, w, clock):
     assert len(rows) == 3 and rows[2][0] == errand.id and rows[2][14] == 9.9  # title, header, the errand
     flat = " ".join(str(c) for r in rows for c in r if c is not None)
     assert private_bits(flat) == []
+
+
+@pytest.mark.parametrize("town_time,proposed", [
+    ("2026-12-01 00:20", "2026-12-01 09:00"),  # 03:20 would be the night: the first morning hour
+    ("2026-12-01 10:00", "2026-12-01 13:00"),
+    ("2026-12-01 10:05", "2026-12-01 14:00"),  # at a whole hour, never earlier than three hours
+    ("2026-12-01 17:00", "2026-12-01 20:00"),
+    ("2026-12-01 18:00", "2026-12-02 09:00"),  # 21:00 is already evening
+    ("2026-12-01 19:30", "2026-12-02 09:00"),  # 22:30: tomorrow morning
+])
+def test_the_proposed_needed_by_time_is_three_hours_ahead_in_daytime(world, client, clock, town_time, proposed):
+    clock.town(town_time)
+    client.login("head1")
+    html = client.get("/errands/new").get_data(as_text=True)
+    assert f'value="{proposed.replace(" ", "T")}"' in html
+
+
+def test_the_household_picker_says_who_is_housebound_or_alone(world, client):
+    world.h2.living_alone = True
+    db.session.commit()
+    client.login("head1")
+    html = client.get("/errands/new?q=").get_data(as_text=True)
+    assert "阳光小区 1-1-101 · 张三 · Housebound</option>" in html
+    assert "阳光小区 1-1-102 · 李四 · Living alone</option>" in html
+
+
+def test_who_saw_the_details_is_one_line_per_person_and_hour(make_client, w, clock):
+    clock.town("2026-12-01 10:00")
+    errand = make_errand(w)
+    vol2 = logged_in(make_client, "vol2")
+    vol2.post(f"/errands/{errand.id}/claim")
+    for minute in (1, 2, 3, 4):  # four looks within a few minutes: one line, ×4
+        clock.town(f"2026-12-01 10:0{minute}")
+        vol2.get(f"/errands/{errand.id}")
+    clock.town("2026-12-01 11:30")
+    vol2.get(f"/errands/{errand.id}")  # the next hour: a line of its own
+    staff = logged_in(make_client, "head1").get(f"/errands/{errand.id}").get_data(as_text=True)
+    lines = re.findall(r"<li>(.*?)</li>", staff.split('id="contact-views"', 1)[1].split("</ul>", 1)[0])
+    assert len(lines) == 2
+    assert "11:30" in lines[0] and "×" not in lines[0]
+    assert "10:01–10:04" in lines[1] and "×4" in lines[1]
