@@ -48,10 +48,12 @@ def _checker(user, s, item) -> bool:
 
 
 ITEM = Machine(RectificationItem, STATUS_LABELS, {
-    "acknowledge": Transition(("issued", "rejected"), "acknowledged", _owner, _l(
-        "Only an issued or rejected item can be acknowledged; this one is “%(status)s”.")),
-    "submit": Transition(("acknowledged",), "submitted", _owner, _l(
-        "Evidence can be submitted only for an acknowledged item; this one is “%(status)s”.")),
+    "acknowledge": Transition(("issued",), "acknowledged", _owner, _l(
+        "Only an issued item can be acknowledged; this one is “%(status)s”.")),
+    # A rejected item goes straight back to work: its owner submits new evidence without acknowledging
+    # it a second time (they acknowledged it once, and the rejection told them why).
+    "submit": Transition(("acknowledged", "rejected"), "submitted", _owner, _l(
+        "Evidence can be submitted only for an acknowledged or rejected item; this one is “%(status)s”.")),
     "verify": Transition(("submitted",), "verified", _checker, _l(
         "Only an item with evidence submitted can be verified; this one is “%(status)s”.")),
     "reject": Transition(("submitted",), "rejected", _checker, _l(

@@ -89,8 +89,8 @@ def test_the_whole_way_to_verified(world):
 # Every action from every state: legal ones move on, the others are refused and change nothing.
 LEGAL = {
     ("acknowledge", "issued"): "acknowledged",
-    ("acknowledge", "rejected"): "acknowledged",
     ("submit", "acknowledged"): "submitted",
+    ("submit", "rejected"): "submitted",  # straight back to work: no second acknowledgement
     ("verify", "submitted"): "verified",
     ("reject", "submitted"): "rejected",
     ("extend", "issued"): "issued",
@@ -172,7 +172,7 @@ def test_the_submitter_cannot_verify_or_reject_their_own_evidence(world):
     assert db.session.get(RectificationItem, item.id).status == "submitted"
 
 
-def test_rejection_restarts_the_clock_and_the_owner_acknowledges_again(world):
+def test_rejection_restarts_the_clock_and_the_owner_submits_again_without_acknowledging(world):
     item = _bring_to(world, "submitted")
     later = T0 + 30 * H
     services.reject(item, world.sup, "消毒记录不全", now=later)
@@ -181,11 +181,13 @@ def test_rejection_restarts_the_clock_and_the_owner_acknowledges_again(world):
     assert item.clock_started_at == later and item.due_at == later + 24 * H
     assert item.warned_at is None and item.due_notified_at is None
     assert f"supervision-rejected:{item.id}:{item.due_at.isoformat()}" in inbox(world.pm1)
-    services.acknowledge(item, world.pm1, now=later + H)
-    db.session.commit()
-    assert item.status == "acknowledged"
+    with pytest.raises(RuleError):  # acknowledged once is enough
+        services.acknowledge(item, world.pm1, now=later + H)
+    db.session.rollback()
     # A chosen new due time must lie ahead.
     services.submit_evidence(item, world.pm1, "补齐", now=later + 2 * H)
+    db.session.commit()
+    assert item.status == "submitted"
     with pytest.raises(RuleError, match="晚于现在"):
         services.reject(item, world.sup, "仍不合格", new_due_at=later, now=later + 3 * H)
 

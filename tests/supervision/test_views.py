@@ -240,3 +240,18 @@ def test_record_an_interview(make_client, world, item):
     interview = db.session.scalars(select(Interview)).one()
     assert [i.id for i in interview.items] == [item.id]
     assert "红嘴鸥物业负责人" in logged_in(make_client, "leader").get("/supervision/interviews").get_data(as_text=True)
+
+
+def test_a_rejected_item_goes_back_to_work_and_links_its_inspection(make_client, world, item):
+    pm = logged_in(make_client, "pm1")
+    pm.post(f"/supervision/items/{item.id}/acknowledge", {})
+    pm.post(f"/supervision/items/{item.id}/submit", {"evidence": "已整改"})
+    sup1 = logged_in(make_client, "sup1")
+    page = sup1.get(f"/supervision/items/{item.id}").get_data(as_text=True)
+    assert f'id="item-inspection" href="/supervision/inspections/{item.finding.inspection_id}"' in page
+    sup1.post(f"/supervision/items/{item.id}/reject", {"reason": "照片不清楚"})
+    assert fresh(item.id).status == "rejected"
+    page = pm.get(f"/supervision/items/{item.id}").get_data(as_text=True)
+    assert f"/supervision/items/{item.id}/submit" in page and f"/supervision/items/{item.id}/acknowledge" not in page
+    assert pm.post(f"/supervision/items/{item.id}/submit", {"evidence": "补拍照片"}).status_code == 303
+    assert fresh(item.id).status == "submitted"
