@@ -90,7 +90,7 @@ def _point_page(point, form=None, error: str = ""):
     now = utcnow()
     ctx = {"point": point, "slots": services.slots_of_point(point, now), "form": form or _tick_form(point),
            "error": error, "rounds": services.recent_rounds(point), "now": now,
-           "show_photos": can(current_user, "view_photo", point)}
+           "show_photos": can(current_user, "view_photo", point), "recent_oob": True}
     return render("disinfection/point.html", "disinfection/_tick_panel.html", **ctx)
 
 

@@ -46,6 +46,7 @@ def test_pm1_opens_a_point_by_its_qr_url_and_ticks_it(world, live_server, phone)
     phone.locator("button.tick-button").click()
     phone.locator('#tick-panel li[data-status="done"]').wait_for()
     assert phone.evaluate("window.__marker") == 1  # swapped in place, no reload
+    assert "84消毒液" in phone.locator("#recent-rounds").inner_text()  # the recent rounds too (out of band)
     phone.locator("#toasts .toast").first.wait_for()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,11 @@ def test_htmx_tick_returns_the_panel_with_a_toast(make_client, world):
     assert 'data-status="done"' in html
     assert "gridapp:toast" in resp.headers["HX-Trigger"]
     assert "HX-Request" in resp.headers.get("Vary", "")
+    # The recent rounds come along out of band: the round just made shows at once, no reload.
+    recent = html.split('id="recent-rounds" hx-swap-oob="true"', 1)[1]
+    assert "Pm1" in recent and "No rounds recorded yet." not in recent
+    page = c.get(f"/disinfection/points/{p.id}").get_data(as_text=True)
+    assert 'id="recent-rounds"' in page and "hx-swap-oob" not in page  # a whole page swaps nothing out of band
 
 
 def test_htmx_tick_from_today_returns_the_row(make_client, world):
