@@ -14,10 +14,19 @@
     var d = evt.detail || {};
     showToast(d.message, d.level);
   });
-  // Flashed messages rendered with the page fade away after a while.
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("#toasts .toast").forEach(function (el) {
+  // Flashed messages rendered with the page fade away after a while — on a first load and after
+  // every page htmx swaps in (a boosted link or form fires no DOMContentLoaded) — and a tap removes
+  // a message at once, so it never sits over what the person came to read.
+  function fadeFlashes() {
+    document.querySelectorAll("#toasts .toast:not([data-fading])").forEach(function (el) {
+      el.setAttribute("data-fading", "1");
       setTimeout(function () { el.remove(); }, 8000);
     });
+  }
+  document.addEventListener("DOMContentLoaded", fadeFlashes);
+  document.addEventListener("htmx:afterSettle", fadeFlashes);
+  document.addEventListener("click", function (evt) {
+    var toast = evt.target.closest && evt.target.closest("#toasts .toast");
+    if (toast) { toast.remove(); }
   });
 })();
