@@ -629,11 +629,15 @@ def percent(done: int, total: int) -> int | None:
     return round(100 * done / total) if total else None
 
 
-def board_today(user, day: date) -> list[dict]:
-    """Compounds (and each community's public places) × one day: done, missed, of how many."""
+def board_today(user, day: date, now: datetime | None = None) -> list[dict]:
+    """Compounds (and each community's public places) × one day: done, missed, of how many; the
+    share done counts only the windows that have begun by `now` (closed or open), so a compound is
+    not 0 % at midnight for windows still ahead; and yesterday's final share beside it."""
+    now = now or utcnow()
+    started = func.sum(case((DisinfectionSlot.starts_at <= now, 1), else_=0)).label("started")
     rows = db.session.execute(
         select(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, PropertyCompany.id,
-               *_counts())
+               *_counts(), started)
         .select_from(DisinfectionSlot)
         .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
         .join(Community, Community.id == DisinfectionPoint.community_id)
@@ -642,9 +646,22 @@ def board_today(user, day: date) -> list[dict]:
         .where(DisinfectionSlot.day == day, policy.visible_clause(user))
         .group_by(Community.id, Community.name, Compound.id, Compound.name, PropertyCompany.name, PropertyCompany.id)
         .order_by(Community.id, Compound.id)).all()
-    return [{"community_id": r[0], "community": r[1], "compound_id": r[2], "compound": r[3], "company": r[4],
-             "company_id": r[5], "total": r.total, "done": int(r.done or 0), "missed": int(r.missed or 0),
-             "percent": percent(int(r.done or 0), r.total)} for r in rows]
+    yesterday = {(r[0], r[1]): (int(r.done or 0), int(r.missed or 0), r.total) for r in db.session.execute(
+        select(DisinfectionPoint.community_id, DisinfectionPoint.compound_id, *_counts())
+        .select_from(DisinfectionSlot)
+        .join(DisinfectionPoint, DisinfectionPoint.id == DisinfectionSlot.point_id)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .where(DisinfectionSlot.day == day - timedelta(days=1), policy.visible_clause(user))
+        .group_by(DisinfectionPoint.community_id, DisinfectionPoint.compound_id))}
+    out = []
+    for r in rows:
+        done, missed, begun = int(r.done or 0), int(r.missed or 0), int(r.started or 0)
+        y_done, y_missed, y_total = yesterday.get((r[0], r[2]), (0, 0, 0))
+        out.append({"community_id": r[0], "community": r[1], "compound_id": r[2], "compound": r[3],
+                    "company": r[4], "company_id": r[5], "total": r.total, "started": begun, "done": done,
+                    "missed": missed, "percent": percent(done, begun),
+                    "yesterday_missed": y_missed, "yesterday_percent": percent(y_done, y_total)})
+    return out
 
 
 def board_points(user, day: date, *, compound: Compound | None = None, community: Community | None = None):

@@ -188,3 +188,30 @@ def test_the_sweep_tallies_closed_days_and_the_board_reads_them(count_queries, m
     chart = html_after[html_after.index('id="compliance-chart"'):html_after.index("</svg>")]
     assert chart == html_before[html_before.index('id="compliance-chart"'):html_before.index("</svg>")]
     assert "<title>22/" in chart  # 红嘴鸥's 30 days: 22 done (of 29 closed days, and today if its window is over)
+
+
+def test_at_midnight_the_board_counts_no_window_still_ahead_and_shows_yesterday(make_client, world, clock):
+    from sqlalchemy import update
+
+    clock.town("2026-11-25 00:30")
+    today = town_today()
+    yesterday = today - timedelta(days=1)
+    p = make_point(world.k1, windows="06:00-10:00,14:00-18:00", now=services.utcnow() - timedelta(days=3))
+    services.ensure_slots([yesterday, today], [p.id])
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.day == yesterday,
+                                                      DisinfectionSlot.window == "06:00-10:00").values(status="done"))
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.day == yesterday,
+                                                      DisinfectionSlot.window == "14:00-18:00").values(status="missed"))
+    db.session.commit()
+    c = make_client()
+    c.login("leader")
+    html = c.get("/disinfection/board").get_data(as_text=True)
+    row = html.split(f'<tr id="compound-{world.k1.id}">', 1)[1].split("</tr>", 1)[0]
+    assert "0/0" in row and '<td class="today-percent">–</td>' in row  # not "0/2 0%": nothing has begun
+    assert '<td class="yesterday">50% <span class="error">(1 missed)</span></td>' in row
+    clock.town("2026-11-25 15:00")  # the first window closed undone, the second open
+    db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.day == today,
+                                                      DisinfectionSlot.window == "06:00-10:00").values(status="missed"))
+    db.session.commit()
+    row = c.get("/disinfection/board").get_data(as_text=True).split(f'<tr id="compound-{world.k1.id}">', 1)[1]
+    assert "0/2" in row.split("</tr>", 1)[0] and '<td class="today-percent">0%</td>' in row
