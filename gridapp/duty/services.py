@@ -738,13 +738,14 @@ def roster_page(user, *, day: date | None = None, start: date | None = None, com
 
 
 def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int | None = None) -> list[Shift]:
-    """Open shifts starting in the next `hours` below their minimum, soonest first (one query)."""
+    """Open shifts below their minimum that are running now or start in the next `hours`, soonest
+    first (one query): a checkpoint short of people at this very moment comes first."""
     now = now or utcnow()
     stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
             .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
             .options(contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound))  # can_manage reads it
             .where(policy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
-                   Shift.starts_at > now, Shift.starts_at <= now + timedelta(hours=hours)))
+                   Shift.ends_at > now, Shift.starts_at <= now + timedelta(hours=hours)))
     if community_id:
         stmt = stmt.where(Checkpoint.community_id == community_id)
     return list(db.session.scalars(stmt.order_by(Shift.starts_at, Checkpoint.name)))

@@ -405,3 +405,20 @@ def test_the_shift_running_now_is_marked_in_progress(world, client):
     block = html.split(f'id="shift-{running.id}"', 1)[1].split("</li>", 1)[0]
     assert "shift-running" in block and "In progress" in block
     assert html.count("shift-running") == 1
+
+
+def test_a_running_shift_short_of_people_tops_the_grid_members_gaps(world, client):
+    cp = _now_checkpoint(world)
+    now = utcnow()
+    running = db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id, Shift.starts_at <= now,
+                                                     Shift.ends_at > now)).first()
+    if running is None:  # made from today on: the one running now may have started yesterday
+        running = Shift(checkpoint_id=cp.id, day=town_today(), label="00:00-00:00", starts_at=now - timedelta(hours=1),
+                        ends_at=now + timedelta(hours=1), min_people=1, capacity=2)
+        db.session.add(running)
+        db.session.commit()
+    client.login("gridder1")
+    html = client.get("/duty/roster").get_data(as_text=True)
+    gaps = html.split('id="gaps-24"', 1)[1].split("</ul>", 1)[0]
+    first = gaps.split('<li class="gap">')[1]
+    assert f"/duty/shifts/{running.id}" in first and "In progress" in first
