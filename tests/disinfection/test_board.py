@@ -208,7 +208,7 @@ def test_at_midnight_the_board_counts_no_window_still_ahead_and_shows_yesterday(
     html = c.get("/disinfection/board").get_data(as_text=True)
     row = html.split(f'<tr id="compound-{world.k1.id}">', 1)[1].split("</tr>", 1)[0]
     assert "0/0" in row and '<td class="today-percent">–</td>' in row  # not "0/2 0%": nothing has begun
-    assert '<td class="yesterday">50% <span class="error">(1 missed)</span></td>' in row
+    assert '<td class="yesterday">50% <span class="error">(漏做 1 次)</span></td>' in row
     clock.town("2026-11-25 15:00")  # the first window closed undone, the second open
     db.session.execute(update(DisinfectionSlot).where(DisinfectionSlot.day == today,
                                                       DisinfectionSlot.window == "06:00-10:00").values(status="missed"))
