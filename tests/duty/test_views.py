@@ -390,16 +390,23 @@ def test_no_trap_a_late_sign_up_is_warned_before_and_after(world, client):
     assert "You can withdraw until" in client.get("/duty/mine").get_data(as_text=True)
 
 
-def test_the_shift_running_now_is_marked_in_progress(world, client):
-    cp = _now_checkpoint(world)
+def _running_shift(cp) -> Shift:
+    """The checkpoint's shift running now (made from today on, the one running may have begun yesterday:
+    then one is made around now)."""
     now = utcnow()
     running = db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id, Shift.starts_at <= now,
                                                      Shift.ends_at > now)).first()
-    if running is None:  # made from today on: the one running now may have started yesterday
+    if running is None:
         running = Shift(checkpoint_id=cp.id, day=town_today(), label="00:00-00:00", starts_at=now - timedelta(hours=1),
                         ends_at=now + timedelta(hours=1), min_people=1, capacity=2)
         db.session.add(running)
         db.session.commit()
+    return running
+
+
+def test_the_shift_running_now_is_marked_in_progress(world, client):
+    cp = _now_checkpoint(world)
+    running = _running_shift(cp)
     client.login("vol1")
     html = client.get(f"/duty/?day={running.day.isoformat()}&checkpoint={cp.id}").get_data(as_text=True)
     block = html.split(f'id="shift-{running.id}"', 1)[1].split("</li>", 1)[0]
@@ -409,14 +416,7 @@ def test_the_shift_running_now_is_marked_in_progress(world, client):
 
 def test_a_running_shift_short_of_people_tops_the_grid_members_gaps(world, client):
     cp = _now_checkpoint(world)
-    now = utcnow()
-    running = db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id, Shift.starts_at <= now,
-                                                     Shift.ends_at > now)).first()
-    if running is None:  # made from today on: the one running now may have started yesterday
-        running = Shift(checkpoint_id=cp.id, day=town_today(), label="00:00-00:00", starts_at=now - timedelta(hours=1),
-                        ends_at=now + timedelta(hours=1), min_people=1, capacity=2)
-        db.session.add(running)
-        db.session.commit()
+    running = _running_shift(cp)
     client.login("gridder1")
     html = client.get("/duty/roster").get_data(as_text=True)
     gaps = html.split('id="gaps-24"', 1)[1].split("</ul>", 1)[0]
