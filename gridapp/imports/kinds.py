@@ -611,7 +611,7 @@ class AccountsKind(Kind):
     def write(self, places, rows):
         phones = [k for _l, _v, k in rows]
         by_phone = {u.phone: u for u in db.session.scalars(select(User).where(User.phone.in_(phones)))}
-        taken = set(db.session.scalars(select(User.username).where(
+        taken = set(db.session.scalars(select(func.lower(User.username)).where(
             func.lower(User.username).in_([v["username"].lower() for _l, v, _k in rows]))))
         out = []
         for _line, v, key in rows:
@@ -621,7 +621,7 @@ class AccountsKind(Kind):
                 out.append(RowError("roles", _("Only the administrator gives the secretary's role.")))
                 continue
             if user is None:
-                if v["username"] in taken or v["username"].lower() in {t.lower() for t in taken}:
+                if v["username"].lower() in taken:  # usernames are unique whatever their case
                     out.append(RowError("username", _("This username is already taken.")))
                     continue
                 user = auth.create_user(places.actor, username=v["username"], display_name=v["name"], phone=key,
@@ -634,7 +634,7 @@ class AccountsKind(Kind):
                 else:  # the link in the message points where the confirming staff member works
                     with current_app.test_request_context(base_url=places.url_root or None):
                         invitations.invite(places.actor, user)
-                taken.add(user.username)
+                taken.add(user.username.lower())
                 out.append(CREATED)
                 continue
             if places.reach is not None and not held_within(user, places.reach):  # as for inviting them
