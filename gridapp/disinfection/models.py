@@ -45,6 +45,12 @@ class DisinfectionPoint(db.Model):
         return {**self.community.path, "point": self.id}
 
     @property
+    def group_key(self) -> tuple[str, int]:
+        """The group of the "today" page this point is counted in: its compound, or its
+        community's public places."""
+        return ("compound", self.compound_id) if self.compound_id is not None else ("places", self.community_id)
+
+    @property
     def where(self) -> str:
         return self.compound.name if self.compound is not None else self.place_name
 

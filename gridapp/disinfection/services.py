@@ -379,19 +379,41 @@ def _state_order(now: datetime):
     )
 
 
-def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 25):
-    """The user's points × today's windows, what is due now first, one page of them.
-    Returns (rows of (slot, state), counts by state, total). Three statements whatever
-    the number of points, plus one write on the first visit of a day the sweep has not
-    reached."""
-    now = now or utcnow()
-    today = town_today(now)
+@dataclass(frozen=True)
+class TodayGroup:
+    """One compound (or one community's public places) on the "today" page, counted by state."""
 
+    kind: str  # "compound" or "places"
+    id: int
+    name: str
+    due: int
+    done: int
+    missed: int
+    later: int
+
+    @property
+    def total(self) -> int:
+        return self.due + self.done + self.missed + self.later
+
+
+def _today_scope(user, today: date, group: tuple[str, int] | None = None):
     def scope(stmt):
-        return (stmt.join(DisinfectionSlot.point).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        stmt = (stmt.join(DisinfectionSlot.point).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
                 .where(DisinfectionSlot.day == today, DisinfectionPoint.active.is_(True),
                        policy.responsible_clause(user)))
+        if group is not None:
+            kind, gid = group
+            if kind == "compound":
+                stmt = stmt.where(DisinfectionPoint.compound_id == gid)
+            else:
+                stmt = stmt.where(DisinfectionPoint.compound_id.is_(None), DisinfectionPoint.community_id == gid)
+        return stmt
+    return scope
 
+
+def _ensure_today_slots(user, today: date) -> None:
+    """The first visit of a day the sweep has not reached makes the user's slots (one statement
+    to look, one write when some are missing)."""
     missing = db.session.scalars(
         select(DisinfectionPoint.id).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .where(DisinfectionPoint.active.is_(True), policy.responsible_clause(user),
@@ -399,22 +421,67 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
                                                   DisinfectionSlot.day == today).exists())).all()
     if missing:
         ensure_slots([today], missing)
+
+
+def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 25, *,
+              group: tuple[str, int] | None = None, due_only: bool = False):
+    """The user's points × today's windows, what is due now first, one page of them; only one
+    compound's (or one community's public places') with `group`, only what can be ticked now
+    with `due_only` (then ordered by compound, so that the page reads compound by compound).
+    Returns (rows of (slot, state), counts by state, total). Three statements whatever
+    the number of points, plus one write on the first visit of a day the sweep has not
+    reached."""
+    now = now or utcnow()
+    today = town_today(now)
+    _ensure_today_slots(user, today)
+    scope = _today_scope(user, today, group)
     order = _state_order(now)
     by_order = dict(db.session.execute(scope(select(order, func.count(DisinfectionSlot.id)).select_from(
         DisinfectionSlot)).group_by(order)).all())
     counts = {state: by_order.get(n, 0) for state, n in STATE_ORDER.items()}
-    total = sum(counts.values())
+    total = counts["due"] + counts["late"] if due_only else sum(counts.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
+    place = func.coalesce(Compound.name, DisinfectionPoint.place_name)
+    stmt = scope(select(DisinfectionSlot))
+    if due_only:
+        stmt = stmt.where(order.in_([STATE_ORDER["due"], STATE_ORDER["late"]])).order_by(
+            DisinfectionPoint.compound_id.is_(None), place, DisinfectionPoint.compound_id, order,
+            DisinfectionSlot.ends_at)
+    else:
+        stmt = stmt.order_by(order, DisinfectionSlot.ends_at, place)
     slots = db.session.scalars(
-        scope(select(DisinfectionSlot))
-        .options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
-                 joinedload(DisinfectionSlot.done_by))
-        .order_by(order, DisinfectionSlot.ends_at, func.coalesce(Compound.name, DisinfectionPoint.place_name),
-                  DisinfectionSlot.point_id, DisinfectionSlot.id)
+        stmt.options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
+                     joinedload(DisinfectionSlot.done_by))
+        .order_by(DisinfectionSlot.point_id, DisinfectionSlot.id)
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
     return [(s, slot_state(s, now)) for s in slots], counts, total
+
+
+def today_groups(user, now: datetime | None = None) -> list[TodayGroup]:
+    """The user's compounds (and communities' public places) today, counted by state, those with
+    rounds due now first, then those with misses: one statement whatever the number of points.
+    Call after today_for(), which makes a new day's slots."""
+    now = now or utcnow()
+    order = _state_order(now)
+    public = DisinfectionPoint.compound_id.is_(None)
+
+    def tally(*states):
+        return func.sum(case((order.in_([STATE_ORDER[s] for s in states]), 1), else_=0))
+
+    key = case((public, DisinfectionPoint.community_id), else_=DisinfectionPoint.compound_id)
+    rows = db.session.execute(
+        _today_scope(user, town_today(now))(
+            select(public, key, func.min(func.coalesce(Compound.name, Community.name)),
+                   tally("due", "late"), tally("done"), tally("missed", "overdue"), tally("upcoming"))
+            .select_from(DisinfectionSlot))
+        .join(Community, Community.id == DisinfectionPoint.community_id)
+        .group_by(public, key)).all()
+    groups = [TodayGroup("places" if is_public else "compound", gid, name, int(due or 0), int(done or 0),
+                         int(missed or 0), int(later or 0))
+              for is_public, gid, name, due, done, missed, later in rows]
+    return sorted(groups, key=lambda g: (g.due == 0, g.missed == 0, g.kind == "places", g.name, g.id))
 
 
 def slots_of_point(point: DisinfectionPoint, now: datetime | None = None) -> list[tuple[DisinfectionSlot, str]]:

@@ -71,17 +71,37 @@ def _hhmm(moment) -> str:
 
 # --- today ------------------------------------------------------------------------------------
 
+def _today_group() -> tuple[str, int] | None:
+    """?compound=<id> or ?places=<community id>: one group of the "today" page."""
+    for kind, arg in (("compound", "compound"), ("places", "places")):
+        gid = parse_id(request.args.get(arg))
+        if gid is not None:
+            return kind, gid
+    return None
+
+
 @bp.get("/")
 @login_required
 def today():
     require(current_user, "view_disinfection")
     now = utcnow()
-    # What is due now comes first; a manager of hundreds of points gets them a page at a time.
+    # What can be ticked now, compound by compound, then each compound's day in one line; one
+    # compound's whole day behind its link. A manager of hundreds of points gets them a page at a time.
+    group = _today_group()
     per_page = current_app.config["PAGE_SIZE"]
-    rows, counts, total = services.today_for(current_user, now, page=page_number(), per_page=per_page)
+    rows, counts, total = services.today_for(current_user, now, page=page_number(), per_page=per_page,
+                                             group=group, due_only=group is None)
+    groups = services.today_groups(current_user, now)
+    chosen = None
+    if group is not None:
+        chosen = next((g for g in groups if (g.kind, g.id) == group), None)
+        if chosen is None:
+            abort(404)
     page = ListPage(rows, per_page=per_page, total=total, page=page_number())
     return render_template("disinfection/today.html", page=page, now=now, new_token=services.new_tick_token,
-                           counts=counts)
+                           counts=counts, groups=groups, chosen=chosen,
+                           groups_by_key={(g.kind, g.id): g for g in groups},
+                           pager_args={chosen.kind: chosen.id} if chosen else {})
 
 
 # --- a point: what its QR code opens ---------------------------------------------------------------

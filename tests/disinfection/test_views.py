@@ -10,7 +10,7 @@ from gridapp.disinfection import services
 from gridapp.disinfection.models import CompoundRisk, DisinfectionPoint, DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.timeutil import town_today
-from tests.disinfection.factories import ALL_DAY, make_point
+from tests.disinfection.factories import ALL_DAY, make_point, make_points
 
 
 def _as(make_client, username):
@@ -253,3 +253,80 @@ def test_today_pages_a_long_list_due_first_and_reads_only_once_slots_exist(make_
         assert c.get("/disinfection/").status_code == 200
     assert box["n"] <= 12
     assert not [s for s in box["sql"] if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+def _group_line(html, key):
+    start = html.index(f'data-group="{key}"')
+    return html[start:html.index("</li>", start)]
+
+
+def test_today_groups_by_compound_with_what_is_due_first(make_client, world, clock, count_queries):
+    from gridapp.grid.models import Compound
+
+    clock.town("2026-11-25 05:00")
+    k4 = Compound(grid=world.g1, name="新华小区", address="城关镇新华路2号", property_company=world.hzo)
+    db.session.add(k4)
+    db.session.commit()
+    make_points(world.k1, count=2, windows=ALL_DAY, name="阳光电梯")
+    make_point(world.k1, windows="20:00-21:00", name="阳光楼道")          # later today
+    make_point(k4, windows="06:00-07:00", name="新华垃圾点")             # its window will close unticked
+    clock.town("2026-11-25 10:00")
+    make_point(k4, windows=ALL_DAY, name="新华电梯")
+    make_point(world.k2, windows=ALL_DAY, name="远景的电梯")              # not pm1's
+    k5 = Compound(grid=world.g1, name="东风小区", address="城关镇东风路5号", property_company=world.hzo)
+    db.session.add(k5)
+    db.session.commit()
+    make_point(k5, windows="20:00-21:00", name="东风楼道")
+    c = _as(make_client, "pm1")
+    html = c.get("/disinfection/").get_data(as_text=True)
+    due = html[html.index('id="today"'):html.index('id="today-groups"')]
+    # Only what can be ticked now, compound after compound, each under its name.
+    assert due.count('data-status="due"') == 3 and "阳光楼道" not in due and "新华垃圾点" not in due
+    heads = due.split('class="group-head"')[1:]
+    assert len(heads) == 2  # one head per compound: its rows come together
+    sections = {h[h.index("<strong>") + 8:h.index("</strong>")]: h for h in heads}
+    assert sections["阳光小区"].count("阳光电梯") == 2 and "新华" not in sections["阳光小区"].split("</strong>")[1]
+    assert sections["新华小区"].count('data-status="due"') == 1 and "新华电梯" in sections["新华小区"]
+    assert "远景的电梯" not in html
+    # Each compound's day in one line, linked to the whole of its day.
+    sunny = _group_line(html, f"compound-{world.k1.id}")
+    assert f'href="/disinfection/?compound={world.k1.id}"' in sunny
+    assert "已完成 0/3" in sunny and "现在应做：2" in sunny and "今天稍后：1" in sunny and "漏做" not in sunny
+    xinhua = _group_line(html, f"compound-{k4.id}")
+    assert "已完成 0/2" in xinhua and "现在应做：1" in xinhua and "漏做：1" in xinhua
+    # Compounds with rounds due now come first, those with misses before the others.
+    order = [html.index(f'data-group="compound-{k.id}"') for k in (k4, world.k1, k5)]
+    assert order == sorted(order)
+    # One compound's whole day: every row, the due first.
+    page = c.get(f"/disinfection/?compound={world.k1.id}").get_data(as_text=True)
+    assert page.count('data-status="due"') == 2 and page.count('data-status="upcoming"') == 1
+    assert page.index('data-status="due"') < page.index('data-status="upcoming"')
+    assert "新华" not in page.split('id="today"')[1]
+    # Another company's compound, or nonsense, is not a page of pm1's.
+    assert c.get(f"/disinfection/?compound={world.k2.id}").status_code == 404
+    assert c.get("/disinfection/?compound=x").status_code == 200
+    # The grouping costs no statement per compound.
+    with count_queries() as box:
+        assert c.get("/disinfection/").status_code == 200
+    small = box["n"]
+    for i in range(5):
+        k = Compound(grid=world.g1, name=f"加测小区{i}", address="", property_company=world.hzo)
+        db.session.add(k)
+        db.session.commit()
+        make_points(k, count=3, windows=ALL_DAY, name="电梯")
+    c.get("/disinfection/")  # the new points' slots
+    with count_queries() as box:
+        assert c.get("/disinfection/").status_code == 200
+    assert box["n"] == small
+
+
+def test_today_groups_a_communitys_public_places(make_client, world, clock):
+    clock.town("2026-11-25 10:00")
+    make_point(community=world.c1, windows=ALL_DAY, kind="public_toilet", name="公厕", place_name="建设路公厕")
+    c = _as(make_client, "secretary1")
+    html = c.get("/disinfection/").get_data(as_text=True)
+    line = _group_line(html, f"places-{world.c1.id}")
+    assert world.c1.name in line and "公共场所" in line
+    page = c.get(f"/disinfection/?places={world.c1.id}").get_data(as_text=True)
+    assert page.count('data-status="due"') == 1 and "建设路公厕" in page
+    assert c.get(f"/disinfection/?places={world.c2.id}").status_code == 404
