@@ -46,6 +46,11 @@ def _or_404(obj):
     return obj
 
 
+def _roster_instead() -> bool:
+    """Staff who sign up for no shift have no shifts of their own to list: their duty page is the roster."""
+    return not services.volunteer_communities(current_user) and can(current_user, "view_roster")
+
+
 # --- volunteers ----------------------------------------------------------------------------------
 
 @bp.get("/")
@@ -54,7 +59,7 @@ def index():
     require(current_user, "view_duty")
     now = utcnow()
     today = town_today(now)
-    if not services.volunteer_communities(current_user) and can(current_user, "view_roster"):
+    if _roster_instead():
         return redirect(url_for("duty.roster"))
     checkpoint_id = id_arg("checkpoint")
     needs = request.args.get("needs") == "1"
@@ -125,6 +130,8 @@ def withdraw(shift_id):
 @login_required
 def mine():
     require(current_user, "view_duty")
+    if _roster_instead():
+        return redirect(url_for("duty.roster"))
     now = utcnow()
     token = services.feed_token(current_user)
     db.session.commit()

@@ -96,3 +96,38 @@ def test_every_page_of_every_role_fits_a_phone(app, live_server, chromium):
         context.close()
     print(f"{visited} pages of {len(ROLES)} roles")
     assert not problems, f"{len(problems)} problems on {visited} pages:\n" + "\n".join(problems)
+
+
+DESKTOP_ROLES = ["admin", "leader", "sup1", "secretary1"]
+
+
+def test_every_page_of_the_staff_fits_a_desktop(app, live_server, chromium):
+    """Staff at a 1366×900 desktop: the whole menu is shown (no folded button) on one line, every
+    page of it is reached from it, and nothing is wider than the window."""
+    seed()
+    db.session.commit()
+    problems, visited = [], 0
+    for username in DESKTOP_ROLES:
+        context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        login(page, live_server.url, username, DEMO_PASSWORD)
+        if page.is_visible("label[for=nav-toggle]"):
+            problems.append(f"{username}: the menu is folded behind a button on a desktop")
+        links = page.eval_on_selector_all(
+            "header nav a[href]", "els => els.map(e => { const r = e.getBoundingClientRect(); "
+            "return {top: r.top, visible: r.width > 0 && r.height > 0}; })")
+        if not links or not all(link["visible"] for link in links):
+            problems.append(f"{username}: menu entries hidden on a desktop")
+        elif len({round(link["top"]) for link in links}) > 1:
+            problems.append(f"{username}: the menu wraps to {len({round(x['top']) for x in links})} lines")
+        for path in list(dict.fromkeys(["/", *_nav(page), *EXTRA_PAGES])):
+            page.goto(live_server.url + path)
+            visited += 1
+            m = page.evaluate(MEASURE)
+            if m["scroll"] > m["inner"]:
+                problems.append(f"{username} {path}: {m['scroll']} px wide on a {m['inner']} px window")
+            if path == "/":
+                page.screenshot(path=str(SCREENSHOTS / f"desktop-{username}-home.png"))
+        context.close()
+    print(f"{visited} desktop pages of {len(DESKTOP_ROLES)} roles")
+    assert not problems, f"{len(problems)} problems on {visited} pages:\n" + "\n".join(problems)

@@ -102,6 +102,17 @@ def test_only_volunteers_sign_up_and_nobody_signs_up_someone_else(world, make_cl
     assert _shift(shift.id).filled == 0
 
 
+def test_staff_who_sign_up_for_nothing_find_the_roster_for_their_shifts(world, make_client):
+    gm = make_client()
+    gm.login("gridder1")
+    for path in ("/duty/", "/duty/mine"):
+        resp = gm.get(path)
+        assert resp.status_code == 302 and resp.headers["Location"].endswith("/duty/roster")
+    vol = make_client()
+    vol.login("vol1")
+    assert vol.get("/duty/mine").status_code == 200
+
+
 def test_a_grid_member_of_another_community_cannot_edit_this_roster(world, make_client):
     cp = _now_checkpoint(world)
     shift = _future_shift(cp)
