@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
@@ -48,7 +49,7 @@ KIND_LABELS = {
     "other": _l("Other"),
 }
 TASK_LABELS = {"disinfection": _l("Disinfection"), "garbage": _l("Garbage clearance")}
-TIER_LABELS = {"low": _l("Low risk"), "normal": _l("Normal"), "high": _l("High risk")}
+TIER_LABELS = {"low": _l("Low risk"), "normal": lazy_pgettext("risk tier", "Normal"), "high": _l("High risk")}
 
 # The required windows per task and risk tier (in the town's zone); a higher tier means more rounds.
 DEFAULT_WINDOWS = {
