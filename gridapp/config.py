@@ -112,9 +112,15 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # A claimed delivery whose worker is silent this long is sent again (> job timeout).
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", "300")),
         "OUTBOX_BACKOFF_SECONDS": [30, 120, 600, 3600],
+        # Digests (gridapp/notifications/digest.py): at most this many new e-mails or text messages
+        # per person, kind and channel in an hour; the inbox carries the rest.
+        "NOTIFY_EXTERNAL_PER_HOUR": int(env.get("NOTIFY_EXTERNAL_PER_HOUR", "4")),
         # Duty: volunteers withdraw themselves until this long before a shift; reminders go this long ahead.
         "DUTY_WITHDRAW_CUTOFF_HOURS": float(env.get("DUTY_WITHDRAW_CUTOFF_HOURS", "12")),
         "DUTY_REMINDER_HOURS": float(env.get("DUTY_REMINDER_HOURS", "2")),
+        # A shift short of people is urgent (told at once, at any hour) while it runs or when it
+        # starts within this many hours; other gaps wait for the morning, merged into one message.
+        "DUTY_GAP_URGENT_HOURS": float(env.get("DUTY_GAP_URGENT_HOURS", "2")),
         # Group-robot webhooks go to https on public addresses only; these hosts (names or
         # addresses, e.g. the town's own gateway) are allowed on any address, http included.
         "WEBHOOK_ALLOWED_HOSTS": parse_allowed_hosts(env.get("WEBHOOK_ALLOWED_HOSTS")),

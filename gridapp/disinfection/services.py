@@ -31,6 +31,7 @@ from gridapp.disinfection.models import (
 )
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, PropertyCompany
+from gridapp.notifications.digest import Digest
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.supervision.automatic import raise_system_finding
@@ -543,16 +544,16 @@ def mark_missed(now: datetime | None = None) -> dict:
         entry = groups.setdefault(key, {"where": where, "recipients": recipients, "names": [], "day": day,
                                         "window": window, "community_id": community_id})
         entry["names"].append(name)
-    for (place_key, day, window), g in groups.items():
+    # One digest per sweep: each person hears once, whatever the number of places and windows.
+    digest = Digest("disinfection_missed", now=now, link="/disinfection/",
+                    title=lambda n, urgent: _("Missed disinfection rounds: %(n)d", n=n),
+                    more=lambda n: _("and %(n)d more on the compliance board", n=n))
+    for (_place_key, day, window), g in groups.items():
         if not g["recipients"]:
             continue
-        title = _("Missed round: %(where)s %(window)s", where=g["where"], window=window)
-        body = _("%(day)s %(window)s, not done: %(points)s", day=day.isoformat(), window=window,
-                 points="、".join(g["names"]))
-        res = notify(g["recipients"], "disinfection_missed", title, body,
-                     dedupe_key=keys.disinfection_missed(place_key, day, window),
-                     link="/disinfection/", now=now)
-        result["notified"] += res.inbox
+        digest.add(g["recipients"], _("%(where)s %(day)s %(window)s, not done: %(points)s", where=g["where"],
+                                      day=day.isoformat(), window=window, points="、".join(g["names"])))
+    result["notified"] = digest.send().inbox
     result["secretaries"] = _notify_secretaries(rows, now)
     return result
 
@@ -573,18 +574,16 @@ def _notify_secretaries(rows, now: datetime) -> int:
         .having(func.count() >= SECRETARY_THRESHOLD)).all()
     secretaries = holders("secretary", {c[4] for c in counts})
 
-    sent = 0
+    digest = Digest("disinfection_compound", now=now, link="/disinfection/board",
+                    title=lambda n, urgent: _("Compounds with %(k)d or more missed rounds in a day: %(n)d",
+                                              k=SECRETARY_THRESHOLD, n=n),
+                    more=lambda n: _("and %(n)d more on the compliance board", n=n))
     for compound_id, day, n, name, community_id in counts:
         recipients = secretaries.get(community_id, [])
-        if not recipients:
-            continue
-        res = notify(recipients, "disinfection_compound",
-                     _("%(compound)s missed %(n)d rounds on %(day)s", compound=name, n=n, day=day.isoformat()),
-                     _("Check the compliance board."),
-                     dedupe_key=keys.disinfection_compound(compound_id, day),
-                     link=f"/disinfection/board/compounds/{compound_id}", now=now)
-        sent += res.inbox
-    return sent
+        if recipients:
+            digest.add(recipients, _("%(compound)s missed %(n)d rounds on %(day)s", compound=name, n=n,
+                                     day=day.isoformat()), once=keys.disinfection_compound(compound_id, day))
+    return digest.send().inbox
 
 
 def close_ended_streaks(now: datetime | None = None) -> int:

@@ -34,6 +34,7 @@ from gridapp.duty.models import (
 from gridapp.duty.policy import CHECK_IN_EARLY, SHIFT, SIGNUP, STATUS_LABELS, cutoff
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
+from gridapp.notifications.digest import Digest
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import can
@@ -524,32 +525,43 @@ def send_reminders(now: datetime | None = None) -> int:
     return sent
 
 
+def gap_urgent_lead() -> timedelta:
+    return timedelta(hours=float(current_app.config.get("DUTY_GAP_URGENT_HOURS", 2)))
+
+
 def gap_alerts(now: datetime | None = None) -> int:
-    """Shifts starting within 24 h below their minimum: tell the grid members and secretary once
-    per shift; a shift that reached its minimum and fell below it again is told again."""
+    """Shifts running now or starting within 24 h below their minimum: the grid members and
+    secretary hear once per shift, in one digest per sweep (see gridapp/notifications/digest.py);
+    a shift that reached its minimum and fell below it again is told again. A gap is urgent while
+    its shift runs or starts within gap_urgent_lead(); the others wait for the end of quiet hours."""
     now = now or utcnow()
     rows = db.session.execute(
-        update(Shift).where(Shift.status == "open", Shift.starts_at > now, Shift.starts_at <= now + timedelta(hours=24),
+        update(Shift).where(Shift.status == "open", Shift.ends_at > now, Shift.starts_at <= now + timedelta(hours=24),
                             Shift.filled < Shift.min_people, Shift.gap_alerted.is_(False))
         .values(gap_alerted=True, gap_alerts=Shift.gap_alerts + 1)
         .returning(Shift.id, Shift.gap_alerts).execution_options(synchronize_session=False)).all()
     if not rows:
         return 0
-    rounds = dict(rows)
     shifts = db.session.scalars(select(Shift).options(joinedload(Shift.checkpoint).joinedload(Checkpoint.compound),
                                                       joinedload(Shift.checkpoint).joinedload(Checkpoint.community))
-                                .where(Shift.id.in_(rounds)).order_by(Shift.starts_at)).unique().all()
-    told = 0
+                                .where(Shift.id.in_([r[0] for r in rows])).order_by(Shift.starts_at)).unique().all()
+    digest = Digest("duty_gap", now=now, link="/duty/roster",
+                    title=lambda n, urgent: (_("Shifts short of people: %(n)d, %(urgent)d of them now or soon",
+                                               n=n, urgent=urgent) if urgent
+                                             else _("Shifts short of people: %(n)d", n=n)),
+                    more=lambda n: _("and %(n)d more on the roster", n=n))
+    staff_of: dict[int, list] = {}
     for shift in shifts:
         cp = shift.checkpoint
-        title = _("Short of people: %(shift)s", shift=shift_name(shift))
-        body = _("%(filled)d of at least %(min)d people signed up for %(place)s, starting %(time)s.",
-                 filled=shift.filled, min=shift.min_people, place=cp.name, time=_hhmm(shift.starts_at))
-        res = notify(grid_staff(cp), "duty_gap", title, body, dedupe_key=keys.shift_gap(shift.id, rounds[shift.id]),
-                     link=f"/duty/roster?day={shift.day.isoformat()}", places=[cp.community], group_text=body,
-                     now=now)
-        told += res.inbox
-    return told
+        if cp.id not in staff_of:
+            staff_of[cp.id] = grid_staff(cp)
+        line = _("%(shift)s: %(filled)d of at least %(min)d", shift=shift_name(shift), filled=shift.filled,
+                 min=shift.min_people)
+        if shift.starts_at <= now:
+            line += " · " + _("running now")
+        digest.add(staff_of[cp.id], line, urgent=shift.starts_at <= now + gap_urgent_lead(),
+                   places=[cp.community], group_line=line)
+    return digest.send().inbox
 
 
 def list_no_shows(now: datetime | None = None) -> int:

@@ -27,6 +27,7 @@ from gridapp.errands.models import (
 from gridapp.errands.policy import ERRAND, STATUS_LABELS
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household
+from gridapp.notifications.digest import Digest
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import scope_of
@@ -649,18 +650,22 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
     grid_members = holders("grid_member", [e.grid_id for e in errands])
     communities = {c.id: c for c in db.session.scalars(
         select(Community).where(Community.id.in_({e.community_id for e in errands} or [-1])))}
-    heard: dict[int, list[User]] = {}  # per community: several urgent errands of one place ask once
+    heard: dict[int, list[User]] = {}  # per community: the volunteers on duty (or opted in), asked once
+    digest = Digest("errand_urgent", now=now, link="/errands/",
+                    title=lambda n, urgent: _("Urgent errands still unclaimed: %(n)d", n=n),
+                    more=lambda n: _("and %(n)d more on the errands page", n=n))
     for errand in errands:
         volunteers = heard.get(errand.community_id)
         if volunteers is None:
             volunteers = heard[errand.community_id] = (duty.volunteers_on_duty(errand.community_id, now)
                                                        or _opted_in_volunteers(errand.community_id))
-        text = _public_text(errand, errand.compound.name)
-        notify(volunteers + grid_members.get(errand.grid_id, []), "errand_urgent",
-               _("Urgent errand #%(id)d is still unclaimed", id=errand.id), text,
-               dedupe_key=keys.errand_urgent_unclaimed(errand.id, errand.opened_at),
-               link=errand_link(errand.id), places=[communities[errand.community_id]],
-               group_text=_("Urgent errand #%(id)d still needs a volunteer.", id=errand.id) + " " + text, now=now)
+        digest.add(volunteers + grid_members.get(errand.grid_id, []),
+                   f"#{errand.id} " + _public_text(errand, errand.compound.name), urgent=True,
+                   places=[communities[errand.community_id]],
+                   group_line=_("Urgent errand #%(id)d (%(category)s, %(place)s) still needs a volunteer.",
+                                id=errand.id, category=CATEGORY_LABELS[errand.category],
+                                place=errand.compound.name))
+    digest.send()
     return len(errands)
 
 

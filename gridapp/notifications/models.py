@@ -104,3 +104,13 @@ class GroupWebhook(db.Model):
     @property
     def audit_name(self):
         return self.name
+
+
+class NoticeMark(db.Model):
+    """"Told once" for an item of a digest (a compound's misses of a day…): the sweep that
+    inserts the key first tells it; every later one finds it there (see digest.py)."""
+
+    __tablename__ = "notice_marks"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -515,7 +515,9 @@ def _items(ids):
 
 def send_reminders(now: datetime | None = None) -> dict:
     """Tell owners when a quarter of the time is left (at least 1 h before) and at the due time.
-    The dedupe keys carry the due time, so a later deadline is announced again."""
+    The dedupe keys carry the due time, so a later deadline is announced again. None is urgent:
+    a deadline that falls at night is told by e-mail and SMS when the owner's quiet hours end
+    (the inbox has it at once)."""
     now = now or utcnow()
     warned = _claim(RectificationItem.warned_at.is_(None) & (RectificationItem.warn_at <= now)
                     & (RectificationItem.due_at > now), {"warned_at": now})
@@ -526,12 +528,12 @@ def send_reminders(now: datetime | None = None) -> dict:
             notify([item.owner], "supervision_reminder",
                    _("Item #%(id)d is due at %(due)s", id=item.id, due=_fmt(item.due_at)), _owner_text(item),
                    dedupe_key=keys.supervision_warn(item.id, item.due_at),
-                   link=item_link(item.id), urgent=item.severity == "critical", now=now)
+                   link=item_link(item.id), now=now)
     for item in _items(due):
         if item.owner:
             notify([item.owner], "supervision_reminder", _("Item #%(id)d is due now", id=item.id),
                    _owner_text(item), dedupe_key=keys.supervision_due(item.id, item.due_at),
-                   link=item_link(item.id), urgent=True, now=now)
+                   link=item_link(item.id), now=now)
     return {"warned": len(warned), "due": len(due)}
 
 
@@ -563,11 +565,12 @@ def escalate_overdue(now: datetime | None = None) -> dict:
 
 
 def _escalation_notice(item, level, recipients, now):
+    # Not urgent, even for a critical item: an item overdue at midnight is acted on in the
+    # morning, so e-mail and SMS wait for the end of quiet hours (the inbox has it at once).
     notify(recipients, "supervision_escalation",
            _("Overdue: item #%(id)d escalated to you (level %(level)d)", id=item.id, level=level),
            _owner_text(item) + " " + _("Owner: %(owner)s.", owner=item.owner.display_name if item.owner else "—"),
-           dedupe_key=keys.supervision_escalation(item.id, level), link=item_link(item.id),
-           urgent=item.severity == "critical", now=now)
+           dedupe_key=keys.supervision_escalation(item.id, level), link=item_link(item.id), now=now)
 
 
 # --- lists, the dashboard, the tally ------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_the_sweep_run_twice_marks_and_notifies_once(world):
     notices = _notices(world.pm1, "disinfection_missed")
     assert len(notices) == 1
     assert "电梯 2" in notices[0].body and "电梯 1" not in notices[0].body
-    assert "06:00-10:00" in notices[0].title
+    assert "06:00-10:00" in notices[0].body
     # pm2 (远景) answers for other compounds; the secretary is not told about one miss.
     assert _notices(world.pm2, "disinfection_missed") == []
     assert _notices(world.sec1, "disinfection_compound") == []
@@ -79,7 +79,10 @@ def test_a_compound_with_three_misses_in_a_day_tells_the_secretary_once(world):
     notices = _notices(world.sec1, "disinfection_compound")
     assert len(notices) == 1 and world.k1.name in notices[0].title
     assert _notices(world.sec2, "disinfection_compound") == []
-    assert len(_notices(world.pm1, "disinfection_missed")) == 3  # one per window
+    # The manager has not read them: one notice, one line per window, the latest first.
+    missed = _notices(world.pm1, "disinfection_missed")
+    assert len(missed) == 1 and len(missed[0].body.splitlines()) == 3
+    assert missed[0].body.splitlines()[0].split()[2] > missed[0].body.splitlines()[-1].split()[2]
 
 
 def test_three_days_of_misses_raise_one_flag_and_one_item(world):
@@ -112,7 +115,8 @@ def test_the_sweep_runs_in_a_real_worker(app, world):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # Today's three windows have closed by tomorrow 06:00: the worker marked them missed.
     assert _statuses(p.id, today) == ["missed"] * 3
-    assert len(_notices(world.pm1, "disinfection_missed")) == 3
+    notices = _notices(world.pm1, "disinfection_missed")
+    assert len(notices) == 1 and len(notices[0].body.splitlines()) == 3  # one sweep, one digest
 
 
 def test_the_sweep_makes_only_the_missing_days_slots(world, count_queries):

@@ -52,19 +52,28 @@ def test_a_withdrawn_person_gets_no_reminder(world):
     assert _notices(world.vol1, "duty_reminder") == []
 
 
+def _read(user, kind):
+    for n in _notices(user, kind):
+        n.read_at = n.created_at
+    db.session.commit()
+
+
 def test_gap_alert_once_per_gap_and_again_after_refilling(world):
     cp = make_checkpoint(world.c1, world.k1, min_people=1)
     vol2, = make_volunteers(world.c1, 1)
     tomorrow = DAY + timedelta(days=1)
     # A day ahead: tomorrow's 08:00 shift is not yet within 24 h at 07:59 today.
-    about = lambda u: [n for n in _notices(u, "duty_gap") if tomorrow.isoformat() + " 08:00" in n.title]  # noqa: E731
+    about = lambda u: [n for n in _notices(u, "duty_gap") if tomorrow.isoformat() + " 08:00" in n.body]  # noqa: E731
     sweep_duty(at=at(DAY, "07:59").isoformat())
     watched = shift_of(cp, tomorrow)
     assert about(world.gm1) == []
     sweep_duty(at=at(DAY, "08:00").isoformat())
     sweep_duty(at=at(DAY, "08:10").isoformat())
     assert len(about(world.gm1)) == 1 and len(about(world.sec1)) == 1
+    assert about(world.gm1)[0].body.count(tomorrow.isoformat() + " 08:00") == 1
     assert about(world.gm3) == [] and about(world.sec2) == []
+    _read(world.gm1, "duty_gap")
+    _read(world.sec1, "duty_gap")
     # Filled to its minimum, then emptied: a new gap, told once more.
     services.sign_up(shift_of(cp, tomorrow), vol2, now=at(DAY, "08:20"))
     db.session.commit()
@@ -76,6 +85,27 @@ def test_gap_alert_once_per_gap_and_again_after_refilling(world):
     sweep_duty(at=at(DAY, "09:05").isoformat())
     sweep_duty(at=at(DAY, "09:10").isoformat())
     assert len(about(world.gm1)) == 2 and len(about(world.sec1)) == 2
+    assert [n.read_at is None for n in about(world.gm1)].count(True) == 1
+
+
+def test_a_sweep_tells_each_person_one_digest_and_replaces_an_unread_one(world):
+    make_checkpoint(world.c1, world.k1, min_people=1)
+    make_checkpoint(world.c1, world.k1, min_people=1, name="南门检查点")
+    sweep_duty(at=at(DAY, "08:00").isoformat())
+    first = _notices(world.gm1, "duty_gap")
+    assert len(first) == 1 and first[0].urgent
+    # Two checkpoints × (today 08:00 running, 16:00, tomorrow 00:00, 08:00): eight lines, the
+    # running shifts (urgent) first.
+    lines = first[0].body.splitlines()
+    assert len(lines) == 8
+    assert [("running now" in line) for line in lines] == [True, True] + [False] * 6
+    assert first[0].title == "Shifts short of people: 8, 2 of them now or soon"
+    # The next sweeps, while it is unread: still one notice, holding the new gaps too.
+    sweep_duty(at=at(DAY, "08:05").isoformat())
+    sweep_duty(at=at(DAY, "16:00").isoformat())  # tomorrow's 16:00 shifts come within 24 h
+    notes = _notices(world.gm1, "duty_gap")
+    assert len(notes) == 1 and len(notes[0].body.splitlines()) == 10
+    assert notes[0].body.count("东门检查点") == 5 and notes[0].body.count("南门检查点") == 5
 
 
 def test_ended_shifts_with_people_never_checked_in_are_listed_once(world):
