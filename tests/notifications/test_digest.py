@@ -151,3 +151,21 @@ def test_an_unread_digest_is_replaced_a_read_one_stays(world, clock, read_first)
         assert [(n.title, n.body) for n in notes] == [("第一条", "第一条"), ("第二条", "第二条")]
     else:
         assert [(n.title, n.body) for n in notes] == [("缺人 2", "第二条\n第一条")]
+
+
+def test_the_inbox_lists_a_digests_items_and_folds_the_long_tail(world, make_client, clock):
+    clock.town("2026-11-25 09:00")
+    digest = Digest("duty_gap", title=lambda n, u: f"缺人班次：{n} 个", link="/duty/roster", more=lambda n: f"{n}",
+                    now=clock.now)
+    for i in range(8):
+        digest.add([world.gm1], f"东门检查点 班次{i}")
+    digest.send()
+    db.session.commit()
+    c = make_client()
+    c.login("gridder1")
+    html = c.get("/notifications/").get_data(as_text=True)
+    assert "缺人班次：8 个" in html
+    shown, folded = html.split("<details>", 1)
+    assert all(f"<li>东门检查点 班次{i}</li>" in shown for i in range(5))
+    assert all(f"<li>东门检查点 班次{i}</li>" in folded for i in range(5, 8))
+    assert "另外 3 条" in folded
