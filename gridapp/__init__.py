@@ -36,6 +36,9 @@ from gridapp.notifications import kinds
 from gridapp.notifications.views import bp as notifications_bp
 from gridapp.ops.views import bp as ops_bp
 from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
+from gridapp.reports import policy as reports_policy
+from gridapp.reports import services as reports_services
+from gridapp.reports.views import bp as reports_bp
 from gridapp.supervision import policy as supervision_policy
 from gridapp.supervision import services as supervision_services
 from gridapp.supervision.views import bp as supervision_bp
@@ -99,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(duty_bp, url_prefix="/duty")
     app.register_blueprint(errands_bp, url_prefix="/errands")
     app.register_blueprint(imports_bp, url_prefix="/imports")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
 
     _register_features()
 
@@ -117,10 +121,10 @@ def _register_features() -> None:
     whether or not anything has imported the feature yet."""
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
-                  imports_policy):
+                  imports_policy, reports_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
-                    supervision_services):
+                    supervision_services, reports_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
 
 

@@ -1,6 +1,7 @@
 """Configuration read from the environment, with safe development defaults."""
 import os
 import secrets
+from datetime import time
 from pathlib import Path
 
 from croniter import croniter
@@ -47,6 +48,23 @@ def backup_cron() -> str:
     if not croniter.is_valid(cron):
         raise ConfigError(f"BACKUP_CRON={cron!r} is not a crontab line such as '30 2 * * *'")
     return cron
+
+
+def report_time_setting() -> tuple[int, int]:
+    """When the evening job writes the daily reports (DAILY_REPORT_TIME, HH:MM in the town's time)."""
+    raw = os.environ.get("DAILY_REPORT_TIME") or "20:00"
+    try:
+        hour, minute = (int(part) for part in raw.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"DAILY_REPORT_TIME={raw!r} is not a time such as 20:00") from None
+    return hour, minute
+
+
+def daily_report_cron() -> str:
+    hour, minute = report_time_setting()
+    return f"{minute} {hour} * * *"
 
 
 def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
@@ -140,6 +158,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "BACKUP_KEEP": max(0, int(env.get("BACKUP_KEEP", "7"))),
         # An uploaded spreadsheet waiting for confirmation (or a retry) is kept this many days.
         "IMPORT_FILE_DAYS": int(env.get("IMPORT_FILE_DAYS", "7")),
+        # The daily report (日报) is written at this local time each evening.
+        "DAILY_REPORT_TIME": time(*report_time_setting()),
         "TESTING": False,
     }
     if overrides:

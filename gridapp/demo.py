@@ -5,6 +5,7 @@ companies 红嘴鸥, 远景 and 东升, a few work units, households, and one de
 role. Running it again changes nothing; --scale multiplies grids and households.
 """
 import random
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
@@ -18,7 +19,7 @@ from gridapp.errands.demo import seed_errands
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
 from gridapp.supervision.demo import seed_supervision
-from gridapp.timeutil import town_today, utcnow
+from gridapp.timeutil import town_today, town_zone, utcnow
 
 TOWN = "城关镇"
 COMMUNITIES = [
@@ -99,7 +100,6 @@ def seed(scale: int = 1) -> dict:
                 "observation_until": None, "notes": "",
             })
     if rows:
-        from datetime import timedelta
 
         for row in rows[::25]:  # some households under 14-day home observation
             row["observation_until"] = town_today() + timedelta(days=rng.randint(1, 14))
@@ -127,13 +127,19 @@ def seed(scale: int = 1) -> dict:
 
 
 def liven(now=None) -> dict:
-    """Keep a demo town alive at whatever hour it is opened: the next 14 days of shifts exist and
-    every demo volunteer holds a shift open for check-in now. Does nothing without the demo's
-    volunteers. Called by the launcher each time it starts on a database that holds the demo."""
+    """Keep a demo town alive at whatever hour it is opened: the next 14 days of shifts exist,
+    every demo volunteer holds a shift open for check-in now, and yesterday's daily reports are
+    there to read. Does nothing without the demo's volunteers. Called by the launcher each time it
+    starts on a database that holds the demo."""
+    from gridapp.reports import services as reports
 
     if db.session.scalar(select(func.count(User.id)).where(User.username == "vol1")) == 0:
         return {}
-    result = {"shifts": duty.generate_shifts(now), "on_duty_now": keep_demo_on_duty(now or utcnow())}
+    now = now or utcnow()
+    yesterday = town_today(now) - timedelta(days=1)
+    cutoff = datetime.combine(yesterday, reports.report_time(), tzinfo=town_zone()).astimezone(UTC)
+    result = {"shifts": duty.generate_shifts(now), "on_duty_now": keep_demo_on_duty(now),
+              "reports": len(reports.write_day(yesterday, cutoff))}
     db.session.commit()
     return result
 

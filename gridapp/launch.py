@@ -41,6 +41,7 @@ def prepare(app) -> str:
             if not db.session.scalar(select(func.count(User.id))):
                 print("Empty database: seeding the demo town of 城关镇 …", flush=True)
                 seed()
+                liven()  # yesterday's daily reports, to read on the first visit
                 return "seeded"
             return "livened" if liven() else "migrated"
         finally:

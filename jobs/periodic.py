@@ -2,12 +2,13 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gridapp.config import backup_cron
+from gridapp.config import backup_cron, daily_report_cron
 from jobs.disinfection import sweep_disinfection
 from jobs.duty import generate_shifts, sweep_duty
 from jobs.errands import sweep_errands
 from jobs.maintenance import back_up, purge_expired_sessions, purge_import_files
 from jobs.notifications import relay_outbox
+from jobs.reports import daily_report
 from jobs.supervision import escalate_rectification, remind_rectification
 
 
@@ -45,6 +46,9 @@ PERIODIC_JOBS = [
     Periodic("sweep-errands", sweep_errands,
              "Expire stalled errand claims; chase urgent unclaimed, late and unconfirmed errands",
              interval=60, job_timeout=50),
+    Periodic("daily-report", daily_report,
+             "Write and send the day's daily reports (town and communities) at DAILY_REPORT_TIME",
+             cron=daily_report_cron(), job_timeout=600),
     Periodic("backup", back_up, "Back up the database and the photos into BACKUP_DIR, keeping BACKUP_KEEP",
              cron=backup_cron(), job_timeout=4 * 3600),
 ]

@@ -68,6 +68,8 @@ ACTION_LABELS = {
     "webhook_added": _l("Added a group robot"),
     "webhook_removed": _l("Removed a group robot"),
     "outbox_retry": _l("Sent a failed message again"),
+    "report_regenerated": _l("Wrote a daily report again"),
+    "report_template_saved": _l("Changed the daily reports' wording"),
 }
 
 OBJECT_LABELS = {
@@ -96,6 +98,7 @@ OBJECT_LABELS = {
     "Circular": _l("Circular"),
     "GroupWebhook": _l("Group robot"),
     "OutboxMessage": _l("Message"),
+    "DailyReport": _l("Daily report"),
 }
 
 

@@ -19,6 +19,7 @@ NAVIGATION = [
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
     ("ops.jobs", _l("Jobs"), "view_jobs"),
     ("supervision.index", _l("Supervision"), "view_supervision"),
+    ("reports.index", _l("Daily reports"), "view_reports"),
     ("disinfection.today", _l("Disinfection"), "view_disinfection"),
     ("duty.index", _l("Duty"), "view_duty"),
     ("errands.board", _l("Errands"), "view_errands"),

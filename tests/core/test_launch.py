@@ -23,11 +23,12 @@ from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.duty.services import check_in_open
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
-from gridapp.grid.models import Compound, PropertyCompany
+from gridapp.grid.models import Community, Compound, PropertyCompany
 from gridapp.launch import prepare, read_procfile
 from gridapp.notifications.models import Notification
+from gridapp.reports.models import DailyReport
 from gridapp.supervision.models import RectificationItem
-from gridapp.timeutil import utcnow
+from gridapp.timeutil import town_today, utcnow
 from tests.conftest import test_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +83,10 @@ def test_the_launcher_seeds_a_town_that_has_run_for_a_week(app, tmp_path, clock,
         assert set(db.session.scalars(select(Errand.status).distinct())) == {
             "open", "claimed", "purchased", "delivered", "confirmed", "cancelled"}
         assert set(db.session.scalars(select(RectificationItem.escalation_level).distinct())) == {0, 1, 2}
+        # Yesterday's daily reports, for the town and each community, are there to read.
+        yesterday = town_today(now) - timedelta(days=1)
+        assert db.session.scalar(select(func.count(DailyReport.id)).where(DailyReport.day == yesterday)) == \
+            1 + db.session.scalar(select(func.count(Community.id)))
 
     # Started again nine hours later, the demo is kept alive: someone can check in now.
     later = clock.advance(timedelta(hours=9))
