@@ -201,7 +201,7 @@ def add_finding(inspection_id):
             owner = item.owner.display_name if item.owner else _("nobody yet — choose the responsible person")
             flash(_("Finding recorded: item #%(id)d issued to %(owner)s.", id=item.id, owner=owner), "success")
             return redirect(url_for("supervision.inspection", inspection_id=inspection.id))
-    return render_template("supervision/inspection.html", inspection=inspection, form=form)
+    return render_template("supervision/inspection.html", inspection=inspection, form=form), form_status(form)
 
 
 # --- rectification items -------------------------------------------------------------------------
