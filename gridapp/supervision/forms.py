@@ -1,5 +1,5 @@
 """Forms of supervision: inspections, findings, the item's actions, interviews, circulars."""
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -17,7 +17,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from gridapp.core.forms import Form, PeriodForm, coerce_id, coerce_optional_id
 from gridapp.core.params import parse_id
 from gridapp.supervision.models import CATEGORIES, INSPECTION_KINDS, SEVERITIES
-from gridapp.supervision.services import CATEGORY_LABELS, DUE_HOURS, KIND_LABELS, SEVERITY_LABELS
+from gridapp.supervision.services import (
+    CATEGORY_LABELS,
+    DUE_HOURS,
+    KIND_LABELS,
+    MAX_DUE_DAYS,
+    SEVERITY_LABELS,
+    due_at_bounds,
+)
 from gridapp.timeutil import town_today, town_zone
 
 
@@ -41,6 +48,9 @@ def as_utc(local: datetime | None) -> datetime | None:
 
 def _local_input(moment: datetime | None) -> datetime | None:
     return moment.astimezone(town_zone()).replace(tzinfo=None) if moment else None
+
+
+LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # the value of an <input type="datetime-local">
 
 
 class InspectionForm(Form):
@@ -74,6 +84,7 @@ class InspectionForm(Form):
 class FindingForm(Form):
     category = SelectField(_l("Category"), choices=[])
     severity = SelectField(_l("Severity"), choices=[])
+    due_at = DateTimeLocalField(_l("Due time (empty: by severity)"), format=LOCAL_MINUTE, validators=[Optional()])
     description = TextAreaField(_l("What was found"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
     target = SelectField(_l("Where"), choices=[], validate_choice=False)
     photos = _photos_field(_l("Photos (optional)"))
@@ -94,10 +105,17 @@ class FindingForm(Form):
                                         hours=DUE_HOURS[s])) for s in SEVERITIES]
         if not self.severity.data or self.severity.data == "None":
             self.severity.data = "major"
+        # The phone's date picker offers only the times services.check_due_at() accepts; the server
+        # checks again (a page left open, a browser that ignores min and max).
+        after, at_most = due_at_bounds()
+        self.due_at.description = _l("Any time from now to %(days)d days ahead.", days=MAX_DUE_DAYS)
+        self.due_at.render_kw = {"min": (_local_input(after) + timedelta(minutes=1)).strftime(LOCAL_MINUTE),
+                                 "max": _local_input(at_most).strftime(LOCAL_MINUTE),
+                                 "aria-describedby": "due_at-hint"}
 
     def values(self) -> dict:
         return {"category": self.category.data, "severity": self.severity.data, "description": self.description.data,
-                "owner_id": self.owner_id.data, "target": self.target.data or ""}
+                "owner_id": self.owner_id.data, "target": self.target.data or "", "due_at": as_utc(self.due_at.data)}
 
 
 class ActionForm(Form):

@@ -49,6 +49,9 @@ NOTICE_KINDS = (
 DUE_HOURS = {"critical": 4, "major": 24, "minor": 72}
 LEVEL2_AFTER_HOURS = {"critical": 4, "major": 24, "minor": 24}
 MIN_WARNING = timedelta(hours=1)
+# The furthest ahead a due time set by hand on a finding may lie: a month is past any real deadline,
+# so a later one is a mistyped year or month.
+MAX_DUE_DAYS = 30
 
 SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
 CATEGORY_LABELS = {
@@ -220,6 +223,22 @@ def clock(severity: str, start: datetime, due_at: datetime | None = None) -> dic
             "warned_at": None, "due_notified_at": None}
 
 
+def due_at_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """(after, at_most): a due time set by hand lies after now and at most MAX_DUE_DAYS ahead."""
+    now = now or utcnow()
+    return now, now + timedelta(days=MAX_DUE_DAYS)
+
+
+def check_due_at(due_at: datetime, now: datetime | None = None) -> datetime:
+    """A due time set by hand, refused (RuleError on "due_at") when past or too far ahead."""
+    after, at_most = due_at_bounds(now)
+    if due_at <= after:
+        raise RuleError(_("The due time must be in the future."), "due_at")
+    if due_at > at_most:
+        raise RuleError(_("The due time can be at most %(days)d days ahead.", days=MAX_DUE_DAYS), "due_at")
+    return due_at
+
+
 def is_overdue(item: RectificationItem, now: datetime | None = None) -> bool:
     return item.status in CLOCK_STATES and item.due_at <= (now or utcnow())
 
@@ -319,8 +338,12 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
     """A finding, and the rectification item it becomes, addressed to the target's owner (or,
     with values["owner_id"], to another of the staff eligible for the target). The target is
     the inspected place, or with values["target"] ("checkpoint:7") a checkpoint inside it.
+    values["due_at"] (optional, UTC) sets the due time instead of the severity's (check_due_at()).
     `photos` are names returned by gridapp.uploads.save_image."""
     now = now or utcnow()
+    due_at = values.get("due_at")
+    if due_at is not None:
+        check_due_at(due_at, now)
     target = finding_target(inspection, values.get("target") or "")
     if target is None and values.get("target"):
         raise RuleError(_("Choose a place inside the inspected one."), "target")
@@ -339,13 +362,16 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
                              target_name=target.name, community_id=target.community_id,
                              category=finding.category, severity=finding.severity,
                              description=finding.description, owner_id=owner_id, status="issued",
-                             issued_at=now, escalation_level=0, **clock(finding.severity, now))
+                             issued_at=now, escalation_level=0, **clock(finding.severity, now, due_at))
     db.session.add_all([finding, item])
     db.session.flush()
     _add_photos(item, actor, "finding", photos, now)
     _event(item, actor, "issued", now=now)
-    record("item_issued", item, summary=f"severity: {item.severity}; category: {item.category}; "
-                                        f"owner_id: {item.owner_id}; photos: {len(photos or ())}", actor=actor)
+    summary = (f"severity: {item.severity}; category: {item.category}; owner_id: {item.owner_id}; "
+               f"photos: {len(photos or ())}")
+    if due_at is not None:
+        summary += f"; due_at: {item.due_at.isoformat()} (set by hand)"
+    record("item_issued", item, summary=summary, actor=actor)
     if item.owner_id:
         owner = db.session.get(User, item.owner_id)
         notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),

@@ -194,7 +194,7 @@ def add_finding(inspection_id):
         except RuleError as exc:
             db.session.rollback()
             _discard(names)
-            field = exc.field if exc.field in ("owner_id", "photos", "target") else "description"
+            field = exc.field if exc.field in ("owner_id", "photos", "target", "due_at") else "description"
             form[field].errors.append(str(exc))
         else:
             db.session.commit()
