@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from gridapp.core.forms import Form, PeriodForm, coerce_id, coerce_optional_id
@@ -53,6 +54,14 @@ def _local_input(moment: datetime | None) -> datetime | None:
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # the value of an <input type="datetime-local">
 
 
+def grouped_choices(groups, first=()) -> list[SelectChoice]:
+    """A place picker's groups (services.PlaceGroups) as choices, each option in the <optgroup> of
+    its group (None: in none); the options of `first` come before every group."""
+    out = [SelectChoice(value, label) for value, label in first]
+    out += [SelectChoice(value, label, optgroup=group) for group, options in groups for value, label in options]
+    return out
+
+
 class InspectionForm(Form):
     kind = SelectField(_l("Kind"), choices=[])
     planned_at = DateTimeLocalField(_l("Time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
@@ -66,7 +75,7 @@ class InspectionForm(Form):
         super().__init__(*args, **kwargs)
 
         self.kind.choices = [(k, KIND_LABELS[k]) for k in INSPECTION_KINDS]
-        self.target.choices = [("", _l("— choose —"))] + list(targets)
+        self.target.choices = grouped_choices(targets, first=[("", _l("— choose —"))])
         self.team_ids.choices = [(u.id, u.display_name) for u in team]
 
     def validate_team_ids(self, field):
@@ -94,7 +103,7 @@ class FindingForm(Form):
 
     def __init__(self, *args, owners=(), default_owner=None, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.target.choices = list(targets)
+        self.target.choices = grouped_choices(targets)
         self.owner_id.choices = ([] if default_owner else [("", _l("— nobody yet: choose later —"))]) + [
             (u.id, f"{u.display_name} ({u.username})") for u in owners]
         if self.owner_id.data is None and default_owner is not None:

@@ -4,10 +4,11 @@ escalation sweeps, interviews, circulars, and the dashboard's queries."""
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, false, func, insert, or_, select, update
+from sqlalchemy import case, false, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -184,22 +185,65 @@ def resolve_target(target_type: str, target_id: int) -> Target | None:
     return resolver(target_id) if resolver else None
 
 
-def target_choices() -> list[tuple[str, str]]:
-    """("compound:3", "小区 · 阳光小区 (第一网格)") for every place an inspection can visit."""
-    out = [(f"community:{c.id}", f"{TARGET_LABELS['community']} · {c.name}")
-           for c in db.session.scalars(select(Community).order_by(Community.id))]
-    for k, grid_name, community_name in db.session.execute(
-            select(Compound, Grid.name, Community.name).join(Grid, Compound.grid_id == Grid.id)
-            .join(Community, Grid.community_id == Community.id).order_by(Community.id, Grid.id, Compound.id)):
-        out.append((f"compound:{k.id}", f"{TARGET_LABELS['compound']} · {k.name} ({community_name} {grid_name})"))
-    out += [(f"work_unit:{u.id}", f"{TARGET_LABELS['work_unit']} · {u.name}")
-            for u in db.session.scalars(select(WorkUnit).order_by(WorkUnit.id))]
-    for cp_id, cp_name, community_name in db.session.execute(
-            select(Checkpoint.id, Checkpoint.name, Community.name)
-            .join(Community, Community.id == Checkpoint.community_id)
-            .where(Checkpoint.active.is_(True)).order_by(Community.id, Checkpoint.id)):
-        out.append((f"checkpoint:{cp_id}", f"{TARGET_LABELS['checkpoint']} · {cp_name} ({community_name})"))
+# A place picker's options come in groups, one <optgroup> each: [(group label, [(value, label)])].
+# The values are those resolve_target() reads ("compound:3"), the group labels say where the
+# options are ("南街社区 › 第1网格"), so the option labels can stay short.
+PlaceGroups = list[tuple[str | None, list[tuple[str, str]]]]  # None: in no group
+GROUP_SEPARATOR = " › "
+
+
+def _option(target_type: str, target_id: int, name: str) -> tuple[str, str]:
+    return f"{target_type}:{target_id}", f"{TARGET_LABELS[target_type]} · {name}"
+
+
+def _grouped_places(checkpoints_where, with_places: bool) -> PlaceGroups:
+    """The active checkpoints matching `checkpoints_where`, grouped by where they are: each
+    community's grids ("南街社区 › 第1网格"), a compound's checkpoints right after it, then the
+    community's other checkpoints ("南街社区 › 其他检查点"). `with_places`: list every community and
+    compound as well (each community first, in a group of its own); else only the communities
+    holding one of those checkpoints are walked."""
+    at_compound, in_community = {}, {}
+    for cp_id, name, community_id, compound_id in db.session.execute(
+            select(Checkpoint.id, Checkpoint.name, Checkpoint.community_id, Checkpoint.compound_id)
+            .where(checkpoints_where, Checkpoint.active.is_(True)).order_by(Checkpoint.id)):
+        option = _option("checkpoint", cp_id, name)
+        if compound_id is not None:
+            at_compound.setdefault(compound_id, []).append(option)
+        else:
+            in_community.setdefault(community_id, []).append(option)
+    places = (select(Community.id, Community.name, Grid.name, Compound.id, Compound.name)
+              .outerjoin(Grid, Grid.community_id == Community.id).outerjoin(Compound, Compound.grid_id == Grid.id)
+              .order_by(Community.id, Grid.id, Compound.id))
+    if not with_places:
+        places = places.where(Community.id.in_(select(Checkpoint.community_id).where(checkpoints_where)))
+    out: PlaceGroups = []
+    others = _("Other checkpoints")
+    for (community_id, community), rows in groupby(db.session.execute(places), key=lambda r: (r[0], r[1])):
+        if with_places:
+            out.append((community, [_option("community", community_id, community)]))
+        for grid, compounds in groupby(rows, key=lambda r: r[2]):
+            options = []
+            for *_place, compound_id, compound in compounds:
+                if compound_id is None:
+                    continue
+                if with_places:
+                    options.append(_option("compound", compound_id, compound))
+                options += at_compound.get(compound_id, [])
+            if options:
+                out.append((f"{community}{GROUP_SEPARATOR}{grid}", options))
+        if in_community.get(community_id):
+            out.append((f"{community}{GROUP_SEPARATOR}{others}", in_community[community_id]))
     return out
+
+
+def target_choices() -> PlaceGroups:
+    """Every place an inspection can visit, grouped for a picker: each community (the community
+    itself; its grids, "南街社区 › 第1网格", with their compounds and the checkpoints at their gates;
+    its other checkpoints), then the work units. Values as resolve_target() reads them."""
+    groups = _grouped_places(true(), with_places=True)
+    units = [_option("work_unit", u_id, name)
+             for u_id, name in db.session.execute(select(WorkUnit.id, WorkUnit.name).order_by(WorkUnit.id))]
+    return groups + ([(_("Work units"), units)] if units else [])
 
 
 def owner_choices() -> list[tuple[int, str]]:
@@ -308,18 +352,20 @@ def photos_of(item) -> dict[str, list[Photo]]:
     return out
 
 
-def finding_targets(inspection: Inspection) -> list[tuple[str, str]]:
-    """Where a finding of this inspection can be: the inspected place itself (value ""), or one
-    of the active duty checkpoints inside it ("checkpoint:7")."""
+def finding_targets(inspection: Inspection) -> PlaceGroups:
+    """Where a finding of this inspection can be, for a picker: the inspected place itself (value "",
+    in no group), or one of the active duty checkpoints inside it ("checkpoint:7"), grouped as in
+    target_choices()."""
     column = {"community": Checkpoint.community_id, "compound": Checkpoint.compound_id,
               "work_unit": Checkpoint.work_unit_id}.get(inspection.target_type)
-    out = [("", f"{TARGET_LABELS.get(inspection.target_type, '')} · {inspection.target_name}")]
-    if column is not None:
-        out += [(f"checkpoint:{cp_id}", f"{TARGET_LABELS['checkpoint']} · {name}") for cp_id, name in
-                db.session.execute(select(Checkpoint.id, Checkpoint.name)
-                                   .where(column == inspection.target_id, Checkpoint.active.is_(True))
-                                   .order_by(Checkpoint.id))]
-    return out
+    itself = ("", f"{TARGET_LABELS.get(inspection.target_type, '')} · {inspection.target_name}")
+    inside = _grouped_places(column == inspection.target_id, with_places=False) if column is not None else []
+    return [(None, [itself]), *inside]
+
+
+def place_values(groups: PlaceGroups) -> set[str]:
+    """The values a picker of these groups offers."""
+    return {value for _group, options in groups for value, _label in options}
 
 
 def finding_target(inspection: Inspection, choice: str = "") -> Target | None:
@@ -327,7 +373,7 @@ def finding_target(inspection: Inspection, choice: str = "") -> Target | None:
     `choice` is not one of finding_targets())."""
     if not choice:
         return resolve_target(inspection.target_type, inspection.target_id)
-    if choice not in {value for value, _label in finding_targets(inspection)}:
+    if choice not in place_values(finding_targets(inspection)):
         return None
     kind, _sep, target_id = choice.partition(":")
     return resolve_target(kind, int(target_id))

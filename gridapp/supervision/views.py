@@ -172,7 +172,7 @@ def finding_owner(inspection_id):
     inspection = db.get_or_404(Inspection, inspection_id)
     require(current_user, "add_finding", inspection)
     choice = request.args.get("target", "")
-    if choice not in {value for value, _label in services.finding_targets(inspection)}:
+    if choice not in services.place_values(services.finding_targets(inspection)):
         choice = ""
     form = _finding_form(inspection, formdata=False, choice=choice)
     return render_template("supervision/_finding_owner.html", form=form)

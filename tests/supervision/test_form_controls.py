@@ -1,11 +1,14 @@
-"""The finding form as a supervisor uses it on a phone, without JavaScript: a due time typed on it."""
+"""The inspection and finding forms as a supervisor uses them on a phone, without JavaScript: a due
+time typed on the finding, the place pickers grouped by community and grid."""
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
 
+from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
-from gridapp.supervision.models import RectificationItem
+from gridapp.supervision.models import Inspection, RectificationItem
 from tests.grid.helpers import logged_in
 from tests.supervision.factories import make_inspection
 
@@ -81,3 +84,121 @@ def test_only_the_supervision_team_records_a_finding_with_a_due_time(make_client
         assert resp.status_code == 403, username
     assert count(RectificationItem) == 0
     assert logged_in(make_client, "leader").get("/supervision/inspections/new").status_code == 403
+
+
+# --- the place pickers ----------------------------------------------------------------------------
+
+class _Options(HTMLParser):
+    """The options of one <select>: [(optgroup label or None, value, text, selected)]."""
+
+    def __init__(self, select_id):
+        super().__init__()
+        self.select_id, self.inside, self.group, self.options = select_id, False, None, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "select" and attrs.get("id") == self.select_id:
+            self.inside = True
+        elif self.inside and tag == "optgroup":
+            self.group = attrs["label"]
+        elif self.inside and tag == "option":
+            self.options.append([self.group, attrs["value"], "", "selected" in attrs])
+
+    def handle_endtag(self, tag):
+        if tag == "optgroup":
+            self.group = None
+        elif tag == "select":
+            self.inside = False
+
+    def handle_data(self, data):
+        if self.inside and self.options and self.options[-1][2] == "":
+            self.options[-1][2] = data
+
+
+def options(html, select_id="target"):
+    parser = _Options(select_id)
+    parser.feed(html)
+    return [tuple(o) for o in parser.options]
+
+
+def groups(html, select_id="target"):
+    """{optgroup label: [option values]}, in the page's order (None: options in no group)."""
+    out = {}
+    for group, value, _text, _selected in options(html, select_id):
+        out.setdefault(group, []).append(value)
+    return out
+
+
+@pytest.fixture
+def checkpoints(world):
+    cps = {
+        "gate": Checkpoint(community_id=world.c1.id, compound_id=world.k1.id, name="阳光小区北门卡口"),
+        "post": Checkpoint(community_id=world.c1.id, name="城关社区党员先锋岗", kind="vanguard"),
+        "unit": Checkpoint(community_id=world.c2.id, work_unit_id=world.unit.id, name="东街卡点"),
+        "closed": Checkpoint(community_id=world.c1.id, name="已撤销卡点", active=False),
+    }
+    db.session.add_all(cps.values())
+    db.session.commit()
+    return cps
+
+
+def test_the_inspection_place_picker_is_grouped_by_community_and_grid(make_client, world, checkpoints):
+    sup = logged_in(make_client, "sup1")
+    html = sup.get("/supervision/inspections/new").get_data(as_text=True)
+    gate, post, unit_cp = (checkpoints[k].id for k in ("gate", "post", "unit"))
+    assert groups(html) == {
+        None: [""],
+        "城关社区": [f"community:{world.c1.id}"],
+        "城关社区 › 第一网格": [f"compound:{world.k1.id}", f"checkpoint:{gate}"],  # a gate after its compound
+        "城关社区 › 第二网格": [f"compound:{world.k2.id}"],
+        "城关社区 › 其他检查点": [f"checkpoint:{post}"],
+        "东城社区": [f"community:{world.c2.id}"],
+        "东城社区 › 第三网格": [f"compound:{world.k3.id}"],
+        "东城社区 › 其他检查点": [f"checkpoint:{unit_cp}"],
+        "单位": [f"work_unit:{world.unit.id}"],
+    }
+    labels = {value: text for _group, value, text, _selected in options(html)}
+    assert labels[f"compound:{world.k1.id}"] == "小区 · 阳光小区"
+    assert labels[f"checkpoint:{gate}"] == "检查点 · 阳光小区北门卡口"
+    # Without JavaScript the filter box stays hidden; no script or handler sits in the page.
+    assert 'data-filter-for="target" hidden' in html
+    assert "<script>" not in html and " onchange=" not in html and " oninput=" not in html
+
+
+@pytest.mark.parametrize("kind", ["compound", "checkpoint", "work_unit", "community"])
+def test_every_value_of_the_grouped_picker_still_plans_its_inspection(make_client, world, checkpoints, kind):
+    place = {"compound": world.k2, "checkpoint": checkpoints["gate"], "work_unit": world.unit,
+             "community": world.c2}[kind]
+    value = f"{kind}:{place.id}"
+    sup = logged_in(make_client, "sup1")
+    assert value in groups(sup.get("/supervision/inspections/new").get_data(as_text=True)).get(
+        {"compound": "城关社区 › 第二网格", "checkpoint": "城关社区 › 第一网格", "work_unit": "单位",
+         "community": "东城社区"}[kind])
+    resp = sup.post("/supervision/inspections/new", {"kind": "routine", "planned_at": "2026-03-02T10:00",
+                                                     "target": value, "team_ids": [str(world.sup.id)]})
+    assert resp.status_code == 302
+    inspection = db.session.scalars(select(Inspection)).one()
+    assert (inspection.target_type, inspection.target_id, inspection.target_name) == (kind, place.id, place.name)
+
+
+def test_the_finding_place_picker_groups_the_checkpoints_inside(make_client, world, checkpoints):
+    inspection = make_inspection(world, target=world.c1)
+    sup = logged_in(make_client, "sup1")
+    html = sup.get(f"/supervision/inspections/{inspection.id}").get_data(as_text=True)
+    assert groups(html) == {
+        None: [""],  # the inspected place itself comes first, in no group
+        "城关社区 › 第一网格": [f"checkpoint:{checkpoints['gate'].id}"],
+        "城关社区 › 其他检查点": [f"checkpoint:{checkpoints['post'].id}"],
+    }
+    assert options(html)[0] == (None, "", "社区 · 城关社区", False)
+    # A short list needs no filter box; the chosen checkpoint is recorded as before.
+    assert 'data-filter-for="target"' not in html
+    resp = sup.post(f"/supervision/inspections/{inspection.id}/findings",
+                    finding(target=f"checkpoint:{checkpoints['post'].id}"))
+    assert resp.status_code == 302
+    item = db.session.scalars(select(RectificationItem)).one()
+    assert (item.target_type, item.target_id, item.owner_id) == ("checkpoint", checkpoints["post"].id,
+                                                                 world.sec1.id)
+    # A compound's inspection offers the compound and its gate only.
+    html = sup.get(f"/supervision/inspections/{make_inspection(world).id}").get_data(as_text=True)
+    assert groups(html) == {None: [""], "城关社区 › 第一网格": [f"checkpoint:{checkpoints['gate'].id}"]}
