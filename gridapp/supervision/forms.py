@@ -2,6 +2,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -14,6 +15,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, html_params
 
 from gridapp.core.forms import Form, PeriodForm, coerce_id, coerce_optional_id
 from gridapp.core.params import parse_id
@@ -62,12 +64,23 @@ def grouped_choices(groups, first=()) -> list[SelectChoice]:
     return out
 
 
+class CheckboxList:
+    """A multiple choice as a list of checkboxes, each inside its label, so the whole row (not the
+    small box alone) is what a finger taps; app.css makes each row 44 px tall."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        rows = [Markup('<li><label class="check">{} {}</label></li>').format(option(), escape(option.label.text))
+                for option in field]
+        return Markup("<ul {}>{}</ul>").format(Markup(html_params(class_="checks", **kwargs)), Markup("").join(rows))
+
+
 class InspectionForm(Form):
     kind = SelectField(_l("Kind"), choices=[])
     planned_at = DateTimeLocalField(_l("Time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     target = SelectField(_l("Place inspected"), choices=[], validators=[DataRequired()])
     team_ids = SelectMultipleField(_l("Supervision team members taking part"), coerce=coerce_id, choices=[],
-                                   validate_choice=False)
+                                   validate_choice=False, widget=CheckboxList(), option_widget=CheckboxInput())
     participants = StringField(_l("Other participants"), filters=[_strip], validators=[Optional(), Length(max=300)])
     summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[Optional(), Length(max=4000)])
 

@@ -1,5 +1,6 @@
 """The inspection and finding forms as a supervisor uses them on a phone, without JavaScript: a due
-time typed on the finding, the place pickers grouped by community and grid."""
+time typed on the finding, the place pickers grouped by community and grid, the team as checkboxes."""
+import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -10,7 +11,7 @@ from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.supervision.models import Inspection, RectificationItem
 from tests.grid.helpers import logged_in
-from tests.supervision.factories import make_inspection
+from tests.supervision.factories import add_sup2, make_inspection
 
 H = timedelta(hours=1)
 
@@ -202,3 +203,52 @@ def test_the_finding_place_picker_groups_the_checkpoints_inside(make_client, wor
     # A compound's inspection offers the compound and its gate only.
     html = sup.get(f"/supervision/inspections/{make_inspection(world).id}").get_data(as_text=True)
     assert groups(html) == {None: [""], "城关社区 › 第一网格": [f"checkpoint:{checkpoints['gate'].id}"]}
+
+
+# --- the team as checkboxes -----------------------------------------------------------------------
+
+def ticked(html):
+    """The team's checkboxes: {user id: ticked}."""
+    return {int(value): bool(checked) for checked, value in re.findall(
+        r'<input( checked)? id="team_ids-\d+" name="team_ids" type="checkbox" value="(\d+)">', html)}
+
+
+def test_the_team_is_a_list_of_checkboxes_each_inside_its_label(make_client, world):
+    add_sup2(world)
+    sup = logged_in(make_client, "sup1")
+    html = sup.get("/supervision/inspections/new").get_data(as_text=True)
+    team = html.split('<fieldset class="field" id="team_ids-field">')[1].split("</fieldset>")[0]
+    assert html.count('name="team_ids"') == team.count('name="team_ids" type="checkbox"') == 2  # no <select>
+    assert "<legend>参加的督查组成员</legend>" in team
+    assert (f'<li><label class="check"><input checked id="team_ids-0" name="team_ids" type="checkbox" '
+            f'value="{world.sup.id}"> Sup1</label></li>') in team  # the planner, ticked for them
+    assert (f'<li><label class="check"><input id="team_ids-1" name="team_ids" type="checkbox" '
+            f'value="{world.sup2.id}"> Sup2</label></li>') in team
+
+
+def test_ticking_two_members_stores_both_and_none_stores_none(make_client, world):
+    add_sup2(world)
+    sup = logged_in(make_client, "sup1")
+    base = {"kind": "routine", "planned_at": "2026-03-02T10:00", "target": f"compound:{world.k1.id}"}
+    assert sup.post("/supervision/inspections/new", {**base, "team_ids": [str(world.sup.id), str(world.sup2.id)]}
+                    ).status_code == 302
+    assert sup.post("/supervision/inspections/new", base).status_code == 302  # no box ticked
+    teams = [sorted(u.id for u in i.team) for i in db.session.scalars(select(Inspection).order_by(Inspection.id))]
+    assert teams == [sorted([world.sup.id, world.sup2.id]), []]
+    assert ticked(sup.get("/supervision/inspections/new").get_data(as_text=True)) == {
+        world.sup.id: True, world.sup2.id: False}
+
+
+def test_a_form_sent_without_a_place_keeps_the_team_ticked_and_the_rest(make_client, world):
+    add_sup2(world)
+    sup = logged_in(make_client, "sup1")
+    resp = sup.post("/supervision/inspections/new", {
+        "kind": "unannounced", "planned_at": "2026-03-02T21:30", "target": "",
+        "team_ids": [str(world.sup.id), str(world.sup2.id)], "participants": "社区干部王某"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="target-err"' in html and "社区干部王某" in html
+    assert '<option selected value="unannounced">' in html
+    checked = [value for _group, value, _text, selected in options(html) if selected]
+    assert checked == [""]  # nothing chosen, no other place chosen for them
+    assert ticked(html) == {world.sup.id: True, world.sup2.id: True}  # both boxes still ticked
+    assert count(Inspection) == 0

@@ -241,8 +241,9 @@ def test_participants_are_chosen_from_the_supervision_team(make_client, world):
     add_sup2(world)
     sup = logged_in(make_client, "sup1")
     form = sup.get("/supervision/inspections/new").get_data(as_text=True)
-    assert f'<option selected value="{world.sup.id}">' in form and f'value="{world.sup2.id}"' in form
-    assert f'value="{world.pm1.id}"' not in form.split('name="team_ids"')[1].split("</select>")[0]
+    team = form.split('<ul class="checks" id="team_ids">')[1].split("</ul>")[0]
+    assert f'checked id="team_ids-0" name="team_ids" type="checkbox" value="{world.sup.id}"' in team  # the planner
+    assert f'type="checkbox" value="{world.sup2.id}"' in team and f'value="{world.pm1.id}"' not in team
     base = {"kind": "routine", "planned_at": "2026-03-02T10:00", "target": f"compound:{world.k1.id}",
             "participants": "社区干部王某", "summary": ""}
     resp = sup.post("/supervision/inspections/new", {**base, "team_ids": [str(world.pm1.id)]})
