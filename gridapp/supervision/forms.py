@@ -1,7 +1,8 @@
 """Forms of supervision: inspections, findings, the item's actions, interviews, circulars."""
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -12,12 +13,21 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, html_params
 
 from gridapp.core.forms import Form, PeriodForm, coerce_id, coerce_optional_id
 from gridapp.core.params import parse_id
 from gridapp.supervision.models import CATEGORIES, INSPECTION_KINDS, SEVERITIES
-from gridapp.supervision.services import CATEGORY_LABELS, DUE_HOURS, KIND_LABELS, SEVERITY_LABELS
+from gridapp.supervision.services import (
+    CATEGORY_LABELS,
+    DUE_HOURS,
+    KIND_LABELS,
+    MAX_DUE_DAYS,
+    SEVERITY_LABELS,
+    due_at_bounds,
+)
 from gridapp.timeutil import town_today, town_zone
 
 
@@ -43,12 +53,34 @@ def _local_input(moment: datetime | None) -> datetime | None:
     return moment.astimezone(town_zone()).replace(tzinfo=None) if moment else None
 
 
+LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # the value of an <input type="datetime-local">
+
+
+def grouped_choices(groups, first=()) -> list[SelectChoice]:
+    """A place picker's groups (services.PlaceGroups) as choices, each option in the <optgroup> of
+    its group (None: in none); the options of `first` come before every group."""
+    out = [SelectChoice(value, label) for value, label in first]
+    out += [SelectChoice(value, label, optgroup=group) for group, options in groups for value, label in options]
+    return out
+
+
+class CheckboxList:
+    """A multiple choice as a list of checkboxes, each inside its label, so the whole row (not the
+    small box alone) is what a finger taps; app.css makes each row 44 px tall."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        rows = [Markup('<li><label class="check">{} {}</label></li>').format(option(), escape(option.label.text))
+                for option in field]
+        return Markup("<ul {}>{}</ul>").format(Markup(html_params(class_="checks", **kwargs)), Markup("").join(rows))
+
+
 class InspectionForm(Form):
     kind = SelectField(_l("Kind"), choices=[])
     planned_at = DateTimeLocalField(_l("Time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     target = SelectField(_l("Place inspected"), choices=[], validators=[DataRequired()])
     team_ids = SelectMultipleField(_l("Supervision team members taking part"), coerce=coerce_id, choices=[],
-                                   validate_choice=False)
+                                   validate_choice=False, widget=CheckboxList(), option_widget=CheckboxInput())
     participants = StringField(_l("Other participants"), filters=[_strip], validators=[Optional(), Length(max=300)])
     summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[Optional(), Length(max=4000)])
 
@@ -56,7 +88,7 @@ class InspectionForm(Form):
         super().__init__(*args, **kwargs)
 
         self.kind.choices = [(k, KIND_LABELS[k]) for k in INSPECTION_KINDS]
-        self.target.choices = [("", _l("— choose —"))] + list(targets)
+        self.target.choices = grouped_choices(targets, first=[("", _l("— choose —"))])
         self.team_ids.choices = [(u.id, u.display_name) for u in team]
 
     def validate_team_ids(self, field):
@@ -74,6 +106,7 @@ class InspectionForm(Form):
 class FindingForm(Form):
     category = SelectField(_l("Category"), choices=[])
     severity = SelectField(_l("Severity"), choices=[])
+    due_at = DateTimeLocalField(_l("Due time (empty: by severity)"), format=LOCAL_MINUTE, validators=[Optional()])
     description = TextAreaField(_l("What was found"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
     target = SelectField(_l("Where"), choices=[], validate_choice=False)
     photos = _photos_field(_l("Photos (optional)"))
@@ -83,7 +116,7 @@ class FindingForm(Form):
 
     def __init__(self, *args, owners=(), default_owner=None, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.target.choices = list(targets)
+        self.target.choices = grouped_choices(targets)
         self.owner_id.choices = ([] if default_owner else [("", _l("— nobody yet: choose later —"))]) + [
             (u.id, f"{u.display_name} ({u.username})") for u in owners]
         if self.owner_id.data is None and default_owner is not None:
@@ -94,10 +127,17 @@ class FindingForm(Form):
                                         hours=DUE_HOURS[s])) for s in SEVERITIES]
         if not self.severity.data or self.severity.data == "None":
             self.severity.data = "major"
+        # The phone's date picker offers only the times services.check_due_at() accepts; the server
+        # checks again (a page left open, a browser that ignores min and max).
+        after, at_most = due_at_bounds()
+        self.due_at.description = _l("Any time from now to %(days)d days ahead.", days=MAX_DUE_DAYS)
+        self.due_at.render_kw = {"min": (_local_input(after) + timedelta(minutes=1)).strftime(LOCAL_MINUTE),
+                                 "max": _local_input(at_most).strftime(LOCAL_MINUTE),
+                                 "aria-describedby": "due_at-hint"}
 
     def values(self) -> dict:
         return {"category": self.category.data, "severity": self.severity.data, "description": self.description.data,
-                "owner_id": self.owner_id.data, "target": self.target.data or ""}
+                "owner_id": self.owner_id.data, "target": self.target.data or "", "due_at": as_utc(self.due_at.data)}
 
 
 class ActionForm(Form):

@@ -4,10 +4,11 @@ escalation sweeps, interviews, circulars, and the dashboard's queries."""
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, false, func, insert, or_, select, update
+from sqlalchemy import case, false, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -49,6 +50,9 @@ NOTICE_KINDS = (
 DUE_HOURS = {"critical": 4, "major": 24, "minor": 72}
 LEVEL2_AFTER_HOURS = {"critical": 4, "major": 24, "minor": 24}
 MIN_WARNING = timedelta(hours=1)
+# The furthest ahead a due time set by hand on a finding may lie: a month is past any real deadline,
+# so a later one is a mistyped year or month.
+MAX_DUE_DAYS = 30
 
 SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
 CATEGORY_LABELS = {
@@ -181,22 +185,65 @@ def resolve_target(target_type: str, target_id: int) -> Target | None:
     return resolver(target_id) if resolver else None
 
 
-def target_choices() -> list[tuple[str, str]]:
-    """("compound:3", "小区 · 阳光小区 (第一网格)") for every place an inspection can visit."""
-    out = [(f"community:{c.id}", f"{TARGET_LABELS['community']} · {c.name}")
-           for c in db.session.scalars(select(Community).order_by(Community.id))]
-    for k, grid_name, community_name in db.session.execute(
-            select(Compound, Grid.name, Community.name).join(Grid, Compound.grid_id == Grid.id)
-            .join(Community, Grid.community_id == Community.id).order_by(Community.id, Grid.id, Compound.id)):
-        out.append((f"compound:{k.id}", f"{TARGET_LABELS['compound']} · {k.name} ({community_name} {grid_name})"))
-    out += [(f"work_unit:{u.id}", f"{TARGET_LABELS['work_unit']} · {u.name}")
-            for u in db.session.scalars(select(WorkUnit).order_by(WorkUnit.id))]
-    for cp_id, cp_name, community_name in db.session.execute(
-            select(Checkpoint.id, Checkpoint.name, Community.name)
-            .join(Community, Community.id == Checkpoint.community_id)
-            .where(Checkpoint.active.is_(True)).order_by(Community.id, Checkpoint.id)):
-        out.append((f"checkpoint:{cp_id}", f"{TARGET_LABELS['checkpoint']} · {cp_name} ({community_name})"))
+# A place picker's options come in groups, one <optgroup> each: [(group label, [(value, label)])].
+# The values are those resolve_target() reads ("compound:3"), the group labels say where the
+# options are ("南街社区 › 第1网格"), so the option labels can stay short.
+PlaceGroups = list[tuple[str | None, list[tuple[str, str]]]]  # None: in no group
+GROUP_SEPARATOR = " › "
+
+
+def _option(target_type: str, target_id: int, name: str) -> tuple[str, str]:
+    return f"{target_type}:{target_id}", f"{TARGET_LABELS[target_type]} · {name}"
+
+
+def _grouped_places(checkpoints_where, with_places: bool) -> PlaceGroups:
+    """The active checkpoints matching `checkpoints_where`, grouped by where they are: each
+    community's grids ("南街社区 › 第1网格"), a compound's checkpoints right after it, then the
+    community's other checkpoints ("南街社区 › 其他检查点"). `with_places`: list every community and
+    compound as well (each community first, in a group of its own); else only the communities
+    holding one of those checkpoints are walked."""
+    at_compound, in_community = {}, {}
+    for cp_id, name, community_id, compound_id in db.session.execute(
+            select(Checkpoint.id, Checkpoint.name, Checkpoint.community_id, Checkpoint.compound_id)
+            .where(checkpoints_where, Checkpoint.active.is_(True)).order_by(Checkpoint.id)):
+        option = _option("checkpoint", cp_id, name)
+        if compound_id is not None:
+            at_compound.setdefault(compound_id, []).append(option)
+        else:
+            in_community.setdefault(community_id, []).append(option)
+    places = (select(Community.id, Community.name, Grid.name, Compound.id, Compound.name)
+              .outerjoin(Grid, Grid.community_id == Community.id).outerjoin(Compound, Compound.grid_id == Grid.id)
+              .order_by(Community.id, Grid.id, Compound.id))
+    if not with_places:
+        places = places.where(Community.id.in_(select(Checkpoint.community_id).where(checkpoints_where)))
+    out: PlaceGroups = []
+    others = _("Other checkpoints")
+    for (community_id, community), rows in groupby(db.session.execute(places), key=lambda r: (r[0], r[1])):
+        if with_places:
+            out.append((community, [_option("community", community_id, community)]))
+        for grid, compounds in groupby(rows, key=lambda r: r[2]):
+            options = []
+            for *_place, compound_id, compound in compounds:
+                if compound_id is None:
+                    continue
+                if with_places:
+                    options.append(_option("compound", compound_id, compound))
+                options += at_compound.get(compound_id, [])
+            if options:
+                out.append((f"{community}{GROUP_SEPARATOR}{grid}", options))
+        if in_community.get(community_id):
+            out.append((f"{community}{GROUP_SEPARATOR}{others}", in_community[community_id]))
     return out
+
+
+def target_choices() -> PlaceGroups:
+    """Every place an inspection can visit, grouped for a picker: each community (the community
+    itself; its grids, "南街社区 › 第1网格", with their compounds and the checkpoints at their gates;
+    its other checkpoints), then the work units. Values as resolve_target() reads them."""
+    groups = _grouped_places(true(), with_places=True)
+    units = [_option("work_unit", u_id, name)
+             for u_id, name in db.session.execute(select(WorkUnit.id, WorkUnit.name).order_by(WorkUnit.id))]
+    return groups + ([(_("Work units"), units)] if units else [])
 
 
 def owner_choices() -> list[tuple[int, str]]:
@@ -218,6 +265,22 @@ def clock(severity: str, start: datetime, due_at: datetime | None = None) -> dic
     return {"clock_started_at": start, "due_at": due_at, "warn_at": due_at - warning,
             "level2_due_at": due_at + timedelta(hours=LEVEL2_AFTER_HOURS[severity]),
             "warned_at": None, "due_notified_at": None}
+
+
+def due_at_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """(after, at_most): a due time set by hand lies after now and at most MAX_DUE_DAYS ahead."""
+    now = now or utcnow()
+    return now, now + timedelta(days=MAX_DUE_DAYS)
+
+
+def check_due_at(due_at: datetime, now: datetime | None = None) -> datetime:
+    """A due time set by hand, refused (RuleError on "due_at") when past or too far ahead."""
+    after, at_most = due_at_bounds(now)
+    if due_at <= after:
+        raise RuleError(_("The due time must be in the future."), "due_at")
+    if due_at > at_most:
+        raise RuleError(_("The due time can be at most %(days)d days ahead.", days=MAX_DUE_DAYS), "due_at")
+    return due_at
 
 
 def is_overdue(item: RectificationItem, now: datetime | None = None) -> bool:
@@ -289,18 +352,20 @@ def photos_of(item) -> dict[str, list[Photo]]:
     return out
 
 
-def finding_targets(inspection: Inspection) -> list[tuple[str, str]]:
-    """Where a finding of this inspection can be: the inspected place itself (value ""), or one
-    of the active duty checkpoints inside it ("checkpoint:7")."""
+def finding_targets(inspection: Inspection) -> PlaceGroups:
+    """Where a finding of this inspection can be, for a picker: the inspected place itself (value "",
+    in no group), or one of the active duty checkpoints inside it ("checkpoint:7"), grouped as in
+    target_choices()."""
     column = {"community": Checkpoint.community_id, "compound": Checkpoint.compound_id,
               "work_unit": Checkpoint.work_unit_id}.get(inspection.target_type)
-    out = [("", f"{TARGET_LABELS.get(inspection.target_type, '')} · {inspection.target_name}")]
-    if column is not None:
-        out += [(f"checkpoint:{cp_id}", f"{TARGET_LABELS['checkpoint']} · {name}") for cp_id, name in
-                db.session.execute(select(Checkpoint.id, Checkpoint.name)
-                                   .where(column == inspection.target_id, Checkpoint.active.is_(True))
-                                   .order_by(Checkpoint.id))]
-    return out
+    itself = ("", f"{TARGET_LABELS.get(inspection.target_type, '')} · {inspection.target_name}")
+    inside = _grouped_places(column == inspection.target_id, with_places=False) if column is not None else []
+    return [(None, [itself]), *inside]
+
+
+def place_values(groups: PlaceGroups) -> set[str]:
+    """The values a picker of these groups offers."""
+    return {value for _group, options in groups for value, _label in options}
 
 
 def finding_target(inspection: Inspection, choice: str = "") -> Target | None:
@@ -308,7 +373,7 @@ def finding_target(inspection: Inspection, choice: str = "") -> Target | None:
     `choice` is not one of finding_targets())."""
     if not choice:
         return resolve_target(inspection.target_type, inspection.target_id)
-    if choice not in {value for value, _label in finding_targets(inspection)}:
+    if choice not in place_values(finding_targets(inspection)):
         return None
     kind, _sep, target_id = choice.partition(":")
     return resolve_target(kind, int(target_id))
@@ -319,8 +384,12 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
     """A finding, and the rectification item it becomes, addressed to the target's owner (or,
     with values["owner_id"], to another of the staff eligible for the target). The target is
     the inspected place, or with values["target"] ("checkpoint:7") a checkpoint inside it.
+    values["due_at"] (optional, UTC) sets the due time instead of the severity's (check_due_at()).
     `photos` are names returned by gridapp.uploads.save_image."""
     now = now or utcnow()
+    due_at = values.get("due_at")
+    if due_at is not None:
+        check_due_at(due_at, now)
     target = finding_target(inspection, values.get("target") or "")
     if target is None and values.get("target"):
         raise RuleError(_("Choose a place inside the inspected one."), "target")
@@ -339,13 +408,16 @@ def record_finding(inspection: Inspection, actor: User, values: dict, now: datet
                              target_name=target.name, community_id=target.community_id,
                              category=finding.category, severity=finding.severity,
                              description=finding.description, owner_id=owner_id, status="issued",
-                             issued_at=now, escalation_level=0, **clock(finding.severity, now))
+                             issued_at=now, escalation_level=0, **clock(finding.severity, now, due_at))
     db.session.add_all([finding, item])
     db.session.flush()
     _add_photos(item, actor, "finding", photos, now)
     _event(item, actor, "issued", now=now)
-    record("item_issued", item, summary=f"severity: {item.severity}; category: {item.category}; "
-                                        f"owner_id: {item.owner_id}; photos: {len(photos or ())}", actor=actor)
+    summary = (f"severity: {item.severity}; category: {item.category}; owner_id: {item.owner_id}; "
+               f"photos: {len(photos or ())}")
+    if due_at is not None:
+        summary += f"; due_at: {item.due_at.isoformat()} (set by hand)"
+    record("item_issued", item, summary=summary, actor=actor)
     if item.owner_id:
         owner = db.session.get(User, item.owner_id)
         notify([owner], "supervision_item", _("Rectification item #%(id)d issued to you", id=item.id),

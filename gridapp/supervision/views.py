@@ -172,7 +172,7 @@ def finding_owner(inspection_id):
     inspection = db.get_or_404(Inspection, inspection_id)
     require(current_user, "add_finding", inspection)
     choice = request.args.get("target", "")
-    if choice not in {value for value, _label in services.finding_targets(inspection)}:
+    if choice not in services.place_values(services.finding_targets(inspection)):
         choice = ""
     form = _finding_form(inspection, formdata=False, choice=choice)
     return render_template("supervision/_finding_owner.html", form=form)
@@ -194,14 +194,14 @@ def add_finding(inspection_id):
         except RuleError as exc:
             db.session.rollback()
             _discard(names)
-            field = exc.field if exc.field in ("owner_id", "photos", "target") else "description"
+            field = exc.field if exc.field in ("owner_id", "photos", "target", "due_at") else "description"
             form[field].errors.append(str(exc))
         else:
             db.session.commit()
             owner = item.owner.display_name if item.owner else _("nobody yet — choose the responsible person")
             flash(_("Finding recorded: item #%(id)d issued to %(owner)s.", id=item.id, owner=owner), "success")
             return redirect(url_for("supervision.inspection", inspection_id=inspection.id))
-    return render_template("supervision/inspection.html", inspection=inspection, form=form)
+    return render_template("supervision/inspection.html", inspection=inspection, form=form), form_status(form)
 
 
 # --- rectification items -------------------------------------------------------------------------

@@ -42,10 +42,10 @@ def stored_photo(fmt="JPEG") -> str:
 
 
 def make_item(world, target=None, severity="major", category="no_temperature_check", now=T0, commit=True,
-              photos=0):
+              photos=0, due_at=None):
     inspection = make_inspection(world, target)
     item = services.record_finding(inspection, world.sup, {
-        "category": category, "severity": severity, "description": "卡口无人测温"}, now=now,
+        "category": category, "severity": severity, "description": "卡口无人测温", "due_at": due_at}, now=now,
         photos=[stored_photo() for _ in range(photos)])
     if commit:
         db.session.commit()

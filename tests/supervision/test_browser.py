@@ -1,10 +1,12 @@
 """On a 360×740 phone: sup1 records a finding with a photo, pm1 acknowledges and submits evidence
 with a photo, sup2 verifies (and sees both photos)."""
+import re
+
 import pytest
 from sqlalchemy import select
 
 from gridapp.extensions import db
-from gridapp.supervision.models import Photo, RectificationItem
+from gridapp.supervision.models import Inspection, Photo, RectificationItem
 from tests.browser import SCREENSHOTS, login
 from tests.conftest import DEFAULT_PASSWORD
 from tests.supervision.factories import add_sup2, image_bytes
@@ -146,6 +148,40 @@ def test_choosing_a_checkpoint_swaps_in_its_owner(world, chromium, live_server):
     page.locator("#findings li a").first.wait_for()
     item = db.session.scalars(select(RectificationItem)).one()
     assert (item.target_type, item.target_id, item.owner_id) == ("checkpoint", cp_id, gm1)
+    db.session.commit()
+    ctx.close()
+    assert not errors, errors
+
+
+def test_the_place_filter_and_the_team_checkboxes_on_a_phone(world, chromium, live_server):
+    """The filter box app.js shows narrows the grouped picker (the choice survives clearing it); each
+    team member is a 44 px row that a tap on the name ticks."""
+    add_sup2(world)
+    k2, sup1, sup2 = world.k2.id, world.sup.id, world.sup2.id
+    db.session.commit()
+    ctx, page = _phone(chromium)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, live_server.url, "sup1", DEFAULT_PASSWORD)
+    page.goto(f"{live_server.url}/supervision/inspections/new")
+    every = page.locator("#target option").count()
+    page.fill("#target-filter", "育才")
+    assert page.eval_on_selector_all("#target option", "os => os.map(o => o.value)") == ["", f"compound:{k2}"]
+    page.fill("#target-filter", "城关 第二")  # every word, in the option or its group's label
+    assert page.eval_on_selector_all("#target option", "os => os.map(o => o.value)") == ["", f"compound:{k2}"]
+    page.select_option("#target", f"compound:{k2}")
+    page.fill("#target-filter", "")
+    assert page.locator("#target option").count() == every
+    assert page.locator("#target").input_value() == f"compound:{k2}"
+    rows = page.eval_on_selector_all("#team_ids label", "ls => ls.map(l => l.getBoundingClientRect().height)")
+    assert len(rows) == 2 and min(rows) >= 44, rows
+    page.get_by_text("Sup2", exact=True).click()  # the name, not the little box
+    assert page.is_checked(f"#team_ids input[value='{sup2}']")
+    page.click("main button[type=submit].primary")
+    page.wait_for_url(re.compile(r".*/supervision/inspections/\d+$"))  # not /new, where the form is
+    inspection = db.session.scalars(select(Inspection)).one()
+    assert (inspection.target_type, inspection.target_id) == ("compound", k2)
+    assert sorted(u.id for u in inspection.team) == sorted([sup1, sup2])
     db.session.commit()
     ctx.close()
     assert not errors, errors

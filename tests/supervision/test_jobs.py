@@ -84,6 +84,19 @@ def test_a_late_sweep_climbs_both_levels_at_once(world):
     assert len(keys(world.leader, "supervision-escalation")) == 1
 
 
+def test_a_due_time_set_by_hand_drives_the_reminders_and_the_ladder(world):
+    item = make_item(world, severity="minor", due_at=T0 + 8 * H)  # by severity it would be T0+72h
+    due = item.due_at.isoformat()
+    assert sweep(T0 + 5 * H + 59 * 60 * timedelta(seconds=1)) == ({"warned": 0, "due": 0}, {"level1": 0, "level2": 0})
+    assert sweep(T0 + 6 * H)[0] == {"warned": 1, "due": 0}  # a quarter of 8 h left
+    assert keys(world.pm1, "supervision-warn") == [f"supervision-warn:{item.id}:{due}"]
+    assert sweep(T0 + 8 * H) == ({"warned": 0, "due": 1}, {"level1": 1, "level2": 0})
+    assert keys(world.sec1, "supervision-escalation") == [f"supervision-escalation:{item.id}:1"]
+    assert sweep(T0 + 31 * H)[1]["level2"] == 0
+    assert sweep(T0 + 32 * H)[1]["level2"] == 1  # the minor item's 24 h further wait, after the time set
+    assert fresh(item).escalation_level == 2
+
+
 def test_work_unit_item_climbs_to_the_secretary_of_its_community(world):
     item = make_item(world, target=world.unit)
     sweep(T0 + 24 * H)

@@ -111,7 +111,7 @@ def test_a_non_image_records_nothing_and_says_so(make_client, world, upload):
         (BytesIO(image_bytes("JPEG")), "good.jpg"), (BytesIO(upload[0]), upload[1])]),
         content_type="multipart/form-data")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and 'id="photos-err"' in html and "北门无人测温" in html
+    assert resp.status_code == 422 and 'id="photos-err"' in html and "北门无人测温" in html
     assert count(Finding) == count(RectificationItem) == count(Photo) == 0
     assert stored_files() == before  # the good photo saved before the bad one is gone too
 
@@ -133,7 +133,7 @@ def test_too_many_photos_are_refused(make_client, world):
     resp = sup.post(f"/supervision/inspections/{inspection.id}/findings", finding(photos=[
         (BytesIO(image_bytes()), f"{i}.jpg") for i in range(services.MAX_PHOTOS + 1)]),
         content_type="multipart/form-data")
-    assert resp.status_code == 200 and 'id="photos-err"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="photos-err"' in resp.get_data(as_text=True)
     assert count(RectificationItem) == 0
     with pytest.raises(RuleError):
         services.record_finding(inspection, world.sup, finding(), photos=["x"] * (services.MAX_PHOTOS + 1))
@@ -226,7 +226,7 @@ def test_an_owner_outside_the_place_is_refused(make_client, world):
     sup = logged_in(make_client, "sup1")
     for outsider in (world.pm2.id, world.vol1.id, 999999, "abc"):
         resp = sup.post(f"/supervision/inspections/{inspection.id}/findings", finding({"owner_id": str(outsider)}))
-        assert resp.status_code == 200 and 'id="owner_id-err"' in resp.get_data(as_text=True), outsider
+        assert resp.status_code == 422 and 'id="owner_id-err"' in resp.get_data(as_text=True), outsider
     assert count(RectificationItem) == 0
     with pytest.raises(RuleError) as refused:
         services.record_finding(inspection, world.sup, finding({"owner_id": world.pm2.id}))
@@ -241,8 +241,9 @@ def test_participants_are_chosen_from_the_supervision_team(make_client, world):
     add_sup2(world)
     sup = logged_in(make_client, "sup1")
     form = sup.get("/supervision/inspections/new").get_data(as_text=True)
-    assert f'<option selected value="{world.sup.id}">' in form and f'value="{world.sup2.id}"' in form
-    assert f'value="{world.pm1.id}"' not in form.split('name="team_ids"')[1].split("</select>")[0]
+    team = form.split('<ul class="checks" id="team_ids">')[1].split("</ul>")[0]
+    assert f'checked id="team_ids-0" name="team_ids" type="checkbox" value="{world.sup.id}"' in team  # the planner
+    assert f'type="checkbox" value="{world.sup2.id}"' in team and f'value="{world.pm1.id}"' not in team
     base = {"kind": "routine", "planned_at": "2026-03-02T10:00", "target": f"compound:{world.k1.id}",
             "participants": "社区干部王某", "summary": ""}
     resp = sup.post("/supervision/inspections/new", {**base, "team_ids": [str(world.pm1.id)]})
@@ -359,7 +360,7 @@ def test_a_finding_can_be_about_a_checkpoint_inside_the_inspected_place(make_cli
         ("checkpoint", at_k1.id, world.head1.id, world.c1.id), ("checkpoint", post.id, world.sec1.id, world.c1.id)]
     # A checkpoint outside the inspected place is refused, and nothing is recorded.
     resp = sup.post(f"{url}/findings", finding({"target": f"checkpoint:{elsewhere.id}"}))
-    assert resp.status_code == 200 and 'id="target-err"' in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="target-err"' in resp.get_data(as_text=True)
     assert count(RectificationItem) == 2
 
 

@@ -12,7 +12,7 @@ from gridapp.notifications.models import Notification
 from gridapp.supervision import services
 from gridapp.supervision.models import ItemEvent, RectificationItem
 from tests.factories import make_user
-from tests.supervision.factories import T0, add_sup2, make_item
+from tests.supervision.factories import T0, add_sup2, make_inspection, make_item
 
 H = timedelta(hours=1)
 
@@ -62,6 +62,54 @@ def test_due_time_and_warning_by_severity(world, severity, hours, warn_before):
 
 def test_a_short_deadline_still_warns_an_hour_before(world):
     assert services.clock("critical", T0, T0 + 2 * H)["warn_at"] == T0 + H
+
+
+def _finding(world, due_at, severity="minor", now=T0):
+    return services.record_finding(make_inspection(world), world.sup, {
+        "category": "sanitation", "severity": severity, "description": "垃圾未清运", "due_at": due_at}, now=now)
+
+
+def test_a_due_time_set_by_hand_replaces_the_severitys(world):
+    item = _finding(world, T0 + 10 * H)  # minor: 72 h by severity
+    db.session.commit()
+    assert item.due_at == T0 + 10 * H and item.clock_started_at == T0
+    assert item.warn_at == T0 + 10 * H - 2.5 * H  # a quarter of the time left
+    assert item.level2_due_at == T0 + 34 * H  # the severity's further wait, after the time set
+    issued = db.session.scalars(select(AuditEvent.summary).where(AuditEvent.action == "item_issued")).one()
+    assert f"due_at: {(T0 + 10 * H).isoformat()} (set by hand)" in issued
+    # The owner's notice names the time set, in the town's zone (T0 is 09:00 there).
+    body = db.session.scalars(select(Notification.body).where(Notification.user_id == world.pm1.id)).one()
+    assert "2026-03-02 19:00" in body
+    # Left empty, the severity decides as before; the audit line says nothing of a time set by hand.
+    plain = _finding(world, None)
+    assert plain.due_at == T0 + 72 * H
+
+
+@pytest.mark.parametrize("due_at,message", [
+    (T0, "必须晚于现在"), (T0 - H, "必须晚于现在"),
+    (T0 + timedelta(days=30, minutes=1), "最晚只能设在 30 天之后"),
+    (T0 + timedelta(days=365), "最晚只能设在 30 天之后"),
+])
+def test_a_due_time_in_the_past_or_too_far_ahead_is_refused(world, due_at, message):
+    inspection = make_inspection(world)
+    with pytest.raises(RuleError, match=message) as refused:
+        services.record_finding(inspection, world.sup, {
+            "category": "sanitation", "severity": "minor", "description": "x", "due_at": due_at}, now=T0)
+    assert refused.value.field == "due_at"
+    db.session.rollback()
+    assert db.session.scalars(select(RectificationItem)).all() == []
+    assert inbox(world.pm1) == []
+
+
+def test_the_bounds_of_a_due_time_are_those_of_the_clock(world, clock):
+    """The bound is read from the app's clock, not from the caller's idea of now."""
+    clock.set(T0)
+    assert services.due_at_bounds() == (T0, T0 + timedelta(days=services.MAX_DUE_DAYS))
+    item = _finding(world, T0 + timedelta(days=30), now=None)  # exactly the furthest allowed
+    assert item.due_at == T0 + timedelta(days=30) and item.issued_at == T0
+    clock.advance(timedelta(days=2))
+    with pytest.raises(RuleError, match="必须晚于现在"):
+        _finding(world, T0 + H, now=None)
 
 
 def test_issue_notifies_the_owner_once(world):

@@ -1,4 +1,5 @@
-// gridapp's only script: toasts from htmx responses. Everything works without it.
+// gridapp's only script: toasts from htmx responses, and a box that narrows a long place picker.
+// Everything works without it.
 (function () {
   "use strict";
   function showToast(message, level) {
@@ -25,6 +26,45 @@
   }
   document.addEventListener("DOMContentLoaded", fadeFlashes);
   document.addEventListener("htmx:afterSettle", fadeFlashes);
+
+  // A long <select> of places comes with a search box, hidden (useless without this script):
+  // shown here, typing keeps the options whose words, or whose group's words, hold every word
+  // typed. Options in no group (the "choose" line, the inspected place) and the chosen one stay.
+  function matches(words, text) {
+    text = text.toLowerCase();
+    return words.every(function (w) { return text.indexOf(w) !== -1; });
+  }
+  function narrow(box, select, all) {
+    var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var chosen = select.value;
+    select.textContent = "";
+    all.forEach(function (node) {
+      if (node.tagName !== "OPTGROUP") {
+        select.appendChild(node.cloneNode(true));
+        return;
+      }
+      var group = node.cloneNode(false);
+      Array.prototype.forEach.call(node.children, function (option) {
+        if (option.value === chosen || matches(words, node.label + " " + option.text)) {
+          group.appendChild(option.cloneNode(true));
+        }
+      });
+      if (group.children.length) { select.appendChild(group); }
+    });
+    select.value = chosen;
+  }
+  function setUpFilters() {
+    document.querySelectorAll("input[data-filter-for]:not([data-ready])").forEach(function (box) {
+      var select = document.getElementById(box.getAttribute("data-filter-for"));
+      if (!select) { return; }
+      var all = Array.prototype.map.call(select.children, function (node) { return node.cloneNode(true); });
+      box.setAttribute("data-ready", "1");
+      box.hidden = false;
+      box.addEventListener("input", function () { narrow(box, select, all); });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setUpFilters);
+  document.addEventListener("htmx:afterSettle", setUpFilters);
   document.addEventListener("click", function (evt) {
     var toast = evt.target.closest && evt.target.closest("#toasts .toast");
     if (toast) { toast.remove(); }
