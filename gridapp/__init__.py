@@ -9,6 +9,9 @@ from gridapp import (
     policy,
 )
 from gridapp.admin.views import bp as admin_bp
+from gridapp.announcements import policy as announcements_policy
+from gridapp.announcements import services as announcements_services
+from gridapp.announcements.views import bp as announcements_bp
 from gridapp.auth import invitations
 from gridapp.auth import policy as auth_policy
 from gridapp.auth.services import load_session
@@ -103,6 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(errands_bp, url_prefix="/errands")
     app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(announcements_bp, url_prefix="/announcements")
 
     _register_features()
 
@@ -121,10 +125,10 @@ def _register_features() -> None:
     whether or not anything has imported the feature yet."""
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
-                  imports_policy, reports_policy):
+                  imports_policy, reports_policy, announcements_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
-                    supervision_services, reports_services):
+                    supervision_services, reports_services, announcements_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
 
 

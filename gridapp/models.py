@@ -1,4 +1,5 @@
 """Imports every feature's models so that the metadata (and Alembic) sees all tables."""
+from gridapp.announcements.models import Announcement, AnnouncementRecipient  # noqa: F401
 from gridapp.audit.models import AuditEvent  # noqa: F401
 from gridapp.auth.models import LoginSession, RoleAssignment, User  # noqa: F401
 from gridapp.disinfection.models import (  # noqa: F401

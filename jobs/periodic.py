@@ -3,6 +3,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gridapp.config import backup_cron, daily_report_cron
+from jobs.announcements import publish_announcements
 from jobs.disinfection import sweep_disinfection
 from jobs.duty import generate_shifts, sweep_duty
 from jobs.errands import sweep_errands
@@ -46,6 +47,8 @@ PERIODIC_JOBS = [
     Periodic("sweep-errands", sweep_errands,
              "Expire stalled errand claims; chase urgent unclaimed, late and unconfirmed errands",
              interval=60, job_timeout=50),
+    Periodic("publish-announcements", publish_announcements,
+             "Publish the announcements whose time has come", interval=60, job_timeout=50),
     Periodic("daily-report", daily_report,
              "Write and send the day's daily reports (town and communities) at DAILY_REPORT_TIME",
              cron=daily_report_cron(), job_timeout=600),

@@ -69,6 +69,7 @@ ACTION_LABELS = {
     "webhook_removed": _l("Removed a group robot"),
     "outbox_retry": _l("Sent a failed message again"),
     "report_regenerated": _l("Wrote a daily report again"),
+    "announcement_created": _l("Wrote an announcement"),
     "report_template_saved": _l("Changed the daily reports' wording"),
 }
 
@@ -99,6 +100,7 @@ OBJECT_LABELS = {
     "GroupWebhook": _l("Group robot"),
     "OutboxMessage": _l("Message"),
     "DailyReport": _l("Daily report"),
+    "Announcement": _l("Announcement"),
 }
 
 

@@ -15,8 +15,10 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import DateField, DateTimeField, DecimalField, FloatField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, StopValidation
+from wtforms.widgets import html_params
 
 from gridapp.core.params import MAX_ID, MAX_YEAR, MIN_YEAR, in_window, parse_int, text_problem
 from gridapp.timeutil import town_today
@@ -161,3 +163,14 @@ class PeriodForm(Form):
     def days_valid(self, extra_validators=None) -> bool:
         """Each day a date within the years allowed (or left out, where its field allows it)."""
         return super().validate(extra_validators)
+
+
+class CheckboxList:
+    """A multiple choice as a list of checkboxes, each inside its label, so the whole row (not the
+    small box alone) is what a finger taps; app.css makes each row 44 px tall."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        rows = [Markup('<li><label class="check">{} {}</label></li>').format(option(), escape(option.label.text))
+                for option in field]
+        return Markup("<ul {}>{}</ul>").format(Markup(html_params(class_="checks", **kwargs)), Markup("").join(rows))

@@ -20,6 +20,7 @@ NAVIGATION = [
     ("ops.jobs", _l("Jobs"), "view_jobs"),
     ("supervision.index", _l("Supervision"), "view_supervision"),
     ("reports.index", _l("Daily reports"), "view_reports"),
+    ("announcements.index", _l("Announcements"), "view_announcements"),
     ("disinfection.today", _l("Disinfection"), "view_disinfection"),
     ("duty.index", _l("Duty"), "view_duty"),
     ("errands.board", _l("Errands"), "view_errands"),

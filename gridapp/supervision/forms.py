@@ -2,7 +2,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -15,9 +14,9 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, html_params
+from wtforms.widgets import CheckboxInput
 
-from gridapp.core.forms import Form, PeriodForm, coerce_id, coerce_optional_id
+from gridapp.core.forms import CheckboxList, Form, PeriodForm, coerce_id, coerce_optional_id
 from gridapp.core.params import parse_id
 from gridapp.supervision.models import CATEGORIES, INSPECTION_KINDS, SEVERITIES
 from gridapp.supervision.services import (
@@ -62,17 +61,6 @@ def grouped_choices(groups, first=()) -> list[SelectChoice]:
     out = [SelectChoice(value, label) for value, label in first]
     out += [SelectChoice(value, label, optgroup=group) for group, options in groups for value, label in options]
     return out
-
-
-class CheckboxList:
-    """A multiple choice as a list of checkboxes, each inside its label, so the whole row (not the
-    small box alone) is what a finger taps; app.css makes each row 44 px tall."""
-
-    def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        rows = [Markup('<li><label class="check">{} {}</label></li>').format(option(), escape(option.label.text))
-                for option in field]
-        return Markup("<ul {}>{}</ul>").format(Markup(html_params(class_="checks", **kwargs)), Markup("").join(rows))
 
 
 class InspectionForm(Form):
