@@ -39,10 +39,16 @@ from gridapp.supervision.policy import ITEM, item_clause
 from gridapp.timeutil import town_days, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
+# roles: who is sent each. An item's owner holds a role on its target (eligible_owners(), the
+# TARGET_RESOLVERS), or any role but volunteer and admin when a supervisor reassigns it
+# (owner_choices()); escalation goes to the community's secretary, then the town leader.
+_OWNERS = {"town_leader", "supervisor", "secretary", "grid_member", "building_head", "property_manager",
+           "unit_contact"}
 NOTICE_KINDS = (
-    kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",)),
-    kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms")),
-    kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms")),
+    kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",), roles=_OWNERS),
+    kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms"), roles=_OWNERS),
+    kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms"),
+         roles={"secretary", "town_leader"}),
 )
 
 # Defaults from the issue: hours to rectify, and the further wait before level 2.
