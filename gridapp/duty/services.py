@@ -878,3 +878,15 @@ def ics_feed(user, host: str, now: datetime | None = None) -> str:
 def roster_people(shift: Shift) -> list[Signup]:
     return list(db.session.scalars(select(Signup).options(joinedload(Signup.user).lazyload(User.roles))
                                    .where(Signup.shift_id == shift.id).order_by(Signup.signed_up_at)))
+
+
+def next_signup(user, now: datetime | None = None) -> Signup | None:
+    """The person's next shift for the home page: their sign-up (signed up or checked in) on the
+    open shift that is running now or starts soonest, with its shift and checkpoint. One statement."""
+    now = now or utcnow()
+    return db.session.scalars(
+        select(Signup).join(Shift, Shift.id == Signup.shift_id).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint))
+        .where(Signup.user_id == user.id, Signup.status.in_(("signed_up", "checked_in")), Shift.status == "open",
+               Shift.ends_at > now)
+        .order_by(Shift.starts_at, Shift.id).limit(1)).first()

@@ -718,3 +718,11 @@ def overdue_count(user, now: datetime | None = None, filters: StaffFilter = NO_F
         policy.staff_clause(user, scope_of(user)), Errand.status.in_(PENDING_STATES),
         Errand.needed_by_at <= now, *filters.where())) or 0
 
+
+def claims_to_deliver(user) -> list[Errand]:
+    """The errands this volunteer holds and has not yet delivered (claimed or bought), the soonest
+    needed first: at most ERRANDS_MAX_ACTIVE_CLAIMS. One statement."""
+    return list(db.session.scalars(
+        select(Errand).options(joinedload(Errand.compound))
+        .where(Errand.claimant_id == user.id, Errand.status.in_(("claimed", "purchased")))
+        .order_by(Errand.needed_by_at, Errand.id)))

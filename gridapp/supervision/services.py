@@ -695,3 +695,18 @@ def recent_items(limit: int = 100):
     return db.session.execute(select(RectificationItem.id, RectificationItem.target_name,
                                      RectificationItem.category)
                               .order_by(RectificationItem.id.desc()).limit(limit)).all()
+
+
+def my_open_items(user, now: datetime | None = None, limit: int = 3) -> tuple[int, int, list]:
+    """The person's own open items (the list items_query(user, "open", mine=True) gives) for the
+    home page: (how many, how many overdue, the `limit` due soonest). Two statements (one when
+    there are none)."""
+    now = now or utcnow()
+    mine = items_query(user, status="open", mine=True)
+    overdue = RectificationItem.status.in_(CLOCK_STATES) & (RectificationItem.due_at <= now)
+    total, late = db.session.execute(mine.with_only_columns(
+        func.count(RectificationItem.id), func.coalesce(func.sum(case((overdue, 1), else_=0)), 0))
+        .order_by(None)).one()
+    # The owner is the person: their roles are loaded already.
+    nearest = mine.options(joinedload(RectificationItem.owner).lazyload(User.roles)).limit(limit)
+    return total, late, list(db.session.scalars(nearest)) if total else []
