@@ -21,7 +21,9 @@ from gridapp.notifications.services import notify
 from gridapp.policy import scope_of
 from gridapp.timeutil import utcnow
 
-NOTICE_KINDS = (kind("announcement", _l("Announcements (通知公告)"), channels=("email",)),)
+NOTICE_KINDS = (kind("announcement", _l("Announcements (通知公告)"), channels=("email",),
+                     roles={"secretary", "grid_member", "building_head", "volunteer", "property_manager",
+                            "unit_contact", "town_leader", "supervisor"}),)
 
 # The roles an announcement may address, in the order the form lists them. The town-wide roles
 # hear only announcements to the whole town.

@@ -31,12 +31,14 @@ from gridapp.auth.passwords import check_password_rules
 from gridapp.auth.policy import invitable_clause, member_of_clause
 from gridapp.core.rules import Conflict, RuleError
 from gridapp.extensions import db
-from gridapp.notifications.kinds import kind
+from gridapp.notifications.kinds import EVERYONE, kind
 from gridapp.notifications.services import deliveries_to_person, send_to_person
 from gridapp.timeutil import to_local, utcnow
 
 NOTICE_KINDS = (
-    kind("invitation", _l("Invitations to set a password"), channels=("email", "sms"), urgent=True, secret=True),
+    # To the owner of a new account, whatever roles it is given.
+    kind("invitation", _l("Invitations to set a password"), channels=("email", "sms"), urgent=True, secret=True,
+         roles=EVERYONE),
 )
 
 # Crockford's base32: no I, L, O or U, so that a token read from paper is typed right.

@@ -1,8 +1,9 @@
 """The home page, the language switch and the health check."""
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from gridapp.core import home
 from gridapp.core.http import redirect_back
 from gridapp.extensions import db
 from gridapp.jobs_runtime import redis_connection, worker_status
@@ -13,7 +14,7 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 @login_required
 def index():
-    return render_template("core/index.html")
+    return render_template("core/index.html", actions=home.next_actions(current_user))
 
 
 @bp.post("/lang")

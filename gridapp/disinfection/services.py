@@ -38,10 +38,13 @@ from gridapp.supervision.automatic import raise_system_finding
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, town_today, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
+# roles: who is sent each. A missed round goes to the property company's manager, or (a point the
+# community looks after) to its secretary and grid member; the rest to the secretary.
 NOTICE_KINDS = (
-    kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True),
-    kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",)),
-    kind("disinfection_flag", _l("Points missed three days running"), channels=("email",)),
+    kind("disinfection_missed", _l("Missed disinfection rounds"), channels=("email", "sms"), urgent=True,
+         roles={"property_manager", "secretary", "grid_member"}),
+    kind("disinfection_compound", _l("Compounds with many missed rounds"), channels=("email",), roles={"secretary"}),
+    kind("disinfection_flag", _l("Points missed three days running"), channels=("email",), roles={"secretary"}),
 )
 
 KIND_LABELS = {

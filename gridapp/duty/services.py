@@ -41,12 +41,15 @@ from gridapp.policy import can
 from gridapp.timeutil import TimeRangeError, parse_daily_ranges, to_local, town_today, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
+# roles: who is sent each. The signed-up (volunteers: sign_up() takes only those serving in the
+# community) hear of their own shifts; grid_staff() is the grid members and, for gaps, the secretary.
 NOTICE_KINDS = (
-    kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",)),
-    kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True),
-    kind("duty_removed", _l("Changes to my duty shifts"), channels=("sms",)),
-    kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",)),
-    kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=()),
+    kind("duty_reminder", _l("Reminders of my duty shifts"), channels=("sms",), roles={"volunteer"}),
+    kind("duty_gap", _l("Duty shifts short of people"), channels=("email", "sms"), urgent=True,
+         roles={"grid_member", "secretary"}),
+    kind("duty_removed", _l("Changes to my duty shifts"), channels=("sms",), roles={"volunteer"}),
+    kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",), roles={"grid_member"}),
+    kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=(), roles={"grid_member"}),
 )
 
 KIND_LABELS = {"gate": _l("Gate checkpoint"), "vanguard": _l("Vanguard post"), "other": _l("Other")}
@@ -887,3 +890,15 @@ def ics_feed(user, host: str, now: datetime | None = None) -> str:
 def roster_people(shift: Shift) -> list[Signup]:
     return list(db.session.scalars(select(Signup).options(joinedload(Signup.user).lazyload(User.roles))
                                    .where(Signup.shift_id == shift.id).order_by(Signup.signed_up_at)))
+
+
+def next_signup(user, now: datetime | None = None) -> Signup | None:
+    """The person's next shift for the home page: their sign-up (signed up or checked in) on the
+    open shift that is running now or starts soonest, with its shift and checkpoint. One statement."""
+    now = now or utcnow()
+    return db.session.scalars(
+        select(Signup).join(Shift, Shift.id == Signup.shift_id).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .options(contains_eager(Signup.shift).contains_eager(Shift.checkpoint))
+        .where(Signup.user_id == user.id, Signup.status.in_(("signed_up", "checked_in")), Shift.status == "open",
+               Shift.ends_at > now)
+        .order_by(Shift.starts_at, Shift.id).limit(1)).first()

@@ -34,10 +34,15 @@ from gridapp.policy import scope_of
 from gridapp.timeutil import to_local, town_day_and_week_start, town_midnight, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
+# roles: who is sent each. The filer (policy ACTIONS["file_errands"]) and the claimant (a volunteer)
+# hear of their errands; urgent ones reach volunteers and the grid member; late ones the filer and
+# the grid member.
+_FILERS = {"secretary", "grid_member", "building_head"}
 NOTICE_KINDS = (
-    kind("errand_update", _l("Errands I filed or claimed"), channels=("email",)),
-    kind("errand_urgent", _l("Urgent errands waiting for a volunteer"), channels=("email", "sms"), urgent=True),
-    kind("errand_reminder", _l("Errand reminders (late, unconfirmed)"), channels=("email",)),
+    kind("errand_update", _l("Errands I filed or claimed"), channels=("email",), roles=_FILERS | {"volunteer"}),
+    kind("errand_urgent", _l("Urgent errands waiting for a volunteer"), channels=("email", "sms"), urgent=True,
+         roles={"volunteer", "grid_member"}),
+    kind("errand_reminder", _l("Errand reminders (late, unconfirmed)"), channels=("email",), roles=_FILERS),
 )
 
 CATEGORY_LABELS = {
@@ -718,3 +723,11 @@ def overdue_count(user, now: datetime | None = None, filters: StaffFilter = NO_F
         policy.staff_clause(user, scope_of(user)), Errand.status.in_(PENDING_STATES),
         Errand.needed_by_at <= now, *filters.where())) or 0
 
+
+def claims_to_deliver(user) -> list[Errand]:
+    """The errands this volunteer holds and has not yet delivered (claimed or bought), the soonest
+    needed first: at most ERRANDS_MAX_ACTIVE_CLAIMS. One statement."""
+    return list(db.session.scalars(
+        select(Errand).options(joinedload(Errand.compound))
+        .where(Errand.claimant_id == user.id, Errand.status.in_(("claimed", "purchased")))
+        .order_by(Errand.needed_by_at, Errand.id)))

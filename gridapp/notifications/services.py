@@ -483,10 +483,15 @@ def mark_all_read(user) -> int:
 
 # --- preferences --------------------------------------------------------------------------
 
-def preferences_of(user) -> tuple[dict, tuple[time, time]]:
-    """({(kind, channel): enabled}, quiet hours) with the kinds' defaults filled in."""
+def kinds_for(user) -> list:
+    """The kinds of notice this person chooses channels for: those one of their roles receives."""
+    return preference_kinds(user.role_names())
 
-    prefs = {(k.name, c): c in k.channels for k in preference_kinds() for c in USER_CHANNELS}
+
+def preferences_of(user) -> tuple[dict, tuple[time, time]]:
+    """({(kind, channel): enabled}, quiet hours) for the person's kinds, with the kinds' defaults filled in."""
+
+    prefs = {(k.name, c): c in k.channels for k in kinds_for(user) for c in USER_CHANNELS}
     for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)):
         prefs[(p.kind, p.channel)] = p.enabled
     setting = db.session.get(NotificationSetting, user.id)
@@ -495,9 +500,10 @@ def preferences_of(user) -> tuple[dict, tuple[time, time]]:
 
 
 def save_preferences(user, enabled: set[tuple[str, str]], quiet: tuple[time, time]) -> None:
+    """The person's choices for their kinds (kinds_for); those of any other kind are left as they are."""
     existing = {(p.kind, p.channel): p for p in db.session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
-    for k in preference_kinds():
+    for k in kinds_for(user):
         for c in USER_CHANNELS:
             on = (k.name, c) in enabled
             row = existing.get((k.name, c))

@@ -13,7 +13,6 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
 from gridapp.notifications import services
 from gridapp.notifications.forms import QuietHoursForm, WebhookForm
-from gridapp.notifications.kinds import preference_kinds
 from gridapp.notifications.models import USER_CHANNELS, GroupWebhook
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
@@ -56,16 +55,17 @@ def read_all():
 @login_required
 def settings():
     prefs, quiet = services.preferences_of(current_user)
+    kinds = services.kinds_for(current_user)  # only the kinds the person's roles receive
     form = QuietHoursForm(data={"quiet_start": quiet[0], "quiet_end": quiet[1]})
     if request.method == "POST" and form.validate_on_submit():
         enabled = {tuple(v.split(":", 1)) for v in request.form.getlist("pref") if ":" in v}
-        kinds = {k.name for k in preference_kinds()}
-        enabled = {(k, c) for k, c in enabled if k in kinds and c in USER_CHANNELS}
+        names = {k.name for k in kinds}
+        enabled = {(k, c) for k, c in enabled if k in names and c in USER_CHANNELS}
         services.save_preferences(current_user, enabled, (form.quiet_start.data, form.quiet_end.data))
         db.session.commit()
         flash(_("Your notification settings are saved."), "success")
         return redirect(url_for(".settings"))
-    return render_template("notifications/settings.html", form=form, prefs=prefs, kinds=preference_kinds(),
+    return render_template("notifications/settings.html", form=form, prefs=prefs, kinds=kinds,
                            channels=USER_CHANNELS, email=current_user.email, phone=current_user.phone)
 
 

@@ -22,7 +22,8 @@ from gridapp.reports.figures import FIGURES, TOWN, day_figures
 from gridapp.reports.models import DailyReport, ReportTemplate
 from gridapp.timeutil import town_days, town_today, town_zone, utcnow
 
-NOTICE_KINDS = (kind("daily_report", _l("Daily reports (日报)"), channels=("email",)),)
+NOTICE_KINDS = (kind("daily_report", _l("Daily reports (日报)"), channels=("email",),
+                     roles={"town_leader", "secretary"}),)
 
 # The wording a town sends up, until the town writes its own (/reports/template). Placeholders
 # are {figure names} (FIGURES), {place}, {day} and {cutoff}; anything else is left as written.

@@ -40,10 +40,16 @@ from gridapp.supervision.policy import ITEM, item_clause
 from gridapp.timeutil import town_days, town_zone, utcnow
 
 # The notices this feature sends (registered by create_app).
+# roles: who is sent each. An item's owner holds a role on its target (eligible_owners(), the
+# TARGET_RESOLVERS), or any role but volunteer and admin when a supervisor reassigns it
+# (owner_choices()); escalation goes to the community's secretary, then the town leader.
+_OWNERS = {"town_leader", "supervisor", "secretary", "grid_member", "building_head", "property_manager",
+           "unit_contact"}
 NOTICE_KINDS = (
-    kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",)),
-    kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms")),
-    kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms")),
+    kind("supervision_item", _l("Rectification items addressed to me"), channels=("email",), roles=_OWNERS),
+    kind("supervision_reminder", _l("Rectification deadlines"), channels=("email", "sms"), roles=_OWNERS),
+    kind("supervision_escalation", _l("Overdue rectification escalated to me"), channels=("email", "sms"),
+         roles={"secretary", "town_leader"}),
 )
 
 # Defaults from the issue: hours to rectify, and the further wait before level 2.
@@ -764,3 +770,18 @@ def recent_items(limit: int = 100):
     return db.session.execute(select(RectificationItem.id, RectificationItem.target_name,
                                      RectificationItem.category)
                               .order_by(RectificationItem.id.desc()).limit(limit)).all()
+
+
+def my_open_items(user, now: datetime | None = None, limit: int = 3) -> tuple[int, int, list]:
+    """The person's own open items (the list items_query(user, "open", mine=True) gives) for the
+    home page: (how many, how many overdue, the `limit` due soonest). Two statements (one when
+    there are none)."""
+    now = now or utcnow()
+    mine = items_query(user, status="open", mine=True)
+    overdue = RectificationItem.status.in_(CLOCK_STATES) & (RectificationItem.due_at <= now)
+    total, late = db.session.execute(mine.with_only_columns(
+        func.count(RectificationItem.id), func.coalesce(func.sum(case((overdue, 1), else_=0)), 0))
+        .order_by(None)).one()
+    # The owner is the person: their roles are loaded already.
+    nearest = mine.options(joinedload(RectificationItem.owner).lazyload(User.roles)).limit(limit)
+    return total, late, list(db.session.scalars(nearest)) if total else []

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from gridapp.extensions import db
 from gridapp.notifications import services
 from gridapp.notifications.models import GroupWebhook, Notification, NotificationPreference, NotificationSetting
+from tests.factories import make_user
 
 
 def _notices(user, n):
@@ -71,6 +72,73 @@ def test_preferences_and_quiet_hours_are_saved(client, world):
     assert ("nope", "email") not in prefs
     setting = db.session.get(NotificationSetting, world.vol1.id)
     assert (setting.quiet_start.strftime("%H:%M"), setting.quiet_end.strftime("%H:%M")) == ("21:30", "06:45")
+
+
+def _kinds_offered(client) -> set[str]:
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    return set(re.findall(r'name="pref" value="([a-z_]+):email"', page))
+
+
+# The kinds each demo role is sent (where each is sent: the NOTICE_KINDS comments).
+TOWN_OFFICE = {"system", "urgent"}
+VOLUNTEER_KINDS = TOWN_OFFICE | {"announcement", "duty_reminder", "duty_removed", "errand_update", "errand_urgent"}
+SECRETARY_KINDS = TOWN_OFFICE | {"announcement", "daily_report", "duty_gap", "errand_update", "errand_reminder", "disinfection_missed",
+                                 "disinfection_compound", "disinfection_flag", "supervision_item",
+                                 "supervision_reminder", "supervision_escalation"}
+
+
+def test_a_volunteer_is_offered_only_the_kinds_volunteers_are_sent(client, world):
+    client.login("vol1")
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert _kinds_offered(client) == VOLUNTEER_KINDS
+    assert "我的值班提醒" in page and "镇政府消息" in page and "通知公告" in page  # the kinds' labels, in the town's language
+    assert "漏做的消毒" not in page and "升级给我的逾期整改" not in page
+
+
+def test_a_secretary_is_offered_hers(client, world):
+    client.login("secretary1")
+    assert _kinds_offered(client) == SECRETARY_KINDS
+
+
+def test_an_administrator_is_offered_what_administrators_are_sent(client, world):
+    client.login("admin")
+    assert _kinds_offered(client) == TOWN_OFFICE
+
+
+def test_several_roles_are_offered_the_kinds_of_each(client, world):
+    make_user("both", ("volunteer", world.c1), ("property_manager", world.hzo))
+    client.login("both")
+    assert _kinds_offered(client) == VOLUNTEER_KINDS | {"disinfection_missed", "supervision_item",
+                                                       "supervision_reminder"}
+
+
+def test_someone_without_roles_reads_why_there_is_nothing_to_choose(client, world):
+    client.login("nobody")
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert 'id="no-kinds"' in page and "暂无发给您所任角色的消息类型。" in page and 'name="pref"' not in page
+    assert 'name="quiet_start"' in page
+
+
+def test_saving_leaves_the_kinds_not_offered_as_they_were(client, world):
+    """A preference of a kind the person is not offered (kept from a role they no longer hold, or
+    posted by hand) is neither changed nor added."""
+    vol = world.vol1.id
+    db.session.add_all([
+        NotificationPreference(user_id=vol, kind="disinfection_compound", channel="email", enabled=False),
+        NotificationPreference(user_id=vol, kind="supervision_escalation", channel="sms", enabled=True)])
+    db.session.commit()
+    client.login("vol1")
+    resp = client.post("/notifications/settings", {
+        "pref": ["disinfection_compound:sms", "duty_gap:email", "duty_reminder:email"],
+        "quiet_start": "22:00", "quiet_end": "07:00"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    prefs = {(p.kind, p.channel): p.enabled for p in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id == vol))}
+    assert prefs[("disinfection_compound", "email")] is False and prefs[("supervision_escalation", "sms")] is True
+    assert ("disinfection_compound", "sms") not in prefs and not any(k == "duty_gap" for k, _c in prefs)
+    # The kinds offered are saved as ticked: the reminder by e-mail on, by SMS (on by default) off.
+    assert prefs[("duty_reminder", "email")] is True and prefs[("duty_reminder", "sms")] is False
 
 
 def test_bad_quiet_hours_show_the_form_again(client, world):
