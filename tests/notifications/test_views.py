@@ -82,7 +82,8 @@ def _kinds_offered(client) -> set[str]:
 # The kinds each demo role is sent (where each is sent: the NOTICE_KINDS comments).
 TOWN_OFFICE = {"system", "urgent"}
 VOLUNTEER_KINDS = TOWN_OFFICE | {"announcement", "duty_reminder", "duty_removed", "errand_update", "errand_urgent"}
-SECRETARY_KINDS = TOWN_OFFICE | {"announcement", "daily_report", "duty_gap", "errand_update", "errand_reminder", "disinfection_missed",
+SECRETARY_KINDS = TOWN_OFFICE | {"announcement", "daily_report", "duty_gap", "errand_update", "errand_reminder",
+                                 "disinfection_missed",
                                  "disinfection_compound", "disinfection_flag", "supervision_item",
                                  "supervision_reminder", "supervision_escalation"}
 
@@ -91,7 +92,8 @@ def test_a_volunteer_is_offered_only_the_kinds_volunteers_are_sent(client, world
     client.login("vol1")
     page = client.get("/notifications/settings").get_data(as_text=True)
     assert _kinds_offered(client) == VOLUNTEER_KINDS
-    assert "我的值班提醒" in page and "镇政府消息" in page and "通知公告" in page  # the kinds' labels, in the town's language
+    # The kinds' labels, in the town's language.
+    assert "我的值班提醒" in page and "镇政府消息" in page and "通知公告" in page
     assert "漏做的消毒" not in page and "升级给我的逾期整改" not in page
 
 
