@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gridapp import policy
+from gridapp.announcements import services as announcements
 from gridapp.disinfection import services as disinfection
 from gridapp.duty import services as duty
 from gridapp.errands import policy as errands_policy
@@ -19,6 +20,7 @@ PANEL_ROLES = {
     "grid_staff": {"grid_member", "secretary"},  # errands waiting for a volunteer, shifts short of people
 }
 ITEMS_SHOWN = 3  # of my open rectification items, the ones due soonest
+ANNOUNCEMENTS_SHOWN = 3  # of the announcements I have not read, the newest
 GAP_HOURS = 24
 
 # The words of the states the panels show, as their own pages say them.
@@ -59,10 +61,11 @@ class NextActions:
     rounds: Rounds | None = None
     items: Items | None = None
     grid_staff: GridStaff | None = None
+    announcements: list = field(default_factory=list)  # unread, newest first: shown until read
     labels: dict = field(default_factory=lambda: LABELS)
 
     def __bool__(self) -> bool:
-        return any((self.volunteer, self.rounds, self.items, self.grid_staff))
+        return any((self.volunteer, self.rounds, self.items, self.grid_staff, self.announcements))
 
 
 def next_actions(user, now: datetime | None = None) -> NextActions:
@@ -70,6 +73,8 @@ def next_actions(user, now: datetime | None = None) -> NextActions:
     places (the features' services apply the same rules as their pages)."""
     now = now or utcnow()
     out = NextActions()
+    if policy.can(user, "view_announcements"):
+        out.announcements = announcements.unread_for(user, ANNOUNCEMENTS_SHOWN)
     if policy.has_role(user, *PANEL_ROLES["volunteer"]):
         signup = duty.next_signup(user, now)
         out.volunteer = Volunteer(signup, signup is not None and signup.shift.starts_at <= now,

@@ -159,3 +159,16 @@ def test_its_picture_is_only_for_its_audience(world, make_client):
         "image": (BytesIO(b"not an image"), "x.jpg")}, content_type="multipart/form-data")
     assert bad.status_code in (413, 422) and "坏图" in bad.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Announcement.id))) == 1
+
+
+def test_home_shows_an_announcement_until_it_is_read(world, make_client):
+    _as(make_client, "secretary1").post("/announcements/new", {
+        "title": "周末消杀安排", "body": "周六上午统一消杀。", "roles": ["volunteer"],
+        "places": [f"community:{world.c1.id}"]})
+    ann = db.session.scalars(select(Announcement)).one()
+    vol1 = _as(make_client, "vol1")
+    home = vol1.get("/").get_data(as_text=True)
+    assert 'id="next-announcements"' in home and f'href="/announcements/{ann.id}"' in home
+    vol1.get(f"/announcements/{ann.id}")
+    assert "周末消杀安排" not in vol1.get("/").get_data(as_text=True)
+    assert 'id="next-announcements"' not in _as(make_client, "pm1").get("/").get_data(as_text=True)
