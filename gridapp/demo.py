@@ -18,6 +18,7 @@ from gridapp.duty.demo import keep_demo_on_duty, seed_duty
 from gridapp.errands.demo import seed_errands
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
+from gridapp.reports import services as reports
 from gridapp.supervision.demo import seed_supervision
 from gridapp.timeutil import town_today, town_zone, utcnow
 
@@ -131,8 +132,6 @@ def liven(now=None) -> dict:
     every demo volunteer holds a shift open for check-in now, and yesterday's daily reports are
     there to read. Does nothing without the demo's volunteers. Called by the launcher each time it
     starts on a database that holds the demo."""
-    from gridapp.reports import services as reports
-
     if db.session.scalar(select(func.count(User.id)).where(User.username == "vol1")) == 0:
         return {}
     now = now or utcnow()
