@@ -39,6 +39,8 @@ from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
 from gridapp.supervision import policy as supervision_policy
 from gridapp.supervision import services as supervision_services
 from gridapp.supervision.views import bp as supervision_bp
+from gridapp.today import policy as today_policy
+from gridapp.today.views import bp as today_bp
 
 
 def select_locale():
@@ -99,6 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(duty_bp, url_prefix="/duty")
     app.register_blueprint(errands_bp, url_prefix="/errands")
     app.register_blueprint(imports_bp, url_prefix="/imports")
+    app.register_blueprint(today_bp, url_prefix="/today")
 
     _register_features()
 
@@ -117,7 +120,7 @@ def _register_features() -> None:
     whether or not anything has imported the feature yet."""
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
-                  imports_policy):
+                  imports_policy, today_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
                     supervision_services):
