@@ -1,5 +1,5 @@
-"""The supervision panel of the today board: overdue rectification items by escalation level (the
-most escalated listed), items due today, findings recorded today, and the tally of the dashboard's
+"""The supervision panel of the today board: overdue rectification items by escalation level, the
+items to act on first, items due today, findings recorded today, and the tally of the dashboard's
 period (约谈 N 人、印发通报 N 期、督办整改问题 N 条) for those who see the dashboard of the place. Two
 statements, and the tally's three."""
 from datetime import timedelta
@@ -20,7 +20,7 @@ from gridapp.supervision.policy import item_clause
 from gridapp.timeutil import town_midnight
 from gridapp.today.panels import BoardContext, Panel
 
-OVERDUE_LIMIT = 3
+URGENT_LIMIT = 3  # open items listed: the overdue, most escalated first, then the soonest due
 
 
 def _in_place(place):
@@ -80,9 +80,11 @@ def load(ctx: BoardContext) -> dict:
                                                                        item.due_at < tomorrow)),
         _count(item.issued_at >= town_midnight(ctx.today))).where(mine)).one()
     level0, level1, level2, due_today, findings_today = (int(v or 0) for v in counts)
-    worst = list(db.session.scalars(
-        select(item).options(joinedload(item.owner).lazyload(User.roles)).where(mine, overdue)
-        .order_by(item.escalation_level.desc(), item.due_at, item.id).limit(OVERDUE_LIMIT)))
+    # The items to act on first: the overdue, most escalated first, then those due soonest.
+    urgent = list(db.session.scalars(
+        select(item).options(joinedload(item.owner).lazyload(User.roles)).where(mine, clock)
+        .order_by(case((item.due_at <= now, 0), else_=1), item.escalation_level.desc(), item.due_at, item.id)
+        .limit(URGENT_LIMIT)))
     communities = _tally_communities(ctx)
     tally = period = None
     if communities is not False:
@@ -90,7 +92,7 @@ def load(ctx: BoardContext) -> dict:
         tally = services.tally(*period, communities=communities)
     return {
         "by_level": [(0, level0), (1, level1), (2, level2)], "overdue": level0 + level1 + level2,
-        "due_today": due_today, "findings_today": findings_today, "worst": worst,
+        "due_today": due_today, "findings_today": findings_today, "urgent": urgent,
         "tally": tally, "period": period,
         "level_labels": services.LEVEL_LABELS,
         "dashboard": can(ctx.user, "supervision_dashboard") or can(ctx.user, "community_dashboard"),

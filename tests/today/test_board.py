@@ -52,7 +52,8 @@ def test_the_town_leader_sees_the_whole_town(day, make_client):
             sup_overdue_0=1, sup_overdue_1=1, sup_overdue_2=1, sup_due_today=1, sup_findings_today=2)
     # Urgent first, then the oldest; how long each has waited.
     waiting = html[html.index('id="err-waiting"'):]
-    assert waiting.index(f"#{day.e1.id} ") < waiting.index(f"#{day.e2.id} ") < waiting.index(f"#{day.e5.id} ")
+    assert (waiting.index(f'/errands/{day.e1.id}"') < waiting.index(f'/errands/{day.e2.id}"')
+            < waiting.index(f'/errands/{day.e5.id}"'))
     assert "30 分钟" in waiting  # e1, filed at 09:30
     assert "约谈 1 人、印发通报 1 期、督办整改问题 5 条" in html
     # Each checkpoint short now, with who is on it: vol1 checked in at cpA, nobody at cpB.
@@ -60,6 +61,11 @@ def test_the_town_leader_sees_the_whole_town(day, make_client):
     assert "志愿者一" in html
     # Points missed on two of the last three days: p2 and p3.
     assert 'id="dis-repeat-total">2<' in html
+    # The items to act on first: the overdue, most escalated first.
+    urgent = html[html.index('id="sup-urgent"'):]
+    assert (urgent.index(f'/items/{day.i1.id}"') < urgent.index(f'/items/{day.i2.id}"')
+            < urgent.index(f'/items/{day.i4.id}"'))
+    assert f'/items/{day.i3.id}"' not in urgent[:urgent.index("</ul>")]  # three listed
 
 
 def test_a_secretary_sees_her_community(day, make_client):
@@ -71,7 +77,11 @@ def test_a_secretary_sees_her_community(day, make_client):
             err_open=2, err_claimed=1, err_awaiting=1, err_filed=2, err_delivered=1,
             sup_overdue_0=1, sup_overdue_1=0, sup_overdue_2=1, sup_due_today=1, sup_findings_today=1)
     assert "约谈 1 人、印发通报 1 期、督办整改问题 3 条" in html
-    assert f"#{day.e5.id} " not in html  # 东城社区's errand
+    assert f'/errands/{day.e5.id}"' not in html  # 东城社区's errand
+    # The overdue (most escalated first), then the item due soonest.
+    urgent = html[html.index('id="sup-urgent"'):]
+    assert [urgent.index(f'/supervision/items/{i.id}"') for i in (day.i1, day.i4, day.i3)] == sorted(
+        urgent.index(f'/supervision/items/{i.id}"') for i in (day.i1, day.i4, day.i3))
     # She manages the checkpoints: the phone of the person on duty, as a link to call.
     assert f'href="tel:{VOL1_PHONE}"' in html
 
