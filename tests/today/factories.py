@@ -5,7 +5,7 @@ import re
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from gridapp.disinfection import services as disinfection
 from gridapp.disinfection.models import DisinfectionSlot
@@ -171,7 +171,3 @@ def figures(html: str) -> dict[str, str]:
     """Every figure of the board by its id: {"duty-short-now": "2", …}."""
     return dict(FIGURE.findall(html))
 
-
-def slots_of(point_id, day):
-    return db.session.scalars(select(DisinfectionSlot).where(DisinfectionSlot.point_id == point_id,
-                                                             DisinfectionSlot.day == day)).all()

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from gridapp.audit.models import AuditEvent
+from gridapp.extensions import db
 from gridapp.today import panels
 from tests.today.factories import NOW_TEXT, VOL1_PHONE, day_in_town, figures, grow
 
@@ -194,15 +195,9 @@ def test_a_place_out_of_scope_is_refused_and_audited(day, world, make_client, us
     resp, html = _board(make_client, username, f"?scope={key}")
     assert resp.status_code == 403
     assert "today-board" not in html
-    event = db_last_denied()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "denied")
+                               .order_by(AuditEvent.id.desc())).first()
     assert (event.actor_name, event.summary, event.object_id) == (username, "view_today", int(key.split("-")[1]))
-
-
-def db_last_denied():
-    from gridapp.extensions import db
-
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == "denied")
-                              .order_by(AuditEvent.id.desc())).first()
 
 
 @pytest.mark.parametrize("scope", ["community-99999", "grid-0", "grid-99999999999", "village-1", "community-",
