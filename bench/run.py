@@ -45,6 +45,8 @@ PAGES = [
     ("compliance board", "secretary1", "/disinfection/board"),
     ("overdue items", "sup1", "/supervision/items?overdue=1"),
     ("roster", "gridder1", "/duty/roster"),
+    ("today board (town)", "leader", "/today/"),
+    ("today board (community)", "secretary1", "/today/"),
 ]
 BASELINE = ("trivial view (baseline)", None, "/bench/ping")
 # Not a key page: an empty page in the layout as vol1 sees it, what every page pays before its content.

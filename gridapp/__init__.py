@@ -24,12 +24,15 @@ from gridapp.core.http import RowIdConverter
 from gridapp.core.views import bp as core_bp
 from gridapp.disinfection import policy as disinfection_policy
 from gridapp.disinfection import services as disinfection_services
+from gridapp.disinfection import today as disinfection_today
 from gridapp.disinfection.views import bp as disinfection_bp
 from gridapp.duty import policy as duty_policy
 from gridapp.duty import services as duty_services
+from gridapp.duty import today as duty_today
 from gridapp.duty.views import bp as duty_bp
 from gridapp.errands import policy as errands_policy
 from gridapp.errands import services as errands_services
+from gridapp.errands import today as errands_today
 from gridapp.errands.views import bp as errands_bp
 from gridapp.extensions import GridApp, babel, csrf, db, limiter, login_manager, migrate
 from gridapp.grid.views import bp as grid_bp
@@ -44,7 +47,11 @@ from gridapp.reports import services as reports_services
 from gridapp.reports.views import bp as reports_bp
 from gridapp.supervision import policy as supervision_policy
 from gridapp.supervision import services as supervision_services
+from gridapp.supervision import today as supervision_today
 from gridapp.supervision.views import bp as supervision_bp
+from gridapp.today import panels as today_panels
+from gridapp.today import policy as today_policy
+from gridapp.today.views import bp as today_bp
 
 
 def select_locale():
@@ -107,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(announcements_bp, url_prefix="/announcements")
+    app.register_blueprint(today_bp, url_prefix="/today")
 
     _register_features()
 
@@ -121,15 +129,17 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_features() -> None:
-    """Tell can() every feature's rules and state machines, and notify() every kind of notice,
-    whether or not anything has imported the feature yet."""
+    """Tell can() every feature's rules and state machines, notify() every kind of notice, and
+    the today board every feature's panel, whether or not anything has imported the feature yet."""
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
-                  imports_policy, reports_policy, announcements_policy):
+                  imports_policy, reports_policy, announcements_policy, today_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
                     supervision_services, reports_services, announcements_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
+    for feature in (duty_today, disinfection_today, errands_today, supervision_today):
+        today_panels.register_panel(feature.PANEL)
 
 
 def _log_limiter(app: Flask) -> None:

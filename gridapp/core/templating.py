@@ -1,6 +1,6 @@
 """What every template can use: the policy, local time, the language, navigation."""
 from flask import current_app
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from gridapp.timeutil import to_local
 
 # (endpoint, label, the global action that shows it)
 NAVIGATION = [
+    ("today.board", lazy_pgettext("menu", "Today"), "view_today"),
     ("grid.index", _l("Grid"), "view_grid"),
     ("admin.users", _l("Accounts"), "manage_users"),
     ("imports.index", _l("Import"), "import_data"),

@@ -5,8 +5,13 @@ from sqlalchemy import text
 
 from gridapp.core import home
 from gridapp.core.http import redirect_back
+from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.jobs_runtime import redis_connection, worker_status
+from gridapp.policy import can
+from gridapp.today import panels
+from gridapp.today import services as today
+from gridapp.today.views import REFRESH_SECONDS
 
 bp = Blueprint("core", __name__)
 
@@ -14,7 +19,14 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 @login_required
 def index():
-    return render_template("core/index.html", actions=home.next_actions(current_user))
+    # Staff open on the today board of their broadest place (the rest of it at /today/).
+    board = None
+    if can(current_user, "view_today"):
+        board = today.board(current_user)
+        mark_personal()  # names of people on duty, and for their managers, phones
+    return render_template("core/index.html", actions=home.next_actions(current_user), board=board,
+                           ctx=board.context if board else None, age=panels.age,
+                           refresh_seconds=REFRESH_SECONDS)
 
 
 @bp.post("/lang")

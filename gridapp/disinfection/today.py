@@ -1,0 +1,104 @@
+"""The disinfection panel of the today board: today so far (closed windows done or missed, rounds due
+in the windows open now), yesterday's final rate, the compounds with most misses today, the points
+missed on two of the last three days or more. Three statements."""
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, false, func, or_, select, true
+
+from gridapp.disinfection import policy
+from gridapp.disinfection.models import DisinfectionPoint, DisinfectionSlot
+from gridapp.disinfection.services import grace, percent
+from gridapp.extensions import db
+from gridapp.grid.models import Community, Compound
+from gridapp.policy import can
+from gridapp.today.panels import BoardContext, Panel
+
+WORST_LIMIT = 5
+REPEAT_LIMIT = 5
+REPEAT_DAYS = 3  # a point missed on two (or all) of the last three days
+
+
+def _in_place(place):
+    """The points of the place (needs Compound outer-joined to DisinfectionPoint)."""
+    if place.kind == "town":
+        return true()
+    if place.kind == "community":
+        return DisinfectionPoint.community_id == place.id
+    if place.kind == "grid":
+        return Compound.grid_id == place.id
+    if place.kind == "company":
+        return Compound.property_company_id == place.id
+    return false()
+
+
+def _count(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def load(ctx: BoardContext) -> dict:
+    now, today = ctx.now, ctx.today
+    yesterday = today - timedelta(days=1)
+    slot = DisinfectionSlot
+    closed = slot.ends_at <= now
+    done = slot.status == "done"
+    # Missed: marked by the sweep, or closed longer than the grace and not ticked (the sweep is due).
+    missed = or_(slot.status == "missed", and_(slot.status == "pending", slot.ends_at <= now - grace()))
+    # Due: a window open now, or closed within the grace (a tick still counts).
+    due = and_(slot.status == "pending", slot.starts_at <= now, slot.ends_at > now - grace())
+    on_today = slot.day == today
+
+    def scoped(stmt):
+        return (stmt.select_from(slot).join(DisinfectionPoint, DisinfectionPoint.id == slot.point_id)
+                .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+                .where(policy.visible_clause(ctx.user), _in_place(ctx.place)))
+
+    totals = db.session.execute(scoped(select(
+        _count(and_(on_today, done, closed)), _count(and_(on_today, missed)), _count(and_(on_today, due)),
+        _count(and_(on_today, done, ~closed)), _count(and_(on_today, slot.status == "pending", slot.starts_at > now)),
+        _count(slot.day == yesterday), _count(and_(slot.day == yesterday, done))))
+        .where(slot.day.in_([yesterday, today]))).one()
+    done_closed, missed_today, due_now, done_open, later, y_total, y_done = (int(v or 0) for v in totals)
+
+    public = DisinfectionPoint.compound_id.is_(None)
+    key = case((public, DisinfectionPoint.community_id), else_=DisinfectionPoint.compound_id)
+    name = func.min(func.coalesce(Compound.name, Community.name))
+    missed_n, due_n = _count(missed), _count(due)
+    worst = db.session.execute(scoped(select(
+        public, key, name, missed_n, due_n, _count(and_(done, closed)), func.count().over()))
+        .join(Community, Community.id == DisinfectionPoint.community_id)
+        .where(on_today).group_by(public, key).having(or_(missed_n > 0, due_n > 0))
+        .order_by(missed_n.desc(), due_n.desc(), name, key).limit(WORST_LIMIT)).all()
+
+    days = func.count(func.distinct(slot.day))
+    place = func.coalesce(Compound.name, DisinfectionPoint.place_name)
+    repeat = db.session.execute(scoped(select(
+        DisinfectionPoint.id, DisinfectionPoint.name, DisinfectionPoint.compound_id, DisinfectionPoint.community_id,
+        place, days, func.count().over()))
+        .where(slot.day > today - timedelta(days=REPEAT_DAYS), slot.day <= today, missed)
+        .group_by(DisinfectionPoint.id, DisinfectionPoint.name, DisinfectionPoint.compound_id,
+                  DisinfectionPoint.community_id, Compound.name, DisinfectionPoint.place_name)
+        .having(days >= 2).order_by(days.desc(), place, DisinfectionPoint.name, DisinfectionPoint.id)
+        .limit(REPEAT_LIMIT)).all()
+
+    return {
+        "done_closed": done_closed, "missed": missed_today, "due": due_now, "done_open": done_open, "later": later,
+        "rate_today": percent(done_closed, done_closed + missed_today),
+        "rate_yesterday": percent(y_done, y_total), "yesterday_missed": y_total - y_done,
+        "worst": [{"public": bool(r[0]), "id": r[1], "name": r[2], "missed": int(r[3] or 0), "due": int(r[4] or 0),
+                   "done": int(r[5] or 0)} for r in worst],
+        "worst_total": worst[0][6] if worst else 0,
+        "repeat": [{"point_id": r[0], "name": r[1], "compound_id": r[2], "community_id": r[3], "where": r[4],
+                    "days": r[5]} for r in repeat],
+        "repeat_total": repeat[0][6] if repeat else 0,
+        "ticks": can(ctx.user, "tick_rounds"),
+    }
+
+
+def shown(ctx: BoardContext) -> bool:
+    return (ctx.place.kind in ("town", "community", "grid", "company")
+            and can(ctx.user, "view_disinfection_board"))
+
+
+PANEL = Panel(name="disinfection", title=_l("Disinfection today"), template="disinfection/_today_panel.html",
+              order=20, shown=shown, load=load)

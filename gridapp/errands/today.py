@@ -1,0 +1,64 @@
+"""The errands panel of the today board: errands waiting for a volunteer (urgent first, then the
+oldest, with how long each has waited), claims with nothing bought yet, deliveries awaiting
+confirmation, and what was filed and delivered today. Three statements."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, false, func, select, true
+from sqlalchemy.orm import joinedload
+
+from gridapp.auth.models import User
+from gridapp.errands import policy
+from gridapp.errands.models import Errand
+from gridapp.errands.services import CATEGORY_LABELS
+from gridapp.extensions import db
+from gridapp.policy import can, scope_of
+from gridapp.timeutil import town_midnight
+from gridapp.today.panels import BoardContext, Panel
+
+OPEN_LIMIT = 5
+CLAIMED_LIMIT = 3
+
+
+def _in_place(place):
+    if place.kind == "town":
+        return true()
+    if place.kind == "community":
+        return Errand.community_id == place.id
+    if place.kind == "grid":
+        return Errand.grid_id == place.id
+    return false()
+
+
+def _count(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def load(ctx: BoardContext) -> dict:
+    mine = and_(policy.staff_clause(ctx.user, scope_of(ctx.user)), _in_place(ctx.place))
+    midnight = town_midnight(ctx.today)
+    counts = db.session.execute(select(
+        _count(Errand.status == "open"), _count(and_(Errand.status == "open", Errand.urgent.is_(True))),
+        _count(Errand.status == "claimed"), _count(Errand.status == "delivered"),
+        _count(Errand.filed_at >= midnight), _count(Errand.delivered_at >= midnight))
+        .where(mine)).one()
+    open_n, urgent_n, claimed_n, delivered_n, filed_today, delivered_today = (int(v or 0) for v in counts)
+
+    def listed(status, order, limit):
+        return list(db.session.scalars(
+            select(Errand).options(joinedload(Errand.compound), joinedload(Errand.claimant).lazyload(User.roles))
+            .where(mine, Errand.status == status).order_by(*order, Errand.id).limit(limit)))
+
+    return {
+        "open": open_n, "urgent": urgent_n, "claimed": claimed_n, "delivered": delivered_n,
+        "filed_today": filed_today, "delivered_today": delivered_today,
+        "waiting": listed("open", (Errand.urgent.desc(), Errand.filed_at), OPEN_LIMIT),
+        "stalled": listed("claimed", (Errand.claimed_at,), CLAIMED_LIMIT),
+        "category_labels": CATEGORY_LABELS,
+        "stats": can(ctx.user, "errand_stats"),
+    }
+
+
+def shown(ctx: BoardContext) -> bool:
+    return ctx.place.kind in ("town", "community", "grid") and can(ctx.user, "errand_lists")
+
+
+PANEL = Panel(name="errands", title=_l("Errands"), template="errands/_today.html", order=30, shown=shown, load=load)
