@@ -16,7 +16,7 @@ from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import ListPage, form_status, page_number, render
-from gridapp.core.params import parse_id
+from gridapp.core.params import id_arg, parse_id
 from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
 from gridapp.disinfection import policy, services
@@ -346,7 +346,11 @@ def board():
     day = town_today()
     rows = services.board_today(current_user, day)
     companies = services.company_compliance(current_user, day, today_rows=rows)
-    return render_template("disinfection/board.html", rows=rows, day=day, companies=companies,
+    # From a community's today board: its compounds only (a narrowing of what the viewer sees).
+    community = db.session.get(Community, id_arg("community") or 0)
+    if community is not None:
+        rows = [r for r in rows if r["community_id"] == community.id]
+    return render_template("disinfection/board.html", rows=rows, day=day, companies=companies, community=community,
                            flags=services.open_flags(current_user),
                            period=RoundsPeriodForm.default(day))
 

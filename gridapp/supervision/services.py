@@ -654,9 +654,13 @@ def _escalation_notice(item, level, recipients, now):
 # --- lists, the dashboard, the tally ------------------------------------------------------------
 
 def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime | None = None,
-                issued_between: tuple[datetime, datetime] | None = None):
+                issued_between: tuple[datetime, datetime] | None = None, community_id: int | None = None):
+    """The items this user sees (item_clause), narrowed by the list's filters; `community_id` only
+    narrows (it never shows an item the user could not see without it)."""
     stmt = (select(RectificationItem).options(joinedload(RectificationItem.owner))
             .where(item_clause(user)).order_by(RectificationItem.due_at, RectificationItem.id))
+    if community_id is not None:
+        stmt = stmt.where(RectificationItem.community_id == community_id)
     if issued_between is not None:
         stmt = stmt.where(RectificationItem.issued_at >= issued_between[0],
                           RectificationItem.issued_at < issued_between[1])

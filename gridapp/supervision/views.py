@@ -15,7 +15,7 @@ from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import form_status, paginate, render
-from gridapp.core.params import parse_datetime
+from gridapp.core.params import id_arg, parse_datetime
 from gridapp.core.rules import RuleError
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
@@ -215,9 +215,12 @@ def items():
         status = "open"
     mine = request.args.get("mine") == "1"
     overdue = request.args.get("overdue") == "1"
+    community = db.session.get(Community, id_arg("community") or 0)  # from a community's today board
     page = paginate(services.items_query(current_user, status=status, mine=mine,
-                                          overdue_at=utcnow() if overdue else None))
-    return render_template("supervision/items.html", items=page, status=status, mine=mine, overdue=overdue)
+                                          overdue_at=utcnow() if overdue else None,
+                                          community_id=community.id if community else None))
+    return render_template("supervision/items.html", items=page, status=status, mine=mine, overdue=overdue,
+                           community=community)
 
 
 def _item_context(item, **forms):

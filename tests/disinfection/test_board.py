@@ -215,3 +215,17 @@ def test_at_midnight_the_board_counts_no_window_still_ahead_and_shows_yesterday(
     db.session.commit()
     row = c.get("/disinfection/board").get_data(as_text=True).split(f'<tr id="compound-{world.k1.id}">', 1)[1]
     assert "0/2" in row.split("</tr>", 1)[0] and '<td class="today-percent">0%</td>' in row
+
+
+def test_the_board_narrows_to_a_community_from_its_today_board(make_client, world):
+    from tests.disinfection.factories import ALL_DAY, make_point
+
+    make_point(world.k1, windows=ALL_DAY, name="阳光电梯")
+    make_point(world.k3, windows=ALL_DAY, name="家属楼电梯")  # c2
+    c = make_client()
+    c.login("leader")
+    whole = c.get("/disinfection/board").get_data(as_text=True)
+    assert world.k1.name in whole and world.k3.name in whole
+    narrowed = c.get(f"/disinfection/board?community={world.c1.id}").get_data(as_text=True)
+    today = narrowed.split("</h2>", 1)[1].split("<h2>", 1)[0]
+    assert world.k1.name in today and world.k3.name not in today

@@ -255,3 +255,25 @@ def test_a_rejected_item_goes_back_to_work_and_links_its_inspection(make_client,
     assert f"/supervision/items/{item.id}/submit" in page and f"/supervision/items/{item.id}/acknowledge" not in page
     assert pm.post(f"/supervision/items/{item.id}/submit", {"evidence": "补拍照片"}).status_code == 303
     assert fresh(item.id).status == "submitted"
+
+
+def test_the_items_list_narrows_to_a_community_from_its_today_board(world, make_client):
+    from tests.supervision.factories import make_item
+
+    here = make_item(world, world.k1)  # c1
+    there = make_item(world, world.k3)  # c2
+    c = make_client()
+    c.login("sup1")
+    narrowed = c.get(f"/supervision/items?status=open&community={world.c1.id}").get_data(as_text=True)
+    assert f'href="/supervision/items/{here.id}"' in narrowed
+    assert f'href="/supervision/items/{there.id}"' not in narrowed
+    both = c.get("/supervision/items?status=open").get_data(as_text=True)
+    assert f'href="/supervision/items/{there.id}"' in both
+    # Narrowing never widens: secretary1 asking for c2's items sees none of them.
+    s = make_client()
+    s.login("secretary1")
+    assert f'/supervision/items/{there.id}"' not in s.get(
+        f"/supervision/items?status=open&community={world.c2.id}").get_data(as_text=True)
+    # The board of c1 links its numbers to the narrowed list.
+    board = c.get(f"/today/?scope=community-{world.c1.id}").get_data(as_text=True)
+    assert f"community={world.c1.id}" in board.split('id="panel-supervision"')[1]
