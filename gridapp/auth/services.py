@@ -63,22 +63,14 @@ def find_login(identifier: str) -> User | None:
     ).first()
 
 
-def _masked(identifier: str) -> str:
-    """What was typed, for the audit trail — but a phone number is personal data: keep
-    only its last four digits."""
-    identifier = (identifier or "").strip()[:64]
-    digits = sum(ch.isdigit() for ch in identifier)
-    if digits >= 7 and digits >= len(identifier) - 2:
-        return "*" * (len(identifier) - 4) + identifier[-4:]
-    return identifier
-
-
 def authenticate(identifier: str, password: str) -> User | None:
     """The active user with these credentials, or None. Audits failures."""
     user = find_login(identifier)
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
-        record("login_failed", None, object_name=_masked(identifier), summary="unknown account")
+        # Not what was typed: it may be a password typed in the wrong box (PIPL: nothing kept that
+        # the work does not need).
+        record("login_failed", None, object_name="", summary="unknown account")
         return None
     if not password_matches(user, password):
         record("login_failed", user, actor=user,

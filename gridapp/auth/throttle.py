@@ -17,6 +17,9 @@ fallback while Redis is unreachable); a successful login costs nothing:
 Invitation links (/invite/<token>) have a third budget per address, of links that name no
 invitation: guessing a token of 120 bits is hopeless, and the limit keeps it so.
 """
+import hashlib
+import hmac
+
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
@@ -32,8 +35,16 @@ INVITATION_SCOPE = "invitation-ip"
 
 
 def normalised(identifier: str) -> str:
-    """What was typed, as the limiter keys it: case and spaces do not make a new name."""
+    """What was typed, as the limiter counts it: case and spaces do not make a new name."""
     return "".join((identifier or "").split()).lower()[:64]
+
+
+def unknown_name_key(identifier: str) -> str:
+    """The limiter's key for a name that belongs to no account: a keyed digest of the normalised
+    text, so the same name is counted together but what was typed (perhaps a password typed in
+    the wrong box) is never written into Redis."""
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), normalised(identifier).encode(), hashlib.sha256)
+    return "name:" + digest.hexdigest()[:32]
 
 
 def account_key_for(user_id: int) -> str:
@@ -45,7 +56,7 @@ def typed_account_key() -> str:
     if "login_account_key" not in g:
         typed = request.form.get("username") or ""
         user = find_login(typed)
-        g.login_account_key = account_key_for(user.id) if user is not None else "name:" + normalised(typed)
+        g.login_account_key = account_key_for(user.id) if user is not None else unknown_name_key(typed)
     return g.login_account_key
 
 
