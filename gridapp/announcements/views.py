@@ -49,14 +49,13 @@ def new():
     form = _form()
     if not form.is_submitted():
         form.roles.data = ["secretary", "grid_member", "building_head", "volunteer"]
-    result = {}
 
     def do():
         image = None
         if form.image.data and getattr(form.image.data, "filename", ""):
             image = uploads.save_image(form.image.data)
         try:
-            result["ann"] = services.create(current_user, {
+            return services.create(current_user, {
                 "title": form.title.data, "body": form.body.data, "roles": form.roles.data,
                 "places": form.places.data, "publish_at": as_utc(form.publish_at.data)}, image=image)
         except Exception:
@@ -68,12 +67,10 @@ def new():
 
     if not form.is_submitted():
         return show()
-    resp = act(do, done=lambda _r: (_("Published.") if result["ann"].published_at else
-                                    _("Saved: it is published at the time you chose.")),
-               show=show, back=url_for("announcements.index"), form=form, upload_field="image")
-    if result.get("ann") is not None and not isinstance(resp, tuple) and resp.status_code in (302, 303):
-        resp.headers["Location"] = url_for("announcements.view", announcement_id=result["ann"].id)
-    return resp
+    return act(do, done=lambda ann: (_("Published.") if ann.published_at else
+                                     _("Saved: it is published at the time you chose.")),
+               show=show, back=lambda ann: url_for("announcements.view", announcement_id=ann.id),
+               refused_back=url_for("announcements.index"), form=form, upload_field="image")
 
 
 @bp.get("/<int:announcement_id>")

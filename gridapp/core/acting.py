@@ -27,13 +27,14 @@ from gridapp.extensions import db
 from gridapp.uploads import UploadRejected
 
 
-def act(do: Callable, *, done, show: Callable, back: str, form=None, upload_field: str | None = None,
+def act(do: Callable, *, done, show: Callable, back: str | Callable, form=None, upload_field: str | None = None,
         refusal_field: str | None = None, refused_back: str | None = None):
     """`do()`: the one service call; `done`: the success message (or a callable given do()'s
     result, which may answer (message, level) for a toast that is not a success);
     `show(form=None, refused=None)`: the page (the fragment for a targeted htmx request) in the
     object's state now, with `form` when it carries errors, or the refusal's message;
-    `back`: where a plain request goes afterwards (`refused_back` after a refusal, if elsewhere);
+    `back`: where a plain request goes afterwards, or a callable given do()'s result (the page of
+    what it made), then with `refused_back` for after a refusal (else after a refusal too);
     `upload_field`: the form field an UploadRejected belongs to; `refusal_field`: the field a
     refusal without a field of its own is shown at (the person chosen, when assigning one)."""
     if form is not None and not form.validate_on_submit():
@@ -43,14 +44,14 @@ def act(do: Callable, *, done, show: Callable, back: str, form=None, upload_fiel
     except (RuleError, UploadRejected) as exc:
         db.session.rollback()
         field = upload_field if isinstance(exc, UploadRejected) else exc.field or refusal_field
-        return _refused(exc, field, show, refused_back or back, form)
+        return _refused(exc, field, show, refused_back or back, form)  # a callable back needs refused_back
     db.session.commit()
     message = done(result) if callable(done) else done
     message, level = message if isinstance(message, tuple) else (message, "success")
     if wants_fragment():
         return toast(make_response(show()), message, level)
     flash(message, level)
-    return redirect(back, code=303)
+    return redirect(back(result) if callable(back) else back, code=303)
 
 
 def _refused(exc, field, show, back, form):

@@ -94,17 +94,11 @@ def regenerate(report_id):
     r = _report_or_404(report_id)
     require(current_user, "regenerate", r)
     form = RegenerateForm()
-    result = {}
-
-    def do():
-        result["new"] = services.regenerate(r, current_user, form.reason.data)
-
-    resp = act(do, done=_("The report was written again as a new version."),
-               show=lambda form=None, refused=None: _page(r, form), back=url_for("reports.report", report_id=r.id),
-               form=form)
-    if "new" in result and not isinstance(resp, tuple) and resp.status_code in (302, 303):
-        resp.headers["Location"] = url_for("reports.report", report_id=result["new"].id)
-    return resp
+    return act(lambda: services.regenerate(r, current_user, form.reason.data),
+               done=_("The report was written again as a new version."),
+               show=lambda form=None, refused=None: _page(r, form),
+               back=lambda new: url_for("reports.report", report_id=new.id),
+               refused_back=url_for("reports.report", report_id=r.id), form=form)
 
 
 @bp.get("/<int:report_id>.xlsx")
