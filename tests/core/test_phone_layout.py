@@ -63,14 +63,20 @@ def _nav(page) -> list[str]:
     return [h for h in hrefs if h.startswith("/")]
 
 
+def _logged_in(chromium, live_server, username, width, height):
+    """A new browser context of this size, in Chinese, logged in as this demo role."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    login(page, live_server.url, username, DEMO_PASSWORD)
+    return context, page
+
+
 def test_every_page_of_every_role_fits_a_phone(app, live_server, chromium):
     seed()
     db.session.commit()
     problems, visited = [], 0
     for username in ROLES:
-        context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
-        page = context.new_page()
-        login(page, live_server.url, username, DEMO_PASSWORD)
+        context, page = _logged_in(chromium, live_server, username, 360, 740)
         paths = list(dict.fromkeys(["/", *_nav(page), *EXTRA_PAGES]))
         # The menu folded behind its button on a phone: opened, each of its entries is a full target.
         page.click("label[for=nav-toggle]")
@@ -108,9 +114,7 @@ def test_every_page_of_the_staff_fits_a_desktop(app, live_server, chromium):
     db.session.commit()
     problems, visited = [], 0
     for username in DESKTOP_ROLES:
-        context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-        page = context.new_page()
-        login(page, live_server.url, username, DEMO_PASSWORD)
+        context, page = _logged_in(chromium, live_server, username, 1366, 900)
         if page.is_visible("label[for=nav-toggle]"):
             problems.append(f"{username}: the menu is folded behind a button on a desktop")
         links = page.eval_on_selector_all(
