@@ -60,6 +60,13 @@ def town_zone() -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def as_utc(local: datetime | None) -> datetime | None:
+    """A datetime-local value, read in the town's zone, as UTC."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=town_zone()).astimezone(UTC)
+
+
 def to_local(value: datetime | None) -> datetime | None:
     if value is None:
         return None

@@ -12,7 +12,7 @@ from gridapp.core.acting import act
 from gridapp.core.templating import ROLE_LABELS
 from gridapp.extensions import db
 from gridapp.policy import can, require
-from gridapp.supervision.forms import as_utc
+from gridapp.timeutil import as_utc
 
 bp = Blueprint("announcements", __name__, template_folder="templates")
 

@@ -1,5 +1,5 @@
 """Forms of errands: filing, the claimant's steps (bought, delivered, released), staff's confirm and cancel."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
@@ -18,18 +18,11 @@ from gridapp.core.forms import Form
 from gridapp.core.params import parse_id
 from gridapp.errands.models import CATEGORIES
 from gridapp.errands.services import CATEGORY_LABELS, StaffFilter
-from gridapp.timeutil import town_zone
+from gridapp.timeutil import as_utc
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
-
-
-def as_utc(local: datetime | None) -> datetime | None:
-    """A datetime-local value, read in the town's zone, as UTC."""
-    if local is None:
-        return None
-    return local.replace(tzinfo=town_zone()).astimezone(UTC)
 
 
 def _optional_int(value):

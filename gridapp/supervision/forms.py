@@ -1,5 +1,5 @@
 """Forms of supervision: inspections, findings, the item's actions, interviews, circulars."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -27,7 +27,7 @@ from gridapp.supervision.services import (
     SEVERITY_LABELS,
     due_at_bounds,
 )
-from gridapp.timeutil import town_today, town_zone
+from gridapp.timeutil import as_utc, town_today, town_zone
 
 
 def _strip(value):
@@ -39,13 +39,6 @@ PHOTO_ACCEPT = "image/jpeg,image/png,image/webp"
 
 def _photos_field(label):
     return MultipleFileField(label, render_kw={"accept": PHOTO_ACCEPT, "multiple": True})
-
-
-def as_utc(local: datetime | None) -> datetime | None:
-    """A datetime-local value, read in the town's zone, as UTC."""
-    if local is None:
-        return None
-    return local.replace(tzinfo=town_zone()).astimezone(UTC)
 
 
 def _local_input(moment: datetime | None) -> datetime | None:

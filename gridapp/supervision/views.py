@@ -35,10 +35,9 @@ from gridapp.supervision.forms import (
     OwnerForm,
     RejectForm,
     VerifyForm,
-    as_utc,
 )
 from gridapp.supervision.models import Circular, Finding, Inspection, Interview, Photo, RectificationItem
-from gridapp.timeutil import to_local, town_days, town_today, utcnow
+from gridapp.timeutil import as_utc, to_local, town_days, town_today, utcnow
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
