@@ -119,21 +119,29 @@ def _insert():
 
 
 def _places() -> tuple[str, list[Community]]:
-    town = db.session.scalars(select(Town).order_by(Town.id)).first()
-    return (town.name if town else ""), list(db.session.scalars(select(Community).order_by(Community.id)))
+    return town_name(), list(db.session.scalars(select(Community).order_by(Community.id)))
+
+
+def town_name() -> str:
+    return db.session.scalar(select(Town.name).order_by(Town.id).limit(1)) or ""
+
+
+def place_name(report: DailyReport) -> str:
+    """The community a report is of, or the town."""
+    return report.community.name if report.community is not None else town_name()
 
 
 def write_day(day: date, cutoff: datetime) -> list[DailyReport]:
     """The evening job: the day's first version for the town and every community, as of `cutoff`.
     A (scope, day) already written is left as it is (two schedulers, a re-run: nothing new).
     Returns the reports written now."""
-    town_name, communities = _places()
+    town, communities = _places()
     figures = day_figures(day, cutoff, [c.id for c in communities])
     rows = []
     for community in [None, *communities]:
         cid = None if community is None else community.id
         f = figures[TOWN if community is None else cid]
-        place = town_name if community is None else community.name
+        place = town if community is None else community.name
         text = render_text(template_for("town" if community is None else "community"), f, place, day, cutoff)
         rows.append({"scope_key": scope_key(cid), "community_id": cid, "day": day, "version": 1, "cutoff_at": cutoff,
                      "figures": json.dumps(f, sort_keys=True), "text": text, "created_at": cutoff,
@@ -151,10 +159,9 @@ def regenerate(report: DailyReport, actor, reason: str, now: datetime | None = N
         raise RuleError(_("Say why the report is written again."), "reason")
     now = now or utcnow()
     cutoff = min(now, town_days(report.day, report.day)[1])
-    town_name, communities = _places()
-    ids = [c.id for c in communities] if report.community_id is None else [report.community_id]
+    ids = ([c.id for c in _places()[1]] if report.community_id is None else [report.community_id])
     figures = day_figures(report.day, cutoff, ids)[TOWN if report.community_id is None else report.community_id]
-    place = town_name if report.community is None else report.community.name
+    place = place_name(report)
     latest = db.session.scalar(select(func.max(DailyReport.version)).where(DailyReport.scope_key == report.scope_key,
                                                                           DailyReport.day == report.day))
     text = render_text(template_for("town" if report.community_id is None else "community"), figures, place,
@@ -181,8 +188,7 @@ def deliver(reports: list[DailyReport], now: datetime | None = None) -> int:
     leaders = town_leaders() if any(r.community_id is None for r in reports) else []
     told = 0
     for r in reports:
-        place = r.community.name if r.community else _places()[0]
-        title = _("Daily report: %(place)s, %(day)s", place=place, day=r.day.isoformat())
+        title = _("Daily report: %(place)s, %(day)s", place=place_name(r), day=r.day.isoformat())
         recipients = leaders if r.community_id is None else secretaries.get(r.community_id, [])
         places = [r.community] if r.community is not None else []
         res = notify(recipients, "daily_report", title, r.text, dedupe_key=f"daily-report:{r.id}",

@@ -105,8 +105,7 @@ def regenerate(report_id):
 @login_required
 def download(report_id):
     r = _report_or_404(report_id)
-    place = r.community.name if r.community else services._places()[0]
-    title = _("Daily report: %(place)s, %(day)s", place=place, day=r.day.isoformat())
+    title = _("Daily report: %(place)s, %(day)s", place=services.place_name(r), day=r.day.isoformat())
     book = xlsx.Book(xlsx.heading(title, current_user, r.day, r.day, community=r.community))
     figures = services.figures_of(r)
     sheet = book.sheet(_("Figures"), [Column(_("Section"), 14), Column(_("Figure"), 22), Column(_("Value"), 10)])
