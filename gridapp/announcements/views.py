@@ -26,8 +26,12 @@ def _or_404(announcement_id: int) -> Announcement:
 
 def _form(formdata=None) -> AnnouncementForm:
     form = AnnouncementForm() if formdata is None else AnnouncementForm(formdata=formdata)
-    form.roles.choices = [(r, str(ROLE_LABELS[r])) for r in services.AUDIENCE_ROLES]
     form.places.choices = services.place_choices(current_user)
+    # The town-wide roles hear only announcements to the whole town: not offered to whom cannot
+    # address it.
+    town = any(value == services.TOWN for value, _label in form.places.choices)
+    form.roles.choices = [(r, str(ROLE_LABELS[r])) for r in services.AUDIENCE_ROLES
+                          if town or r not in services.TOWN_ROLES]
     return form
 
 
@@ -49,6 +53,8 @@ def new():
     form = _form()
     if not form.is_submitted():
         form.roles.data = ["secretary", "grid_member", "building_head", "volunteer"]
+        if len(form.places.choices) == 1:  # a secretary of one community: hers, ticked
+            form.places.data = [form.places.choices[0][0]]
 
     def do():
         image = None

@@ -1,6 +1,7 @@
 """Announcements: who may address whom, published now or at a set time exactly once, read receipts
 for the author, the inbox and the group robots, the picture only for the audience, and bad input
 shown again with nothing lost."""
+import re
 import threading
 from datetime import timedelta
 from io import BytesIO
@@ -37,6 +38,10 @@ def test_a_secretary_tells_her_community_and_sees_who_read_it(world, make_client
     form = sec1.get("/announcements/new").get_data(as_text=True)
     assert f'value="community:{world.c1.id}"' in form and f'value="community:{world.c2.id}"' not in form
     assert 'value="town"' not in form
+    # Her one community comes ticked; the town-wide roles, which she cannot address, are not offered.
+    assert re.search(rf'<input[^>]*checked[^>]*value="community:{world.c1.id}"', form)
+    assert 'value="supervisor"' not in form and 'value="town_leader"' not in form
+    assert 'value="supervisor"' in _as(make_client, "leader").get("/announcements/new").get_data(as_text=True)
     resp = sec1.post("/announcements/new", {"title": "关于暂停集市的通知", "body": "即日起暂停集市。\n请居民配合。",
                                             "roles": ["volunteer", "grid_member"],
                                             "places": [f"community:{world.c1.id}"]})
