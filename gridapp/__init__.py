@@ -41,6 +41,7 @@ from gridapp.imports.views import bp as imports_bp
 from gridapp.notifications import kinds
 from gridapp.notifications.views import bp as notifications_bp
 from gridapp.ops.views import bp as ops_bp
+from gridapp.privacy import policy as privacy_policy
 from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
 from gridapp.reports import policy as reports_policy
 from gridapp.reports import services as reports_services
@@ -133,7 +134,7 @@ def _register_features() -> None:
     the today board every feature's panel, whether or not anything has imported the feature yet."""
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
-                  imports_policy, reports_policy, announcements_policy, today_policy):
+                  imports_policy, reports_policy, announcements_policy, today_policy, privacy_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
                     supervision_services, reports_services, announcements_services):
