@@ -366,7 +366,9 @@ def cancel(errand: Errand, actor: User, reason: str, now: datetime | None = None
                 {"cancelled_at": now, "cancelled_by_id": actor.id, "cancel_reason": reason,
                  "claim_expires_at": None})
     _event(errand, actor, "cancelled", reason, now=now)
-    record("errand_cancelled", errand, summary=f"reason: {reason}", actor=actor)
+    # The reason is free text about a resident (it may say why they no longer need it): it stays on
+    # the errand, purged with it; the audit trail, kept for years, says only that one was given.
+    record("errand_cancelled", errand, summary="reason: given", actor=actor)
     if errand.claimant_id:
         notify([errand.claimant], "errand_update", _("Errand #%(id)d was cancelled", id=errand.id),
                _("Reason: %(reason)s", reason=reason), dedupe_key=f"errand-cancelled:{errand.id}",

@@ -29,8 +29,9 @@ COMPOUND_FIELDS = ("name", "address", "entrance", "property_company_id", "work_u
 HOUSEHOLD_FIELDS = ("building", "unit", "room", "head_name", "phone", "housebound", "living_alone",
                     "observation_until", "notes")
 ORG_FIELDS = ("name", "phone")
-# A household's personal data: audit summaries say that it changed, never what it was or became.
-HOUSEHOLD_PERSONAL = frozenset({"head_name", "phone", "notes"})
+# Every field of a household is personal (who, where, how to reach them, health flags): its audit
+# summaries name the fields that changed, never what they were or became.
+HOUSEHOLD_PERSONAL = frozenset(HOUSEHOLD_FIELDS)
 
 
 def place_names(pairs) -> dict:

@@ -21,7 +21,7 @@ def events(action):
 def test_update_household_audits_in_the_same_transaction(world):
     services.update_household(world.h1, {**H1_VALUES, "head_name": " 张三丰 ", "living_alone": True})
     (event,) = events("household_updated")
-    assert event.summary == "head_name: changed; living_alone: False → True"
+    assert event.summary == "head_name: changed; living_alone: changed"
     db.session.rollback()  # the change and its audit event go together
     assert events("household_updated") == []
     assert db.session.get(Household, world.h1.id).head_name == "张三"
@@ -32,7 +32,8 @@ def test_create_household_audit_hides_personal_values(world):
     db.session.commit()
     (event,) = events("household_created")
     assert event.object_id == h.id and event.object_name == "1-1-301"
-    assert "head_name: changed" in event.summary and "room:  → 301" in event.summary
+    assert "head_name: changed" in event.summary and "room: changed" in event.summary
+    assert "301" not in event.summary and "True" not in event.summary
     assert "张三" not in event.summary and "13900000101" not in event.summary and "独居" not in event.summary
 
 

@@ -165,7 +165,7 @@ def test_household_edit_audit_names_personal_fields_without_values(make_client, 
     assert event.actor_name == "secretary1"
     assert "head_name: changed" in event.summary and "phone: changed" in event.summary
     assert "notes: changed" in event.summary
-    assert "room: 101 → 101A" in event.summary
+    assert "room: changed" in event.summary and "101" not in event.summary
     for secret in ("张三", "张三丰", "13900000101", "13811112222", "腿脚不便"):
         assert secret not in event.summary
         assert secret not in event.object_name
