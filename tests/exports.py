@@ -47,3 +47,11 @@ def confirmed(client):
     """The client after typing its password again, as an export asks (tests/core/test_export_reauth.py)."""
     client.confirm_password()
     return client
+
+
+PERSONAL_REASON = "核对名单"
+
+
+def personal(url: str) -> str:
+    """The export with its personal columns asked for, with a reason (the password must be recent)."""
+    return url + ("&" if "?" in url else "?") + f"personal=1&reason={PERSONAL_REASON}"

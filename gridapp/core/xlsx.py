@@ -51,11 +51,14 @@ def clean_text(value: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A named column, its width in characters and its cell's value read from a row (for `Sheet.extend`)."""
+    """A named column, its width in characters and its cell's value read from a row (for `Sheet.extend`).
+    A `personal` column (a resident's or a volunteer's name, phone, address, health detail, free text
+    about them) is in the file only when its book was asked for personal columns, with a reason."""
 
     title: str
     width: int = 12
     value: Callable | None = None
+    personal: bool = False
 
 
 class Sheet:
@@ -64,6 +67,10 @@ class Sheet:
 
     def __init__(self, book: "Book", name: str, columns: list[Column]):
         self._ws = book._wb.create_sheet(clean_text(name)[:31])
+        # The columns kept: all of them with personal columns asked for, else the others.
+        self._keep = [i for i, col in enumerate(columns) if book.personal or not col.personal]
+        self.rows = 0
+        columns = [columns[i] for i in self._keep]
         self._columns = columns
         for i, col in enumerate(columns, start=1):
             self._ws.column_dimensions[get_column_letter(i)].width = col.width
@@ -73,12 +80,17 @@ class Sheet:
         self._ws.append([self._cell(col.title, font=bold) for col in columns])
 
     def append(self, values) -> None:
-        self._ws.append([self._cell(v) for v in values])
+        """One line: a value for each column given to the sheet (those of personal columns left out
+        unless asked for)."""
+        values = list(values)
+        self.rows += 1
+        self._ws.append([self._cell(values[i]) if i < len(values) else self._cell(None) for i in self._keep])
 
     def extend(self, rows: Iterable) -> None:
         """One line per row, each cell its column's `value` of the row."""
         for row in rows:
-            self.append([col.value(row) for col in self._columns])
+            self.rows += 1
+            self._ws.append([self._cell(col.value(row)) for col in self._columns])
 
     def _cell(self, value, font=None):
         cell = WriteOnlyCell(self._ws)
@@ -104,14 +116,26 @@ class Sheet:
 
 
 class Book:
-    """A workbook whose sheets all start with `heading` (see `heading()`)."""
+    """A workbook whose sheets all start with `heading` (see `heading()`). With a `personal_reason`
+    its sheets keep their personal columns, and the heading says so and why."""
 
-    def __init__(self, heading: str):
+    def __init__(self, heading: str, personal_reason: str = ""):
+        self.personal = bool(personal_reason)
+        if self.personal:
+            heading = _("%(heading)s · with personal columns, reason: %(reason)s",
+                        heading=heading, reason=personal_reason)
         self.heading = heading
         self._wb = Workbook(write_only=True)
+        self.sheets: list[Sheet] = []
 
     def sheet(self, name: str, columns: list[Column]) -> Sheet:
-        return Sheet(self, name, columns)
+        sheet = Sheet(self, name, columns)
+        self.sheets.append(sheet)
+        return sheet
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.sheets)
 
     def to_bytes(self) -> bytes:
         out = BytesIO()

@@ -12,7 +12,6 @@ from flask_login import current_user, login_required
 
 from gridapp import uploads
 from gridapp.audit.services import record
-from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import ListPage, form_status, page_number, render
@@ -25,6 +24,7 @@ from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, Dis
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound
 from gridapp.policy import can, require
+from gridapp.privacy import exports
 from gridapp.timeutil import to_local, town_today, utcnow
 
 bp = Blueprint("disinfection", __name__, template_folder="templates", static_folder="static")
@@ -400,9 +400,11 @@ def export():
     if not form.validate():
         flash(form.period_message(), "error")
         return redirect(url_for("disinfection.board"))
-    if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
-        return ask
-    book = xlsx.Book(xlsx.heading(_("Rounds"), current_user, form.start.data, form.end.data))
+    choice = exports.choose(_("Rounds"), [_("Done by"), _("Note")])
+    if not isinstance(choice, exports.Choice):  # the reason asked again, or the password
+        return choice
+    book = xlsx.Book(xlsx.heading(_("Rounds"), current_user, form.start.data, form.end.data),
+                     personal_reason=choice.reason)
 
     def photo_url(r) -> str:
         # The permission-checked route: the file opens only for those who may see it.
@@ -415,25 +417,26 @@ def export():
         Column(_("Status"), 8, lambda r: status_labels[r.status]),
         Column(_("Late"), 6, lambda r: _("yes") if r.late else ""),
         Column(_("Done at"), 17, lambda r: r.done_at),
-        Column(_("Done by"), 12, lambda r: r.done_by or ""),
+        Column(_("Done by"), 12, lambda r: r.done_by or "", personal=True),
         Column(_("Community"), 14, lambda r: r.community),
         Column(_("Compound or place"), 16, lambda r: r.compound or r.place_name),
         Column(_("Point"), 16, lambda r: r.point),
         Column(_("Kind"), 10, lambda r: str(services.KIND_LABELS.get(r.kind, r.kind))),
         Column(_("Task"), 10, lambda r: str(services.TASK_LABELS.get(r.task, r.task))),
         Column(_("Disinfectant"), 14, lambda r: r.disinfectant or ""),
-        Column(_("Note"), 30, lambda r: r.note or ""),
+        Column(_("Note"), 30, lambda r: r.note or "", personal=True),
         Column(_("Photo"), 40, photo_url),
     ]).extend(services.export_rows(current_user, form.start.data, form.end.data))
     book.sheet(_("Extra rounds"), [
         Column(_("Done at"), 17, lambda r: r.ticked_at),
-        Column(_("Done by"), 12, lambda r: r.done_by),
+        Column(_("Done by"), 12, lambda r: r.done_by, personal=True),
         Column(_("Community"), 14, lambda r: r.community),
         Column(_("Compound or place"), 16, lambda r: r.compound or r.place_name),
         Column(_("Point"), 16, lambda r: r.point),
         Column(_("Disinfectant"), 14, lambda r: r.disinfectant or ""),
-        Column(_("Note"), 30, lambda r: r.note or ""),
+        Column(_("Note"), 30, lambda r: r.note or "", personal=True),
         Column(_("Photo"), 40, photo_url),
     ]).extend(services.extra_rounds(current_user, form.start.data, form.end.data))
+    exports.recorded(current_user, "export:rounds", choice, book)
     name = f"rounds-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx"
     return xlsx.response(book.to_bytes(), name)

@@ -814,18 +814,22 @@ def _seconds():
     return (func.julianday(Shift.ends_at) - func.julianday(Shift.starts_at)) * 86400
 
 
-def hours_xlsx(user, rows: list[dict], first: date, last: date) -> bytes:
-    """The hours report as a workbook, headed with the period and the places of `user`."""
-    book = xlsx.Book(xlsx.heading(_("Duty hours"), user, first, last))
+HOURS_PERSONAL = (_l("Volunteer"), _l("Username"))
+
+
+def hours_xlsx(user, rows: list[dict], first: date, last: date, personal_reason: str = "") -> xlsx.Book:
+    """The hours report as a workbook, headed with the period and the places of `user`; the people's
+    names only with a reason for personal columns."""
+    book = xlsx.Book(xlsx.heading(_("Duty hours"), user, first, last), personal_reason=personal_reason)
     book.sheet("duty", [
-        xlsx.Column(_("Volunteer"), 14, lambda r: r["name"]),
-        xlsx.Column(_("Username"), 14, lambda r: r["username"]),
+        xlsx.Column(_("Volunteer"), 14, lambda r: r["name"], personal=True),
+        xlsx.Column(_("Username"), 14, lambda r: r["username"], personal=True),
         xlsx.Column(_("Shifts"), 8, lambda r: r["shifts"]),
         xlsx.Column(_("Served"), 8, lambda r: r["served"]),
         xlsx.Column(_("No-shows"), 8, lambda r: r["no_shows"]),
         xlsx.Column(_("Hours"), 8, lambda r: r["hours"]),
     ]).extend(rows)
-    return book.to_bytes()
+    return book
 
 
 # --- calendar feed -----------------------------------------------------------------------------------

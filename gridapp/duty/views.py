@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from gridapp.auth.models import User
-from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import back_to, form_status, page_number
@@ -26,6 +25,7 @@ from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
 from gridapp.policy import can, require
+from gridapp.privacy import exports
 from gridapp.timeutil import to_local, town_today, utcnow
 
 bp = Blueprint("duty", __name__, template_folder="templates")
@@ -363,7 +363,8 @@ def hours():
     form, ok = _period()
     rows = services.hours_report(current_user, form.start.data, form.end.data) if ok else []
     mark_personal()
-    return render_template("duty/hours.html", form=form, rows=rows), (200 if ok else 400)
+    return render_template("duty/hours.html", form=form, rows=rows, personal_columns=services.HOURS_PERSONAL), \
+        (200 if ok else 400)
 
 
 @bp.get("/hours.xlsx")
@@ -372,12 +373,13 @@ def hours_export():
     require(current_user, "view_roster")
     form, ok = _period()
     if not ok:
-        return render_template("duty/hours.html", form=form, rows=[]), 400
-    if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
-        return ask
+        return render_template("duty/hours.html", form=form, rows=[], personal_columns=services.HOURS_PERSONAL), 400
+    choice = exports.choose(_("Duty hours"), [str(c) for c in services.HOURS_PERSONAL])
+    if not isinstance(choice, exports.Choice):  # the reason asked again, or the password
+        return choice
     rows = services.hours_report(current_user, form.start.data, form.end.data)
-    resp = xlsx.response(services.hours_xlsx(current_user, rows, form.start.data, form.end.data),
+    book = services.hours_xlsx(current_user, rows, form.start.data, form.end.data, personal_reason=choice.reason)
+    exports.recorded(current_user, "export:duty_hours", choice, book)
+    return xlsx.response(book.to_bytes(),
                          f"duty-hours-{form.start.data.isoformat()}-{form.end.data.isoformat()}.xlsx")
-    mark_personal()
-    return resp
 

@@ -8,10 +8,10 @@ transition says why (who took it, what state it is in) and changes nothing.
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from gridapp import uploads
-from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import form_status, paginate, render
@@ -33,6 +33,7 @@ from gridapp.errands.models import Errand
 from gridapp.extensions import db
 from gridapp.grid.models import Community
 from gridapp.policy import allowed, can, require
+from gridapp.privacy import exports
 from gridapp.timeutil import to_local, utcnow
 
 bp = Blueprint("errands", __name__, template_folder="templates")
@@ -339,7 +340,8 @@ def _staff_page(form, filters):
     if which not in (*services.STAFF_LISTS, "all"):
         which = "open"
     page = paginate(services.staff_list(current_user, which, filters=filters))
-    return render_template("errands/staff.html", errands=page, which=which, form=form, filter_args=filters.args(),
+    return render_template("errands/staff.html", personal_columns=EXPORT_PERSONAL,
+                           errands=page, which=which, form=form, filter_args=filters.args(),
                            counts=services.count_by_status(current_user, filters),
                            overdue=services.overdue_count(current_user, filters=filters))
 
@@ -357,8 +359,13 @@ def stats():
     require(current_user, "errand_stats")
     form, filters = _staff_filters(services.stats_communities(current_user))
     rows = services.statistics_by_community(current_user, filters=filters)
-    return render_template("errands/stats.html", rows=rows, form=form, filters=filters,
+    return render_template("errands/stats.html", personal_columns=EXPORT_PERSONAL,
+                           rows=rows, form=form, filters=filters,
                            filter_args=filters.args())
+
+
+# The columns of the errands export that name a person or say what they need.
+EXPORT_PERSONAL = (_l("Items to buy"), _l("Volunteer"), _l("Cancel reason"))
 
 
 @bp.get("/export.xlsx")
@@ -368,10 +375,12 @@ def export():
     form, filters = _staff_filters()
     if form.errors:  # never a file that holds more than was asked for: the page says what is wrong
         return _staff_page(form, filters)
-    if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
-        return ask
+    choice = exports.choose(_("Errands"), [str(c) for c in EXPORT_PERSONAL])
+    if not isinstance(choice, exports.Choice):  # the reason asked again, or the password
+        return choice
     community = db.session.get(Community, filters.community_id) if filters.community_id is not None else None
-    book = xlsx.Book(xlsx.heading(_("Errands"), current_user, filters.since, filters.until, community=community))
+    book = xlsx.Book(xlsx.heading(_("Errands"), current_user, filters.since, filters.until, community=community),
+                     personal_reason=choice.reason)
 
     def money(value):
         return value / 100 if value is not None else None
@@ -381,18 +390,19 @@ def export():
         Column(_("Community"), 14, lambda r: r.community),
         Column(_("Compound"), 16, lambda r: r.compound),
         Column(_("Category"), 12, lambda r: str(services.CATEGORY_LABELS[r.Errand.category])),
-        Column(_("Items to buy"), 40, lambda r: r.Errand.summary),
+        Column(_("Items to buy"), 40, lambda r: r.Errand.summary, personal=True),
         Column(_("Urgent"), 8, lambda r: _("Yes") if r.Errand.urgent else ""),
         Column(_("Status"), 10, lambda r: str(policy.STATUS_LABELS[r.Errand.status])),
         Column(_("Needed by"), 17, lambda r: r.Errand.needed_by_at),
         Column(_("Filed"), 17, lambda r: r.Errand.filed_at),
         Column(_("Claimed"), 17, lambda r: r.Errand.first_claimed_at),
-        Column(_("Volunteer"), 12, lambda r: r.volunteer or ""),
+        Column(_("Volunteer"), 12, lambda r: r.volunteer or "", personal=True),
         Column(_("Delivered"), 17, lambda r: r.Errand.delivered_at),
         Column(_("Confirmed"), 17, lambda r: r.Errand.confirmed_at),
         Column(_("Estimated cost"), 12, lambda r: money(r.Errand.estimated_cost_cents)),
         Column(_("Actual cost"), 12, lambda r: money(r.Errand.actual_cost_cents)),
         Column(_("Money settled"), 10, lambda r: _("Yes") if r.Errand.money_settled else ""),
-        Column(_("Cancel reason"), 30, lambda r: r.Errand.cancel_reason),
+        Column(_("Cancel reason"), 30, lambda r: r.Errand.cancel_reason, personal=True),
     ]).extend(services.export_rows(current_user, filters))
+    exports.recorded(current_user, "export:errands", choice, book, community_id=filters.community_id)
     return xlsx.response(book.to_bytes(), "errands.xlsx")

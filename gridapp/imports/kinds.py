@@ -133,6 +133,7 @@ class Field:
     aliases: tuple[str, ...] = ()
     example: str = ""
     width: int = 14
+    personal: bool = False  # a resident's or a person's name, phone, health flag: gated in exports
 
 
 # --- where a row sits in the town -----------------------------------------------------------------
@@ -239,6 +240,11 @@ class Kind:
 
     def required(self) -> set[str]:
         return {f.key for f in self.fields if f.required}
+
+    @property
+    def personal_headers(self) -> list[str]:
+        """The headers of the columns an export leaves out unless asked for with a reason."""
+        return [f.header for f in self.fields if f.personal]
 
     def header(self, key: str) -> str:
         return self.by_key[key].header if key in self.by_key else ""
@@ -744,10 +750,14 @@ KINDS = {
          Field("building", "楼栋", parse=text(20), aliases=("楼号", "栋", "Building"), example="1", width=8),
          Field("unit", "单元", parse=text(20), aliases=("Unit",), example="2", width=8),
          Field("room", "房号", required=True, parse=text(20), aliases=("门牌号", "室", "Room"), example="301", width=8),
-         Field("head_name", "户主姓名", required=True, aliases=("户主", "Head of household"), example="张秀英"),
-         Field("phone", "联系电话", parse=phone, aliases=("电话", "手机", "手机号", "Phone"), example="13800001234"),
-         Field("housebound", "居家不便", parse=yes_no, aliases=("行动不便", "Housebound"), example="否", width=10),
-         Field("living_alone", "独居", parse=yes_no, aliases=("独居老人", "Living alone"), example="是", width=8)),
+         Field("head_name", "户主姓名", required=True, aliases=("户主", "Head of household"), example="张秀英",
+               personal=True),
+         Field("phone", "联系电话", parse=phone, aliases=("电话", "手机", "手机号", "Phone"), example="13800001234",
+               personal=True),
+         Field("housebound", "居家不便", parse=yes_no, aliases=("行动不便", "Housebound"), example="否", width=10,
+               personal=True),
+         Field("living_alone", "独居", parse=yes_no, aliases=("独居老人", "Living alone"), example="是", width=8,
+               personal=True)),
         natural_key=_l("building, unit and room within the compound"),
         notes=_l("The grid may be left empty where the compound's name is unique in its community.")),
     "checkpoints": CheckpointsKind(
@@ -788,17 +798,18 @@ KINDS = {
                  "commas; empty means the task's defaults.")),
     "accounts": AccountsKind(
         "accounts", _l("People (accounts)"),
-        (Field("name", "姓名", required=True, aliases=("名字", "Name"), example="李梅"),
+        (Field("name", "姓名", required=True, aliases=("名字", "Name"), example="李梅", personal=True),
          Field("phone", "手机号", required=True, parse=phone, aliases=("手机", "联系电话", "电话", "Phone"),
-               example="13800005678"),
+               example="13800005678", personal=True),
          _COMMUNITY, _GRID,
          Field("compound", "小区", aliases=("楼院", "Compound"), example=""),
          Field("property_company", "物业公司", aliases=("物业", "Property company"), example=""),
          Field("work_unit", "单位", aliases=("负责单位", "Work unit"), example=""),
          Field("roles", "角色", required=True, parse=roles, aliases=("身份", "Roles"), example="志愿者", width=16),
-         Field("party_member", "党员", parse=yes_no, aliases=("是否党员", "Party member"), example="是", width=8),
-         Field("username", "用户名", parse=text(64), aliases=("登录名", "Username"), example=""),
-         Field("email", "邮箱", parse=email, aliases=("电子邮箱", "E-mail"), example="", width=20)),
+         Field("party_member", "党员", parse=yes_no, aliases=("是否党员", "Party member"), example="是", width=8,
+               personal=True),
+         Field("username", "用户名", parse=text(64), aliases=("登录名", "Username"), example="", personal=True),
+         Field("email", "邮箱", parse=email, aliases=("电子邮箱", "E-mail"), example="", width=20, personal=True)),
         natural_key=_l("the mobile number"),
         notes=_l("Roles: 志愿者, 网格员 (with the grid), 楼院长 (with the compound), 书记 (administrator only), "
                  "物业负责人 (with the property company), 单位联络人 (with the work unit); several separated by 、. "

@@ -355,8 +355,10 @@ def confirmed_by_name(run: ImportRun) -> str:
 
 # --- templates and exports: the same columns both ways ------------------------------------------
 
-def _columns(kind: Kind) -> list[Column]:
-    return [Column(f.header + ("*" if f.required else ""), f.width) for f in kind.fields]
+def _columns(kind: Kind, gated: bool = True) -> list[Column]:
+    """The kind's columns; `gated`: its personal ones marked, so an export leaves them out unless asked."""
+    return [Column(f.header + ("*" if f.required else ""), f.width, personal=gated and f.personal)
+            for f in kind.fields]
 
 
 def template_book(kind: Kind) -> bytes:
@@ -364,20 +366,21 @@ def template_book(kind: Kind) -> bytes:
     book = Book(_("%(what)s — import template. Columns marked * are required; the row starting with "
                   "%(mark)s is an example and is never imported. %(notes)s",
                   what=kind.label, mark=EXAMPLE_MARK, notes=kind.notes))
-    sheet = book.sheet(str(kind.label), _columns(kind))
+    sheet = book.sheet(str(kind.label), _columns(kind, gated=False))
     example = [f.example for f in kind.fields]
     example[0] = f"{EXAMPLE_MARK}：{example[0]}"
     sheet.append(example)
     return book.to_bytes()
 
 
-def export_book(user, kind: Kind) -> bytes:
-    """What the town holds, in the template's columns: a file that imports back unchanged."""
+def export_book(user, kind: Kind, personal_reason: str = "") -> Book:
+    """What the town holds, in the template's columns: a file that imports back unchanged. Without a
+    reason for personal columns, those are left out (importing such a file keeps what the town has)."""
     communities = reach(user)
     if kind.town_only and communities is not None:
         raise Forbidden(_("Only the administrator exports this."))
-    book = Book(heading(str(kind.label), user))
+    book = Book(heading(str(kind.label), user), personal_reason=personal_reason)
     sheet = book.sheet(str(kind.label), _columns(kind))
     for row in kind.export_rows(Places(the_town(), communities)):
         sheet.append(row)
-    return book.to_bytes()
+    return book

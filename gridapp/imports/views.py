@@ -9,11 +9,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.http import form_status, wants_fragment
 from gridapp.core.rules import RuleError
-from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.imports import services
 from gridapp.imports.forms import UploadForm
@@ -22,6 +20,7 @@ from gridapp.imports.models import ImportRun
 from gridapp.imports.policy import STATUS_LABELS
 from gridapp.jobs_runtime import enqueue
 from gridapp.policy import require
+from gridapp.privacy import exports
 
 bp = Blueprint("imports", __name__, template_folder="templates")
 
@@ -73,11 +72,12 @@ def template(name):
 def export(name):
     require(current_user, "import_data")
     kind = _kind_or_404(name)
-    if (ask := prompt_unless_recent()) is not None:  # the file carries residents' names and phones out
-        return ask
-    resp = xlsx.response(services.export_book(current_user, kind), f"gridapp-{kind.name}.xlsx")
-    mark_personal()
-    return resp
+    choice = exports.choose(str(kind.label), kind.personal_headers)
+    if not isinstance(choice, exports.Choice):  # the reason asked again, or the password
+        return choice
+    book = services.export_book(current_user, kind, personal_reason=choice.reason)
+    exports.recorded(current_user, f"export:{kind.name}", choice, book)
+    return xlsx.response(book.to_bytes(), f"gridapp-{kind.name}.xlsx")
 
 
 def _run_or_404(run_id, action="view") -> ImportRun:

@@ -8,10 +8,10 @@ otherwise). A refused transition says why, and changes nothing.
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from gridapp import uploads
-from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import form_status, paginate, render
@@ -21,6 +21,7 @@ from gridapp.core.xlsx import Column
 from gridapp.extensions import db
 from gridapp.grid.models import Community
 from gridapp.policy import allowed, can, require, scope_of
+from gridapp.privacy import exports
 from gridapp.supervision import policy, services
 from gridapp.supervision.forms import (
     ActionForm,
@@ -77,7 +78,8 @@ def index():
 
         names = db.session.scalars(select(Community.name).where(Community.id.in_(communities))
                                    .order_by(Community.id)).all()
-    return render_template("supervision/dashboard.html", period=period, start=start, end=end,
+    return render_template("supervision/dashboard.html", personal_columns=ITEMS_PERSONAL,
+                           period=period, start=start, end=end,
                            community_names=names, **services.dashboard(start, end, communities=communities))
 
 
@@ -347,14 +349,19 @@ def comment(item_id):
                 _("Comment added."), "comment_form")
 
 
+# The columns of the items export that name a person or hold what was written about a case.
+ITEMS_PERSONAL = (_l("Description"), _l("Responsible person"))
+
+
 @bp.get("/items.xlsx")
 @login_required
 def export_items():
     """The items (those this user may see), all or those issued in ?start=…&end=… (town days)."""
     if _dashboard_communities() is False:
         require(current_user, "supervision_dashboard")
-    if (ask := prompt_unless_recent()) is not None:  # the file carries people's names out of gridapp
-        return ask
+    choice = exports.choose(_("Rectification items"), [str(c) for c in ITEMS_PERSONAL])
+    if not isinstance(choice, exports.Choice):  # the reason asked again, or the password
+        return choice
     period = ItemsPeriodForm(request.args).asked()
     between, suffix = None, ""
     if period:
@@ -362,7 +369,7 @@ def export_items():
         between, suffix = town_days(start, end), f"-{start.isoformat()}-{end.isoformat()}"
 
     first, last = period or (None, None)
-    book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last))
+    book = xlsx.Book(xlsx.heading(_("Rectification items"), current_user, first, last), personal_reason=choice.reason)
     status = request.args.get("status", "")
     stmt = services.items_query(current_user, status=status if status in policy.STATUS_LABELS or
                                 status == "open" else "", issued_between=between)
@@ -371,8 +378,8 @@ def export_items():
         Column(_("Place"), 18, lambda it: it.target_name),
         Column(_("Category"), 12, lambda it: str(services.CATEGORY_LABELS.get(it.category, it.category))),
         Column(_("Severity"), 10, lambda it: str(services.SEVERITY_LABELS.get(it.severity, it.severity))),
-        Column(_("Description"), 40, lambda it: it.description),
-        Column(_("Responsible person"), 14, lambda it: it.owner.display_name if it.owner else ""),
+        Column(_("Description"), 40, lambda it: it.description, personal=True),
+        Column(_("Responsible person"), 14, lambda it: it.owner.display_name if it.owner else "", personal=True),
         Column(_("Status"), 10, lambda it: str(policy.STATUS_LABELS[it.status])),
         Column(_("Issued"), 17, lambda it: it.issued_at),
         Column(_("Due"), 17, lambda it: it.due_at),
@@ -380,6 +387,7 @@ def export_items():
         Column(_("Submitted"), 17, lambda it: it.submitted_at),
         Column(_("Verified"), 17, lambda it: it.verified_at),
     ]).extend(db.session.scalars(stmt.execution_options(yield_per=500)))
+    exports.recorded(current_user, "export:items", choice, book)
     return xlsx.response(book.to_bytes(), f"supervision-items{suffix}.xlsx")
 
 

@@ -7,7 +7,7 @@ from gridapp.disinfection.models import DisinfectionRound
 from gridapp.extensions import db
 from gridapp.timeutil import town_today
 from tests.disinfection.factories import at, make_point
-from tests.exports import INJECTIONS, as_exported, assert_all_text, confirmed, workbook
+from tests.exports import INJECTIONS, as_exported, assert_all_text, confirmed, personal, workbook
 from tests.grid.helpers import logged_in
 
 
@@ -37,7 +37,8 @@ def test_typed_formulas_come_out_as_text_on_both_sheets(make_client, world):
         done = services.tick(p, world.pm1, token=f"t{i}").round
         db.session.execute(update(DisinfectionRound).where(DisinfectionRound.id == done.id).values(note=text))
     db.session.commit()
-    wb = workbook(confirmed(logged_in(make_client, "pm1")).get(f"/disinfection/rounds.xlsx?start={today}&end={today}"))
+    pm1 = confirmed(logged_in(make_client, "pm1"))
+    wb = workbook(pm1.get(personal(f"/disinfection/rounds.xlsx?start={today}&end={today}")))
     rounds, extra = wb.worksheets
     assert_all_text(wb, INJECTIONS)
     notes = {r[8].value: r[12].value for r in rounds.iter_rows(min_row=3)}
@@ -50,7 +51,7 @@ def test_a_control_character_in_a_note_does_not_break_the_export(make_client, wo
     today = _rounds_of_today(world, "已通风\x01", "84\x1b消毒液")
     for user in ("pm1", "leader"):
         client = confirmed(logged_in(make_client, user))
-        wb = workbook(client.get(f"/disinfection/rounds.xlsx?start={today}&end={today}"))
+        wb = workbook(client.get(personal(f"/disinfection/rounds.xlsx?start={today}&end={today}")))
         rounds, extra = wb.worksheets
         assert [(r[11].value, r[12].value) for r in rounds.iter_rows(min_row=3)] == [("84\ufffd消毒液", "已通风\ufffd")]
         assert [(r[5].value, r[6].value) for r in extra.iter_rows(min_row=3)] == [("84\ufffd消毒液", "已通风\ufffd")]
@@ -58,7 +59,8 @@ def test_a_control_character_in_a_note_does_not_break_the_export(make_client, wo
 
 def test_both_sheets_carry_the_title_row(make_client, world):
     today = _rounds_of_today(world, "", "")
-    wb = workbook(confirmed(logged_in(make_client, "pm1")).get(f"/disinfection/rounds.xlsx?start={today}&end={today}"))
+    pm1 = confirmed(logged_in(make_client, "pm1"))
+    wb = workbook(pm1.get(personal(f"/disinfection/rounds.xlsx?start={today}&end={today}")))
     for ws in wb.worksheets:
         assert ws["A1"].value.startswith(f"消毒记录 · 城关镇 · 红嘴鸥物业 · {today} 至 {today} · 导出人 Pm1 · "
                                          "导出时间 ")

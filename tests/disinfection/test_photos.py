@@ -10,6 +10,7 @@ from gridapp.disinfection.models import DisinfectionRound, DisinfectionSlot
 from gridapp.extensions import db
 from gridapp.timeutil import town_today
 from tests.disinfection.factories import ALL_DAY, make_point
+from tests.exports import personal
 
 
 def _as(make_client, username):
@@ -155,7 +156,7 @@ def test_the_export_links_each_photo_through_the_checked_route(make_client, worl
     (r,) = _rounds(p.id)
     today = town_today().isoformat()
     c.confirm_password()  # an export asks for it
-    wb = load_workbook(BytesIO(c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}").data))
+    wb = load_workbook(BytesIO(c.get(personal(f"/disinfection/rounds.xlsx?start={today}&end={today}")).data))
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     assert len(rows) == 3 and len(rows[1]) == 14
     assert rows[2][13].endswith(f"/disinfection/rounds/{r.id}/photo")

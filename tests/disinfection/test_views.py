@@ -11,6 +11,7 @@ from gridapp.disinfection.models import CompoundRisk, DisinfectionPoint, Disinfe
 from gridapp.extensions import db
 from gridapp.timeutil import town_today
 from tests.disinfection.factories import ALL_DAY, make_point, make_points
+from tests.exports import personal
 
 
 def _as(make_client, username):
@@ -228,13 +229,13 @@ def test_excel_export_of_a_period(make_client, world):
     c.post(f"/disinfection/points/{a.id}/tick", {"token": "t", "disinfectant": "84消毒液"})
     today = town_today().isoformat()
     c.confirm_password()  # an export asks for it
-    resp = c.get(f"/disinfection/rounds.xlsx?start={today}&end={today}")
+    resp = c.get(personal(f"/disinfection/rounds.xlsx?start={today}&end={today}"))
     assert resp.status_code == 200
     wb = load_workbook(BytesIO(resp.data))
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     assert len(rows) == 3  # the title, the header and pm1's one slot; 远景's is out of sight
     assert rows[2][8] == "电梯" and rows[2][11] == "84消毒液" and rows[2][5] == "Pm1"
-    too_long = c.get("/disinfection/rounds.xlsx?start=2026-01-01&end=2026-03-01")
+    too_long = c.get(personal("/disinfection/rounds.xlsx?start=2026-01-01&end=2026-03-01"))
     assert too_long.status_code == 302
 
 

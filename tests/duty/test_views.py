@@ -11,6 +11,7 @@ from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.extensions import db
 from gridapp.timeutil import town_today, utcnow
 from tests.duty.factories import make_checkpoint, make_volunteers
+from tests.exports import personal
 
 
 def _now_checkpoint(world, community=None, compound="k1", **kw):
@@ -330,16 +331,16 @@ def test_hours_page_and_excel_export(world, client):
     html = client.get(f"/duty/hours?start={start}&end={end}").get_data(as_text=True)
     assert "Vol1" in html
     client.confirm_password()  # an export asks for it
-    resp = client.get(f"/duty/hours.xlsx?start={start}&end={end}")
+    resp = client.get(personal(f"/duty/hours.xlsx?start={start}&end={end}"))
     assert resp.status_code == 200
     ws = load_workbook(BytesIO(resp.data)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[2][:6] == ("Vol1", "vol1", 1, 1, 0, 8.0)
-    assert client.get(f"/duty/hours.xlsx?start={end}&end={start}").status_code == 400
+    assert client.get(personal(f"/duty/hours.xlsx?start={end}&end={start}")).status_code == 400
     other = client.__class__(client.app)
     other.login("secretary2")
     other.confirm_password()
-    ws = load_workbook(BytesIO(other.get(f"/duty/hours.xlsx?start={start}&end={end}").data)).active
+    ws = load_workbook(BytesIO(other.get(personal(f"/duty/hours.xlsx?start={start}&end={end}")).data)).active
     assert len(list(ws.iter_rows(values_only=True))) == 2  # none of c1's volunteers
 
 

@@ -16,6 +16,7 @@ from gridapp.notifications.models import Notification
 from gridapp.timeutil import to_local, utcnow
 from tests.errands.factories import H, add_volunteers, claimed, delivered, make_errand
 from tests.errands.helpers import bulk_errands, logged_in, png_with_gps
+from tests.exports import personal
 
 
 @pytest.fixture
@@ -352,7 +353,7 @@ def test_statistics_and_export(make_client, w, clock):
     assert logged_in(make_client, "vol1").get("/errands/stats").status_code == 403
 
     sec1.confirm_password()  # an export asks for it
-    resp = sec1.get("/errands/export.xlsx")
+    resp = sec1.get(personal("/errands/export.xlsx"))
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(BytesIO(resp.data)).active
     rows = list(ws.iter_rows(values_only=True))

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from gridapp.auth.models import Invitation, User
 from gridapp.extensions import db
 from gridapp.notifications.models import OutboxMessage
+from tests.exports import personal
 from tests.imports.helpers import last_run, upload, xlsx_bytes
 from tests.notifications.servers import HTTPPeer
 from tests.workers import run_burst_worker
@@ -110,7 +111,7 @@ def test_a_secretary_cannot_reach_an_account_of_another_community(client, world)
 def test_the_export_of_people_imports_back_unchanged(client, world):
     client.login("secretary1")
     client.confirm_password()
-    exported = client.get("/imports/export/accounts.xlsx")
+    exported = client.get(personal("/imports/export/accounts.xlsx"))
     assert exported.status_code == 200
     upload(client, "accounts", exported.data, name="people.xlsx")
     p = last_run().preview

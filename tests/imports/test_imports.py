@@ -9,6 +9,7 @@ from gridapp.audit.models import AuditEvent
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany
 from gridapp.imports import services
+from tests.exports import personal
 from tests.imports.helpers import HOUSEHOLD_HEADERS, csv_bytes, last_run, upload, xlsx_bytes
 
 
@@ -224,7 +225,7 @@ def test_an_export_imports_back_unchanged(client, world):
     client.login("secretary1")
     client.confirm_password()  # an export carries names and phones: the password is asked again first
     for kind, count in (("households", 3), ("compounds", 2), ("places", 2)):
-        exported = client.get(f"/imports/export/{kind}.xlsx")
+        exported = client.get(personal(f"/imports/export/{kind}.xlsx"))
         assert exported.status_code == 200
         upload(client, kind, exported.data, name=f"{kind}.xlsx")
         p = last_run().preview
@@ -279,7 +280,7 @@ def test_checkpoints_come_with_their_shifts_and_points_with_their_rounds(client,
     # Exported and imported again: nothing changes; a corrected size updates the checkpoint in place.
     client.confirm_password()
     for kind in ("checkpoints", "points"):
-        data = client.get(f"/imports/export/{kind}.xlsx").data
+        data = client.get(personal(f"/imports/export/{kind}.xlsx")).data
         upload(client, kind, data, name=f"{kind}.xlsx")
         p = last_run().preview
         assert (p["created"], p["updated"], p["skipped"]) == (0, 0, 0), (kind, p)
@@ -326,7 +327,7 @@ def test_a_secretary_is_offered_every_kind_but_gets_her_own_community_in_exports
     page = client.get("/imports/").get_data(as_text=True)
     assert all(f'id="kind-{k}"' in page for k in services.KINDS)
     client.confirm_password()
-    ws = load_workbook(io.BytesIO(client.get("/imports/export/households.xlsx").data)).active
+    ws = load_workbook(io.BytesIO(client.get(personal("/imports/export/households.xlsx")).data)).active
     communities = {row[0] for row in ws.iter_rows(min_row=3, values_only=True)}
     assert communities == {"城关社区"}
 

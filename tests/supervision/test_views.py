@@ -12,7 +12,7 @@ from gridapp.extensions import db
 from gridapp.supervision import services
 from gridapp.supervision.models import Circular, Inspection, Interview, RectificationItem
 from gridapp.timeutil import utcnow
-from tests.exports import confirmed
+from tests.exports import confirmed, personal
 from tests.grid.helpers import logged_in
 from tests.supervision.factories import add_sup2, make_inspection, make_item
 
@@ -208,7 +208,7 @@ def test_item_page_queries_do_not_grow_with_history(make_client, world, item, co
 def test_excel_export(make_client, world, item):
     from openpyxl import load_workbook
 
-    resp = confirmed(logged_in(make_client, "sup1")).get("/supervision/items.xlsx")
+    resp = confirmed(logged_in(make_client, "sup1")).get(personal("/supervision/items.xlsx"))
     assert resp.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = list(load_workbook(BytesIO(resp.data)).active.iter_rows(values_only=True))
     assert len(rows) == 3 and rows[2][0] == item.id and rows[2][1] == "阳光小区" and rows[2][5] == "Pm1"

@@ -1,0 +1,156 @@
+"""Every staff look at residents' data and every export, recorded; read back by person and by
+household; a resident's request answered from everything held about one household.
+
+A look is one `AccessRecord`: a household's details ("household"), a list showing phones or health
+flags ("list": one record per compound the list showed), a file ("export") or a resident's request
+("request"). Volunteers' looks at an errand's contact keep their own table (errand_contact_views);
+a household's "who looked" reads both.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from gridapp.audit.services import client_ip
+from gridapp.auth.models import User
+from gridapp.errands.models import ContactView
+from gridapp.extensions import db
+from gridapp.grid.models import Compound, Grid, Household
+from gridapp.privacy.models import AccessRecord
+from gridapp.timeutil import utcnow
+
+KIND_LABELS = {
+    "household": _l("A household's details"),
+    "list": _l("A list with phones or health flags"),
+    "export": _l("An export"),
+    "request": _l("A resident's request"),
+}
+
+WHAT_LABELS = {
+    "compound_households": _l("Households of a compound"),
+    "household_search": _l("Household search"),
+    "household_row": _l("A household's row"),
+    "household_form": _l("A household's form"),
+    "errand_contact": _l("An errand's contact"),
+    "errand_contact_volunteer": _l("An errand's contact (volunteer)"),
+    "resident_request": _l("Everything held about a household"),
+    "export:errands": _l("Errands (Excel)"),
+    "export:duty_hours": _l("Duty hours (Excel)"),
+    "export:rounds": _l("Disinfection rounds (Excel)"),
+    "export:items": _l("Rectification items (Excel)"),
+    "export:report": _l("Daily report (Excel)"),
+}
+
+
+def what_label(what: str) -> str:
+    if what in WHAT_LABELS:
+        return str(WHAT_LABELS[what])
+    if what.startswith("export:"):
+        from gridapp.imports.kinds import KINDS
+
+        kind = KINDS.get(what.removeprefix("export:"))
+        if kind is not None:
+            return f"{kind.label} (Excel)"
+    return what
+
+
+def record_look(user, kind: str, what: str, *, household: Household | None = None, compound=None,
+                community_id: int | None = None, scope: str = "", rows: int = 0, personal: bool = False,
+                reason: str = "", now: datetime | None = None) -> AccessRecord:
+    """Add one record to the session (the caller commits)."""
+    if household is not None and compound is None:
+        compound = household.compound
+    if compound is not None and community_id is None:
+        community_id = compound.grid.community_id
+    if not scope and compound is not None:
+        scope = compound.name + (f" {household.label}" if household is not None else "")
+    rec = AccessRecord(at=now or utcnow(), user_id=user.id, kind=kind, what=what,
+                       household_id=household.id if household is not None else None,
+                       compound_id=compound.id if compound is not None else None, community_id=community_id,
+                       scope=scope[:200], rows=rows, personal=personal, reason=reason[:200], ip=client_ip())
+    db.session.add(rec)
+    return rec
+
+
+def record_household_look(user, household: Household, what: str) -> None:
+    """A staff member was shown one household's details: recorded and committed at once."""
+    record_look(user, "household", what, household=household)
+    db.session.commit()
+
+
+def record_list_look(user, what: str, households) -> None:
+    """A staff member was shown a list of households (phones, health flags): one record per compound
+    on the page, with how many of its households it showed; committed at once. Nothing when empty."""
+    per_compound: dict[int, int] = {}
+    for h in households:
+        per_compound[h.compound_id] = per_compound.get(h.compound_id, 0) + 1
+    if not per_compound:
+        return
+    compounds = db.session.execute(
+        select(Compound.id, Compound.name, Grid.community_id).join(Grid, Grid.id == Compound.grid_id)
+        .where(Compound.id.in_(per_compound))).all()
+    ip, now = client_ip(), utcnow()
+    db.session.add_all(AccessRecord(at=now, user_id=user.id, kind="list", what=what, compound_id=cid,
+                                    community_id=community_id, scope=name[:200], rows=per_compound[cid], ip=ip)
+                       for cid, name, community_id in compounds)
+    db.session.commit()
+
+
+# --- reading the records back ----------------------------------------------------------------
+
+@dataclass
+class Look:
+    at: datetime
+    user: User
+    kind: str
+    what: str
+    scope: str
+    rows: int
+    personal: bool
+    reason: str
+    ip: str
+    via_list: bool = False  # the household was on a list of its compound, not opened itself
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def what_label(self) -> str:
+        return what_label(self.what)
+
+
+def _as_look(rec: AccessRecord, via_list: bool = False) -> Look:
+    return Look(rec.at, rec.user, rec.kind, rec.what, rec.scope, rec.rows, rec.personal, rec.reason, rec.ip,
+                via_list)
+
+
+def search_records(person: str = "", household_id: int | None = None, kind: str = ""):
+    """The records, newest first (a select for db.paginate): by a person's username, by kind, and
+    for a household its own looks and the lists of its compound."""
+    stmt = select(AccessRecord).options(db.joinedload(AccessRecord.user)).order_by(AccessRecord.id.desc())
+    if person:
+        stmt = stmt.join(User, User.id == AccessRecord.user_id).where(
+            or_(User.username == person, User.display_name == person))
+    if kind:
+        stmt = stmt.where(AccessRecord.kind == kind)
+    if household_id is not None:
+        compound_id = db.session.scalar(select(Household.compound_id).where(Household.id == household_id))
+        stmt = stmt.where(or_(AccessRecord.household_id == household_id,
+                              (AccessRecord.kind == "list") & (AccessRecord.compound_id == compound_id)))
+    return stmt
+
+
+def who_looked(household: Household, limit: int = 200) -> list[Look]:
+    """Who saw this household, newest first: staff who opened it or a list of its compound, volunteers
+    shown its address for an errand. Two statements whatever the number of records."""
+    records = db.session.scalars(search_records(household_id=household.id).limit(limit)).unique().all()
+    looks = [_as_look(r, via_list=r.household_id is None) for r in records]
+    views = db.session.scalars(select(ContactView).options(db.joinedload(ContactView.user))
+                               .where(ContactView.household_id == household.id)
+                               .order_by(ContactView.id.desc()).limit(limit)).all()
+    looks += [Look(v.viewed_at, v.user, "household", "errand_contact_volunteer", f"#{v.errand_id}", 1, False, "",
+                   v.ip) for v in views]
+    looks.sort(key=lambda look: look.at, reverse=True)
+    return looks[:limit]
