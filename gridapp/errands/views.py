@@ -34,6 +34,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community
 from gridapp.policy import allowed, can, require
 from gridapp.privacy import exports
+from gridapp.privacy import services as privacy
 from gridapp.timeutil import to_local, utcnow
 
 bp = Blueprint("errands", __name__, template_folder="templates")
@@ -202,6 +203,8 @@ def _context(errand, **forms):
         # Every time a volunteer is shown the address and phone, it is on record.
         services.record_contact_view(errand, user)
         db.session.commit()
+    elif ctx["show_contact"]:
+        privacy.record_household_look(user, errand.household, "errand_contact")  # and every staff look
     if ctx["show_contact"]:
         mark_personal()
     return ctx

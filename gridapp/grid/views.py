@@ -26,6 +26,7 @@ from gridapp.grid.forms import (
 )
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, WorkUnit
 from gridapp.policy import can, require
+from gridapp.privacy import services as privacy
 
 bp = Blueprint("grid", __name__, template_folder="templates")
 
@@ -253,6 +254,7 @@ def compound(compound_id):
     if can(current_user, "view_households", compound):
         mark_personal()
         households = paginate(services.compound_households(compound, q))
+        privacy.record_list_look(current_user, "compound_households", households.items)
         if can(current_user, "add_child", compound):
             add_form = HouseholdForm(formdata=None, id_prefix="new-household")
     return render_template("grid/compound.html", compound=compound, crumbs=_crumbs(compound), q=q,
@@ -305,6 +307,7 @@ def households():
     q = (form.q.data or "")[:100] if not form.q.errors else ""
     filters = form.filters()
     page = paginate(services.search_households(current_user, q, filters))
+    privacy.record_list_look(current_user, "household_search", page.items)
     args = {"q": q or None, **{k: 1 for k, v in filters.items() if v}}
     return render_template("grid/households.html", form=form, households=page, pager_args=args)
 
@@ -317,6 +320,7 @@ def household(household_id):
     require(current_user, "view", household)
     mark_personal()
     if wants_fragment():
+        privacy.record_household_look(current_user, household, "household_row")
         return render_template("grid/_household_row.html", h=household, show_place=_show_place())
     return redirect(url_for("grid.compound", compound_id=household.compound_id, q=household.room))
 
@@ -332,6 +336,8 @@ def edit_household(household_id):
     household = db.get_or_404(Household, household_id)
     require(current_user, "edit", household)
     mark_personal()
+    if request.method == "GET":
+        privacy.record_household_look(current_user, household, "household_form")
     form = HouseholdForm(obj=household, id_prefix=f"household-{household.id}")
     show_place = _show_place()
     compound_url = url_for("grid.compound", compound_id=household.compound_id)

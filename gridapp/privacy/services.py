@@ -9,14 +9,15 @@ a household's "who looked" reads both.
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import after_this_request, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from gridapp.audit.services import client_ip
 from gridapp.auth.models import User
 from gridapp.errands.models import ContactView
 from gridapp.extensions import db
-from gridapp.grid.models import Compound, Grid, Household
+from gridapp.grid.models import Household
 from gridapp.privacy.models import AccessRecord
 from gridapp.timeutil import utcnow
 
@@ -73,28 +74,45 @@ def record_look(user, kind: str, what: str, *, household: Household | None = Non
     return rec
 
 
+def _commit_with_the_response() -> None:
+    """Commit the records once the page is rendered (committing now would expire the objects the
+    page is about to show, and load them all again); at once outside a request."""
+    if not has_request_context():
+        db.session.commit()
+        return
+    if g.get("_looks_pending"):
+        return
+    g._looks_pending = True
+
+    @after_this_request
+    def _commit(response):
+        db.session.commit()
+        return response
+
+
 def record_household_look(user, household: Household, what: str) -> None:
-    """A staff member was shown one household's details: recorded and committed at once."""
+    """A staff member was shown one household's details: recorded with the response."""
     record_look(user, "household", what, household=household)
-    db.session.commit()
+    _commit_with_the_response()
 
 
 def record_list_look(user, what: str, households) -> None:
     """A staff member was shown a list of households (phones, health flags): one record per compound
-    on the page, with how many of its households it showed; committed at once. Nothing when empty."""
-    per_compound: dict[int, int] = {}
+    on the page, with how many of its households it showed; recorded with the response. Nothing when
+    the list is empty.
+    The households' compounds and grids are those already loaded for the page."""
+    per_compound: dict[int, list] = {}
     for h in households:
-        per_compound[h.compound_id] = per_compound.get(h.compound_id, 0) + 1
+        per_compound.setdefault(h.compound_id, [h.compound, 0])[1] += 1
     if not per_compound:
         return
-    compounds = db.session.execute(
-        select(Compound.id, Compound.name, Grid.community_id).join(Grid, Grid.id == Compound.grid_id)
-        .where(Compound.id.in_(per_compound))).all()
     ip, now = client_ip(), utcnow()
-    db.session.add_all(AccessRecord(at=now, user_id=user.id, kind="list", what=what, compound_id=cid,
-                                    community_id=community_id, scope=name[:200], rows=per_compound[cid], ip=ip)
-                       for cid, name, community_id in compounds)
-    db.session.commit()
+    db.session.execute(insert(AccessRecord), [
+        {"at": now, "user_id": user.id, "kind": "list", "what": what, "compound_id": compound.id,
+         "community_id": compound.grid.community_id, "scope": compound.name[:200], "rows": rows, "personal": False,
+         "reason": "", "ip": ip, "household_id": None}
+        for compound, rows in per_compound.values()])  # one statement, whatever the number of compounds
+    _commit_with_the_response()
 
 
 # --- reading the records back ----------------------------------------------------------------
@@ -154,3 +172,29 @@ def who_looked(household: Household, limit: int = 200) -> list[Look]:
                    v.ip) for v in views]
     looks.sort(key=lambda look: look.at, reverse=True)
     return looks[:limit]
+
+
+# --- a resident's request: everything held about one household ----------------------------------
+
+@dataclass
+class Dossier:
+    household: Household
+    errands: list
+    events: list  # the audit trail's events about the household and its errands
+    looks: list[Look]
+
+
+def dossier(household: Household) -> Dossier:
+    """What gridapp holds about this household: its row, its errands (with what they brought and
+    every note), the audit trail about it and them, and who looked. A fixed number of statements."""
+    from gridapp.audit.models import AuditEvent
+    from gridapp.errands.models import Errand
+
+    errands = db.session.scalars(select(Errand).options(db.joinedload(Errand.filed_by), db.joinedload(Errand.claimant))
+                                 .where(Errand.household_id == household.id).order_by(Errand.id)).all()
+    errand_ids = [e.id for e in errands]
+    events = db.session.scalars(select(AuditEvent).where(or_(
+        (AuditEvent.object_type == "Household") & (AuditEvent.object_id == household.id),
+        (AuditEvent.object_type == "Errand") & AuditEvent.object_id.in_(errand_ids or [-1]),
+    )).order_by(AuditEvent.id)).all()
+    return Dossier(household, errands, events, who_looked(household))
