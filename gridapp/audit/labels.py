@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "compound_updated": _l("Changed a compound"),
     "household_created": _l("Registered a household"),
     "household_updated": _l("Changed a household"),
+    "household_erased": _l("Deleted a household's personal data at its resident's request"),
     "import_confirmed": _l("Confirmed an import"),
     "import_done": _l("Import written"),
     # duty

@@ -1,10 +1,10 @@
 """The filters of the record of looks (GET: nothing changes, no CSRF token) and the confirmation of
 deleting a household at its resident's request."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import Form, IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from gridapp.core.forms import Form
 from gridapp.privacy.services import KIND_LABELS
 
 
@@ -29,7 +29,7 @@ class LooksFilterForm(Form):
         }
 
 
-class EraseHouseholdForm(FlaskForm):
+class EraseHouseholdForm(Form):
     reason = StringField(_l("Reason (the resident's request)"), filters=[_strip],
                          validators=[DataRequired(), Length(min=4, max=200)])
     confirm = StringField(_l("Type the room to confirm"), filters=[_strip], validators=[DataRequired(), Length(max=64)])

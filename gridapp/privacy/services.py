@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flask import after_this_request, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
 
 from gridapp.audit.services import client_ip
 from gridapp.auth.models import User
@@ -36,6 +36,7 @@ WHAT_LABELS = {
     "errand_contact": _l("An errand's contact"),
     "errand_contact_volunteer": _l("An errand's contact (volunteer)"),
     "resident_request": _l("Everything held about a household"),
+    "resident_erase": _l("A household's data deleted at its resident's request"),
     "export:errands": _l("Errands (Excel)"),
     "export:duty_hours": _l("Duty hours (Excel)"),
     "export:rounds": _l("Disinfection rounds (Excel)"),
@@ -198,3 +199,45 @@ def dossier(household: Household) -> Dossier:
         (AuditEvent.object_type == "Errand") & AuditEvent.object_id.in_(errand_ids or [-1]),
     )).order_by(AuditEvent.id)).all()
     return Dossier(household, errands, events, who_looked(household))
+
+
+# --- erasing a household's personal data at its resident's request ---------------------------
+
+HOUSEHOLD_CLEARED = {"head_name": "", "phone": "", "housebound": False, "living_alone": False,
+                     "observation_until": None, "notes": ""}
+ERRAND_CLEARED = {"items": "", "notes": "", "delivery_note": "", "cancel_reason": "", "receipt_photo": None,
+                  "delivery_photo": None}
+
+
+@dataclass
+class Erased:
+    errands: int
+    photos: list[str]  # the stored names to delete from disk once committed
+
+
+def erase_household(household: Household, actor, reason: str, now: datetime | None = None) -> Erased:
+    """Clear everything personal held about this household, in the caller's transaction: its head,
+    phone, health flags and notes; its errands' items, notes, delivery notes, cancel reasons, event
+    notes and photos. The dwelling (compound, building-unit-room) stays, as do the errands' places,
+    categories and times (the town's statistics) and the record of who looked. Refused while one of
+    its errands is under way (its volunteer needs the address)."""
+    from gridapp.audit.services import record
+    from gridapp.core.rules import RuleError
+    from gridapp.errands.models import Errand, ErrandEvent
+
+    errands = db.session.scalars(select(Errand).where(Errand.household_id == household.id)
+                                 .with_for_update()).all()
+    if any(e.status not in ("confirmed", "cancelled") for e in errands):
+        raise RuleError(_l("An errand of this household is under way: finish or cancel it first."), "reason")
+    photos = [p for e in errands for p in (e.receipt_photo, e.delivery_photo) if p]
+    for e in errands:
+        for field, value in ERRAND_CLEARED.items():
+            setattr(e, field, value)
+    if errands:
+        db.session.execute(update(ErrandEvent).where(ErrandEvent.errand_id.in_([e.id for e in errands]))
+                           .values(note=""))
+    for field, value in HOUSEHOLD_CLEARED.items():
+        setattr(household, field, value)
+    record("household_erased", household, summary=f"errands: {len(errands)}; photos: {len(photos)}", actor=actor)
+    record_look(actor, "request", "resident_erase", household=household, reason=reason, now=now)
+    return Erased(len(errands), photos)

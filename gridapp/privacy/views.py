@@ -1,12 +1,16 @@
 """The record of looks (town leader, administrator) and a resident's request: everything held about
 one household, as a printable page and a file, with the ways to correct it."""
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 
+from gridapp import uploads
 from gridapp.audit.labels import action_label
+from gridapp.auth.reauth import prompt_unless_recent
 from gridapp.core import xlsx
-from gridapp.core.http import paginate
+from gridapp.core.http import form_status, paginate
+from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
 from gridapp.core.xlsx import Column
 from gridapp.errands.policy import STATUS_LABELS as ERRAND_STATUS_LABELS
@@ -15,7 +19,7 @@ from gridapp.extensions import db
 from gridapp.grid.models import Household
 from gridapp.policy import can, require
 from gridapp.privacy import services
-from gridapp.privacy.forms import LooksFilterForm
+from gridapp.privacy.forms import EraseHouseholdForm, LooksFilterForm
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
 
@@ -65,7 +69,7 @@ def household(household_id):
     services.record_look(current_user, "request", "resident_request", household=household)
     db.session.commit()
     return render_template("privacy/household.html", d=found, h=household, errand_status=ERRAND_STATUS_LABELS,
-                           categories=CATEGORY_LABELS, can_edit=can(current_user, "edit", household))
+                           categories=CATEGORY_LABELS, can_edit=can(current_user, "edit", household), can_erase=True)
 
 
 @bp.get("/households/<int:household_id>.xlsx")
@@ -77,7 +81,7 @@ def household_file(household_id):
     book = xlsx.Book(xlsx.heading(_("Everything held about household %(label)s", label=household.label),
                                   current_user), personal_reason=_("a resident's request"))
     h = household
-    fields = [Column(_("Field"), 20, lambda r: r[0]), Column(_("Value"), 40, lambda r: r[1])]
+    fields = [Column(_("Field"), 20, lambda r: r[0]), Column(pgettext("field", "Value"), 40, lambda r: r[1])]
     book.sheet(_("Household"), fields).extend([
         (_("Compound"), h.compound.name), (_("Building"), h.building), (_("Unit"), h.unit), (_("Room"), h.room),
         (_("Head of household"), h.head_name), (_("Phone"), h.phone),
@@ -103,7 +107,7 @@ def household_file(household_id):
         Column(_("Time"), 17, lambda look: look.at),
         Column(_("Person"), 14, lambda look: look.user.display_name),
         Column(_("What"), 24, lambda look: look.what_label),
-        Column(_("Where"), 20, lambda look: look.scope),
+        Column(_("Place"), 20, lambda look: look.scope),
     ]).extend(found.looks)
     book.sheet(_("Changes"), [
         Column(_("Time"), 17, lambda e: e.created_at),
@@ -115,3 +119,31 @@ def household_file(household_id):
                          personal=True, reason=_("a resident's request"))
     db.session.commit()
     return xlsx.response(book.to_bytes(), f"household-{household.id}.xlsx")
+
+
+@bp.route("/households/<int:household_id>/erase", methods=["GET", "POST"])
+@login_required
+def erase_household(household_id):
+    """Delete a household's personal data at its resident's request: a reason, the room typed to
+    confirm, the password again."""
+    household = _household_for_request(household_id)
+    if (ask := prompt_unless_recent()) is not None:  # asked before anything is typed
+        return ask
+    form = EraseHouseholdForm()
+    if form.validate_on_submit():
+        if form.confirm.data != household.room:
+            form.confirm.errors.append(_("Type the room exactly as shown: %(room)s", room=household.room))
+        else:
+            try:
+                erased = services.erase_household(household, current_user, form.reason.data)
+            except RuleError as exc:
+                db.session.rollback()
+                form.reason.errors.append(str(exc))
+            else:
+                db.session.commit()
+                for name in erased.photos:
+                    uploads.delete_image(name)
+                flash(_("The household's personal data was deleted: %(n)d errands cleared.", n=erased.errands),
+                      "success")
+                return redirect(url_for("privacy.household", household_id=household.id), code=303)
+    return render_template("privacy/erase.html", form=form, h=household), form_status(form)
