@@ -41,6 +41,8 @@ from gridapp.imports.views import bp as imports_bp
 from gridapp.notifications import kinds
 from gridapp.notifications.views import bp as notifications_bp
 from gridapp.ops.views import bp as ops_bp
+from gridapp.people import policy as people_policy
+from gridapp.people.views import bp as people_bp
 from gridapp.privacy import policy as privacy_policy
 from gridapp.privacy.views import bp as privacy_bp
 from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
@@ -118,6 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(announcements_bp, url_prefix="/announcements")
     app.register_blueprint(today_bp, url_prefix="/today")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
+    app.register_blueprint(people_bp, url_prefix="/people")
 
     _register_features()
 
@@ -136,7 +139,7 @@ def _register_features() -> None:
     the today board every feature's panel, whether or not anything has imported the feature yet."""
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
-                  imports_policy, reports_policy, announcements_policy, today_policy, privacy_policy):
+                  imports_policy, reports_policy, announcements_policy, today_policy, privacy_policy, people_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
                     supervision_services, reports_services, announcements_services):

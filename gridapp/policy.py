@@ -168,6 +168,8 @@ def can(user, action: str, obj=None) -> bool:
             return _can_see_households(s, path)
         if action == "edit":
             return s.admin or _in_charge(s, path, grid_members=True)
+        if action == "edit_people":  # register its people: also the building head of its compound
+            return s.admin or _in_charge(s, path, grid_members=True) or path.get("compound") in s.compounds
         return False
 
     if action == "view":

@@ -34,6 +34,9 @@ ACTION_LABELS = {
     "household_created": _l("Registered a household"),
     "household_updated": _l("Changed a household"),
     "household_erased": _l("Deleted a household's personal data at its resident's request"),
+    "person_added": _l("Registered a person of a household"),
+    "person_updated": _l("Changed a person of a household"),
+    "person_removed": _l("Removed a person from a household"),
     "import_confirmed": _l("Confirmed an import"),
     "import_done": _l("Import written"),
     # duty
@@ -76,6 +79,7 @@ ACTION_LABELS = {
 
 OBJECT_LABELS = {
     "User": _l("Account"),
+    "Person": _l("Person of a household"),
     "Town": _l("Town"),
     "Community": _l("Community"),
     "Grid": _l("Grid"),

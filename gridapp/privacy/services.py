@@ -11,13 +11,14 @@ from datetime import datetime
 
 from flask import after_this_request, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from gridapp.audit.services import client_ip
 from gridapp.auth.models import User
 from gridapp.errands.models import ContactView
 from gridapp.extensions import db
 from gridapp.grid.models import Household
+from gridapp.people.models import Person
 from gridapp.privacy.models import AccessRecord
 from gridapp.timeutil import utcnow
 
@@ -33,6 +34,8 @@ WHAT_LABELS = {
     "household_search": _l("Household search"),
     "household_row": _l("A household's row"),
     "household_form": _l("A household's form"),
+    "household_people": _l("A household's people"),
+    "people_search": _l("People search"),
     "errand_contact": _l("An errand's contact"),
     "errand_contact_volunteer": _l("An errand's contact (volunteer)"),
     "resident_request": _l("Everything held about a household"),
@@ -180,6 +183,7 @@ def who_looked(household: Household, limit: int = 200) -> list[Look]:
 @dataclass
 class Dossier:
     household: Household
+    people: list
     errands: list
     events: list  # the audit trail's events about the household and its errands
     looks: list[Look]
@@ -190,6 +194,7 @@ def dossier(household: Household) -> Dossier:
     every note), the audit trail about it and them, and who looked. A fixed number of statements."""
     from gridapp.audit.models import AuditEvent
     from gridapp.errands.models import Errand
+    from gridapp.people.services import household_people
 
     errands = db.session.scalars(select(Errand).options(db.joinedload(Errand.filed_by), db.joinedload(Errand.claimant))
                                  .where(Errand.household_id == household.id).order_by(Errand.id)).all()
@@ -198,7 +203,7 @@ def dossier(household: Household) -> Dossier:
         (AuditEvent.object_type == "Household") & (AuditEvent.object_id == household.id),
         (AuditEvent.object_type == "Errand") & AuditEvent.object_id.in_(errand_ids or [-1]),
     )).order_by(AuditEvent.id)).all()
-    return Dossier(household, errands, events, who_looked(household))
+    return Dossier(household, household_people(household), errands, events, who_looked(household))
 
 
 # --- erasing a household's personal data at its resident's request ---------------------------
@@ -217,8 +222,8 @@ class Erased:
 
 def erase_household(household: Household, actor, reason: str, now: datetime | None = None) -> Erased:
     """Clear everything personal held about this household, in the caller's transaction: its head,
-    phone, health flags and notes; its errands' items, notes, delivery notes, cancel reasons, event
-    notes and photos. The dwelling (compound, building-unit-room) stays, as do the errands' places,
+    phone, health flags and notes; its people; its errands' items, notes, delivery notes, cancel
+    reasons, event notes and photos. The dwelling (compound, building-unit-room) stays, as do the errands' places,
     categories and times (the town's statistics) and the record of who looked. Refused while one of
     its errands is under way (its volunteer needs the address)."""
     from gridapp.audit.services import record
@@ -238,6 +243,8 @@ def erase_household(household: Household, actor, reason: str, now: datetime | No
                            .values(note=""))
     for field, value in HOUSEHOLD_CLEARED.items():
         setattr(household, field, value)
-    record("household_erased", household, summary=f"errands: {len(errands)}; photos: {len(photos)}", actor=actor)
+    people = db.session.execute(delete(Person).where(Person.household_id == household.id)).rowcount
+    record("household_erased", household, summary=f"people: {people}; errands: {len(errands)}; "
+                                                  f"photos: {len(photos)}", actor=actor)
     record_look(actor, "request", "resident_erase", household=household, reason=reason, now=now)
     return Erased(len(errands), photos)

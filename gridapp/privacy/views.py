@@ -17,6 +17,7 @@ from gridapp.errands.policy import STATUS_LABELS as ERRAND_STATUS_LABELS
 from gridapp.errands.services import CATEGORY_LABELS
 from gridapp.extensions import db
 from gridapp.grid.models import Household
+from gridapp.people.services import RELATION_LABELS, SEX_LABELS, TRAVEL_LABELS
 from gridapp.policy import can, require
 from gridapp.privacy import services
 from gridapp.privacy.forms import EraseHouseholdForm, LooksFilterForm
@@ -69,7 +70,8 @@ def household(household_id):
     services.record_look(current_user, "request", "resident_request", household=household)
     db.session.commit()
     return render_template("privacy/household.html", d=found, h=household, errand_status=ERRAND_STATUS_LABELS,
-                           categories=CATEGORY_LABELS, can_edit=can(current_user, "edit", household), can_erase=True)
+                           categories=CATEGORY_LABELS, can_edit=can(current_user, "edit", household), can_erase=True,
+                           relations=RELATION_LABELS, sexes=SEX_LABELS, travel=TRAVEL_LABELS)
 
 
 @bp.get("/households/<int:household_id>.xlsx")
@@ -90,6 +92,17 @@ def household_file(household_id):
         (_("Home observation until"), h.observation_until), (_("Notes"), h.notes),
         (_("Registered"), h.created_at), (_("Last changed"), h.updated_at),
     ])
+    book.sheet(pgettext("household", "People"), [
+        Column(pgettext("person", "Name"), 12, lambda p: p.name),
+        Column(_("Relation to the head"), 10, lambda p: str(RELATION_LABELS.get(p.relation, p.relation))),
+        Column(_("Sex"), 6, lambda p: str(SEX_LABELS[p.sex]) if p.sex else ""),
+        Column(_("Year of birth"), 8, lambda p: p.birth_year),
+        Column(_("Phone"), 14, lambda p: p.phone),
+        Column(_("From where"), 14, lambda p: p.came_from),
+        Column(_("Arrival date"), 11, lambda p: p.arrived_on),
+        Column(_("How they came"), 8, lambda p: str(TRAVEL_LABELS[p.travel_mode]) if p.travel_mode else ""),
+        Column(_("Notes"), 30, lambda p: p.notes),
+    ]).extend(found.people)
     book.sheet(_("Errands"), [
         Column(_("No."), 8, lambda e: e.id),
         Column(_("Category"), 12, lambda e: str(CATEGORY_LABELS.get(e.category, e.category))),

@@ -10,6 +10,7 @@ from gridapp.errands import services as errands
 from gridapp.errands.models import Errand, ErrandEvent
 from gridapp.extensions import db
 from gridapp.grid.models import Household
+from gridapp.people.models import Person
 from gridapp.privacy.models import AccessRecord
 from tests.errands.factories import delivered, make_errand
 from tests.errands.helpers import png_with_gps
@@ -41,6 +42,9 @@ def test_deleting_a_households_data_clears_it_everywhere_and_keeps_the_statistic
     photos = [uploads.upload_dir() / errand.receipt_photo, uploads.upload_dir() / errand.delivery_photo]
     assert all(p.is_file() for p in photos)
     h1_id, errand_id, k1_id, phone = world.h1.id, errand.id, world.k1.id, world.h1.phone
+    db.session.add(Person(household_id=h1_id, name="张小三", relation="child", from_outside=True, came_from="武汉市",
+                          arrived_on=errand.filed_at.date()))
+    db.session.commit()
 
     sec = make_client()
     sec.login("secretary1")
@@ -66,6 +70,7 @@ def test_deleting_a_households_data_clears_it_everywhere_and_keeps_the_statistic
     assert (e.status, e.category, e.compound_id) == ("confirmed", "medicine", k1_id)  # statistics
     assert all(n == "" for n in db.session.scalars(select(ErrandEvent.note).where(ErrandEvent.errand_id == errand_id)))
     assert not any(p.exists() for p in photos)
+    assert db.session.scalars(select(Person).where(Person.household_id == h1_id)).all() == []
 
     (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "household_erased")).all()
     assert event.actor_name == "secretary1" and "张三" not in event.summary + event.object_name
@@ -73,7 +78,7 @@ def test_deleting_a_households_data_clears_it_everywhere_and_keeps_the_statistic
     assert rec.household_id == h1_id and rec.reason == "居民本人书面申请删除"
 
     page = sec.get(f"/privacy/households/{h1_id}").text  # what is left, said on the request page
-    assert "胰岛素" not in page and "张三" not in page and phone not in page
+    assert "胰岛素" not in page and "张三" not in page and phone not in page and "武汉" not in page
 
 
 def test_an_errand_under_way_keeps_its_household(make_client, world):

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from gridapp.extensions import db
+from gridapp.people.models import Person
 from gridapp.privacy.models import AccessRecord
 from tests.errands.factories import claimed, make_errand
 from tests.exports import workbook
@@ -120,6 +121,8 @@ def test_a_residents_request_is_answered_by_whom_it_may_be(make_client, world, u
 
 def test_a_residents_request_shows_everything_held_and_who_looked(make_client, world):
     make_errand(world, items="胰岛素 1盒")
+    db.session.add(Person(household_id=world.h1.id, name="张小三", relation="child", phone="13655556666"))
+    db.session.commit()
     _client(make_client, "gridder1").htmx_get(f"/grid/households/{world.h1.id}")
     sec = _client(make_client, "secretary1")
     sec.post(f"/grid/households/{world.h1.id}/edit", {"building": "1", "unit": "1", "room": "101", "head_name": "张三",
@@ -127,6 +130,7 @@ def test_a_residents_request_shows_everything_held_and_who_looked(make_client, w
     page = sec.get(f"/privacy/households/{world.h1.id}").text
     assert "胰岛素 1盒" in page and "放门口" in page  # the errand's items and notes
     assert "13911112222" in page and "行动不便" in page
+    assert "张小三" in page.split('id="request-people"')[1] and "13655556666" in page
     looks = page.split('id="request-looks"')[1].split("</section>")[0]
     assert "Gridder1" in looks
     changes = page.split('id="request-changes"')[1]
@@ -134,7 +138,7 @@ def test_a_residents_request_shows_everything_held_and_who_looked(make_client, w
 
     wb = workbook(sec.get(f"/privacy/households/{world.h1.id}.xlsx"))
     cells = {v for ws in wb for row in ws.iter_rows(values_only=True) for v in row}
-    assert "胰岛素 1盒" in cells and "13911112222" in cells and "Gridder1" in cells
+    assert "胰岛素 1盒" in cells and "13911112222" in cells and "Gridder1" in cells and "张小三" in cells
     requests = _records(kind="request", household_id=world.h1.id)
     assert [r.personal for r in requests] == [False, True] and requests[1].rows > 0
     # The resident's request is itself on the record, and shows on the next request.
