@@ -2,6 +2,7 @@
 secretary, its grid's members, its compound's building head, the town leader, the administrator);
 who registers them: the same but the town leader (gridapp/policy.py, Household "edit_people")."""
 from gridapp.people.models import Person
+from gridapp.policy import can
 
 ACTIONS = {
     "search_people": {"admin", "town_leader", "secretary", "grid_member", "building_head"},
@@ -9,8 +10,6 @@ ACTIONS = {
 
 
 def _rule(user, s, action, person) -> bool:
-    from gridapp.policy import can
-
     if action == "view":
         return can(user, "view", person.household)
     if action in ("edit", "delete"):

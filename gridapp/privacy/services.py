@@ -13,12 +13,16 @@ from flask import after_this_request, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, or_, select, update
 
-from gridapp.audit.services import client_ip
+from gridapp.audit.models import AuditEvent
+from gridapp.audit.services import client_ip, record
 from gridapp.auth.models import User
-from gridapp.errands.models import ContactView
+from gridapp.core.rules import RuleError
+from gridapp.errands.models import ContactView, Errand, ErrandEvent
 from gridapp.extensions import db
 from gridapp.grid.models import Household
+from gridapp.imports.kinds import KINDS
 from gridapp.people.models import Person
+from gridapp.people.services import household_people
 from gridapp.privacy.models import AccessRecord
 from gridapp.timeutil import utcnow
 
@@ -52,8 +56,6 @@ def what_label(what: str) -> str:
     if what in WHAT_LABELS:
         return str(WHAT_LABELS[what])
     if what.startswith("export:"):
-        from gridapp.imports.kinds import KINDS
-
         kind = KINDS.get(what.removeprefix("export:"))
         if kind is not None:
             return f"{kind.label} (Excel)"
@@ -192,10 +194,6 @@ class Dossier:
 def dossier(household: Household) -> Dossier:
     """What gridapp holds about this household: its row, its errands (with what they brought and
     every note), the audit trail about it and them, and who looked. A fixed number of statements."""
-    from gridapp.audit.models import AuditEvent
-    from gridapp.errands.models import Errand
-    from gridapp.people.services import household_people
-
     errands = db.session.scalars(select(Errand).options(db.joinedload(Errand.filed_by), db.joinedload(Errand.claimant))
                                  .where(Errand.household_id == household.id).order_by(Errand.id)).all()
     errand_ids = [e.id for e in errands]
@@ -226,10 +224,6 @@ def erase_household(household: Household, actor, reason: str, now: datetime | No
     reasons, event notes and photos. The dwelling (compound, building-unit-room) stays, as do the errands' places,
     categories and times (the town's statistics) and the record of who looked. Refused while one of
     its errands is under way (its volunteer needs the address)."""
-    from gridapp.audit.services import record
-    from gridapp.core.rules import RuleError
-    from gridapp.errands.models import Errand, ErrandEvent
-
     errands = db.session.scalars(select(Errand).where(Errand.household_id == household.id)
                                  .with_for_update()).all()
     if any(e.status not in ("confirmed", "cancelled") for e in errands):
