@@ -53,7 +53,8 @@ def test_a_secretary_tells_her_community_and_sees_who_read_it(world, make_client
     notices = db.session.scalars(select(Notification).where(Notification.kind == "announcement")).all()
     assert {n.user_id for n in notices} == _audience(ann.id)
     robot = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).one()
-    assert "关于暂停集市的通知" in robot.body
+    # The group chats read its title and link (the form says so), never its text.
+    assert (robot.subject, robot.body) == ("通知公告：关于暂停集市的通知", f"/announcements/{ann.id}")
     # The author sees how many have read it; a reader's opening counts, once.
     assert 'data-reads="0"' in sec1.get(f"/announcements/{ann.id}").get_data(as_text=True)
     vol1 = _as(make_client, "vol1")

@@ -1,15 +1,24 @@
 """GroupText, the only way to write to a group robot: messages of the code filled with whitelisted
-fields (places, labels, numbers, times, a path); anything else, a str above all, is refused."""
+fields (places, labels, numbers, times, a path); anything else, a str above all, is refused, and
+notify() and Digest.add() take nothing else for the robots."""
+import ast
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import pytest
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from gridapp.config import ConfigError, load_config
 from gridapp.errands.services import CATEGORY_LABELS
+from gridapp.extensions import db
+from gridapp.notifications import services
+from gridapp.notifications.digest import Digest
 from gridapp.notifications.group import GroupText, Percent, Published, Window
-from tests.notifications.group import PHONES, RESIDENT_NAME
+from gridapp.notifications.models import GroupWebhook, Notification, OutboxMessage
+from tests.notifications.group import PHONES, RESIDENT_NAME, a_group_text
 
+ROOT = Path(__file__).resolve().parents[2]
 LINE = _l("%(what)s")
 
 
@@ -79,3 +88,70 @@ def test_public_url_is_an_address(monkeypatch, tmp_path):
         load_config(tmp_path)
     monkeypatch.setenv("PUBLIC_URL", "https://grid.example.gov.cn/")
     assert load_config(tmp_path)["PUBLIC_URL"] == "https://grid.example.gov.cn"
+
+
+def test_only_an_announcements_title_is_published():
+    """Published lets typed text through: the announcement form tells its author so. Nothing else
+    may use it (a test that fails when someone reaches for it elsewhere)."""
+    users = []
+    for path in sorted((ROOT / "gridapp").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Published":
+                users.append((str(path.relative_to(ROOT)), ast.unparse(node)))
+    assert users == [("gridapp/announcements/services.py", "Published(ann.title)")]
+
+
+# --- notify() and Digest.add() take a GroupText for the robots, and nothing else -------------------------
+
+@pytest.fixture
+def robots(world):
+    hooks = [GroupWebhook(community_id=world.c1.id, provider="wecom", name="城关社区群", url="https://a.example/1")]
+    db.session.add_all(hooks)
+    db.session.commit()
+    return hooks
+
+
+def _webhook_rows():
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
+
+
+def test_robots_get_the_group_text_never_the_notice(app, world, robots):
+    services.notify([world.vol1], "urgent", f"急需胰岛素 {RESIDENT_NAME}", f"3-2-501 {PHONES[0]}", dedupe_key="g",
+                    places=[world.c1], group_text=a_group_text())
+    row = _webhook_rows()[0]
+    assert (row.subject, row.body) == (a_group_text().subject, a_group_text().body)
+    assert db.session.scalars(select(Notification.title)).one() == f"急需胰岛素 {RESIDENT_NAME}"
+
+
+def test_without_a_group_text_the_robots_hear_nothing(app, world, robots):
+    services.notify([world.vol1], "urgent", f"急需胰岛素 {RESIDENT_NAME}", PHONES[0], dedupe_key="p",
+                    places=[world.c1])
+    services.notify([], "test", "t", "b", dedupe_key="w", webhooks=robots)
+    assert _webhook_rows() == []
+    assert len(db.session.scalars(select(Notification)).all()) == 1  # the person still hears
+
+
+def test_a_string_for_the_robots_is_refused(app, world, robots):
+    with pytest.raises(TypeError):
+        services.notify([], "urgent", "t", dedupe_key="s", places=[world.c1], group_text="阳光小区有急单")
+    digest = Digest("duty_gap", title=lambda n, u: f"{n}", link="/duty/roster", more=lambda n: f"{n}")
+    with pytest.raises(TypeError):
+        digest.add([world.gm1], "line", places=[world.c1], group_line="东门检查点 08:00-16:00")
+    with pytest.raises(ValueError):  # a digest's link closes the robot's message; its lines have none
+        digest.add([world.gm1], "line", places=[world.c1], group_line=GroupText(LINE, what=1, link="/x"))
+    with pytest.raises(ValueError):
+        digest.add([world.gm1], "line", places=[world.c1], group_line=a_group_text())  # two lines
+    assert _webhook_rows() == []
+
+
+def test_a_digest_counts_many_items_under_the_kinds_name_and_links_once(app, world, robots):
+    digest = Digest("duty_gap", title=lambda n, u: f"缺人 {n} {RESIDENT_NAME}", link="/duty/roster",
+                    more=lambda n: f"{n} {PHONES[0]}")
+    for i in range(45):
+        digest.add([world.gm1], f"{RESIDENT_NAME} {i}", places=[world.c1], group_line=GroupText(LINE, what=i))
+    digest.send()
+    row = _webhook_rows()[0]
+    lines = row.body.splitlines()
+    assert row.subject == "缺人的值班班次：共 45 条"
+    assert lines[:2] == ["0", "1"] and len(lines) == 42 and "5" in lines[-2] and lines[-1] == "/duty/roster"
+    assert RESIDENT_NAME not in row.subject + row.body and PHONES[0] not in row.body
