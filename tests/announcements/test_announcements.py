@@ -41,6 +41,7 @@ def test_a_secretary_tells_her_community_and_sees_who_read_it(world, make_client
     # Her one community comes ticked; the town-wide roles, which she cannot address, are not offered.
     assert re.search(rf'<input[^>]*checked[^>]*value="community:{world.c1.id}"', form)
     assert 'value="supervisor"' not in form and 'value="town_leader"' not in form
+    assert "标题（附链接）会同时由群机器人推送到发布范围内的企业微信群、钉钉群，正文不推送。" in form
     assert 'value="supervisor"' in _as(make_client, "leader").get("/announcements/new").get_data(as_text=True)
     resp = sec1.post("/announcements/new", {"title": "关于暂停集市的通知", "body": "即日起暂停集市。\n请居民配合。",
                                             "roles": ["volunteer", "grid_member"],
