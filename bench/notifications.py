@@ -159,6 +159,9 @@ def _run(app, db, robot, args) -> dict:
     from gridapp.auth.models import User
     from gridapp.grid.models import Community, Grid, Town
     from gridapp.jobs_runtime import redis_connection
+    from gridapp.notifications.digest import GROUP_TITLE
+    from gridapp.notifications.group import GroupText
+    from gridapp.notifications.kinds import get_kind
     from gridapp.notifications.models import GroupWebhook, OutboxMessage
     from gridapp.notifications.services import notify
 
@@ -220,10 +223,11 @@ def _run(app, db, robot, args) -> dict:
             {"user_id": u.id, "kind": "urgent", "channel": "sms", "enabled": False} for u in users])
         db.session.commit()
         db.session.remove()
+        label = get_kind("urgent").label  # the robots' text: "Urgent notices: <n>" (a GroupText)
         start = time.perf_counter()
         for i, user in enumerate(users):
             notify([user], "urgent", f"班次提醒 {i}", "东门检查点 08:00–16:00",
-                   dedupe_key=f"bench:{i}", places=[community])
+                   dedupe_key=f"bench:{i}", places=[community], group_text=GroupText(GROUP_TITLE, kind=label, n=i))
             db.session.commit()
             db.session.remove()
         single_raise = time.perf_counter() - start
@@ -236,7 +240,7 @@ def _run(app, db, robot, args) -> dict:
         for e in range(n // FANOUT_RECIPIENTS):
             group = users[e * FANOUT_RECIPIENTS:(e + 1) * FANOUT_RECIPIENTS]
             notify(group, "urgent", f"通报 第{e + 1}期", "请各网格当日完成整改并上报",
-                   dedupe_key=f"bench-fanout:{e}", places=grids)
+                   dedupe_key=f"bench-fanout:{e}", places=grids, group_text=GroupText(GROUP_TITLE, kind=label, n=e))
             db.session.commit()
             db.session.remove()
         fanout_raise = time.perf_counter() - start

@@ -67,6 +67,15 @@ def daily_report_cron() -> str:
     return f"{minute} {hour} * * *"
 
 
+def public_url(raw: str | None) -> str | None:
+    """The address people open gridapp at (PUBLIC_URL), for the links in group-robot texts."""
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")):
+        raise ConfigError(f"PUBLIC_URL={raw!r} is not an address such as https://grid.example.gov.cn")
+    return raw.rstrip("/")
+
+
 def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """Build the Flask configuration from the environment (and test overrides)."""
     env = os.environ
@@ -142,6 +151,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Group-robot webhooks go to https on public addresses only; these hosts (names or
         # addresses, e.g. the town's own gateway) are allowed on any address, http included.
         "WEBHOOK_ALLOWED_HOSTS": parse_allowed_hosts(env.get("WEBHOOK_ALLOWED_HOSTS")),
+        # The links in group-robot texts are this address and a path (unset: the path alone).
+        "PUBLIC_URL": public_url(env.get("PUBLIC_URL")),
         # A disinfection tick this long after its window closed still counts (as late).
         "DISINFECTION_GRACE_MINUTES": int(env.get("DISINFECTION_GRACE_MINUTES", "30")),
         # Errands: the claim limit, how long a claim may show no progress, when the sweep chases,

@@ -16,7 +16,10 @@ class CheckboxesField(SelectMultipleField):
 
 
 class AnnouncementForm(Form):
-    title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
+    title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=100)],
+                        description=_l("The title is also posted, with a link, to the group chats of the places "
+                                       "it is published in; the text is not. Write no resident's name, phone "
+                                       "or address in the title."))
     body = TextAreaField(_l("Text"), filters=[_strip], validators=[DataRequired(), Length(max=4000)],
                          render_kw={"rows": 8})
     image = FileField(_l("Picture (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"})

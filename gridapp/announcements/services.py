@@ -15,6 +15,7 @@ from gridapp.auth.services import people_holding
 from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
+from gridapp.notifications.group import GroupText, Published
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.models import Notification
 from gridapp.notifications.services import notify
@@ -32,6 +33,9 @@ AUDIENCE_ROLES = ("secretary", "grid_member", "building_head", "volunteer", "pro
 TOWN_ROLES = ("town_leader", "supervisor")
 TOWN = "town"
 MAX_AHEAD = timedelta(days=30)
+# What group robots hear of an announcement: its title, which the form tells the author is posted
+# to the group chats, and its link. The text stays on the site, for its audience.
+GROUP_LINE = _l("Announcement: %(title)s")
 
 
 def _community_key(community_id: int) -> str:
@@ -129,9 +133,9 @@ def publish(announcement_id: int, now: datetime | None = None) -> int | None:
     else:
         places = list(db.session.scalars(select(Community).where(Community.id.in_(
             [int(p.split(":", 1)[1]) for p in ann.place_list]))))
-    # A public notice: its text may go to the group chats as it is (it names no resident).
     notify(people, "announcement", ann.title, ann.body, dedupe_key=announcement_key(ann.id),
-           link=f"/announcements/{ann.id}", places=places, group_text=f"{ann.title}\n{ann.body}", now=now)
+           link=f"/announcements/{ann.id}", places=places, now=now,
+           group_text=GroupText(GROUP_LINE, link=f"/announcements/{ann.id}", title=Published(ann.title)))
     return len(people)
 
 

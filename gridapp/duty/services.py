@@ -35,6 +35,7 @@ from gridapp.duty.policy import CHECK_IN_EARLY, SHIFT, SIGNUP, STATUS_LABELS, cu
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid
 from gridapp.notifications.digest import Digest
+from gridapp.notifications.group import GroupText, Window
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import can
@@ -51,6 +52,10 @@ NOTICE_KINDS = (
     kind("duty_late_withdrawal", _l("Late withdrawals from duty shifts"), channels=("email",), roles={"grid_member"}),
     kind("duty_no_show", _l("Duty sign-ups to confirm as no-shows"), channels=(), roles={"grid_member"}),
 )
+
+# A gap as group robots hear it: the checkpoint, the shift and the numbers (never who signed up).
+GAP_GROUP_LINE = _l("%(checkpoint)s %(day)s %(shift)s: %(filled)d of at least %(min)d")
+GAP_GROUP_LINE_NOW = _l("%(checkpoint)s %(day)s %(shift)s: %(filled)d of at least %(min)d · running now")
 
 KIND_LABELS = {"gate": _l("Gate checkpoint"), "vanguard": _l("Vanguard post"), "other": _l("Other")}
 DAYS_AHEAD = 14
@@ -562,8 +567,11 @@ def gap_alerts(now: datetime | None = None) -> int:
                  min=shift.min_people)
         if shift.starts_at <= now:
             line += " · " + _("running now")
+        group_line = GroupText(GAP_GROUP_LINE_NOW if shift.starts_at <= now else GAP_GROUP_LINE, checkpoint=cp,
+                               day=shift.day, shift=Window.between(shift.starts_at, shift.ends_at),
+                               filled=shift.filled, min=shift.min_people)
         digest.add(staff_of[cp.id], line, urgent=shift.starts_at <= now + gap_urgent_lead(),
-                   places=[cp.community], group_line=line)
+                   places=[cp.community], group_line=group_line)
     return digest.send().inbox
 
 

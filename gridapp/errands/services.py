@@ -28,6 +28,7 @@ from gridapp.errands.policy import ERRAND, STATUS_LABELS
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household
 from gridapp.notifications.digest import Digest
+from gridapp.notifications.group import GroupText
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.policy import scope_of
@@ -51,6 +52,10 @@ CATEGORY_LABELS = {
     "matter": _l("Urgent matter"),
     "other": _l("Other"),
 }
+# An urgent errand as group robots hear it: its number, category and compound (never the
+# household, its address or phone, the goods or the notes).
+URGENT_GROUP_LINE = _l("Urgent errand #%(id)d (%(category)s, %(place)s) still needs a volunteer.")
+
 EVENT_LABELS = {
     "filed": _l("filed the errand"),
     "claimed": _l("claimed it"),
@@ -669,9 +674,8 @@ def alert_urgent_unclaimed(now: datetime | None = None) -> int:
         digest.add(volunteers + grid_members.get(errand.grid_id, []),
                    f"#{errand.id} " + _public_text(errand, errand.compound.name), urgent=True,
                    places=[communities[errand.community_id]],
-                   group_line=_("Urgent errand #%(id)d (%(category)s, %(place)s) still needs a volunteer.",
-                                id=errand.id, category=CATEGORY_LABELS[errand.category],
-                                place=errand.compound.name))
+                   group_line=GroupText(URGENT_GROUP_LINE, id=errand.id, category=CATEGORY_LABELS[errand.category],
+                                        place=errand.compound))
     digest.send()
     return len(errands)
 

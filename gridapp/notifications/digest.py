@@ -10,7 +10,8 @@ on, 80 text messages at midnight). A Digest collects the sweep's items, then sen
   end of the person's quiet hours, and while they wait, later sweeps' items are added to the same
   waiting message (one morning message, not one per sweep). At most NOTIFY_EXTERNAL_PER_HOUR new
   messages per person, kind and channel in an hour; past that, the inbox alone carries it.
-- **Group robots**: one message per robot, with the items' group lines (place and numbers only).
+- **Group robots**: one message per robot, with the items' group lines: GroupTexts of one line each,
+  built from whitelisted fields (gridapp/notifications/group.py), never the people's lines.
 
 Idempotence stays with the sweeps: each item is claimed once by a conditional UPDATE before it is
 added here, so a second sweep finds nothing new to tell.
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
 from gridapp.notifications import keys
+from gridapp.notifications.group import GroupText, site_url
 from gridapp.notifications.kinds import get_kind
 from gridapp.notifications.models import USER_CHANNELS, GroupWebhook, NoticeMark, Notification, OutboxMessage
 from gridapp.notifications.services import (
@@ -37,12 +40,14 @@ from gridapp.notifications.services import (
     _quiet_hours_for,
     channel_enabled,
     deliver_not_before,
-    scrub_for_group,
 )
 from gridapp.timeutil import utcnow
 
 MAX_LINES = 40  # lines of one notice; the rest is counted in one more line
 PREFIX = "digest:"
+# A robot's message of several items: the kind's name and their number; the items left out.
+GROUP_TITLE = _l("%(kind)s: %(n)d")
+GROUP_MORE = _l("… and %(n)d more")
 
 
 def is_digest_key(dedupe_key: str) -> bool:
@@ -53,7 +58,7 @@ def is_digest_key(dedupe_key: str) -> bool:
 class _Item:
     line: str
     urgent: bool
-    group_line: str | None
+    group_line: GroupText | None
     webhook_places: tuple
     once: str | None = None
 
@@ -73,10 +78,16 @@ class Digest:
     _people: dict = field(default_factory=dict)  # user id -> (user, [items])
     _items: list = field(default_factory=list)
 
-    def add(self, recipients, line: str, *, urgent: bool = False, places=(), group_line: str | None = None,
+    def add(self, recipients, line: str, *, urgent: bool = False, places=(), group_line: GroupText | None = None,
             once: str | None = None) -> None:
-        """One item for these people (and these places' group robots, with group_line). With
+        """One item for these people (and these places' group robots, with group_line: a GroupText of
+        one line and no link of its own, the digest's link closing the robot's message). With
         `once`, the item is told by the first digest that carries that key, never again."""
+        if group_line is not None:
+            if not isinstance(group_line, GroupText):
+                raise TypeError("group_line is a GroupText (gridapp.notifications.group): whitelisted fields only")
+            if len(group_line.lines) != 1 or group_line.link:
+                raise ValueError("a digest's group line is one line without a link (the digest's link closes it)")
         item = _Item(line, urgent, group_line, tuple(places), once)
         self._items.append(item)
         for user in recipients:
@@ -244,13 +255,24 @@ class Digest:
                 continue
             urgent = any(i.urgent for i in mine)
             ordered = [i for i in mine if i.urgent] + [i for i in mine if not i.urgent]
-            lines = list(dict.fromkeys(scrub_for_group(i.group_line) for i in ordered))
+            subject, body = self._group_message(list(dict.fromkeys(i.group_line.text for i in ordered)))
             rows.append({"channel": "webhook", "user_id": None, "webhook_id": webhook_id, "address": "",
-                         "subject": scrub_for_group(self._title(lines, sum(1 for i in mine if i.urgent))),
-                         "body": self._cap(lines), "urgent": urgent,
+                         "subject": subject, "body": body, "urgent": urgent,
                          "not_before": deliver_not_before(self.now, urgent, DEFAULT_QUIET),
                          "dedupe_key": keys.to_webhook(event_key, webhook_id)})
         self._write_outbox(rows, result)
+
+    def _group_message(self, lines: list[str]) -> tuple[str, str]:
+        """A robot's subject and body: one item is its own subject; several are counted under the
+        kind's name and listed. Every part is a GroupText, then the digest's link."""
+        link = [site_url(self.link)] if self.link else []
+        if len(lines) == 1:
+            return lines[0], "\n".join(link)
+        subject = GroupText(GROUP_TITLE, kind=get_kind(self.kind).label, n=len(lines)).subject
+        shown = lines[:MAX_LINES]
+        if len(lines) > MAX_LINES:
+            shown.append(GroupText(GROUP_MORE, n=len(lines) - MAX_LINES).text)
+        return subject, "\n".join([*shown, *link])
 
     def _write_outbox(self, rows: list[dict], result: NotifyResult) -> None:
         if not rows:

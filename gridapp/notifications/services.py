@@ -6,7 +6,6 @@ enqueued on RQ after that transaction commits (see _enqueue_after_commit); a per
 relay enqueues whatever is still due, which covers a Redis outage or a lost job.
 """
 import logging
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -24,6 +23,7 @@ from gridapp.grid.models import Community, Grid
 from gridapp.notifications import keys
 from gridapp.notifications.destinations import AddressRefused, check_webhook_url
 from gridapp.notifications.dispatch import enqueue_deliveries
+from gridapp.notifications.group import GroupText
 from gridapp.notifications.kinds import get_kind, preference_kinds, secret_kinds
 from gridapp.notifications.models import (
     USER_CHANNELS,
@@ -39,7 +39,6 @@ from gridapp.timeutil import town_zone, utcnow
 log = logging.getLogger(__name__)
 
 DEFAULT_QUIET = (time(22, 0), time(7, 0))
-_PHONE_LIKE = re.compile(r"(?<!\d)(\+?\d[\d\- ]{5,}\d)(?!\d)")
 
 
 @dataclass
@@ -87,12 +86,7 @@ def deliver_not_before(moment: datetime, urgent: bool, quiet: tuple[time, time])
     return quiet_hours_end(moment, quiet)
 
 
-# --- group channels never carry personal data ---------------------------------------------
-
-def scrub_for_group(text: str) -> str:
-    """Mask anything that looks like a phone number before it goes to a group chat."""
-    return _PHONE_LIKE.sub("***", text or "")
-
+# --- group robots -------------------------------------------------------------------------
 
 def validate_webhook_url(url: str) -> str | None:
     """An error message, or None when the URL may be saved: https to a public address, or a
@@ -166,10 +160,15 @@ def _webhook_ids_for(places) -> list[int]:
 
 
 def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str, link: str = "",
-           urgent: bool | None = None, places=(), group_text: str | None = None,
+           urgent: bool | None = None, places=(), group_text: GroupText | None = None,
            webhooks=None, now: datetime | None = None) -> NotifyResult:
     """Tell these people (and the group robots of these places, or the given robots) this,
-    exactly once per dedupe_key, inside the caller's transaction. Returns what was new."""
+    exactly once per dedupe_key, inside the caller's transaction. Returns what was new.
+
+    The robots get `group_text` alone (gridapp/notifications/group.py: whitelisted fields only),
+    never the title or body written for the people; without one they get nothing."""
+    if group_text is not None and not isinstance(group_text, GroupText):
+        raise TypeError("group_text is a GroupText (gridapp.notifications.group), built from whitelisted fields")
     k = get_kind(kind)
     if k.secret:
         raise ValueError(f"{kind!r} carries a secret: send it with send_to_person()")
@@ -196,19 +195,19 @@ def notify(recipients, kind: str, title: str, body: str = "", *, dedupe_key: str
             if not address:
                 continue
             outbox.append({"channel": channel, "user_id": u.id, "webhook_id": None, "address": address,
-                           "body": body, "dedupe_key": keys.to_person(dedupe_key, channel, u.id),
+                           "subject": title[:200], "body": body,
+                           "dedupe_key": keys.to_person(dedupe_key, channel, u.id),
                            "not_before": deliver_not_before(now, urgent, quiet[u.id])})
-    group_body = scrub_for_group(group_text if group_text is not None else body)
-    webhook_ids = [wh.id for wh in webhooks] if webhooks is not None else _webhook_ids_for(places)
-    for webhook_id in webhook_ids:
-        outbox.append({"channel": "webhook", "user_id": None, "webhook_id": webhook_id, "address": "",
-                       "body": group_body, "dedupe_key": keys.to_webhook(dedupe_key, webhook_id),
-                       "not_before": deliver_not_before(now, urgent, DEFAULT_QUIET)})
+    if group_text is not None:
+        webhook_ids = [wh.id for wh in webhooks] if webhooks is not None else _webhook_ids_for(places)
+        for webhook_id in webhook_ids:
+            outbox.append({"channel": "webhook", "user_id": None, "webhook_id": webhook_id, "address": "",
+                           "subject": group_text.subject, "body": group_text.body,
+                           "dedupe_key": keys.to_webhook(dedupe_key, webhook_id),
+                           "not_before": deliver_not_before(now, urgent, DEFAULT_QUIET)})
     if outbox:
-        subject = title[:200]
         for row in outbox:
-            row.update(kind=kind, subject=subject if row["channel"] != "webhook" else scrub_for_group(subject),
-                       urgent=urgent, status="pending", attempts=0, last_error="", created_at=now)
+            row.update(kind=kind, urgent=urgent, status="pending", attempts=0, last_error="", created_at=now)
         for outbox_id, not_before in db.session.execute(_outbox_insert(dialect), outbox).all():
             result.outbox_ids.append(outbox_id)
             if not_before <= now:

@@ -3,6 +3,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from gridapp import policy
@@ -13,9 +14,12 @@ from gridapp.extensions import db
 from gridapp.grid.models import Community, Grid
 from gridapp.notifications import services
 from gridapp.notifications.forms import QuietHoursForm, WebhookForm
+from gridapp.notifications.group import GroupText
 from gridapp.notifications.models import USER_CHANNELS, GroupWebhook
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
+
+TEST_LINES = (_l("Test notice from the town grid"), _l("If you can read this, the robot works."))
 
 
 @bp.get("/")
@@ -123,8 +127,8 @@ def delete_webhook(webhook_id):
 @login_required
 def test_webhook(webhook_id):
     wh = _load_webhook(webhook_id)
-    services.notify([], "test", _("Test notice from the town grid"), _("If you can read this, the robot works."),
-                    dedupe_key=f"webhook-test:{wh.id}:{uuid.uuid4().hex}", webhooks=[wh], urgent=True)
+    services.notify([], "test", _("Test notice from the town grid"), webhooks=[wh], group_text=GroupText(*TEST_LINES),
+                    dedupe_key=f"webhook-test:{wh.id}:{uuid.uuid4().hex}", urgent=True)
     db.session.commit()
     flash(_("A test notice is on its way to the group."), "success")
     return redirect_back(url_for(".webhooks"))

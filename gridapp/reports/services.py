@@ -16,6 +16,7 @@ from gridapp.auth.services import holders, town_leaders
 from gridapp.core.rules import RuleError
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Town
+from gridapp.notifications.group import GroupText, Percent
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify
 from gridapp.reports.figures import FIGURES, TOWN, day_figures
@@ -192,20 +193,24 @@ def deliver(reports: list[DailyReport], now: datetime | None = None) -> int:
         recipients = leaders if r.community_id is None else secretaries.get(r.community_id, [])
         places = [r.community] if r.community is not None else []
         res = notify(recipients, "daily_report", title, r.text, dedupe_key=f"daily-report:{r.id}",
-                     link=f"/reports/{r.id}", places=places, group_text=robot_text(r), now=now)
+                     link=f"/reports/{r.id}", places=places, group_text=robot_text(r) if places else None, now=now)
         told += res.inbox
     return told
 
 
-def robot_text(report: DailyReport) -> str:
-    """The numbers of a report, in one short text for a group chat."""
+ROBOT_TITLE = _l("Daily report: %(place)s, %(day)s")
+ROBOT_FIGURES = _l("Shifts %(staffed)d/%(shifts)d staffed, %(empty)d empty; errands %(filed)d filed, %(delivered)d "
+                   "delivered, %(open)d open; disinfection %(done)d/%(due)d (%(rate)s); items overdue %(overdue)d.")
+
+
+def robot_text(report: DailyReport) -> GroupText:
+    """A community's report for its group chats: its place and day, its numbers and its link."""
     f = figures_of(report)
-    rate = "—" if f.get("rounds_rate") is None else f"{f['rounds_rate']}%"
-    return _("Shifts %(staffed)d/%(shifts)d staffed, %(empty)d empty; errands %(filed)d filed, %(delivered)d "
-             "delivered, %(open)d open; disinfection %(done)d/%(due)d (%(rate)s); items overdue %(overdue)d.",
-             staffed=f["duty_staffed"], shifts=f["duty_shifts"], empty=f["duty_empty"], filed=f["errands_filed"],
-             delivered=f["errands_delivered"], open=f["errands_open"], done=f["rounds_done"], due=f["rounds_due"],
-             rate=rate, overdue=f["items_overdue"])
+    return GroupText(ROBOT_TITLE, ROBOT_FIGURES, link=f"/reports/{report.id}", place=report.community,
+                     day=report.day, staffed=f["duty_staffed"], shifts=f["duty_shifts"], empty=f["duty_empty"],
+                     filed=f["errands_filed"], delivered=f["errands_delivered"], open=f["errands_open"],
+                     done=f["rounds_done"], due=f["rounds_due"], rate=Percent(f.get("rounds_rate")),
+                     overdue=f["items_overdue"])
 
 
 def evening(now: datetime | None = None) -> dict:

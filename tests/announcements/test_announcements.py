@@ -41,6 +41,7 @@ def test_a_secretary_tells_her_community_and_sees_who_read_it(world, make_client
     # Her one community comes ticked; the town-wide roles, which she cannot address, are not offered.
     assert re.search(rf'<input[^>]*checked[^>]*value="community:{world.c1.id}"', form)
     assert 'value="supervisor"' not in form and 'value="town_leader"' not in form
+    assert "标题（附链接）会同时由群机器人推送到发布范围内的企业微信群、钉钉群，正文不推送。" in form
     assert 'value="supervisor"' in _as(make_client, "leader").get("/announcements/new").get_data(as_text=True)
     resp = sec1.post("/announcements/new", {"title": "关于暂停集市的通知", "body": "即日起暂停集市。\n请居民配合。",
                                             "roles": ["volunteer", "grid_member"],
@@ -53,7 +54,8 @@ def test_a_secretary_tells_her_community_and_sees_who_read_it(world, make_client
     notices = db.session.scalars(select(Notification).where(Notification.kind == "announcement")).all()
     assert {n.user_id for n in notices} == _audience(ann.id)
     robot = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).one()
-    assert "关于暂停集市的通知" in robot.body
+    # The group chats read its title and link (the form says so), never its text.
+    assert (robot.subject, robot.body) == ("通知公告：关于暂停集市的通知", f"/announcements/{ann.id}")
     # The author sees how many have read it; a reader's opening counts, once.
     assert 'data-reads="0"' in sec1.get(f"/announcements/{ann.id}").get_data(as_text=True)
     vol1 = _as(make_client, "vol1")

@@ -117,10 +117,11 @@ def test_group_robots_never_get_the_address_or_phone(w):
     db.session.commit()
     errand = make_errand(w, urgent=True, now=T0)
     run(T0 + 15 * M)
-    bodies = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
-    assert len(bodies) == 1 and f"#{errand.id}" in bodies[0].body and "阳光小区" in bodies[0].body
-    text = bodies[0].body + bodies[0].subject
-    for private in ("建设路", "13900000101", "张三", "101"):
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
+    assert len(rows) == 1
+    text = rows[0].subject + "\n" + rows[0].body
+    assert f"#{errand.id}" in text and "阳光小区" in text and text.endswith("/errands/")
+    for private in ("建设路", "13900000101", "张三", "101", "布洛芬", "放门口"):
         assert private not in text
 
 

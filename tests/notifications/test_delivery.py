@@ -2,9 +2,12 @@
 DingTalk robots, the SMS gateway; failures that retry and then show up for admins."""
 from sqlalchemy import select
 
+from gridapp.errands.services import CATEGORY_LABELS, URGENT_GROUP_LINE
 from gridapp.extensions import db
 from gridapp.notifications import services
+from gridapp.notifications.group import GroupText
 from gridapp.notifications.models import GroupWebhook, OutboxMessage
+from tests.notifications.group import a_group_text
 from tests.notifications.servers import HTTPPeer
 from tests.workers import run_burst_worker
 
@@ -35,20 +38,21 @@ def test_one_email_per_event(app, world, smtp):
 
 
 def test_group_robot_receives_text_json(app, world, robot):
+    app.config["PUBLIC_URL"] = "https://grid.example.gov.cn"
     db.session.add(GroupWebhook(community_id=world.c1.id, provider="wecom", name="城关社区志愿者群",
                                 url=f"{robot.url}/cgi-bin/webhook/send?key=abc"))
     db.session.commit()
-    services.notify([], "urgent", "新的急单", dedupe_key="errand:7", places=[world.c1],
-                    group_text="阳光小区一户需要代买药品,电话 13912345678")
+    services.notify([world.vol1], "urgent", "新的急单", "张三 13912345678 布洛芬", dedupe_key="errand:7",
+                    places=[world.c1], group_text=GroupText(URGENT_GROUP_LINE, link="/errands/7", id=7,
+                                                            category=CATEGORY_LABELS["daily"], place=world.k1))
     db.session.commit()
     _deliver(app)
     assert len(robot.requests) == 1
     req = robot.requests[0]
     assert req["path"] == "/cgi-bin/webhook/send" and req["query"]["key"] == ["abc"]
     assert req["json"]["msgtype"] == "text"
-    content = req["json"]["text"]["content"]
-    assert content.startswith("新的急单\n阳光小区一户需要代买药品")
-    assert "13912345678" not in content
+    assert req["json"]["text"]["content"] == (
+        f"紧急代办 #7（{CATEGORY_LABELS['daily']}，阳光小区）仍无人认领，请志愿者接单。\nhttps://grid.example.gov.cn/errands/7")
 
 
 def test_dingtalk_robot_is_signed(app, world, robot):
@@ -59,7 +63,7 @@ def test_dingtalk_robot_is_signed(app, world, robot):
     db.session.add(GroupWebhook(grid_id=world.g1.id, provider="dingtalk", name="第一网格钉钉群",
                                 url=f"{robot.url}/robot/send?access_token=t", secret="SEC123"))
     db.session.commit()
-    services.notify([], "urgent", "test", dedupe_key="d", places=[world.g1])
+    services.notify([], "urgent", "test", dedupe_key="d", places=[world.g1], group_text=a_group_text())
     db.session.commit()
     _deliver(app)
     query = robot.requests[0]["query"]
@@ -86,7 +90,7 @@ def test_a_refusing_robot_fails_the_delivery_not_the_action(app, world, client):
         wh = GroupWebhook(community_id=world.c1.id, provider="dingtalk", name="群", url=robot.url + "/robot")
         db.session.add(wh)
         db.session.commit()
-        services.notify([], "urgent", "t", dedupe_key="f", places=[world.c1])
+        services.notify([], "urgent", "t", dedupe_key="f", places=[world.c1], group_text=a_group_text())
         db.session.commit()
         done = _deliver(app)
     row = db.session.scalars(select(OutboxMessage)).one()
@@ -109,7 +113,7 @@ def test_http_error_then_final_failure_shown_to_admins_with_retry(app, world, ma
         wh = GroupWebhook(community_id=world.c1.id, provider="wecom", name="群", url=robot.url + "/hook")
         db.session.add(wh)
         db.session.commit()
-        services.notify([], "urgent", "最后一次", dedupe_key="final", places=[world.c1])
+        services.notify([], "urgent", "最后一次", dedupe_key="final", places=[world.c1], group_text=a_group_text())
         db.session.commit()
         row = db.session.scalars(select(OutboxMessage)).one()
         row.attempts = len(app.config["OUTBOX_BACKOFF_SECONDS"])  # this is the last try
@@ -204,7 +208,7 @@ def test_no_transaction_is_held_while_a_slow_robot_answers(app, world):
         db.session.add(GroupWebhook(community_id=world.c1.id, provider="wecom", name="群",
                                     url=f"http://127.0.0.1:{server.server_port}/hook"))
         db.session.commit()
-        services.notify([], "urgent", "t", dedupe_key="slow", places=[world.c1])
+        services.notify([], "urgent", "t", dedupe_key="slow", places=[world.c1], group_text=a_group_text())
         db.session.commit()
         _deliver(app)
     finally:

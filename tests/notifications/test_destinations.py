@@ -13,6 +13,7 @@ from gridapp.extensions import db
 from gridapp.notifications import services
 from gridapp.notifications.destinations import AddressRefused, check_webhook_url, resolve_webhook_url
 from gridapp.notifications.models import GroupWebhook, OutboxMessage
+from tests.notifications.group import a_group_text
 from tests.notifications.servers import HTTPPeer
 from tests.workers import run_burst_worker
 
@@ -158,7 +159,7 @@ def _robots(world, *urls):
              for i, url in enumerate(urls)]
     db.session.add_all(hooks)
     db.session.commit()
-    services.notify([], "urgent", "新的急单", dedupe_key="ssrf", places=[world.c1])
+    services.notify([], "urgent", "新的急单", dedupe_key="ssrf", places=[world.c1], group_text=a_group_text())
     db.session.commit()
     return hooks
 

@@ -128,9 +128,10 @@ def test_a_group_robot_gets_one_message_per_sweep_with_place_and_numbers_only(ap
     sweep_duty(at=clock.now.isoformat())
     robots = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
     assert len(robots) == 1
-    lines = robots[0].body.splitlines()
+    *lines, link = robots[0].body.splitlines()
     assert len(lines) == 8 and robots[0].urgent  # 2 checkpoints × 4 shifts; the running ones urgent
     assert all(("东门检查点" in line or "南门检查点" in line) for line in lines)
+    assert robots[0].subject == "缺人的值班班次：共 8 条" and link == "/duty/roster"
 
 
 @pytest.mark.parametrize("read_first", [False, True])

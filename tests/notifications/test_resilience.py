@@ -22,6 +22,7 @@ from gridapp.notifications import services
 from gridapp.notifications.models import GroupWebhook, OutboxMessage
 from jobs.notifications import relay_outbox
 from tests.conftest import test_config
+from tests.notifications.group import a_group_text
 from tests.notifications.servers import HTTPPeer, SMTPServer, free_port
 from tests.workers import run_burst_worker, start_worker
 
@@ -137,7 +138,8 @@ def test_two_relays_and_two_workers_at_once_deliver_each_notice_once(app, world)
         db.session.add(GroupWebhook(community_id=world.c1.id, provider="wecom", name="群", url=robot.url + "/h"))
         db.session.commit()
         for i in range(30):
-            services.notify([], "urgent", f"notice {i}", dedupe_key=f"relay:{i}", places=[world.c1])
+            services.notify([], "urgent", f"notice {i}", dedupe_key=f"relay:{i}", places=[world.c1],
+                            group_text=a_group_text())
         db.session.commit()
         Queue("default", connection=redis_connection()).empty()  # the jobs are lost
 
