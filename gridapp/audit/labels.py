@@ -101,6 +101,7 @@ OBJECT_LABELS = {
     "OutboxMessage": _l("Message"),
     "DailyReport": _l("Daily report"),
     "Announcement": _l("Announcement"),
+    "PurgeRun": _l("Purge of personal data"),
 }
 
 
