@@ -42,6 +42,7 @@ from gridapp.notifications import kinds
 from gridapp.notifications.views import bp as notifications_bp
 from gridapp.ops.views import bp as ops_bp
 from gridapp.privacy import policy as privacy_policy
+from gridapp.privacy.retention_views import bp as retention_bp
 from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
 from gridapp.reports import policy as reports_policy
 from gridapp.reports import services as reports_services
@@ -116,6 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(announcements_bp, url_prefix="/announcements")
     app.register_blueprint(today_bp, url_prefix="/today")
+    app.register_blueprint(retention_bp, url_prefix="/privacy")
 
     _register_features()
 

@@ -17,6 +17,7 @@ NAVIGATION = [
     ("imports.index", _l("Import"), "import_data"),
     ("admin.invitations_page", _l("Invitations"), "invite_users"),
     ("admin.audit", _l("Audit trail"), "view_audit"),
+    ("retention.index", _l("Retention"), "view_retention"),
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
     ("ops.jobs", _l("Jobs"), "view_jobs"),
     ("supervision.index", _l("Supervision"), "view_supervision"),
