@@ -71,6 +71,8 @@ ACTION_LABELS = {
     "report_regenerated": _l("Wrote a daily report again"),
     "announcement_created": _l("Wrote an announcement"),
     "report_template_saved": _l("Changed the daily reports' wording"),
+    # privacy
+    "emergency_closed": _l("Closed the emergency"),
 }
 
 OBJECT_LABELS = {

@@ -23,6 +23,7 @@ def test_the_retention_page_shows_the_settings_and_the_last_purges(app, world, c
     assert 'data-count="notifications">Inbox notices: 3<' in html
     assert "Nightly" in html
     assert 'href="/privacy/retention"' in html  # in the menu
+    assert 'href="/privacy/emergency"' in html
 
 
 @pytest.mark.parametrize("username", ["secretary1", "gridder1", "head1", "vol1", "sup1", "pm1", "nobody"])
