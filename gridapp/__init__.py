@@ -44,6 +44,7 @@ from gridapp.ops.views import bp as ops_bp
 from gridapp.people import policy as people_policy
 from gridapp.people.views import bp as people_bp
 from gridapp.privacy import policy as privacy_policy
+from gridapp.privacy.retention_views import bp as retention_bp
 from gridapp.privacy.views import bp as privacy_bp
 from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
 from gridapp.reports import policy as reports_policy
@@ -121,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(today_bp, url_prefix="/today")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
     app.register_blueprint(people_bp, url_prefix="/people")
+    app.register_blueprint(retention_bp, url_prefix="/privacy")
 
     _register_features()
 

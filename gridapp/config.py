@@ -171,8 +171,20 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "IMPORT_FILE_DAYS": int(env.get("IMPORT_FILE_DAYS", "7")),
         # The daily report (日报) is written at this local time each evening.
         "DAILY_REPORT_TIME": time(*report_time_setting()),
+        # Retention (docs/PRIVACY.md): days each kind of personal data is kept before the nightly
+        # purge-personal-data job erases it (gridapp/privacy/retention.py says from when each counts).
+        "RETENTION_ERRAND_DAYS": int(env.get("RETENTION_ERRAND_DAYS", "30")),
+        "RETENTION_NOTIFICATION_DAYS": int(env.get("RETENTION_NOTIFICATION_DAYS", "90")),
+        "RETENTION_DISINFECTION_PHOTO_DAYS": int(env.get("RETENTION_DISINFECTION_PHOTO_DAYS", "180")),
+        "RETENTION_SUPERVISION_PHOTO_DAYS": int(env.get("RETENTION_SUPERVISION_PHOTO_DAYS", "365")),
+        "RETENTION_OBSERVATION_DAYS": int(env.get("RETENTION_OBSERVATION_DAYS", "30")),
+        "RETENTION_RECORD_DAYS": int(env.get("RETENTION_RECORD_DAYS", "1095")),
+        "RETENTION_NOTICE_MARK_DAYS": int(env.get("RETENTION_NOTICE_MARK_DAYS", "30")),
         "TESTING": False,
     }
+    short = sorted(name for name in cfg if name.startswith("RETENTION_") and cfg[name] < 1)
+    if short:
+        raise ConfigError(f"{', '.join(short)}: a retention is a number of days, at least 1")
     if overrides:
         cfg.update(overrides)
         if "SQLALCHEMY_DATABASE_URI" in overrides:

@@ -29,7 +29,7 @@ from gridapp.notifications.models import (  # noqa: F401
     OutboxMessage,
 )
 from gridapp.people.models import Person  # noqa: F401
-from gridapp.privacy.models import AccessRecord  # noqa: F401
+from gridapp.privacy.models import AccessRecord, PurgeRun  # noqa: F401
 from gridapp.reports.models import DailyReport, ReportTemplate  # noqa: F401
 from gridapp.supervision.models import (  # noqa: F401
     Circular,

@@ -9,6 +9,7 @@ from jobs.duty import generate_shifts, sweep_duty
 from jobs.errands import sweep_errands
 from jobs.maintenance import back_up, purge_expired_sessions, purge_import_files
 from jobs.notifications import relay_outbox
+from jobs.privacy import purge_personal_data
 from jobs.reports import daily_report
 from jobs.supervision import escalate_rectification, remind_rectification
 
@@ -31,6 +32,9 @@ PERIODIC_JOBS = [
     Periodic("purge-import-files", purge_import_files,
              "Delete the uploaded files of imports left unconfirmed or failed past IMPORT_FILE_DAYS",
              cron="23 3 * * *", job_timeout=120),
+    Periodic("purge-personal-data", purge_personal_data,
+             "Erase personal data past its retention (RETENTION_* settings, docs/PRIVACY.md) and record the counts",
+             cron="41 3 * * *", job_timeout=3600),
     Periodic("remind-rectification", remind_rectification,
              "Remind owners of rectification items before and at the due time", interval=300, job_timeout=240),
     Periodic("escalate-rectification", escalate_rectification,

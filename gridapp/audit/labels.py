@@ -75,6 +75,8 @@ ACTION_LABELS = {
     "report_regenerated": _l("Wrote a daily report again"),
     "announcement_created": _l("Wrote an announcement"),
     "report_template_saved": _l("Changed the daily reports' wording"),
+    # privacy
+    "emergency_closed": _l("Closed the emergency"),
 }
 
 OBJECT_LABELS = {
@@ -106,6 +108,7 @@ OBJECT_LABELS = {
     "OutboxMessage": _l("Message"),
     "DailyReport": _l("Daily report"),
     "Announcement": _l("Announcement"),
+    "PurgeRun": _l("Purge of personal data"),
 }
 
 

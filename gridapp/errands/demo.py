@@ -41,7 +41,7 @@ LEAD_STORY = [
     ("cancelled", "daily", False, "卫生纸 1提\n洗衣粉 1袋", "35", "", 5 * H, 6 * H,
      [("cancel", 4 * H, "家属已把东西送来了。")]),
     ("cancelled", "matter", False, "代办社保卡挂失 1件", "", "", 2 * D + 3 * H, D,
-     [("claim", 2 * D + 2 * H, "helper"), ("cancel", 2 * D, "住户解除居家观察，可以自己去办了。")]),
+     [("claim", 2 * D + 2 * H, "helper"), ("cancel", 2 * D, "住户解除居家留观，可以自己去办了。")]),
 ]
 # Every other community with volunteers: something on its board and something done.
 # (Items may be alternatives, one per community, so the boards do not all read alike.)

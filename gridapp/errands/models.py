@@ -31,7 +31,8 @@ class Errand(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    # None once the retention purge erased the errand's personal details (see erased_at).
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
@@ -68,8 +69,11 @@ class Errand(db.Model):
     urgent_alerted_at = mapped_column(UTCDateTime, nullable=True)
     overdue_notified_at = mapped_column(UTCDateTime, nullable=True)
     unconfirmed_reminded_at = mapped_column(UTCDateTime, nullable=True)
+    # When the retention purge erased the household link, items, notes, photos and reasons
+    # (gridapp/privacy/retention.py); the place, category, costs and times stay for the statistics.
+    erased_at = mapped_column(UTCDateTime, nullable=True)
 
-    household: Mapped[Household] = relationship()
+    household: Mapped[Household | None] = relationship()
     compound: Mapped[Compound] = relationship()
     filed_by: Mapped[User] = relationship(foreign_keys=[filed_by_id])
     claimant: Mapped[User | None] = relationship(foreign_keys=[claimant_id])

@@ -115,6 +115,8 @@ def _errand_rule(user, s, action, errand, now=None) -> bool:
     if action == "view":
         return (staff or errand.claimant_id == user.id
                 or (_volunteer_here(user, s, errand) and errand.status == "open"))
+    if action == "view_contact" and errand.household_id is None:  # erased by the retention purge
+        return False
     if action in ("view_contact", "view_photos"):
         return staff or _claimant_with_contact(user, errand, now)
     if action == "staff_view":  # the timeline and who saw the details: staff only

@@ -24,6 +24,8 @@ from functools import cache
 from flask import current_app
 from flask_babel import LazyString
 
+from gridapp.duty.models import Checkpoint
+from gridapp.grid.models import Community, Compound, Grid, PropertyCompany, Town, WorkUnit
 from gridapp.timeutil import town_zone
 
 _PATH = re.compile(r"/[A-Za-z0-9_\-/]*")
@@ -70,10 +72,6 @@ class Published:
 
 @cache
 def _place_types() -> tuple[type, ...]:
-    # Imported late: the features' models import the notifications package.
-    from gridapp.duty.models import Checkpoint
-    from gridapp.grid.models import Community, Compound, Grid, PropertyCompany, Town, WorkUnit
-
     return (Town, Community, Grid, Compound, Checkpoint, PropertyCompany, WorkUnit)
 
 

@@ -1,6 +1,7 @@
 """A record of one look at residents' personal data: a staff member opened a household, a list that
-shows phones or health flags, or exported a file; who, what, which place, when, from where."""
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+shows phones or health flags, or exported a file; who, what, which place, when, from where. And the
+runs of the purge that erases personal data past its retention (gridapp/privacy/retention.py)."""
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gridapp.auth.models import User
@@ -35,3 +36,24 @@ class AccessRecord(db.Model):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
     user: Mapped[User] = relationship()
+
+
+class PurgeRun(db.Model):
+    """One purge of personal data: the nightly one of what outlived its retention, or the one asked
+    for when the town closed the emergency (by whom, when); what it removed, counted per category."""
+
+    __tablename__ = "purge_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(12))  # "nightly" | "emergency"
+    requested_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at = mapped_column(UTCDateTime, nullable=True)
+    finished_at = mapped_column(UTCDateTime, nullable=True)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)  # category key -> rows (or files) removed
+
+    requested_by: Mapped[User | None] = relationship()
+
+    @property
+    def audit_name(self) -> str:
+        return f"#{self.id}"

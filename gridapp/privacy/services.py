@@ -229,9 +229,11 @@ def erase_household(household: Household, actor, reason: str, now: datetime | No
     if any(e.status not in ("confirmed", "cancelled") for e in errands):
         raise RuleError(_l("An errand of this household is under way: finish or cancel it first."), "reason")
     photos = [p for e in errands for p in (e.receipt_photo, e.delivery_photo) if p]
+    erased_at = now or utcnow()
     for e in errands:
         for field, value in ERRAND_CLEARED.items():
             setattr(e, field, value)
+        e.erased_at = erased_at  # its page says so, and its contact is no longer shown
     if errands:
         db.session.execute(update(ErrandEvent).where(ErrandEvent.errand_id.in_([e.id for e in errands]))
                            .values(note=""))
