@@ -18,6 +18,8 @@ from gridapp.duty.demo import keep_demo_on_duty, seed_duty
 from gridapp.errands.demo import seed_errands
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
+from gridapp.people.demo import seed_people
+from gridapp.people.models import Person
 from gridapp.reports import services as reports
 from gridapp.supervision.demo import seed_supervision
 from gridapp.timeutil import town_today, town_zone, utcnow
@@ -107,6 +109,7 @@ def seed(scale: int = 1) -> dict:
         for chunk in range(0, len(rows), 2000):
             db.session.execute(insert(Household), rows[chunk:chunk + 2000])
 
+    seed_people(rng)
     _seed_accounts(town, communities, grids, compounds, companies, units)
     db.session.commit()
 
@@ -123,6 +126,7 @@ def seed(scale: int = 1) -> dict:
         "grids": db.session.scalar(select(func.count(Grid.id))),
         "compounds": db.session.scalar(select(func.count(Compound.id))),
         "households": db.session.scalar(select(func.count(Household.id))),
+        "people": db.session.scalar(select(func.count(Person.id))),
         "users": db.session.scalar(select(func.count(User.id))),
     }
 

@@ -4,11 +4,12 @@ from sqlalchemy import func, select
 from gridapp.auth.models import User
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Household, PropertyCompany
+from gridapp.people.models import Person
 
 
 def _counts():
     return {m.__name__: db.session.scalar(select(func.count()).select_from(m))
-            for m in (Community, Compound, Household, User)}
+            for m in (Community, Compound, Household, Person, User)}
 
 
 def test_seed_demo_builds_the_town_and_is_idempotent(app):
@@ -19,6 +20,9 @@ def test_seed_demo_builds_the_town_and_is_idempotent(app):
     counts = _counts()
     assert counts["Community"] == 4
     assert counts["Household"] >= 300
+    assert counts["Person"] > counts["Household"]  # every household's head, and families
+    returnees = db.session.scalars(select(Person).where(Person.from_outside.is_(True))).all()
+    assert returnees and all(p.came_from and p.arrived_on for p in returnees)
     names = set(db.session.scalars(select(PropertyCompany.name)))
     assert {"红嘴鸥物业", "远景物业", "东升物业"} <= names
     kinds = set(db.session.scalars(select(Community.kind)))
