@@ -42,6 +42,7 @@ from gridapp.notifications import kinds
 from gridapp.notifications.views import bp as notifications_bp
 from gridapp.observation import policy as observation_policy
 from gridapp.observation import services as observation_services
+from gridapp.observation import today as observation_today
 from gridapp.observation.views import bp as observation_bp
 from gridapp.ops.views import bp as ops_bp
 from gridapp.people import policy as people_policy
@@ -149,7 +150,7 @@ def _register_features() -> None:
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
                     supervision_services, reports_services, announcements_services, observation_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
-    for feature in (duty_today, disinfection_today, errands_today, supervision_today):
+    for feature in (duty_today, disinfection_today, errands_today, supervision_today, observation_today):
         today_panels.register_panel(feature.PANEL)
 
 
