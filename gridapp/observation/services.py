@@ -460,3 +460,44 @@ def by_token(token: str, now: datetime | None = None) -> Observation | None:
     return db.session.scalars(select(Observation).where(
         Observation.link_hash == digest, Observation.status == "active",
         and_(Observation.starts_on <= today, Observation.ends_on >= today))).first()
+
+
+# --- the ledger (居家留观人员台账) -------------------------------------------------------------------
+
+LEDGER_DAYS = 60  # observations that ended longer ago than this are off the ledger
+
+
+def ledger(community_id: int, now: datetime | None = None) -> list:
+    """The community's observations under way or ended in the last LEDGER_DAYS days, each with its
+    person and household, its staff, its checks recorded and missed, its last temperature and its
+    open follow-ups: one statement (correlated counts), under way first, then by last day."""
+    from gridapp.grid.models import Household
+
+    now = now or utcnow()
+    since = town_today(now) - timedelta(days=LEDGER_DAYS)
+    check = ObservationCheck
+    mine = check.observation_id == Observation.id
+    done = select(func.count(check.id)).where(mine, check.status == "done").scalar_subquery()
+    missed = select(func.count(check.id)).where(mine, check.status == "pending",
+                                                check.due_at <= now - ladder_delay(1)).scalar_subquery()
+    last_t = (select(check.temperature).where(mine, check.status == "done")
+              .order_by(check.done_at.desc(), check.id.desc()).limit(1).scalar_subquery())
+    open_f = select(func.count(FeverFollowUp.id)).where(FeverFollowUp.observation_id == Observation.id,
+                                                        FeverFollowUp.closed_at.is_(None)).scalar_subquery()
+    rows = db.session.execute(
+        select(Observation, Person, Household, Compound, done, missed, last_t, open_f)
+        .join(Person, Person.id == Observation.person_id).join(Household, Household.id == Person.household_id)
+        .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
+        .where(Grid.community_id == community_id, Observation.ends_on >= since)
+        .order_by(Observation.status != "active", Observation.ends_on.desc(), Compound.name, Household.building,
+                  Household.unit, Household.room, Observation.id)).all()
+    return [LedgerRow(o, p, h, k, int(d or 0), int(m or 0), t, int(f or 0)) for o, p, h, k, d, m, t, f in rows]
+
+
+class LedgerRow:
+    __slots__ = ("obs", "person", "household", "compound", "done", "missed", "last_temperature", "open_followups")
+
+    def __init__(self, obs, person, household, compound, done, missed, last_temperature, open_followups):
+        self.obs, self.person, self.household, self.compound = obs, person, household, compound
+        self.done, self.missed, self.last_temperature, self.open_followups = done, missed, last_temperature, \
+            open_followups

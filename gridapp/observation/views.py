@@ -3,22 +3,27 @@ observation's page (its checks, a check in a few taps, extend or end it, the per
 follow-ups), and the person's own link page (no account, no JavaScript)."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from gridapp import policy
+from gridapp.audit.services import record
+from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import form_status
 from gridapp.core.security import mark_personal
+from gridapp.core.xlsx import Column
 from gridapp.extensions import db
-from gridapp.grid.models import Compound, Grid, Household
+from gridapp.grid.models import Community, Compound, Grid, Household
 from gridapp.observation import services
 from gridapp.observation.forms import CheckForm, CloseForm, ExtendForm, FollowUpForm, SelfCheckForm, StartForm
 from gridapp.observation.models import FeverFollowUp, Observation
-from gridapp.observation.policy import STATUS_LABELS
+from gridapp.observation.policy import STATUS_LABELS, may_see_ledger
 from gridapp.people.models import Person
 from gridapp.policy import can, require
+from gridapp.privacy import exports
 from gridapp.privacy import services as privacy
 from gridapp.timeutil import utcnow
 
@@ -44,8 +49,10 @@ def index():
     observations = db.session.scalars(stmt).all()
     followups = services.open_followups(policy.household_clause(current_user))
     privacy.record_list_look(current_user, "observation_list", [o.person.household for o in observations])
+    communities = [c for c in db.session.scalars(select(Community).where(policy.community_clause(current_user))
+                                                 .order_by(Community.name)) if may_see_ledger(current_user, c)]
     return render_template("observation/index.html", observations=observations, followups=followups,
-                           **_labels())
+                           communities=communities, **_labels())
 
 
 def _person_or_404(person_id) -> Person:
@@ -189,6 +196,68 @@ def close_followup(followup_id):
     return act(lambda: services.close_followup(followup, current_user, form.outcome.data, form.note.data),
                done=_("Follow-up closed."), show=lambda form=None, refused=None: _show(obs),
                back=url_for("observation.show", observation_id=obs.id), form=form)
+
+
+# --- the ledger of a community (居家留观人员台账) ---------------------------------------------------
+
+def _community(community_id) -> Community:
+    community = db.get_or_404(Community, community_id)
+    if not may_see_ledger(current_user, community):
+        db.session.rollback()  # refused and recorded as require() does
+        record("denied", community, summary="observation_ledger", actor=current_user)
+        db.session.commit()
+        abort(403)
+    mark_personal()
+    return community
+
+
+@bp.get("/ledger/<int:community_id>")
+@login_required
+def ledger(community_id):
+    community = _community(community_id)
+    rows = services.ledger(community.id)
+    privacy.record_list_look(current_user, "observation_ledger", [r.household for r in rows])
+    return render_template("observation/ledger.html", community=community, rows=rows,
+                           personal_columns=[str(c.title) for c in _ledger_columns() if c.personal], **_labels())
+
+
+def _ledger_columns():
+    def staff(u):
+        return u.display_name if u is not None else ""
+
+    return [
+        Column(_("Compound"), 14, lambda r: r.compound.name),
+        Column(_("Room"), 12, lambda r: r.household.label, personal=True),
+        Column(pgettext("person", "Name"), 10, lambda r: r.person.name, personal=True),
+        Column(_("Phone"), 14, lambda r: r.person.phone, personal=True),
+        Column(_("From where"), 12, lambda r: r.person.came_from, personal=True),
+        Column(_("Arrival date"), 11, lambda r: r.person.arrived_on),
+        Column(_("First day"), 11, lambda r: r.obs.starts_on),
+        Column(_("Last day"), 11, lambda r: r.obs.ends_on),
+        Column(_("Status"), 10, lambda r: str(STATUS_LABELS[r.obs.status])),
+        Column(_("Responsible building head"), 12, lambda r: staff(r.obs.building_head)),
+        Column(_("Responsible grid member"), 12, lambda r: staff(r.obs.grid_member)),
+        Column(_("Checks recorded"), 8, lambda r: r.done),
+        Column(_("Checks missed"), 8, lambda r: r.missed),
+        Column(_("Last temperature (℃)"), 8, lambda r: float(r.last_temperature) if r.last_temperature else "",
+               personal=True),
+        Column(_("Open follow-ups"), 8, lambda r: r.open_followups, personal=True),
+    ]
+
+
+@bp.get("/ledger/<int:community_id>.xlsx")
+@login_required
+def ledger_export(community_id):
+    community = _community(community_id)
+    columns = _ledger_columns()
+    title = _("Home observation ledger")
+    choice = exports.choose(title, [str(c.title) for c in columns if c.personal])
+    if not isinstance(choice, exports.Choice):  # the reason asked again, or the password
+        return choice
+    book = xlsx.Book(xlsx.heading(title, current_user, community=community), personal_reason=choice.reason)
+    book.sheet(title, columns).extend(services.ledger(community.id))
+    exports.recorded(current_user, "export:observation", choice, book, community_id=community.id)
+    return xlsx.response(book.to_bytes(), f"observation-{community.id}.xlsx")
 
 
 # --- the person's own link: no account, no JavaScript, never a reason for a refusal ----------------
