@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager
 
 from gridapp.audit.services import record
 from gridapp.auth import invitations
@@ -18,7 +19,7 @@ from gridapp.auth.models import User
 from gridapp.auth.services import holder, holders, town_leaders
 from gridapp.core.rules import Conflict, RuleError
 from gridapp.extensions import db
-from gridapp.grid.models import Compound, Grid
+from gridapp.grid.models import Compound, Grid, Household
 from gridapp.notifications.group import GroupText
 from gridapp.notifications.kinds import kind
 from gridapp.notifications.services import notify, send_to_phone
@@ -294,10 +295,25 @@ def close_followup(followup: FeverFollowUp, actor, outcome: str, note: str = "",
     record("observation_followup_closed", followup, summary=outcome, actor=actor)
 
 
+def under_observation(user_clause) -> list[Observation]:
+    """The observations under way of the households the clause admits (policy.household_clause(user)),
+    the soonest to end first; their person, household, compound and grid loaded with them."""
+    return list(db.session.scalars(
+        select(Observation).join(Person, Person.id == Observation.person_id)
+        .join(Household, Household.id == Person.household_id)
+        .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
+        .where(Observation.status == "active", user_clause)
+        .options(contains_eager(Observation.person).contains_eager(Person.household)
+                 .contains_eager(Household.compound).contains_eager(Compound.grid))
+        .order_by(Observation.ends_on, Observation.id)))
+
+
+def person(person_id: int) -> Person | None:
+    return db.session.get(Person, person_id)
+
+
 def open_followups(user_clause) -> list[FeverFollowUp]:
     """The open follow-ups of the households the clause admits (policy.household_clause(user))."""
-    from gridapp.grid.models import Household
-
     return list(db.session.scalars(
         select(FeverFollowUp).join(Observation, Observation.id == FeverFollowUp.observation_id)
         .join(Person, Person.id == Observation.person_id).join(Household, Household.id == Person.household_id)
@@ -471,8 +487,6 @@ def ledger(community_id: int, now: datetime | None = None) -> list:
     """The community's observations under way or ended in the last LEDGER_DAYS days, each with its
     person and household, its staff, its checks recorded and missed, its last temperature and its
     open follow-ups: one statement (correlated counts), under way first, then by last day."""
-    from gridapp.grid.models import Household
-
     now = now or utcnow()
     since = town_today(now) - timedelta(days=LEDGER_DAYS)
     check = ObservationCheck

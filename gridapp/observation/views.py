@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 
 from gridapp import policy
 from gridapp.audit.services import record
@@ -16,12 +15,11 @@ from gridapp.core.http import form_status
 from gridapp.core.security import mark_personal
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
-from gridapp.grid.models import Community, Compound, Grid, Household
+from gridapp.grid.models import Community
 from gridapp.observation import services
 from gridapp.observation.forms import CheckForm, CloseForm, ExtendForm, FollowUpForm, SelfCheckForm, StartForm
 from gridapp.observation.models import FeverFollowUp, Observation
 from gridapp.observation.policy import STATUS_LABELS, may_see_ledger
-from gridapp.people.models import Person
 from gridapp.policy import can, require
 from gridapp.privacy import exports
 from gridapp.privacy import services as privacy
@@ -39,14 +37,7 @@ def _labels() -> dict:
 def index():
     require(current_user, "view_observation")
     mark_personal()
-    stmt = (select(Observation).join(Person, Person.id == Observation.person_id)
-            .join(Household, Household.id == Person.household_id)
-            .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
-            .where(Observation.status == "active", policy.household_clause(current_user))
-            .options(contains_eager(Observation.person).contains_eager(Person.household)
-                     .contains_eager(Household.compound).contains_eager(Compound.grid))
-            .order_by(Observation.ends_on, Observation.id))
-    observations = db.session.scalars(stmt).all()
+    observations = services.under_observation(policy.household_clause(current_user))
     followups = services.open_followups(policy.household_clause(current_user))
     privacy.record_list_look(current_user, "observation_list", [o.person.household for o in observations])
     communities = [c for c in db.session.scalars(select(Community).where(policy.community_clause(current_user))
@@ -55,8 +46,10 @@ def index():
                            communities=communities, **_labels())
 
 
-def _person_or_404(person_id) -> Person:
-    person = db.get_or_404(Person, person_id)
+def _person_or_404(person_id):
+    person = services.person(person_id)
+    if person is None:
+        abort(404)
     require(current_user, "edit_people", person.household)
     mark_personal()
     return person
