@@ -12,7 +12,8 @@ from gridapp.observation.models import FeverFollowUp, Observation
 from gridapp.policy import can, scope_of
 
 ACTIONS = {
-    "view_observation": {"admin", "town_leader", "secretary", "grid_member", "building_head"},
+    # Not the administrator: an account for the system, not for residents' health (its menu stays short).
+    "view_observation": {"town_leader", "secretary", "grid_member", "building_head"},
 }
 
 STATUS_LABELS = {"active": _l("Under observation"), "ended": _l("Ended"), "ended_early": _l("Ended early"),
