@@ -40,6 +40,10 @@ from gridapp.imports import policy as imports_policy
 from gridapp.imports.views import bp as imports_bp
 from gridapp.notifications import kinds
 from gridapp.notifications.views import bp as notifications_bp
+from gridapp.observation import policy as observation_policy
+from gridapp.observation import services as observation_services
+from gridapp.observation import today as observation_today
+from gridapp.observation.views import bp as observation_bp
 from gridapp.ops.views import bp as ops_bp
 from gridapp.people import policy as people_policy
 from gridapp.people.views import bp as people_bp
@@ -123,6 +127,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
     app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(retention_bp, url_prefix="/privacy")
+    app.register_blueprint(observation_bp, url_prefix="/observation")
 
     _register_features()
 
@@ -141,12 +146,13 @@ def _register_features() -> None:
     the today board every feature's panel, whether or not anything has imported the feature yet."""
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
-                  imports_policy, reports_policy, announcements_policy, today_policy, privacy_policy, people_policy):
+                  imports_policy, reports_policy, announcements_policy, today_policy, privacy_policy, people_policy,
+                  observation_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
-                    supervision_services, reports_services, announcements_services):
+                    supervision_services, reports_services, announcements_services, observation_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
-    for feature in (duty_today, disinfection_today, errands_today, supervision_today):
+    for feature in (duty_today, disinfection_today, errands_today, supervision_today, observation_today):
         today_panels.register_panel(feature.PANEL)
 
 

@@ -50,6 +50,18 @@ def backup_cron() -> str:
     return cron
 
 
+def check_times_setting(raw: str | None) -> tuple[time, ...]:
+    """OBSERVATION_CHECK_TIMES: "08:00,18:00" (town time), sorted, each once."""
+    out = set()
+    for part in (raw or "08:00,18:00").split(","):
+        try:
+            hour, minute = (int(x) for x in part.strip().split(":"))
+            out.add(time(hour, minute))
+        except ValueError:
+            raise ConfigError(f"OBSERVATION_CHECK_TIMES={raw!r} is not a list of times such as 08:00,18:00") from None
+    return tuple(sorted(out))
+
+
 def report_time_setting() -> tuple[int, int]:
     """When the evening job writes the daily reports (DAILY_REPORT_TIME, HH:MM in the town's time)."""
     raw = os.environ.get("DAILY_REPORT_TIME") or "20:00"
@@ -180,6 +192,15 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "RETENTION_OBSERVATION_DAYS": int(env.get("RETENTION_OBSERVATION_DAYS", "30")),
         "RETENTION_RECORD_DAYS": int(env.get("RETENTION_RECORD_DAYS", "1095")),
         "RETENTION_NOTICE_MARK_DAYS": int(env.get("RETENTION_NOTICE_MARK_DAYS", "30")),
+        # Home observation: its length, the daily check times (town time), when a check not
+        # recorded reminds the building head and each further step of the ladder, and the
+        # accounts (usernames) of the town's health contacts told of fevers (unset: the town leaders).
+        "OBSERVATION_DAYS": int(env.get("OBSERVATION_DAYS", "14")),
+        "OBSERVATION_CHECK_TIMES": check_times_setting(env.get("OBSERVATION_CHECK_TIMES")),
+        "OBSERVATION_REMIND_MINUTES": int(env.get("OBSERVATION_REMIND_MINUTES", "60")),
+        "OBSERVATION_ESCALATE_MINUTES": int(env.get("OBSERVATION_ESCALATE_MINUTES", "60")),
+        "OBSERVATION_HEALTH_CONTACTS": tuple(n.strip() for n in (env.get("OBSERVATION_HEALTH_CONTACTS") or "")
+                                             .split(",") if n.strip()),
         "TESTING": False,
     }
     short = sorted(name for name in cfg if name.startswith("RETENTION_") and cfg[name] < 1)

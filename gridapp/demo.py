@@ -18,6 +18,7 @@ from gridapp.duty.demo import keep_demo_on_duty, seed_duty
 from gridapp.errands.demo import seed_errands
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household, PropertyCompany, Town, WorkUnit
+from gridapp.observation.demo import liven_observation, seed_observation
 from gridapp.people.demo import seed_people
 from gridapp.people.models import Person
 from gridapp.reports import services as reports
@@ -120,7 +121,8 @@ def seed(scale: int = 1) -> dict:
     seed_duty()
 
     seed_errands()
-    db.session.commit()  # the duty, disinfection and errand demos leave their rows to the caller
+    seed_observation()
+    db.session.commit()  # the duty, disinfection, errand and observation demos leave their rows to the caller
     return {
         "communities": len(communities),
         "grids": db.session.scalar(select(func.count(Grid.id))),
@@ -142,7 +144,7 @@ def liven(now=None) -> dict:
     yesterday = town_today(now) - timedelta(days=1)
     cutoff = datetime.combine(yesterday, reports.report_time(), tzinfo=town_zone()).astimezone(UTC)
     result = {"shifts": duty.generate_shifts(now), "on_duty_now": keep_demo_on_duty(now),
-              "reports": len(reports.write_day(yesterday, cutoff))}
+              "observation": liven_observation(now), "reports": len(reports.write_day(yesterday, cutoff))}
     db.session.commit()
     return result
 

@@ -28,6 +28,7 @@ from gridapp.notifications.models import (  # noqa: F401
     NotificationSetting,
     OutboxMessage,
 )
+from gridapp.observation.models import FeverFollowUp, Observation, ObservationCheck  # noqa: F401
 from gridapp.people.models import Person  # noqa: F401
 from gridapp.privacy.models import AccessRecord, PurgeRun  # noqa: F401
 from gridapp.reports.models import DailyReport, ReportTemplate  # noqa: F401

@@ -9,6 +9,7 @@ from jobs.duty import generate_shifts, sweep_duty
 from jobs.errands import sweep_errands
 from jobs.maintenance import back_up, purge_expired_sessions, purge_import_files
 from jobs.notifications import relay_outbox
+from jobs.observation import sweep_observation
 from jobs.privacy import purge_personal_data
 from jobs.reports import daily_report
 from jobs.supervision import escalate_rectification, remind_rectification
@@ -43,6 +44,9 @@ PERIODIC_JOBS = [
     Periodic("sweep-disinfection", sweep_disinfection,
              "Make today's disinfection slots, mark closed windows missed and tell who is responsible",
              interval=300, job_timeout=240),
+    Periodic("sweep-observation", sweep_observation,
+             "End home observations past their last day (or extend them a day), make the day's checks, "
+             "chase checks not recorded", interval=300, job_timeout=240),
     Periodic("generate-shifts", generate_shifts, "Make the duty shifts of the next 14 days", cron="7 * * * *",
              job_timeout=600),
     Periodic("sweep-duty", sweep_duty,

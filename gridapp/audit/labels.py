@@ -39,6 +39,16 @@ ACTION_LABELS = {
     "person_removed": _l("Removed a person from a household"),
     "import_confirmed": _l("Confirmed an import"),
     "import_done": _l("Import written"),
+    # home observation
+    "observation_started": _l("Started a home observation"),
+    "observation_extended": _l("Extended a home observation"),
+    "observation_ended": _l("A home observation ended after its last day"),
+    "observation_ended_early": _l("Ended a home observation early"),
+    "observation_lost": _l("Marked a home observation lost to follow-up"),
+    "observation_checked": _l("Recorded a home-observation check"),
+    "observation_followup_closed": _l("Closed a fever follow-up"),
+    "observation_link_made": _l("Made a personal health-check link"),
+    "observation_link_revoked": _l("Revoked a personal health-check link"),
     # duty
     "duty_checkpoint_created": _l("Added a checkpoint"),
     "duty_checkpoint_updated": _l("Changed a checkpoint"),
@@ -109,6 +119,8 @@ OBJECT_LABELS = {
     "DailyReport": _l("Daily report"),
     "Announcement": _l("Announcement"),
     "PurgeRun": _l("Purge of personal data"),
+    "Observation": _l("Home observation"),
+    "FeverFollowUp": _l("Fever follow-up"),
 }
 
 

@@ -9,7 +9,7 @@ import re
 
 from gunicorn import glogging
 
-_SECRET_IN_PATH = re.compile(r"(/invite/|/duty/feed/)[^/?#\s\"']+")
+_SECRET_IN_PATH = re.compile(r"(/invite/|/duty/feed/|/observation/self/)[^/?#\s\"']+")
 
 
 def redact(text):

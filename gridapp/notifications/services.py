@@ -244,6 +244,26 @@ def send_to_person(user, kind: str, subject: str, body: str, *, dedupe_key: str,
     return [row["channel"] for row in rows]
 
 
+def send_to_phone(phone: str, kind: str, subject: str, body: str, *, dedupe_key: str,
+                  now: datetime | None = None) -> list[str]:
+    """A text message of a secret kind to a phone number that belongs to no account (a resident's
+    personal link), inside the caller's transaction, exactly once per dedupe_key; erased from the
+    outbox once sent, like send_to_person's. Returns ["sms"], or [] when SMS is off or no phone."""
+    k = get_kind(kind)
+    if not k.secret:
+        raise ValueError(f"{kind!r} is an ordinary notice: send it with notify()")
+    if "sms" not in k.channels or not channel_enabled("sms") or not phone:
+        return []
+    now = now or utcnow()
+    row = {"channel": "sms", "user_id": None, "webhook_id": None, "address": phone, "kind": kind,
+           "subject": subject[:200], "body": body, "urgent": True, "status": "pending", "attempts": 0,
+           "last_error": "", "created_at": now, "not_before": now, "dedupe_key": f"{dedupe_key}:sms:phone"}
+    dialect = db.session.get_bind().dialect.name
+    for outbox_id, _not_before in db.session.execute(_outbox_insert(dialect), [row]).all():
+        db.session.info.setdefault("outbox_to_enqueue", []).append(outbox_id)
+    return ["sms"]
+
+
 WITHDRAWN = "withdrawn: the message was no longer valid"
 
 

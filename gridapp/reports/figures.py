@@ -14,6 +14,8 @@ from gridapp.disinfection.services import grace
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
+from gridapp.grid.models import Compound, Grid
+from gridapp.observation.models import FeverFollowUp, Observation
 from gridapp.supervision import services as supervision
 from gridapp.supervision.models import Finding, Inspection, RectificationItem
 from gridapp.timeutil import town_days
@@ -25,6 +27,7 @@ FIGURES = (
     "rounds_due", "rounds_done", "rounds_missed", "rounds_open", "rounds_rate",
     "findings", "items_issued", "items_rectified", "items_overdue", "items_escalated",
     "interviews", "circulars",
+    "observation_active", "observation_fevers", "observation_ended",
 )
 TOWN = None  # the key of the town's own figures in the result of day_figures()
 
@@ -112,6 +115,23 @@ def day_figures(day: date, cutoff: datetime, community_ids) -> dict:
             .where(item.issued_at <= until).group_by(item.community_id)):
         out[cid].update(items_issued=int(issued or 0), items_rectified=int(verified or 0),
                         items_overdue=int(overdue or 0), items_escalated=int(escalated or 0))
+
+    # Home observation: under observation at the cut-off, fevers or symptoms reported that day, and
+    # observations that ended (after their last day, early, or lost) that day.
+    obs = Observation
+    ended_by_cutoff = and_(obs.ended_at.isnot(None), obs.ended_at <= cutoff)
+    for cid, active, ended in db.session.execute(
+            select(Grid.community_id, _sum(and_(obs.starts_on <= day, ~ended_by_cutoff)),
+                   _sum(and_(obs.ended_at >= start, obs.ended_at <= until)))
+            .select_from(obs).join(Compound, Compound.id == obs.compound_id).join(Grid, Grid.id == Compound.grid_id)
+            .where(obs.started_at <= until).group_by(Grid.community_id)):
+        out[cid].update(observation_active=int(active or 0), observation_ended=int(ended or 0))
+    for cid, n in db.session.execute(
+            select(Grid.community_id, func.count(FeverFollowUp.id)).select_from(FeverFollowUp)
+            .join(obs, obs.id == FeverFollowUp.observation_id).join(Compound, Compound.id == obs.compound_id)
+            .join(Grid, Grid.id == Compound.grid_id)
+            .where(FeverFollowUp.opened_at >= start, FeverFollowUp.opened_at <= until).group_by(Grid.community_id)):
+        out[cid]["observation_fevers"] = n
 
     town = _blank()
     for figures in out.values():

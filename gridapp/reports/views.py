@@ -37,6 +37,9 @@ SECTIONS = [
                          ("items_rectified", _l("Rectified")), ("items_overdue", _l("Overdue")),
                          ("items_escalated", _l("Escalated")), ("interviews", _l("Interviews")),
                          ("circulars", _l("Circulars"))]),
+    (_l("Home observation"), [("observation_active", _l("Under observation")),
+                              ("observation_fevers", _l("Fever reports")),
+                              ("observation_ended", _l("Observations ended"))]),
 ]
 assert {name for _s, rows in SECTIONS for name, _l2 in rows} == set(FIGURES)
 

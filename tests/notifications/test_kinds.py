@@ -17,7 +17,9 @@ from gridapp.timeutil import utcnow
 from jobs.periodic import by_name
 
 ROOT = Path(__file__).resolve().parents[2]
-SENDERS = {"notify": ("recipients", "kind"), "send_to_person": ("user", "kind")}
+SENDERS = {"notify": ("recipients", "kind"), "send_to_person": ("user", "kind"), "send_to_phone": ("phone", "kind")}
+# Sent to a resident's own phone (no account, so no role): a home-observation personal link.
+TO_RESIDENTS = {"send_to_phone"}
 # A digest (gridapp/notifications/digest.py) names its kind first; its people come with add().
 DIGESTS = {"Digest"}
 
@@ -44,7 +46,8 @@ def call_sites(source: str, where: str) -> list[dict]:
             continue
         literal = kind.value if isinstance(kind, ast.Constant) and isinstance(kind.value, str) else None
         sites.append({"where": f"{where}:{node.lineno}", "kind": literal,
-                      "robots_only": isinstance(recipients, ast.List) and not recipients.elts})
+                      "robots_only": isinstance(recipients, ast.List) and not recipients.elts,
+                      "to_resident": name in TO_RESIDENTS})
     return sites
 
 
@@ -63,7 +66,7 @@ def problems(sites) -> list[str]:
             out.append(f"{site['where']}: write the kind as a string, so that its roles can be checked")
         elif kind is None:
             out.append(f"{site['where']}: {site['kind']!r} is not a registered kind (NOTICE_KINDS)")
-        elif not site["robots_only"] and not kind.roles:
+        elif not site["robots_only"] and not site["to_resident"] and not kind.roles:
             out.append(f"{site['where']}: {site['kind']!r} is sent to people but names no roles (kind(…, roles=…))")
     return out
 
@@ -101,8 +104,8 @@ def test_a_new_kind_without_roles_is_caught(app, monkeypatch):
 
 def test_every_kind_names_real_roles(app):
     assert all(k.roles <= set(ROLES) for k in KINDS.values())
-    # Only a notice that goes to group robots alone names nobody.
-    assert [k.name for k in KINDS.values() if not k.roles] == ["test"]
+    # Only a notice that goes to group robots alone, or to a resident's own phone, names nobody.
+    assert [k.name for k in KINDS.values() if not k.roles] == ["test", "observation_link"]
 
 
 def test_the_demo_towns_notices_reach_only_the_roles_their_kinds_name(app, clock):

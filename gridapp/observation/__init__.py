@@ -1,0 +1,2 @@
+"""Home observation (居家留观): a person watched at home for 14 days, checked twice a day, fevers
+followed up, missed checks chased."""

@@ -1,0 +1,72 @@
+"""The home-observation panel of the today board: people under observation, today's checks due now and
+missed, fevers reported today and follow-ups still open, for the place. One statement."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, false, func, or_, select, true
+
+from gridapp import policy
+from gridapp.extensions import db
+from gridapp.grid.models import Compound, Grid
+from gridapp.observation.models import FeverFollowUp, Observation, ObservationCheck
+from gridapp.observation.services import ladder_delay
+from gridapp.policy import can
+from gridapp.timeutil import town_midnight
+from gridapp.today.panels import BoardContext, Panel
+
+
+def _in_place(place):
+    """Needs Compound and Grid joined to Observation."""
+    if place.kind == "town":
+        return true()
+    if place.kind == "community":
+        return Grid.community_id == place.id
+    if place.kind == "grid":
+        return Grid.id == place.id
+    return false()
+
+
+def load(ctx: BoardContext) -> dict:
+    now, today = ctx.now, ctx.today
+
+    def count(what, *where):
+        # household_clause needs Household: the observation's compound stands for it here.
+        return (select(func.count(what)).select_from(Observation)
+                .join(Compound, Compound.id == Observation.compound_id).join(Grid, Grid.id == Compound.grid_id)
+                .where(_in_place(ctx.place), _seen(ctx.user), *where).scalar_subquery())
+
+    check = ObservationCheck
+    late = now - ladder_delay(1)
+    pending_today = and_(check.observation_id == Observation.id, check.day == today, check.status == "pending",
+                         Observation.status == "active")
+    row = db.session.execute(select(
+        count(Observation.id, Observation.status == "active"),
+        count(check.id, pending_today, check.due_at <= now, check.due_at > late),
+        count(check.id, pending_today, check.due_at <= late),
+        count(FeverFollowUp.id, FeverFollowUp.observation_id == Observation.id,
+              FeverFollowUp.opened_at >= town_midnight(today)),
+        count(FeverFollowUp.id, FeverFollowUp.observation_id == Observation.id, FeverFollowUp.closed_at.is_(None)),
+    )).one()
+    active, due, missed, fevers, open_followups = (int(v or 0) for v in row)
+    return {"active": active, "due": due, "missed": missed, "fevers": fevers, "open": open_followups}
+
+
+def _seen(user):
+    """The observations of the households the user sees (policy.household_clause, by compound)."""
+    s = policy.scope_of(user)
+    if s.admin or "town_leader" in s.roles or s.town_wide:
+        return true()
+    conds = []
+    if s.communities:
+        conds.append(Grid.community_id.in_(s.communities))
+    if s.grids:
+        conds.append(Grid.id.in_(s.grids))
+    if s.compounds:
+        conds.append(Compound.id.in_(s.compounds))
+    return or_(*conds) if conds else false()
+
+
+def shown(ctx: BoardContext) -> bool:
+    return ctx.place.kind in ("town", "community", "grid") and can(ctx.user, "view_observation")
+
+
+PANEL = Panel(name="observation", title=_l("Home observation"), template="observation/_today.html", order=50,
+              shown=shown, load=load)
