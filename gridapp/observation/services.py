@@ -144,7 +144,10 @@ def extend_observation(obs: Observation, actor, ends_on: date, reason: str, now:
         raise RuleError(_("Choose a later last day, within %(n)d days of the start.", n=MAX_DAYS), "ends_on")
     old = obs.ends_on
     OBSERVATION.apply(obs, "extend", {"ends_on": ends_on}, Observation.ends_on == old)
-    record("observation_extended", obs, summary=f"{old.isoformat()} → {ends_on.isoformat()}: {reason}", actor=actor)
+    # The reason is kept on the observation (purged with it); the audit trail, kept for years, keeps
+    # no word about a person's health.
+    record("observation_extended", obs, summary=f"{old.isoformat()} → {ends_on.isoformat()}; reason: given",
+           actor=actor)
     ensure_checks([town_today(now or utcnow())], [obs.id])
 
 
@@ -156,7 +159,7 @@ def close_observation(obs: Observation, actor, action: str, reason: str, now: da
     now = now or utcnow()
     OBSERVATION.apply(obs, action, {"ended_at": now, "ended_by_id": actor.id, "reason": reason,
                                     "link_hash": None})
-    record("observation_ended_early" if action == "end_early" else "observation_lost", obs, summary=reason,
+    record("observation_ended_early" if action == "end_early" else "observation_lost", obs, summary="reason: given",
            actor=actor)
 
 
@@ -292,7 +295,7 @@ def close_followup(followup: FeverFollowUp, actor, outcome: str, note: str = "",
     db.session.refresh(followup)
     if closed != 1:
         raise Conflict(_("This follow-up is already closed."))
-    record("observation_followup_closed", followup, summary=outcome, actor=actor)
+    record("observation_followup_closed", followup, actor=actor)  # the outcome is a health detail
 
 
 def under_observation(user_clause) -> list[Observation]:

@@ -26,6 +26,7 @@ from gridapp.errands.models import ContactView, Errand, ErrandEvent
 from gridapp.extensions import db
 from gridapp.grid.models import Household
 from gridapp.notifications.models import NoticeMark, Notification, OutboxMessage
+from gridapp.observation.models import FeverFollowUp, Observation, ObservationCheck
 from gridapp.privacy.models import AccessRecord, PurgeRun
 from gridapp.supervision.models import Photo, RectificationItem
 from gridapp.timeutil import town_today, utcnow
@@ -70,6 +71,9 @@ CATEGORIES = [
              _l("after the item was verified; never while it is open"), _l("files deleted")),
     Category("observation", "RETENTION_OBSERVATION_DAYS", _l("Home observations"),
              _l("A household's home observation (until a date)"), _l("after the observation ended"), _l("cleared")),
+    Category("observation_records", "RETENTION_OBSERVATION_DAYS", _l("Home observation records"),
+             _l("Home observations with their daily checks (temperatures, symptoms) and fever follow-ups"),
+             _l("after the observation ended; never while a fever follow-up is open"), _l("deleted")),
     Category("contact_views", "RETENTION_RECORD_DAYS", _l("Looks at errand contacts"),
              _l("Records of volunteers shown a household's address and phone"), _l("after the look"),
              _l("deleted")),
@@ -207,6 +211,23 @@ def clear_observation(now: datetime, batch: int = BATCH) -> int:
     return in_batches(select(Household.id).where(expired), Household.id, apply, batch)
 
 
+def erase_observation_records(now: datetime, batch: int = BATCH) -> int:
+    """Home observations (gridapp/observation) that ended more than RETENTION_OBSERVATION_DAYS ago,
+    with their daily checks (temperatures, symptoms) and fever follow-ups; never one whose follow-up
+    is still open. How many observations went."""
+    expired = and_(Observation.status != "active", Observation.ended_at.is_not(None),
+                   Observation.ended_at < _cutoff(now, "RETENTION_OBSERVATION_DAYS"),
+                   ~exists().where(FeverFollowUp.observation_id == Observation.id, FeverFollowUp.closed_at.is_(None)))
+
+    def apply(rows):
+        ids = [r[0] for r in rows]  # locked by in_batches: no follow-up opens on an ended observation
+        db.session.execute(delete(FeverFollowUp.__table__).where(FeverFollowUp.observation_id.in_(ids)))
+        db.session.execute(delete(ObservationCheck.__table__).where(ObservationCheck.observation_id.in_(ids)))
+        return db.session.execute(delete(Observation.__table__).where(Observation.id.in_(ids))).rowcount
+
+    return in_batches(select(Observation.id).where(expired), Observation.id, apply, batch)
+
+
 def held_back_households(closed_at: datetime):
     """The households the emergency's purge left their phones to (an errand was still open when it
     was closed) whose errands have all closed since: a clause on Household."""
@@ -257,6 +278,7 @@ def purge_expired(now: datetime | None = None, batch: int = BATCH) -> dict[str, 
     counts["disinfection_photos"] = erase_disinfection_photos(now, batch)
     counts["supervision_photos"] = erase_supervision_photos(now, batch)
     counts["observation"] = clear_observation(now, batch)
+    counts["observation_records"] = erase_observation_records(now, batch)
     records = _cutoff(now, "RETENTION_RECORD_DAYS")
     counts["contact_views"] = _deleted(ContactView, ContactView.id, ContactView.viewed_at < records, batch)
     counts["access_records"] = _deleted(AccessRecord, AccessRecord.id, AccessRecord.at < records, batch)
