@@ -31,6 +31,12 @@ from gridapp.notifications.models import (  # noqa: F401
 from gridapp.people.models import Person  # noqa: F401
 from gridapp.privacy.models import AccessRecord  # noqa: F401
 from gridapp.reports.models import DailyReport, ReportTemplate  # noqa: F401
+from gridapp.screening.models import (  # noqa: F401
+    CampaignPlace,
+    ScreeningCampaign,
+    ScreeningReminder,
+    ScreeningVisit,
+)
 from gridapp.supervision.models import (  # noqa: F401
     Circular,
     Finding,
