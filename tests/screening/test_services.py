@@ -181,7 +181,7 @@ def test_a_closed_campaign_records_nothing(world, now):
     assert campaign.close_reason == "第二轮接续排查"
     with pytest.raises(Conflict) as err:
         record(visit_of(campaign, world.h2), world.head1, "seen")
-    assert "closed" in str(err.value)
+    assert "结束" in str(err.value)
     db.session.rollback()
     with pytest.raises(Conflict):
         services.close_campaign(campaign, world.leader, "again")
