@@ -26,7 +26,7 @@ NAVIGATION = [
     ("disinfection.today", _l("Disinfection"), "view_disinfection"),
     ("duty.index", _l("Duty"), "view_duty"),
     ("errands.board", _l("Errands"), "view_errands"),
-    ("screening.index", _l("Screening"), "view_screening"),
+    ("screening.index", _l("Screening"), "screening_menu"),
 ]
 
 ROLE_LABELS = {
