@@ -57,11 +57,21 @@ def _recorder(user, s, visit) -> bool:
     return can(user, "edit_people", visit.household)
 
 
+def _campaign_open(visit, now) -> bool:
+    return visit.campaign.status == "open"
+
+
+def _campaign_open_sql(now):
+    return ScreeningVisit.campaign_id.in_(select(ScreeningCampaign.id).where(ScreeningCampaign.status == "open"))
+
+
 VISIT = Machine(ScreeningVisit, VISIT_LABELS, {
     # The target depends on the result recorded (the service gives it): None keeps the table's rule
-    # about where it may start from.
+    # about where it may start from. Only while the campaign is open (the same rule for the button,
+    # `when`, and for the UPDATE, `when_sql`).
     "record": Transition(("pending", "nobody_home"), None, _recorder, _l(
-        "This household's visit is already recorded: “%(status)s”.")),
+        "This household's visit is already recorded: “%(status)s”."), when=_campaign_open,
+        when_sql=_campaign_open_sql),
 })
 
 

@@ -170,3 +170,13 @@ def test_a_real_worker_runs_the_sweep(app, world, campaign):
     db.session.expire_all()
     assert len(reached(3)) == 2
     db.session.commit()
+
+
+def test_the_setting_is_read_from_the_environment(monkeypatch, tmp_path):
+    from gridapp import create_app
+    from tests.conftest import test_config
+
+    monkeypatch.setenv("SCREENING_REMIND_DAYS", "3")
+    app = create_app(test_config(INSTANCE_PATH=str(tmp_path), REDIS_URL="redis://127.0.0.1:1/0"))
+    with app.app_context():
+        assert services.remind_days() == 3

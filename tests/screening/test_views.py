@@ -115,6 +115,8 @@ def test_closing_a_campaign(world, campaign, make_client):
     assert db.session.get(ScreeningCampaign, campaign.id).status == "closed"
     page = leader.get(f"/screening/{campaign.id}")
     assert "转入第二轮" in page.text and f'action="/screening/{campaign.id}/close"' not in page.text
+    visit = as_(make_client, "head1").get(f"/screening/visits/{visit_of(campaign, world.h1).id}").text
+    assert 'id="campaign-closed"' in visit and 'name="result"' not in visit  # no button the server would refuse
 
 
 def test_my_visits(world, campaign, make_client):
@@ -193,3 +195,13 @@ def test_an_htmx_or_boosted_post_is_answered_too(world, campaign, make_client):
         headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert resp.status_code == 303
     assert re.search(r"/screening/\d+/mine$", resp.headers["Location"])
+
+
+def test_the_home_page_shows_what_is_left_to_visit(world, campaign, make_client):
+    record(visit_of(campaign, world.h2), world.head1, "nobody_home")
+    home = as_(make_client, "head1").get("/").text
+    assert 'id="next-screening"' in home and f'href="/screening/{campaign.id}/mine"' in home
+    section = home[home.index('id="next-screening"'):]
+    assert "1 户未走访" in section[:2000] or "1 not visited yet" in section[:2000]
+    assert 'id="next-screening"' not in as_(make_client, "vol1").get("/").text
+    assert 'id="next-screening"' not in as_(make_client, "leader").get("/").text
