@@ -47,6 +47,8 @@ PAGES = [
     ("roster", "gridder1", "/duty/roster"),
     ("today board (town)", "leader", "/today/"),
     ("today board (community)", "secretary1", "/today/"),
+    ("screening coverage", "leader", "/screening/{campaign}"),
+    ("my visits (screening)", "gridder1", "/screening/{campaign}/mine"),
 ]
 BASELINE = ("trivial view (baseline)", None, "/bench/ping")
 # Not a key page: an empty page in the layout as vol1 sees it, what every page pays before its content.
@@ -122,6 +124,25 @@ def csrf_of(html: str) -> str:
     return m.group(1) or m.group(2)
 
 
+# What the paths of PAGES name ("/screening/{campaign}"), found in the dataset once it is built.
+PATH_ARGS: dict = {}
+
+
+def find_path_args(app) -> None:
+    from sqlalchemy import select
+
+    from gridapp.extensions import db
+    from gridapp.screening.demo import TOWN_CAMPAIGN
+    from gridapp.screening.models import ScreeningCampaign
+
+    with app.app_context():
+        campaign = db.session.scalars(select(ScreeningCampaign).where(ScreeningCampaign.name == TOWN_CAMPAIGN)).one()
+        PATH_ARGS["campaign"] = campaign.id
+        # The sweep on the campaign's last day, 09:00: every rung of the ladder due at once.
+        PATH_ARGS["screening_last_day"] = f"{campaign.ends_on.isoformat()}T09:00:00"
+        db.session.remove()
+
+
 def page_queries(app) -> dict:
     """SQL statements per key page, each as its user, with the test client (second request:
     the first one may touch the login session)."""
@@ -129,6 +150,7 @@ def page_queries(app) -> dict:
 
     counts = {}
     for name, username, path in PAGES:
+        path = path.format(**PATH_ARGS)
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         resp = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
@@ -153,10 +175,13 @@ def sweeps(app) -> dict:
     from jobs.disinfection import sweep_disinfection
     from jobs.duty import sweep_duty
     from jobs.errands import sweep_errands
+    from jobs.screening import sweep_screening
     from jobs.supervision import escalate_rectification
 
     out = {}
+    last_day = PATH_ARGS.get("screening_last_day")
     for name, func in [("missed rounds (sweep-disinfection)", sweep_disinfection),
+                       ("screening ladder on the last day (sweep-screening)", lambda: sweep_screening(last_day)),
                        ("escalation (escalate-rectification)", escalate_rectification),
                        ("shift gaps and reminders (sweep-duty)", sweep_duty),
                        ("claim expiry and errand alerts (sweep-errands)", sweep_errands)]:
@@ -264,6 +289,7 @@ def wrk(url: str, cookie: str | None, duration: int, connections: int) -> dict:
 def measure_pages(server: Server, duration: int, connections: int) -> dict:
     out = {}
     for name, username, path in [BASELINE, REFERENCE, *PAGES]:
+        path = path.format(**PATH_ARGS)
         cookie = None
         if username:
             s = login(server.url, username)
@@ -466,6 +492,7 @@ def run_database(kind: str, levels: list[str], args, redis_url: str, instance: P
             db.session.remove()
         res = {"seed_s": seeded, "counts": _plain(counts.get("counts", counts) if isinstance(counts, dict) else counts)}
         log(f"{kind}/{level}: SQL statements per page")
+        find_path_args(app)
         res["page_queries"] = page_queries(app)
         if i == 0 and not args.no_http:
             with Server(url, instance, redis_url, args.web_workers, args.threads) as server:

@@ -54,6 +54,10 @@ from gridapp.redis_conn import limiter_storage_uri, resolve_redis_url
 from gridapp.reports import policy as reports_policy
 from gridapp.reports import services as reports_services
 from gridapp.reports.views import bp as reports_bp
+from gridapp.screening import policy as screening_policy
+from gridapp.screening import services as screening_services
+from gridapp.screening import today as screening_today
+from gridapp.screening.views import bp as screening_bp
 from gridapp.supervision import policy as supervision_policy
 from gridapp.supervision import services as supervision_services
 from gridapp.supervision import today as supervision_today
@@ -128,6 +132,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(retention_bp, url_prefix="/privacy")
     app.register_blueprint(observation_bp, url_prefix="/observation")
+    app.register_blueprint(screening_bp, url_prefix="/screening")
 
     _register_features()
 
@@ -147,12 +152,14 @@ def _register_features() -> None:
 
     for rules in (auth_policy, duty_policy, errands_policy, disinfection_policy, supervision_policy,
                   imports_policy, reports_policy, announcements_policy, today_policy, privacy_policy, people_policy,
-                  observation_policy):
+                  observation_policy, screening_policy):
         policy.register_feature(rules)
     for feature in (kinds, invitations, duty_services, errands_services, disinfection_services,
-                    supervision_services, reports_services, announcements_services, observation_services):
+                    supervision_services, reports_services, announcements_services, observation_services,
+                    screening_services):
         kinds.register_kinds(feature.NOTICE_KINDS)
-    for feature in (duty_today, disinfection_today, errands_today, supervision_today, observation_today):
+    for feature in (duty_today, disinfection_today, errands_today, supervision_today, observation_today,
+                    screening_today):
         today_panels.register_panel(feature.PANEL)
 
 

@@ -175,6 +175,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ERRANDS_URGENT_ALERT_MINUTES": int(env.get("ERRANDS_URGENT_ALERT_MINUTES", "15")),
         "ERRANDS_UNCONFIRMED_REMINDER_HOURS": int(env.get("ERRANDS_UNCONFIRMED_REMINDER_HOURS", "24")),
         "ERRANDS_CONTACT_DAYS": int(env.get("ERRANDS_CONTACT_DAYS", "7")),
+        # Screening: this many days before a campaign's last day the building heads hear of the
+        # households still to visit (the grid members a day later, the secretaries on the last day).
+        "SCREENING_REMIND_DAYS": int(env.get("SCREENING_REMIND_DAYS", "2")),
         # Backups (`flask backup`, the nightly job): the folder (unset: the job makes none) and how
         # many archives to keep there (0: all). When the job runs: backup_cron().
         "BACKUP_DIR": env.get("BACKUP_DIR") or None,

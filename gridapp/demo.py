@@ -22,6 +22,7 @@ from gridapp.observation.demo import liven_observation, seed_observation
 from gridapp.people.demo import seed_people
 from gridapp.people.models import Person
 from gridapp.reports import services as reports
+from gridapp.screening.demo import keep_running, seed_screening
 from gridapp.supervision.demo import seed_supervision
 from gridapp.timeutil import town_today, town_zone, utcnow
 
@@ -122,7 +123,8 @@ def seed(scale: int = 1) -> dict:
 
     seed_errands()
     seed_observation()
-    db.session.commit()  # the duty, disinfection, errand and observation demos leave their rows to the caller
+    seed_screening()
+    db.session.commit()  # the feature demos above leave their rows to the caller
     return {
         "communities": len(communities),
         "grids": db.session.scalar(select(func.count(Grid.id))),
@@ -135,16 +137,17 @@ def seed(scale: int = 1) -> dict:
 
 def liven(now=None) -> dict:
     """Keep a demo town alive at whatever hour it is opened: the next 14 days of shifts exist,
-    every demo volunteer holds a shift open for check-in now, and yesterday's daily reports are
-    there to read. Does nothing without the demo's volunteers. Called by the launcher each time it
-    starts on a database that holds the demo."""
+    every demo volunteer holds a shift open for check-in now, the town's screening campaign runs
+    today, and yesterday's daily reports are there to read. Does nothing without the demo's
+    volunteers. Called by the launcher each time it starts on a database that holds the demo."""
     if db.session.scalar(select(func.count(User.id)).where(User.username == "vol1")) == 0:
         return {}
     now = now or utcnow()
     yesterday = town_today(now) - timedelta(days=1)
     cutoff = datetime.combine(yesterday, reports.report_time(), tzinfo=town_zone()).astimezone(UTC)
     result = {"shifts": duty.generate_shifts(now), "on_duty_now": keep_demo_on_duty(now),
-              "observation": liven_observation(now), "reports": len(reports.write_day(yesterday, cutoff))}
+              "observation": liven_observation(now), "screening": keep_running(now),
+              "reports": len(reports.write_day(yesterday, cutoff))}
     db.session.commit()
     return result
 

@@ -32,6 +32,12 @@ from gridapp.observation.models import FeverFollowUp, Observation, ObservationCh
 from gridapp.people.models import Person  # noqa: F401
 from gridapp.privacy.models import AccessRecord, PurgeRun  # noqa: F401
 from gridapp.reports.models import DailyReport, ReportTemplate  # noqa: F401
+from gridapp.screening.models import (  # noqa: F401
+    CampaignPlace,
+    ScreeningCampaign,
+    ScreeningReminder,
+    ScreeningVisit,
+)
 from gridapp.supervision.models import (  # noqa: F401
     Circular,
     Finding,

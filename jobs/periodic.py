@@ -12,6 +12,7 @@ from jobs.notifications import relay_outbox
 from jobs.observation import sweep_observation
 from jobs.privacy import purge_personal_data
 from jobs.reports import daily_report
+from jobs.screening import sweep_screening
 from jobs.supervision import escalate_rectification, remind_rectification
 
 
@@ -57,6 +58,9 @@ PERIODIC_JOBS = [
              interval=60, job_timeout=50),
     Periodic("publish-announcements", publish_announcements,
              "Publish the announcements whose time has come", interval=60, job_timeout=50),
+    Periodic("sweep-screening", sweep_screening,
+             "Add households registered since a screening campaign opened; remind of households still to visit",
+             interval=900, job_timeout=600),
     Periodic("daily-report", daily_report,
              "Write and send the day's daily reports (town and communities) at DAILY_REPORT_TIME",
              cron=daily_report_cron(), job_timeout=600),

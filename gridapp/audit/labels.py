@@ -78,6 +78,10 @@ ACTION_LABELS = {
     "item_reassigned": _l("Gave an item another owner"),
     "interview_recorded": _l("Recorded an interview"),
     "circular_issued": _l("Issued a circular"),
+    # screening
+    "screening_opened": _l("Opened a screening campaign"),
+    "screening_closed": _l("Closed a screening campaign"),
+    "screening_visit_recorded": _l("Recorded a screening visit"),
     # notifications and operations
     "webhook_added": _l("Added a group robot"),
     "webhook_removed": _l("Removed a group robot"),
@@ -121,6 +125,8 @@ OBJECT_LABELS = {
     "PurgeRun": _l("Purge of personal data"),
     "Observation": _l("Home observation"),
     "FeverFollowUp": _l("Fever follow-up"),
+    "ScreeningCampaign": _l("Screening campaign"),
+    "ScreeningVisit": _l("Screening visit"),
 }
 
 

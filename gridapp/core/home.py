@@ -9,15 +9,17 @@ from gridapp.disinfection import services as disinfection
 from gridapp.duty import services as duty
 from gridapp.errands import policy as errands_policy
 from gridapp.errands import services as errands
+from gridapp.screening import services as screening
 from gridapp.supervision import policy as supervision_policy
 from gridapp.supervision import services as supervision
-from gridapp.timeutil import utcnow
+from gridapp.timeutil import town_today, utcnow
 
 # Who sees which panel: the roles whose next action it shows.
 PANEL_ROLES = {
     "volunteer": {"volunteer"},  # my next shift, the errands I hold
     "rounds": {"property_manager"},  # today's disinfection rounds of the company's points
     "grid_staff": {"grid_member", "secretary"},  # errands waiting for a volunteer, shifts short of people
+    "screening": {"building_head", "grid_member", "secretary"},  # households of mine still to visit
 }
 ITEMS_SHOWN = 3  # of my open rectification items, the ones due soonest
 ANNOUNCEMENTS_SHOWN = 3  # of the announcements I have not read, the newest
@@ -62,10 +64,11 @@ class NextActions:
     items: Items | None = None
     grid_staff: GridStaff | None = None
     announcements: list = field(default_factory=list)  # unread, newest first: shown until read
+    screening: list = field(default_factory=list)  # campaigns running over my places, what is left
     labels: dict = field(default_factory=lambda: LABELS)
 
     def __bool__(self) -> bool:
-        return any((self.volunteer, self.rounds, self.items, self.grid_staff, self.announcements))
+        return any((self.volunteer, self.rounds, self.items, self.grid_staff, self.announcements, self.screening))
 
 
 def next_actions(user, now: datetime | None = None) -> NextActions:
@@ -88,6 +91,8 @@ def next_actions(user, now: datetime | None = None) -> NextActions:
         total, overdue, nearest = supervision.my_open_items(user, now, ITEMS_SHOWN)
         if total:
             out.items = Items(total, overdue, [(item, supervision.is_overdue(item, now)) for item in nearest])
+    if policy.has_role(user, *PANEL_ROLES["screening"]):
+        out.screening = screening.my_running(user, town_today(now))
     if policy.has_role(user, *PANEL_ROLES["grid_staff"]):
         gaps = duty.gaps(user, now, GAP_HOURS)
         out.grid_staff = GridStaff(errands.count_by_status(user).get("open", 0),

@@ -27,6 +27,7 @@ NAVIGATION = [
     ("duty.index", _l("Duty"), "view_duty"),
     ("errands.board", _l("Errands"), "view_errands"),
     ("observation.index", _l("Home observation"), "view_observation"),
+    ("screening.index", _l("Screening"), "screening_menu"),
 ]
 
 ROLE_LABELS = {

@@ -6,6 +6,7 @@ flags ("list": one record per compound the list showed), a file ("export") or a 
 ("request"). Volunteers' looks at an errand's contact keep their own table (errand_contact_views);
 a household's "who looked" reads both.
 """
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,9 +22,11 @@ from gridapp.errands.models import ContactView, Errand, ErrandEvent
 from gridapp.extensions import db
 from gridapp.grid.models import Household
 from gridapp.imports.kinds import KINDS
+from gridapp.observation.models import Observation
 from gridapp.people.models import Person
 from gridapp.people.services import household_people
 from gridapp.privacy.models import AccessRecord
+from gridapp.screening.models import ScreeningVisit
 from gridapp.timeutil import utcnow
 
 KIND_LABELS = {
@@ -40,6 +43,9 @@ WHAT_LABELS = {
     "household_form": _l("A household's form"),
     "household_people": _l("A household's people"),
     "people_search": _l("People search"),
+    "screening_coverage": _l("Households still to visit in a screening campaign"),
+    "screening_visits": _l("My screening visits"),
+    "screening_visit": _l("A household's screening visit"),
     "errand_contact": _l("An errand's contact"),
     "errand_contact_volunteer": _l("An errand's contact (volunteer)"),
     "resident_request": _l("Everything held about a household"),
@@ -191,8 +197,9 @@ class Dossier:
     household: Household
     people: list
     errands: list
-    events: list  # the audit trail's events about the household and its errands
+    events: list  # the audit trail's events about the household, its errands and its visits
     looks: list[Look]
+    visits: list = dataclasses.field(default_factory=list)  # its screening visits (排查), one per campaign
 
 
 def dossier(household: Household) -> Dossier:
@@ -201,11 +208,16 @@ def dossier(household: Household) -> Dossier:
     errands = db.session.scalars(select(Errand).options(db.joinedload(Errand.filed_by), db.joinedload(Errand.claimant))
                                  .where(Errand.household_id == household.id).order_by(Errand.id)).all()
     errand_ids = [e.id for e in errands]
+    visits = db.session.scalars(select(ScreeningVisit).options(db.joinedload(ScreeningVisit.campaign),
+                                                               db.joinedload(ScreeningVisit.recorded_by))
+                                .where(ScreeningVisit.household_id == household.id)
+                                .order_by(ScreeningVisit.id)).all()
     events = db.session.scalars(select(AuditEvent).where(or_(
         (AuditEvent.object_type == "Household") & (AuditEvent.object_id == household.id),
         (AuditEvent.object_type == "Errand") & AuditEvent.object_id.in_(errand_ids or [-1]),
+        (AuditEvent.object_type == "ScreeningVisit") & AuditEvent.object_id.in_([v.id for v in visits] or [-1]),
     )).order_by(AuditEvent.id)).all()
-    return Dossier(household, household_people(household), errands, events, who_looked(household))
+    return Dossier(household, household_people(household), errands, events, who_looked(household), visits)
 
 
 # --- erasing a household's personal data at its resident's request ---------------------------
@@ -225,13 +237,17 @@ class Erased:
 def erase_household(household: Household, actor, reason: str, now: datetime | None = None) -> Erased:
     """Clear everything personal held about this household, in the caller's transaction: its head,
     phone, health flags and notes; its people; its errands' items, notes, delivery notes, cancel
-    reasons, event notes and photos. The dwelling (compound, building-unit-room) stays, as do the errands' places,
-    categories and times (the town's statistics) and the record of who looked. Refused while one of
-    its errands is under way (its volunteer needs the address)."""
+    reasons, event notes and photos; its screening visits' notes. The dwelling (compound,
+    building-unit-room) stays, as do the errands' places, categories and times (the town's
+    statistics) and the record of who looked. Refused while one of its errands is under way (its
+    volunteer needs the address), or while one of its people is under home observation."""
     errands = db.session.scalars(select(Errand).where(Errand.household_id == household.id)
                                  .with_for_update()).all()
     if any(e.status not in ("confirmed", "cancelled") for e in errands):
         raise RuleError(_l("An errand of this household is under way: finish or cancel it first."), "reason")
+    if db.session.scalar(select(Observation.id).join(Person, Person.id == Observation.person_id)
+                         .where(Person.household_id == household.id, Observation.status == "active").limit(1)):
+        raise RuleError(_l("Someone of this household is under home observation: end it first."), "reason")
     photos = [p for e in errands for p in (e.receipt_photo, e.delivery_photo) if p]
     erased_at = now or utcnow()
     for e in errands:
@@ -244,7 +260,9 @@ def erase_household(household: Household, actor, reason: str, now: datetime | No
     for field, value in HOUSEHOLD_CLEARED.items():
         setattr(household, field, value)
     people = db.session.execute(delete(Person).where(Person.household_id == household.id)).rowcount
+    visits = db.session.execute(update(ScreeningVisit).where(ScreeningVisit.household_id == household.id)
+                                .values(notes="").execution_options(synchronize_session=False)).rowcount
     record("household_erased", household, summary=f"people: {people}; errands: {len(errands)}; "
-                                                  f"photos: {len(photos)}", actor=actor)
+                                                  f"photos: {len(photos)}; visits' notes: {visits}", actor=actor)
     record_look(actor, "request", "resident_erase", household=household, reason=reason, now=now)
     return Erased(len(errands), photos)

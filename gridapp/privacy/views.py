@@ -21,6 +21,7 @@ from gridapp.people.services import RELATION_LABELS, SEX_LABELS, TRAVEL_LABELS
 from gridapp.policy import can, require
 from gridapp.privacy import services
 from gridapp.privacy.forms import EraseHouseholdForm, LooksFilterForm
+from gridapp.screening.policy import VISIT_LABELS
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
 
@@ -71,7 +72,8 @@ def household(household_id):
     db.session.commit()
     return render_template("privacy/household.html", d=found, h=household, errand_status=ERRAND_STATUS_LABELS,
                            categories=CATEGORY_LABELS, can_edit=can(current_user, "edit", household), can_erase=True,
-                           relations=RELATION_LABELS, sexes=SEX_LABELS, travel=TRAVEL_LABELS)
+                           relations=RELATION_LABELS, sexes=SEX_LABELS, travel=TRAVEL_LABELS,
+                           visit_labels=VISIT_LABELS)
 
 
 @bp.get("/households/<int:household_id>.xlsx")
@@ -103,6 +105,14 @@ def household_file(household_id):
         Column(_("How they came"), 8, lambda p: str(TRAVEL_LABELS[p.travel_mode]) if p.travel_mode else ""),
         Column(_("Notes"), 30, lambda p: p.notes),
     ]).extend(found.people)
+    book.sheet(_("Screening visits"), [
+        Column(_("Campaign"), 20, lambda v: v.campaign.name),
+        Column(_("Status"), 10, lambda v: str(VISIT_LABELS.get(v.status, v.status))),
+        Column(_("Visited"), 17, lambda v: v.visited_at),
+        Column(_("People at home"), 8, lambda v: v.present),
+        Column(_("Returnees found"), 8, lambda v: v.returnees),
+        Column(_("Notes"), 30, lambda v: v.notes),
+    ]).extend(found.visits)
     book.sheet(_("Errands"), [
         Column(_("No."), 8, lambda e: e.id),
         Column(_("Category"), 12, lambda e: str(CATEGORY_LABELS.get(e.category, e.category))),

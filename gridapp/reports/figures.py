@@ -14,8 +14,9 @@ from gridapp.disinfection.services import grace
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.errands.models import Errand
 from gridapp.extensions import db
-from gridapp.grid.models import Compound, Grid
+from gridapp.grid.models import Compound, Grid, Household
 from gridapp.observation.models import FeverFollowUp, Observation
+from gridapp.screening.models import DONE, ScreeningCampaign, ScreeningVisit
 from gridapp.supervision import services as supervision
 from gridapp.supervision.models import Finding, Inspection, RectificationItem
 from gridapp.timeutil import town_days
@@ -28,6 +29,7 @@ FIGURES = (
     "findings", "items_issued", "items_rectified", "items_overdue", "items_escalated",
     "interviews", "circulars",
     "observation_active", "observation_fevers", "observation_ended",
+    "screening_visited", "screening_returnees", "screening_revisit", "screening_done", "screening_households",
 )
 TOWN = None  # the key of the town's own figures in the result of day_figures()
 
@@ -116,6 +118,28 @@ def day_figures(day: date, cutoff: datetime, community_ids) -> dict:
         out[cid].update(items_issued=int(issued or 0), items_rectified=int(verified or 0),
                         items_overdue=int(overdue or 0), items_escalated=int(escalated or 0))
 
+    # Screening (排查): in the campaigns running that day, the households visited and the returnees
+    # found that day; up to the cut-off, those visited (refused included) and those whose visit found
+    # nobody home and who were not visited since; and all of their households.
+    visit = ScreeningVisit
+    done_by_cutoff = and_(visit.status.in_(DONE), visit.visited_at <= cutoff)
+    today_ = and_(visit.visited_at >= start, visit.visited_at <= until)
+    for cid, visited, returnees, revisit, done_n, households in db.session.execute(
+            select(Grid.community_id, _sum(and_(today_, visit.status.in_(("seen", "returnees")))),
+                   func.sum(case((and_(today_, visit.status == "returnees"), visit.returnees), else_=0)),
+                   _sum(and_(visit.first_attempt_at <= cutoff, ~done_by_cutoff)), _sum(done_by_cutoff),
+                   func.count(visit.id))
+            .select_from(visit).join(ScreeningCampaign, ScreeningCampaign.id == visit.campaign_id)
+            .join(Household, Household.id == visit.household_id)
+            .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
+            .where(ScreeningCampaign.starts_on <= day, ScreeningCampaign.ends_on >= day,
+                   ScreeningCampaign.created_at <= cutoff,
+                   or_(ScreeningCampaign.closed_at.is_(None), ScreeningCampaign.closed_at >= start),
+                   visit.created_at <= cutoff)
+            .group_by(Grid.community_id)):
+        out[cid].update(screening_visited=int(visited or 0), screening_returnees=int(returnees or 0),
+                        screening_revisit=int(revisit or 0), screening_done=int(done_n or 0),
+                        screening_households=int(households or 0))
     # Home observation: under observation at the cut-off, fevers or symptoms reported that day, and
     # observations that ended (after their last day, early, or lost) that day.
     obs = Observation

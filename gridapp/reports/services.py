@@ -37,7 +37,9 @@ DEFAULT_TEMPLATES = {
         "三、消毒消杀：应消毒{rounds_due}次，已完成{rounds_done}次，漏做{rounds_missed}次，完成率{rounds_rate}。\n"
         "四、督查督办：发现问题{findings}个，下发整改事项{items_issued}条，整改销号{items_rectified}条，"
         "逾期未整改{items_overdue}条，升级督办{items_escalated}条；当日约谈{interviews}人、印发通报{circulars}期。\n"
-        "五、居家留观：在管{observation_active}人，当日发热或有症状报告{observation_fevers}人次，解除留观{observation_ended}人。\n"
+        "五、入户排查：当日走访{screening_visited}户，发现外地来（返）人员{screening_returnees}人；"
+        "累计走访{screening_done}户（共{screening_households}户），待再访{screening_revisit}户。\n"
+        "六、居家留观：在管{observation_active}人，当日发热或有症状报告{observation_fevers}人次，解除留观{observation_ended}人。\n"
         "（数据截至{cutoff}）"
     ),
     "en": (
@@ -48,7 +50,9 @@ DEFAULT_TEMPLATES = {
         "3. Disinfection: {rounds_due} rounds due, {rounds_done} done, {rounds_missed} missed, rate {rounds_rate}.\n"
         "4. Supervision: {findings} findings, {items_issued} items issued, {items_rectified} rectified, "
         "{items_overdue} overdue, {items_escalated} escalated; {interviews} interviews, {circulars} circulars today.\n"
-        "5. Home observation: {observation_active} people under observation, {observation_fevers} reports of fever "
+        "5. Screening: {screening_visited} households visited today, {screening_returnees} returnees found; "
+        "{screening_done} of {screening_households} households visited so far, {screening_revisit} to visit again.\n"
+        "6. Home observation: {observation_active} people under observation, {observation_fevers} reports of fever "
         "or symptoms, {observation_ended} observations ended.\n"
         "(Figures as of {cutoff})"
     ),

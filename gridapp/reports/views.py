@@ -37,6 +37,11 @@ SECTIONS = [
                          ("items_rectified", _l("Rectified")), ("items_overdue", _l("Overdue")),
                          ("items_escalated", _l("Escalated")), ("interviews", _l("Interviews")),
                          ("circulars", _l("Circulars"))]),
+    (_l("Screening"), [("screening_visited", _l("Households visited today")),
+                       ("screening_returnees", _l("Returnees found today")),
+                       ("screening_revisit", _l("To visit again")),
+                       ("screening_done", _l("Visited so far")),
+                       ("screening_households", _l("Households in the campaigns"))]),
     (_l("Home observation"), [("observation_active", _l("Under observation")),
                               ("observation_fevers", _l("Fever reports")),
                               ("observation_ended", _l("Observations ended"))]),
@@ -53,9 +58,9 @@ def _report_or_404(report_id: int) -> DailyReport:
 
 def _value(figures: dict, name: str):
     value = figures.get(name)
-    if name == "rounds_rate":
-        return "—" if value is None else f"{value}%"
-    return value
+    if value is None:  # a rate of nothing, or a figure a report written before it existed lacks
+        return "—"
+    return f"{value}%" if name == "rounds_rate" else value
 
 
 @bp.get("/")

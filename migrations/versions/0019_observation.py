@@ -1,13 +1,13 @@
 """home observation: observations, their daily checks, fever follow-ups
 
 Revision ID: 0019_observation
-Revises: 0017_retention
+Revises: 0018_screening
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0019_observation'
-down_revision = '0017_retention'
+down_revision = '0018_screening'
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,10 @@ from gridapp.disinfection.models import DisinfectionFlag, DisinfectionRound, Dis
 from gridapp.duty.models import ACTIVE_SIGNUP, Shift, Signup
 from gridapp.errands.models import STATES, ContactView, Errand, ErrandEvent
 from gridapp.extensions import db
+from gridapp.grid.models import Household
 from gridapp.notifications.models import Notification, OutboxMessage
+from gridapp.screening.demo import TOWN_CAMPAIGN
+from gridapp.screening.models import ScreeningCampaign, ScreeningVisit
 from gridapp.supervision.models import (
     ITEM_STATES,
     Circular,
@@ -83,6 +86,12 @@ def _check_invariants():
     assert most <= 3
     assert _count(Errand, Errand.status == "claimed", Errand.claim_expires_at <= utcnow()) == 0
     # Rectification items in every state and at every escalation level.
+    # The town's screening campaign covers every household of the dataset, about half of them visited.
+    campaign = db.session.scalars(select(ScreeningCampaign).where(ScreeningCampaign.name == TOWN_CAMPAIGN)).one()
+    assert _count(ScreeningVisit, ScreeningVisit.campaign_id == campaign.id) == _count(Household)
+    pending = _count(ScreeningVisit, ScreeningVisit.campaign_id == campaign.id, ScreeningVisit.status == "pending")
+    assert 0.4 < pending / _count(Household) < 0.6
+    assert {"seen", "returnees", "nobody_home", "refused", "pending"} <= _statuses(ScreeningVisit.status)
     assert _statuses(RectificationItem.status) == set(ITEM_STATES)
     assert _statuses(RectificationItem.escalation_level) == {0, 1, 2}
     # Outbox rows mostly sent.

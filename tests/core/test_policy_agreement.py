@@ -29,6 +29,8 @@ from gridapp.policy import (
     scope_of,
     webhook_clauses,
 )
+from gridapp.screening import policy as screening_policy
+from gridapp.screening.models import ScreeningCampaign
 from gridapp.supervision import policy as supervision_policy
 from gridapp.supervision.models import RectificationItem
 
@@ -49,6 +51,9 @@ def _filing(user):
 
 # (name, model, the clause's ids for a user, can()'s verdict on one object)
 RULES = [
+    ("view screening campaign", ScreeningCampaign,
+     lambda u: _ids(select(ScreeningCampaign.id).where(screening_policy.campaign_clause(u))),
+     lambda u, o: can(u, "view", o)),
     ("view community", Community, lambda u: _ids(select(Community.id).where(community_clause(u))),
      lambda u, o: can(u, "view", o)),
     ("view grid", Grid, lambda u: _ids(select(Grid.id).where(grid_clause(u))), lambda u, o: can(u, "view", o)),

@@ -5,6 +5,7 @@ medicine. The robots' outbox rows hold none of it, while times, days and place n
 one of them goes all the way to a robot on loopback through a real worker."""
 import ast
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,13 @@ from gridapp.duty import services as duty
 from gridapp.errands import services as errands
 from gridapp.extensions import db
 from gridapp.notifications.models import GroupWebhook, Notification, OutboxMessage
+from gridapp.observation import services as observation
+from gridapp.observation.models import ObservationCheck
+from gridapp.people.models import Person
 from jobs.duty import sweep_duty
 from jobs.errands import sweep_errands
 from jobs.reports import daily_report
+from jobs.screening import sweep_screening
 from tests.duty.factories import make_checkpoint, shift_of
 from tests.factories import make_household, make_user
 from tests.notifications.group import (
@@ -30,6 +35,7 @@ from tests.notifications.group import (
     VOLUNTEER_PHONE,
     personal_data_in,
 )
+from tests.screening.helpers import open_campaign
 from tests.workers import run_burst_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +122,34 @@ def raise_test(town, make_client):
     return []
 
 
+def raise_screening_reminder(town, make_client):
+    """A campaign over the town ending today, the tricky resident's household never visited: the
+    last rung tells the secretary and the community's robots."""
+    campaign = open_campaign(town.leader, starts_on=town.now.date() - timedelta(days=6), ends_on=town.now.date())
+    sweep_screening(at=town.now.isoformat())
+    return ["城关社区", str(campaign.ends_on.isoformat())]
+
+
+def raise_observation_fever(town, make_client):
+    """The resident, back from outside, under home observation: 38.5 ℃ and a cough."""
+    person = Person(household_id=town.resident.id, name=RESIDENT_NAME, relation="head", phone=PHONES[0],
+                    from_outside=True, came_from="武汉市")
+    db.session.add(person)
+    db.session.commit()
+    obs = observation.start_observation(person, town.head1, {}, now=town.now - timedelta(hours=3))
+    db.session.commit()
+    observation.ensure_checks([town.now.date()], [obs.id])
+    check = db.session.scalars(select(ObservationCheck).where(ObservationCheck.observation_id == obs.id)
+                               .order_by(ObservationCheck.due_at)).first()
+    observation.record_check(check, town.head1, {"temperature": Decimal("38.5"), "cough": True, "other": True,
+                                                 "other_text": ITEMS[:100]}, "in_person", now=town.now)
+    db.session.commit()
+    return ["城关社区"]
+
+
 ROBOT_KINDS = {
+    "screening_reminder": raise_screening_reminder,
+    "observation_fever": raise_observation_fever,
     "duty_gap": raise_duty_gap,
     "errand_urgent": raise_errand_urgent,
     "daily_report": raise_daily_report,

@@ -118,7 +118,7 @@ def test_the_demo_towns_notices_reach_only_the_roles_their_kinds_name(app, clock
     for hours in (0, 3, 26, 80):
         at = (start + timedelta(hours=hours)).isoformat()
         for name in ("sweep-duty", "sweep-errands", "sweep-disinfection", "remind-rectification",
-                     "escalate-rectification"):
+                     "escalate-rectification", "sweep-screening"):
             by_name(name).func(at=at)
     roles = {user.id: user.role_names() for user in db.session.scalars(select(User))}
     wrong, seen = Counter(), Counter()

@@ -1,0 +1,49 @@
+"""The screening panel of the today board: the campaigns running over the place, each with its
+coverage there as the viewer sees it (visited of all, not visited yet, nobody home, returnees found).
+One statement."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import false, func, select, true
+
+from gridapp.extensions import db
+from gridapp.grid.models import Compound, Grid, Household
+from gridapp.policy import can, own_household_clause, scope_of
+from gridapp.screening.models import ScreeningCampaign, ScreeningVisit
+from gridapp.screening.policy import sees_all
+from gridapp.screening.services import count_columns, counts_of
+from gridapp.today.panels import BoardContext, Panel
+
+SHOWN = 3  # campaigns on the board, the soonest to end first
+
+
+def _in_place(place):
+    if place.kind == "town":
+        return true()
+    if place.kind == "community":
+        return Grid.community_id == place.id
+    if place.kind == "grid":
+        return Grid.id == place.id
+    return false()
+
+
+def load(ctx: BoardContext) -> dict:
+    viewer = true() if sees_all(scope_of(ctx.user)) else own_household_clause(ctx.user)
+    rows = db.session.execute(
+        select(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on, *count_columns(),
+               func.count().over())
+        .select_from(ScreeningVisit).join(ScreeningCampaign, ScreeningCampaign.id == ScreeningVisit.campaign_id)
+        .join(Household, Household.id == ScreeningVisit.household_id)
+        .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
+        .where(ScreeningCampaign.status == "open", ScreeningCampaign.starts_on <= ctx.today, viewer,
+               _in_place(ctx.place))
+        .group_by(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on)
+        .order_by(ScreeningCampaign.ends_on, ScreeningCampaign.id).limit(SHOWN)).all()
+    campaigns = [{"id": r[0], "name": r[1], "ends_on": r[2], "counts": counts_of(r[3:9])} for r in rows]
+    return {"campaigns": campaigns, "more": max(0, rows[0][9] - SHOWN) if rows else 0}
+
+
+def shown(ctx: BoardContext) -> bool:
+    return ctx.place.kind in ("town", "community", "grid") and can(ctx.user, "view_screening")
+
+
+PANEL = Panel(name="screening", title=_l("Screening"), template="screening/_today.html", order=35, shown=shown,
+              load=load)
