@@ -1,7 +1,6 @@
 """Home observation's rules: starting, extending, ending with a reason; the day's checks; a check
 recorded once; a fever alert once, with a follow-up someone closes; the missed-check ladder and the
 automatic end (never on a day without a check) with a frozen clock; two sweeps at once."""
-import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from gridapp.observation import services
 from gridapp.observation.models import FeverFollowUp, Observation, ObservationCheck
 from gridapp.timeutil import pin_clock
 from jobs.observation import sweep_observation
+from tests.concurrency import at_once
 from tests.factories import make_user
 from tests.observation.factories import T0, make_person, start
 
@@ -192,24 +192,7 @@ def test_two_sweeps_at_once_remind_once_per_level(app, world):
     obs = start(world)
     db.session.commit()
     for at in (T0 + 2 * H, T0 + 4 * H):
-        barrier, errors = threading.Barrier(4), []
-
-        def run(at=at, barrier=barrier, errors=errors):
-            with app.app_context():
-                try:
-                    barrier.wait()
-                    sweep_observation(at.isoformat())
-                except Exception as exc:  # pragma: no cover - reported below
-                    errors.append(exc)
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=run) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert errors == []
+        at_once(app, lambda at=at: sweep_observation(at.isoformat()))
     check_id = _checks(obs)[0].id
     assert _notices(world.head1, "observation-missed") == [f"observation-missed:{check_id}:1"]
     assert _notices(world.gm1, "observation-missed") == [f"observation-missed:{check_id}:2"]

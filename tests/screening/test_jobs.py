@@ -1,7 +1,6 @@
 """The reminder ladder near a campaign's end, with a frozen clock: building heads, then grid members,
 then secretaries, once per rung and place, one notice per person listing their places; two sweeps at
 once tell once; a real RQ worker runs the sweep."""
-import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +14,7 @@ from gridapp.screening import services
 from gridapp.screening.models import ScreeningReminder
 from jobs.periodic import by_name
 from jobs.screening import sweep_screening
+from tests.concurrency import at_once
 from tests.factories import make_household
 from tests.screening.helpers import open_campaign, record, visit_of
 from tests.workers import run_burst_worker
@@ -132,24 +132,7 @@ def test_a_closed_campaign_reminds_nobody(world, campaign):
 def test_two_sweeps_at_once_tell_once_per_rung(app, world, campaign):
     db.session.commit()
     for moment in (at(date(2026, 3, 6), 8, 0), at(END, 8, 0)):
-        barrier, errors, results = threading.Barrier(4), [], []
-
-        def run(moment=moment, barrier=barrier, errors=errors, results=results):
-            with app.app_context():
-                try:
-                    barrier.wait()
-                    results.append(sweep_screening(moment.isoformat()))
-                except Exception as exc:  # pragma: no cover - reported below
-                    errors.append(exc)
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=run) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert errors == []
+        at_once(app, lambda moment=moment: sweep_screening(moment.isoformat()))
     db.session.expire_all()
     for level, places in ((1, 3), (2, 3), (3, 2)):
         assert db.session.scalar(select(func.count(ScreeningReminder.id)).where(ScreeningReminder.level == level)) \

@@ -1,5 +1,4 @@
 """Reminders and the escalation ladder with frozen time; two sweeps at once; a real RQ worker."""
-import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -10,6 +9,7 @@ from gridapp.supervision import services
 from gridapp.supervision.models import ItemEvent, RectificationItem
 from jobs.periodic import by_name
 from jobs.supervision import escalate_rectification, remind_rectification
+from tests.concurrency import at_once
 from tests.supervision.factories import T0, make_item
 from tests.workers import run_burst_worker
 
@@ -156,26 +156,7 @@ def test_two_sweeps_at_once_escalate_and_notify_once_per_level(app, world):
     db.session.commit()  # reading the ids began a transaction: SQLite's write lock must be free
     moments = [T0 + 72 * H, T0 + 96 * H]  # level 1, then level 2
     for at in moments:
-        barrier = threading.Barrier(4)
-        errors = []
-
-        def run(at=at, barrier=barrier, errors=errors):
-            with app.app_context():
-                try:
-                    barrier.wait()
-                    escalate_rectification(at.isoformat())
-                    remind_rectification(at.isoformat())
-                except Exception as exc:  # pragma: no cover - reported below
-                    errors.append(exc)
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=run) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert errors == []
+        at_once(app, lambda at=at: (escalate_rectification(at.isoformat()), remind_rectification(at.isoformat())))
     db.session.expire_all()
     for item_id in ids:
         events = db.session.scalars(select(ItemEvent.note).where(ItemEvent.item_id == item_id,
