@@ -31,6 +31,8 @@ def test_a_building_head_records_a_visit_on_a_phone(world, campaign, chromium, l
     login(page, live_server.url, "head1", DEFAULT_PASSWORD)
     page.click("header label[for=nav-toggle]")
     page.click("header nav a[href='/screening/']")
+    page.wait_for_url("**/screening/")
+    page.wait_for_load_state("networkidle")
     page.click(f"a[href='/screening/{cid}/mine']")
     page.wait_for_url(f"**/screening/{cid}/mine")
     assert page.locator("#my-to-visit li[id^=visit-]").count() == 2
