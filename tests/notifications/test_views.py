@@ -85,7 +85,8 @@ VOLUNTEER_KINDS = TOWN_OFFICE | {"announcement", "duty_reminder", "duty_removed"
 SECRETARY_KINDS = TOWN_OFFICE | {"announcement", "daily_report", "duty_gap", "errand_update", "errand_reminder",
                                  "disinfection_missed",
                                  "disinfection_compound", "disinfection_flag", "supervision_item",
-                                 "supervision_reminder", "supervision_escalation", "screening_reminder"}
+                                 "supervision_reminder", "supervision_escalation", "screening_reminder",
+                                 "observation_fever", "observation_missed"}
 
 
 def test_a_volunteer_is_offered_only_the_kinds_volunteers_are_sent(client, world):
