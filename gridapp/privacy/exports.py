@@ -13,6 +13,8 @@ from flask import render_template, request
 from flask_babel import gettext as _
 
 from gridapp.auth.reauth import prompt_unless_recent
+from gridapp.core.forms import MESSAGES
+from gridapp.core.params import text_problem
 from gridapp.core.security import mark_personal
 from gridapp.extensions import db
 from gridapp.privacy.services import record_look
@@ -30,9 +32,12 @@ def choose(title: str, personal_columns: list[str]):
     """The request's choice, or the response to send instead of the file."""
     if request.args.get("personal") != "1":
         return Choice()
-    reason = " ".join((request.args.get("reason") or "").split())
+    raw = request.args.get("reason") or ""
+    reason = " ".join(raw.split())
     error = None
-    if len(reason) < REASON_MIN:
+    if (problem := text_problem(raw)) is not None:  # kept as typed it would be stored: never control bytes
+        error, reason = str(MESSAGES[problem]), ""
+    elif len(reason) < REASON_MIN:
         error = _("Say why the file needs personal columns (at least %(n)d characters).", n=REASON_MIN)
     elif len(reason) > REASON_MAX:
         error = _("At most %(n)d characters.", n=REASON_MAX)

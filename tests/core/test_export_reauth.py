@@ -110,3 +110,12 @@ def test_each_page_offers_the_file_with_and_without_personal_columns(make_client
                          ("/duty/hours?" + PERIOD, 'id="hours-export-personal"')):
         html = c.get(page).text
         assert marker in html and 'name="reason"' in html, page
+
+
+def test_a_reason_with_control_characters_is_refused_not_stored(make_client, world):
+    c = make_client()
+    c.login("secretary1")
+    c.confirm_password()
+    resp = c.get("/imports/export/households.xlsx?personal=1&reason=%E6%A0%B8%E5%AF%B9%00%1B%5B31m")
+    assert resp.status_code == 422 and 'class="error"' in resp.text
+    assert _records("export:households") == []
