@@ -8,13 +8,20 @@ from sqlalchemy import select
 from gridapp.extensions import db
 from gridapp.notifications.models import OutboxMessage
 from gridapp.observation import services
-from gridapp.timeutil import pin_clock
+from gridapp.timeutil import pin_clock, utcnow
 from tests.notifications.servers import SMTPServer
 from tests.observation.factories import start
 from tests.workers import run_burst_worker
 
-# The night before the suite's day (the worker reads the real clock: the message is due for it).
-EVENING = datetime(2026, 11, 29, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def _last_night() -> datetime:
+    """The last 23:30 in the town before the suite's clock: the worker reads that clock (not the
+    test's pinned one), so the message must be due for it, whatever hour the suite runs at."""
+    now = utcnow().astimezone(ZONE)
+    night = now.replace(hour=23, minute=30, second=0, microsecond=0)
+    return night if night <= now else night - timedelta(days=1)
 
 
 def _deliver(app):
@@ -27,8 +34,8 @@ def test_a_fever_at_night_is_mailed_to_the_grid_member_once(app, world):
     world.gm1.email = "gridder1@example.org"
     db.session.commit()
     try:
-        obs = start(world, at=EVENING)
-        night = EVENING + timedelta(hours=16, minutes=30)  # 23:30: the grid member's quiet hours
+        night = _last_night()  # 23:30: the grid member's quiet hours
+        obs = start(world, at=night - timedelta(hours=16, minutes=30))  # that day, 07:00
         pin_clock(night)
         check = services.current_check(obs, night)
         with SMTPServer() as server:
