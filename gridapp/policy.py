@@ -303,5 +303,5 @@ def own_household_clause(user):
     if s.grids:
         conds.append(Compound.grid_id.in_(s.grids))
     if s.compounds:
-        conds.append(Household.compound_id.in_(s.compounds))
+        conds.append(Compound.id.in_(s.compounds))  # the joined compound: rows of a compound's other tables too
     return or_(*conds) if conds else false()
