@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "observation_ended_early": _l("Ended a home observation early"),
     "observation_lost": _l("Marked a home observation lost to follow-up"),
     "observation_checked": _l("Recorded a home-observation check"),
+    "observation_followup_called": _l("Called about a fever"),
     "observation_followup_closed": _l("Closed a fever follow-up"),
     "observation_link_made": _l("Made a personal health-check link"),
     "observation_link_revoked": _l("Revoked a personal health-check link"),

@@ -2,7 +2,7 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from gridapp.core.forms import Form, coerce_optional_id
@@ -83,11 +83,11 @@ class HouseholdForm(PlaceForm):
                             "Enter a phone number of 7 to 20 digits, optionally starting with +."))])
     housebound = BooleanField(_l("Housebound"))
     living_alone = BooleanField(_l("Living alone"))
-    observation_until = DateField(_l("Under home observation until"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), filters=[_strip], validators=[Optional(), Length(max=2000)],
                           render_kw={"rows": 2})
+    # No "under observation until": it follows the household's people's observations (/observation/).
     layout = (("building", "unit", "room"), ("head_name",), ("phone",), ("housebound",), ("living_alone",),
-              ("observation_until",), ("notes",))
+              ("notes",))
 
 
 class OrgForm(PlaceForm):

@@ -26,12 +26,12 @@ TOWN_FIELDS = ("name",)
 COMMUNITY_FIELDS = ("name", "kind")
 GRID_FIELDS = ("name",)
 COMPOUND_FIELDS = ("name", "address", "entrance", "property_company_id", "work_unit_id")
-HOUSEHOLD_FIELDS = ("building", "unit", "room", "head_name", "phone", "housebound", "living_alone",
-                    "observation_until", "notes")
+# Not observation_until: home observation derives it from the household's people's observations.
+HOUSEHOLD_FIELDS = ("building", "unit", "room", "head_name", "phone", "housebound", "living_alone", "notes")
 ORG_FIELDS = ("name", "phone")
 # Every field of a household is personal (who, where, how to reach them, health flags): its audit
 # summaries name the fields that changed, never what they were or became.
-HOUSEHOLD_PERSONAL = frozenset(HOUSEHOLD_FIELDS)
+HOUSEHOLD_PERSONAL = frozenset(HOUSEHOLD_FIELDS) | {"observation_until"}
 
 
 def place_names(pairs) -> dict:

@@ -87,6 +87,7 @@ def liven_observation(now: datetime | None = None) -> dict:
         started += 1
     recorded = _record_today(today, now)
     fever = _keep_one_fever(today, now)
+    services.sync_until({p.household_id for p in people})
     db.session.flush()
     return {"observations_started": started, "checks_recorded": recorded, "fever": fever}
 

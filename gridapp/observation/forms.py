@@ -74,6 +74,11 @@ class SelfCheckForm(CheckForm):
     method = None
 
 
+class CallForm(Form):
+    note = TextAreaField(_l("What they said"), filters=[_strip], validators=[Optional(), Length(max=1000)],
+                         render_kw={"rows": 2})
+
+
 class FollowUpForm(Form):
     outcome = RadioField(_l("What was done"), choices=list(OUTCOME_LABELS.items()), validators=[DataRequired()])
     note = TextAreaField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=1000)],

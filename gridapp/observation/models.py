@@ -12,7 +12,7 @@ from gridapp.timeutil import UTCDateTime, utcnow
 STATUSES = ("active", "ended", "ended_early", "lost")
 METHODS = ("in_person", "phone", "self")
 SYMPTOMS = ("cough", "fever", "fatigue", "other")
-OUTCOMES = ("called", "referred", "resolved")
+OUTCOMES = ("referred", "resolved")  # how a follow-up is closed; "called" is a step before
 
 
 class Observation(db.Model):
@@ -89,8 +89,8 @@ class ObservationCheck(db.Model):
 
 
 class FeverFollowUp(db.Model):
-    """What a fever or a symptom opened: open until someone closes it (called, referred to the
-    fever clinic, resolved)."""
+    """What a fever or a symptom opened: open until someone closes it (referred to the fever clinic,
+    or resolved). On the way, someone marks that they called the person (called_at)."""
 
     __tablename__ = "observation_followups"
 
@@ -100,11 +100,14 @@ class FeverFollowUp(db.Model):
     opened_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     outcome: Mapped[str] = mapped_column(String(10), default="")  # "" while open
     note: Mapped[str] = mapped_column(Text, default="")
+    called_at = mapped_column(UTCDateTime, nullable=True)
+    called_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     closed_at = mapped_column(UTCDateTime, nullable=True)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     observation: Mapped[Observation] = relationship()
     check: Mapped[ObservationCheck] = relationship()
+    called_by: Mapped[User | None] = relationship(foreign_keys=[called_by_id])
 
     @property
     def path(self):

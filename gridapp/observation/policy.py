@@ -60,7 +60,7 @@ def _followup_rule(user, s, action, followup) -> bool:
     path = household.path
     if action == "view":
         return can(user, "view", household)
-    if action == "close":
+    if action in ("call", "close"):
         return (s.admin or "town_leader" in s.roles or path.get("community") in s.communities
                 or path.get("grid") in s.grids)
     return False

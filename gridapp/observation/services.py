@@ -26,7 +26,7 @@ from gridapp.notifications.services import notify, send_to_phone
 from gridapp.observation.models import METHODS, OUTCOMES, FeverFollowUp, Observation, ObservationCheck
 from gridapp.observation.policy import OBSERVATION
 from gridapp.people.models import Person
-from gridapp.timeutil import town_today, town_zone, utcnow
+from gridapp.timeutil import to_local, town_today, town_zone, utcnow
 
 NOTICE_KINDS = (
     kind("observation_fever", _l("Fever or symptoms in home observation"), channels=("email", "sms"), urgent=True,
@@ -36,10 +36,11 @@ NOTICE_KINDS = (
     kind("observation_ended", _l("Home observations ended"), channels=("email",),
          roles={"building_head", "grid_member"}),
     kind("observation_link", _l("Personal health-check links"), channels=("sms",), secret=True),
+    kind("observation_over", _l("End of home observation, to the person"), channels=("sms",), secret=True),
 )
 
 METHOD_LABELS = {"in_person": _l("In person"), "phone": _l("By phone"), "self": _l("Self-report")}
-OUTCOME_LABELS = {"called": _l("Called"), "referred": _l("Referred to the fever clinic"), "resolved": _l("Resolved")}
+OUTCOME_LABELS = {"referred": _l("Referred to the fever clinic"), "resolved": _l("Resolved")}
 SYMPTOM_LABELS = {"cough": _l("Cough"), "fever": _l("Feeling feverish"), "fatigue": _l("Fatigue"),
                   "other": _l("Other symptom")}
 assert set(METHOD_LABELS) == set(METHODS) and set(OUTCOME_LABELS) == set(OUTCOMES)
@@ -102,6 +103,24 @@ def active_observation(person: Person) -> Observation | None:
                                                         Observation.status == "active")).first()
 
 
+def sync_until(household_ids) -> None:
+    """households.observation_until, derived: the latest last day of the household's active
+    observations, else empty. One statement; every change of an observation's status or last day
+    calls it, so the household list's badge and filter read one column."""
+    ids = list({i for i in household_ids if i is not None})
+    if not ids:
+        return
+    latest = (select(func.max(Observation.ends_on)).join(Person, Person.id == Observation.person_id)
+              .where(Person.household_id == Household.id, Observation.status == "active")
+              .correlate(Household).scalar_subquery())
+    db.session.execute(update(Household).where(Household.id.in_(ids)).values(observation_until=latest)
+                       .execution_options(synchronize_session=False))
+
+
+def _household_of(obs: Observation) -> int | None:
+    return db.session.scalar(select(Person.household_id).where(Person.id == obs.person_id))
+
+
 def start_observation(person: Person, actor, values: dict, now: datetime | None = None) -> Observation:
     """values: starts_on (default today), days (default OBSERVATION_DAYS), building_head_id and
     grid_member_id (default the compound's and grid's first holders), reason."""
@@ -135,6 +154,7 @@ def start_observation(person: Person, actor, values: dict, now: datetime | None 
     record("observation_started", obs, summary=f"{obs.starts_on.isoformat()} – {obs.ends_on.isoformat()}",
            actor=actor)
     ensure_checks([today], [obs.id], not_before=now)
+    sync_until([person.household_id])
     return obs
 
 
@@ -149,6 +169,7 @@ def extend_observation(obs: Observation, actor, ends_on: date, reason: str, now:
     record("observation_extended", obs, summary=f"{old.isoformat()} → {ends_on.isoformat()}; reason: given",
            actor=actor)
     ensure_checks([town_today(now or utcnow())], [obs.id])
+    sync_until([_household_of(obs)])
 
 
 def close_observation(obs: Observation, actor, action: str, reason: str, now: datetime | None = None) -> None:
@@ -161,6 +182,7 @@ def close_observation(obs: Observation, actor, action: str, reason: str, now: da
                                     "link_hash": None})
     record("observation_ended_early" if action == "end_early" else "observation_lost", obs, summary="reason: given",
            actor=actor)
+    sync_until([_household_of(obs)])
 
 
 # --- the day's checks -----------------------------------------------------------------------------
@@ -283,14 +305,39 @@ def _fever_alert(check: ObservationCheck, now: datetime) -> FeverFollowUp | None
     return followup
 
 
+def _note(old: str, new: str) -> str:
+    new = (new or "").strip()
+    return ("\n".join(n for n in (old, new) if n))[:1000]
+
+
+def mark_called(followup: FeverFollowUp, actor, note: str = "", now: datetime | None = None) -> None:
+    """The step on the way: someone called the person. Once per follow-up (a conditional update);
+    the follow-up stays open until it is referred or resolved."""
+    now = now or utcnow()
+    changed = db.session.execute(
+        update(FeverFollowUp).where(FeverFollowUp.id == followup.id, FeverFollowUp.closed_at.is_(None),
+                                    FeverFollowUp.called_at.is_(None))
+        .values(called_at=now, called_by_id=actor.id, note=_note(followup.note, note))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(followup)
+    if changed != 1:
+        if followup.closed_at is not None:
+            raise Conflict(_("This follow-up is already closed."))
+        raise Conflict(_("%(name)s already called at %(time)s.",
+                         name=followup.called_by.display_name if followup.called_by else _("Someone"),
+                         time=to_local(followup.called_at).strftime("%H:%M")))
+    record("observation_followup_called", followup, actor=actor)
+
+
 def close_followup(followup: FeverFollowUp, actor, outcome: str, note: str = "",
                    now: datetime | None = None) -> None:
+    """Referred to the fever clinic, or resolved: the follow-up is closed, once."""
     if outcome not in OUTCOMES:
         raise RuleError(_("Choose what was done."), "outcome")
     now = now or utcnow()
     closed = db.session.execute(
         update(FeverFollowUp).where(FeverFollowUp.id == followup.id, FeverFollowUp.closed_at.is_(None))
-        .values(outcome=outcome, note=(note or "").strip()[:1000], closed_at=now, closed_by_id=actor.id)
+        .values(outcome=outcome, note=_note(followup.note, note), closed_at=now, closed_by_id=actor.id)
         .execution_options(synchronize_session=False)).rowcount
     db.session.refresh(followup)
     if closed != 1:
@@ -386,6 +433,7 @@ def end_due(now: datetime | None = None) -> dict:
     due = db.session.scalars(select(Observation).where(Observation.status == "active",
                                                        Observation.ends_on < today)).all()
     result = {"ended": 0, "extended": 0}
+    changed_people = set()
     for obs in due:
         seen = db.session.scalar(select(func.count(ObservationCheck.id)).where(
             ObservationCheck.observation_id == obs.id, ObservationCheck.day == obs.ends_on,
@@ -404,7 +452,12 @@ def end_due(now: datetime | None = None) -> dict:
                 notify(staff, "observation_ended", _("Home observation ended"),
                        _("Observation #%(id)d ended after its last day, %(day)s.", id=obs.id, day=old.isoformat()),
                        dedupe_key=f"observation-ended:{obs.id}", link=f"/observation/{obs.id}", now=now)
+                send_to_phone(obs.person.phone, "observation_over", _("Home observation over"),
+                              _("Your home observation ended after %(day)s. Thank you for staying home.",
+                                day=old.isoformat()),
+                              dedupe_key=f"observation-over:{obs.id}", now=now)
                 result["ended"] += 1
+                changed_people.add(obs.person_id)
         else:
             new = max(old + timedelta(days=1), today)
             changed = db.session.execute(
@@ -416,6 +469,9 @@ def end_due(now: datetime | None = None) -> dict:
                 record("observation_extended", obs, actor=None,
                        summary=f"{old.isoformat()} → {new.isoformat()}: no recorded check on the last day")
                 result["extended"] += 1
+                changed_people.add(obs.person_id)
+    if changed_people:
+        sync_until(db.session.scalars(select(Person.household_id).where(Person.id.in_(changed_people))))
     return result
 
 

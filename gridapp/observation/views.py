@@ -17,7 +17,7 @@ from gridapp.core.xlsx import Column
 from gridapp.extensions import db
 from gridapp.grid.models import Community
 from gridapp.observation import services
-from gridapp.observation.forms import CheckForm, CloseForm, ExtendForm, FollowUpForm, SelfCheckForm, StartForm
+from gridapp.observation.forms import CallForm, CheckForm, CloseForm, ExtendForm, FollowUpForm, SelfCheckForm, StartForm
 from gridapp.observation.models import FeverFollowUp, Observation
 from gridapp.observation.policy import STATUS_LABELS, may_see_ledger
 from gridapp.policy import can, require
@@ -87,7 +87,8 @@ def _observation(observation_id, action="view") -> Observation:
     return obs
 
 
-def _show(obs, check_form=None, extend_form=None, close_form=None, refused=None, token=None):
+def _show(obs, check_form=None, extend_form=None, close_form=None, refused=None, token=None, followup_form=None,
+          call_form=None):
     check = services.current_check(obs)
     may_record = can(current_user, "record", obs)
     followups = db.session.scalars(select(FeverFollowUp).where(FeverFollowUp.observation_id == obs.id)
@@ -97,7 +98,8 @@ def _show(obs, check_form=None, extend_form=None, close_form=None, refused=None,
         check_form=(check_form or CheckForm(formdata=None)) if may_record and check is not None else None,
         extend_form=extend_form or ExtendForm(formdata=None),
         close_form=close_form or CloseForm(formdata=None), followups=followups,
-        followup_form=FollowUpForm(formdata=None), token=token,
+        followup_form=followup_form or FollowUpForm(formdata=None), call_form=call_form or CallForm(formdata=None),
+        token=token,
         link=url_for("observation.self_check", token=token, _external=True) if token else None,
         may_manage=policy.allowed(current_user, "end_early", obs), may_link=can(current_user, "manage_link", obs),
         now=utcnow(), **_labels())
@@ -178,6 +180,20 @@ def revoke_link(observation_id):
                back=url_for("observation.show", observation_id=obs.id))
 
 
+@bp.post("/followups/<int:followup_id>/called")
+@login_required
+def followup_called(followup_id):
+    followup = db.get_or_404(FeverFollowUp, followup_id)
+    require(current_user, "call", followup)
+    mark_personal()
+    form = CallForm()
+    obs = followup.observation
+    return act(lambda: services.mark_called(followup, current_user, form.note.data),
+               done=_("Marked as called. Close the follow-up once they are referred or well."),
+               show=lambda form=None, refused=None: _show(obs, call_form=form),
+               back=url_for("observation.show", observation_id=obs.id), form=form)
+
+
 @bp.post("/followups/<int:followup_id>/close")
 @login_required
 def close_followup(followup_id):
@@ -187,7 +203,7 @@ def close_followup(followup_id):
     form = FollowUpForm()
     obs = followup.observation
     return act(lambda: services.close_followup(followup, current_user, form.outcome.data, form.note.data),
-               done=_("Follow-up closed."), show=lambda form=None, refused=None: _show(obs),
+               done=_("Follow-up closed."), show=lambda form=None, refused=None: _show(obs, followup_form=form),
                back=url_for("observation.show", observation_id=obs.id), form=form)
 
 

@@ -105,7 +105,7 @@ def test_a_new_kind_without_roles_is_caught(app, monkeypatch):
 def test_every_kind_names_real_roles(app):
     assert all(k.roles <= set(ROLES) for k in KINDS.values())
     # Only a notice that goes to group robots alone, or to a resident's own phone, names nobody.
-    assert [k.name for k in KINDS.values() if not k.roles] == ["test", "observation_link"]
+    assert [k.name for k in KINDS.values() if not k.roles] == ["test", "observation_link", "observation_over"]
 
 
 def test_the_demo_towns_notices_reach_only_the_roles_their_kinds_name(app, clock):

@@ -140,12 +140,30 @@ def test_a_fever_alerts_the_grid_member_secretary_and_health_contact_once_urgent
     doctor = db.session.scalars(select(type(world.gm1)).where(type(world.gm1).username == "doctor")).one()
     assert _notices(doctor, "observation-fever") == [f"observation-fever:{evening.id}"]
     assert _notices(world.leader, "observation-fever") == [f"observation-fever:{check.id}"]
+    # Called: a step on the way, once; the follow-up stays open until referred or resolved.
+    services.mark_called(followup, world.sec1, "已电话联系，称无不适", now=at)
+    db.session.commit()
+    with pytest.raises(Conflict) as exc:
+        services.mark_called(followup, world.gm1, now=at + H)
+    db.session.rollback()
+    assert "Secretary1" in str(exc.value)
+    assert (followup.called_by_id, followup.closed_at, followup.outcome) == (world.sec1.id, None, "")
+    with pytest.raises(RuleError):
+        services.close_followup(followup, world.gm1, "called", now=at)
+    db.session.rollback()
     services.close_followup(followup, world.gm1, "referred", "送发热门诊", now=at)
     db.session.commit()
     with pytest.raises(Conflict):
         services.close_followup(followup, world.sec1, "resolved", now=at)
     db.session.rollback()
+    with pytest.raises(Conflict):
+        services.mark_called(followup, world.sec1, now=at)
+    db.session.rollback()
     assert followup.outcome == "referred" and followup.closed_by_id == world.gm1.id
+    assert followup.note == "已电话联系，称无不适\n送发热门诊"
+    assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "FeverFollowUp")
+                              .order_by(AuditEvent.id)).all() == ["observation_followup_called",
+                                                                  "observation_followup_closed"]
 
 
 def test_group_robots_hear_a_count_never_the_person(world):
@@ -199,8 +217,34 @@ def test_two_sweeps_at_once_remind_once_per_level(app, world):
     assert _notices(world.sec1, "observation-missed") == [f"observation-missed:{check_id}:3"]
 
 
-def test_it_ends_after_its_last_day_and_tells_the_staff(world):
+def _until(obs):
+    db.session.expire_all()
+    return db.session.get(Observation, obs.id).person.household.observation_until
+
+
+def test_the_households_observation_until_follows_its_observations(world):
+    """households.observation_until is derived: the latest last day of the household's active
+    observations, else empty; starting, extending, ending early and a second person move it."""
+    obs = start(world)
+    assert _until(obs) == date(2026, 12, 13)
+    services.extend_observation(obs, world.gm1, date(2026, 12, 20), "同住人阳性", now=T0)
+    db.session.commit()
+    assert _until(obs) == date(2026, 12, 20)
+    sibling = make_person(world, name="李二", phone="")
+    other = start(world, person=sibling, days=3)
+    assert other.person.household_id == obs.person.household_id and _until(obs) == date(2026, 12, 20)
+    services.close_observation(db.session.get(Observation, obs.id), world.gm1, "end_early", "转集中隔离", now=T0)
+    db.session.commit()
+    assert _until(obs) == date(2026, 12, 2)
+    services.close_observation(db.session.get(Observation, other.id), world.gm1, "lose", "联系不上", now=T0)
+    db.session.commit()
+    assert _until(obs) is None
+
+
+def test_it_ends_after_its_last_day_and_tells_the_staff(app, world):
+    app.config["SMS_GATEWAY_URL"] = "http://127.0.0.1:9/sms"
     obs = start(world, days=2)
+    assert _until(obs) == date(2026, 12, 1)
     last = T0 + 24 * H + 2 * H  # the second day, 09:00
     sweep_observation(last.isoformat())
     services.record_check(services.current_check(obs, last), world.head1, WELL, "in_person", now=last)
@@ -211,6 +255,10 @@ def test_it_ends_after_its_last_day_and_tells_the_staff(world):
     assert obs.status == "ended" and obs.ends_on == date(2026, 12, 1)
     assert _notices(world.head1, "observation-ended") == [f"observation-ended:{obs.id}"]
     assert _notices(world.gm1, "observation-ended") == [f"observation-ended:{obs.id}"]
+    # The person is told too, by a text to their own phone; the household's badge is gone.
+    (sms,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "observation_over")).all()
+    assert sms.address == obs.person.phone and sms.user_id is None and "2026-12-01" in sms.body
+    assert _until(obs) is None
     sweep_observation((T0 + 49 * H).isoformat())
     assert "observation_ended" in _actions(obs) and _actions(obs).count("observation_ended") == 1
 

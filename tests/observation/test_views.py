@@ -96,11 +96,23 @@ def test_extend_close_and_follow_ups_are_refused_to_outsiders(make_client, world
     for url, data in ((f"/observation/{obs.id}/extend", {"ends_on": "2026-12-20", "reason": "x"}),
                       (f"/observation/{obs.id}/close", {"action": "lose", "reason": "x"}),
                       (f"/observation/{obs.id}/link", {}), (f"/observation/{obs.id}/link/revoke", {}),
-                      (f"/observation/followups/{followup.id}/close", {"outcome": "called"})):
+                      (f"/observation/followups/{followup.id}/called", {}),
+                      (f"/observation/followups/{followup.id}/close", {"outcome": "resolved"})):
         assert outsider.post(url, data).status_code == 403, url
     head = _as(make_client, "head1")
-    assert head.post(f"/observation/followups/{followup.id}/close", {"outcome": "called"}).status_code == 403
+    assert head.post(f"/observation/followups/{followup.id}/called", {}).status_code == 403
+    assert head.post(f"/observation/followups/{followup.id}/close", {"outcome": "resolved"}).status_code == 403
     gm = _as(make_client, "gridder1")
+    # "Called" is a step on the way: the follow-up stays open, and a second call is told who called.
+    assert gm.post(f"/observation/followups/{followup.id}/called", {"note": "体温复测37.0"}).status_code == 303
+    page = gm.get(f"/observation/{obs.id}")
+    assert "待随访" in page.text and "体温复测37.0" in page.text and "followups/%d/called" % followup.id not in page.text
+    sec = _as(make_client, "secretary1")
+    again = sec.post(f"/observation/followups/{followup.id}/called", {}, headers={"HX-Request": "true"})
+    assert again.status_code == 409 and "Gridder1" in again.text
+    # The old "called" is no way to close; a wrong outcome shows the form again with its message.
+    wrong = gm.post(f"/observation/followups/{followup.id}/close", {"outcome": "called"})
+    assert wrong.status_code == 422 and db.session.get(FeverFollowUp, followup.id).closed_at is None
     assert gm.post(f"/observation/followups/{followup.id}/close", {"outcome": "referred"}).status_code == 303
     assert gm.post(f"/observation/{obs.id}/extend", {"ends_on": "2026-12-20", "reason": ""}).status_code == 422
     assert gm.post(f"/observation/{obs.id}/extend", {"ends_on": "2026-12-20", "reason": "同住人阳性"}
