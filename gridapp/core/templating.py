@@ -9,13 +9,14 @@ from gridapp.audit.labels import action_label, object_label
 from gridapp.notifications.services import unread_count
 from gridapp.timeutil import to_local
 
-# (endpoint, label, the global action that shows it)
+# (endpoint, label, the global action that shows it[, the action of an entry whose page links to it:
+# whoever may do that one finds it there, and the one desktop line keeps room])
 NAVIGATION = [
     ("today.board", lazy_pgettext("menu", "Today"), "view_today"),
     ("grid.index", _l("Grid"), "view_grid"),
     ("admin.users", _l("Accounts"), "manage_users"),
     ("imports.index", _l("Import"), "import_data"),
-    ("admin.invitations_page", _l("Invitations"), "invite_users"),
+    ("admin.invitations_page", _l("Invitations"), "invite_users", "manage_users"),
     ("admin.audit", _l("Audit trail"), "view_audit"),
     ("privacy.index", _l("Privacy"), "view_access_records"),
     ("notifications.webhooks", _l("Group robots"), "manage_webhooks"),
@@ -68,7 +69,8 @@ def init_app(app):
         nav, unread = [], 0
         user = current_user._get_current_object()  # resolved once, not at every can() in the page
         if user.is_authenticated:
-            nav = [(ep, label) for ep, label, action in NAVIGATION if policy.can(user, action)]
+            nav = [(ep, label) for ep, label, action, *under in NAVIGATION
+                   if policy.can(user, action) and not (under and policy.can(user, under[0]))]
             # Counted with the login session (one statement for both) unless marked read since.
             unread = user.unread_at_load if user.unread_at_load is not None else unread_count(user)
         return {

@@ -35,9 +35,7 @@ PLACE_ROLES = {"secretary", "grid_member", "building_head"}
 
 ACTIONS = {
     "view_screening": SCREENING_ROLES,
-    # The menu entry: the administrator's menu is full on one desktop line; the administrator reaches
-    # the campaigns from the today board (every campaign links to its page, its page to the list).
-    "screening_menu": SCREENING_ROLES - {"admin"},
+    "screening_menu": SCREENING_ROLES,  # the menu entry
     "open_campaign": {"admin", "town_leader", "secretary"},
     "open_town_campaign": {"admin", "town_leader"},  # the whole town, or places of several communities
 }

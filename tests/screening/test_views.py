@@ -46,6 +46,23 @@ def test_the_campaign_list(world, campaign, make_client):
         assert as_(make_client, username).get("/screening/").status_code == 403, username
 
 
+def _menu(client):
+    return re.search(r'<nav class="nav".*?</nav>', client.get("/").text, re.S).group(0)
+
+
+def test_the_menu_leads_to_screening_for_whoever_may_see_it(world, campaign, make_client):
+    """The administrator opens campaigns too: its menu has 排查; Invitations moved from its menu to
+    the accounts page (the one desktop line keeps room), while a secretary keeps it in the menu."""
+    for username in ("admin", "leader", "sup1", "secretary1", "gridder1", "head1"):
+        assert 'href="/screening/"' in _menu(as_(make_client, username)), username
+    for username in ("vol1", "pm1"):
+        assert 'href="/screening/"' not in _menu(as_(make_client, username)), username
+    admin = as_(make_client, "admin")
+    assert 'href="/admin/invitations"' not in _menu(admin)
+    assert 'href="/admin/invitations"' in admin.get("/admin/users").text
+    assert 'href="/admin/invitations"' in _menu(as_(make_client, "secretary1"))
+
+
 def test_a_campaign_of_other_places_is_not_listed(world, now, make_client):
     open_campaign(world.sec1, town_wide=False, places=[f"grid-{world.g1.id}"], name="城关社区第一网格排查")
     assert "城关社区第一网格排查" in as_(make_client, "head1").get("/screening/").text
