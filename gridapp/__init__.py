@@ -34,7 +34,7 @@ from gridapp.errands import policy as errands_policy
 from gridapp.errands import services as errands_services
 from gridapp.errands import today as errands_today
 from gridapp.errands.views import bp as errands_bp
-from gridapp.extensions import GridApp, babel, csrf, db, limiter, login_manager, migrate
+from gridapp.extensions import GridApp, babel, compress, csrf, db, limiter, login_manager, migrate
 from gridapp.grid.views import bp as grid_bp
 from gridapp.imports import policy as imports_policy
 from gridapp.imports.views import bp as imports_bp
@@ -107,6 +107,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
+    compress.init_app(app)
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ensure_catalogues(instance_path)))

@@ -128,6 +128,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # An invitation link (an account's first password) works this long, then asks for a new one.
         "INVITATION_DAYS": float(env.get("INVITATION_DAYS", "7")),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Text responses compressed (Flask-Compress: brotli, else gzip), safe with masked CSRF tokens
+        # (gridapp/core/csrf.py). Off when a proxy in front compresses instead.
+        "COMPRESS_REGISTER": _bool(env.get("COMPRESS_RESPONSES"), True),
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),
         # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none).

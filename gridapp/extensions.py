@@ -1,15 +1,17 @@
 """Flask extensions, created once and bound to the app in create_app(); the app class."""
 from flask import Flask, g, request
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+
+from gridapp.core.csrf import MaskedCSRFProtect
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -23,7 +25,8 @@ NAMING_CONVENTION = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = MaskedCSRFProtect()
+compress = Compress()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="fixed-window")
 

@@ -20,6 +20,7 @@ from wtforms import DateField, DateTimeField, DecimalField, FloatField, TextArea
 from wtforms.validators import DataRequired, StopValidation
 from wtforms.widgets import html_params
 
+from gridapp.core.csrf import MaskedFormCSRF
 from gridapp.core.params import MAX_ID, MAX_YEAR, MIN_YEAR, in_window, parse_int, text_problem
 from gridapp.timeutil import town_today
 
@@ -67,6 +68,9 @@ def _dated(field) -> bool:
 
 class Form(FlaskForm):
     """FlaskForm whose every field obeys the shared rules (see the module's docstring)."""
+
+    class Meta:
+        csrf_class = MaskedFormCSRF  # a fresh mask in every page (gridapp.core.csrf)
 
     def validate(self, extra_validators=None):
         extra = {name: list(chain) for name, chain in (extra_validators or {}).items()}

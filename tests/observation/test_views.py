@@ -106,7 +106,7 @@ def test_extend_close_and_follow_ups_are_refused_to_outsiders(make_client, world
     # "Called" is a step on the way: the follow-up stays open, and a second call is told who called.
     assert gm.post(f"/observation/followups/{followup.id}/called", {"note": "体温复测37.0"}).status_code == 303
     page = gm.get(f"/observation/{obs.id}")
-    assert "待随访" in page.text and "体温复测37.0" in page.text and "followups/%d/called" % followup.id not in page.text
+    assert "待随访" in page.text and "体温复测37.0" in page.text and f"followups/{followup.id}/called" not in page.text
     sec = _as(make_client, "secretary1")
     again = sec.post(f"/observation/followups/{followup.id}/called", {}, headers={"HX-Request": "true"})
     assert again.status_code == 409 and "Gridder1" in again.text
