@@ -204,7 +204,7 @@ def test_the_sheet_of_a_community_issues_fresh_links_for_everyone_without_a_pass
     sheet = sec1.post(f"/admin/invitations/sheet?community={world.c1.id}", {})
     html = sheet.get_data(as_text=True)
     assert sheet.status_code == 200 and sheet.headers["Cache-Control"] == "no-store"
-    assert '<link rel="stylesheet" href="/static/css/sheet.css">' in html
+    assert re.search(r'<link rel="stylesheet" href="/static/css/sheet\.[0-9a-f]{12}\.css">', html)
     slips = dict(re.findall(r'id="slip-(\d+)">(.*?)</li>', html, re.S))
     assert set(slips) == {str(people[k].id) for k in ("vol", "gridder", "head")}
     expires_at = _invitations_of(people["vol"])[-1].expires_at
