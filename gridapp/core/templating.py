@@ -1,6 +1,6 @@
 """What every template can use: the policy, local time, the language, navigation."""
-from flask import current_app
-from flask_babel import format_datetime, get_locale, lazy_pgettext
+from flask import current_app, g
+from flask_babel import format_datetime, get_locale, get_translations, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -62,7 +62,32 @@ _NUMERIC_PATTERNS = {
 }
 
 
+def bound_translations():
+    """The catalogue of this request's language, looked up once per request rather than at every
+    `_()` of a page (a list page has hundreds): kept beside Flask-Babel's own locale (g._flask_babel)
+    with the locale it is for, so force_locale() or a change of language gets its own."""
+    try:
+        ns = g._flask_babel
+    except (AttributeError, RuntimeError):  # no locale chosen yet, or no app context
+        return get_translations()
+    bound = getattr(ns, "gridapp_bound", None)
+    locale = getattr(ns, "babel_locale", None)
+    if bound is not None and locale is not None and bound[0] is locale:
+        return bound[1]
+    translations = get_translations()
+    ns.gridapp_bound = (ns.babel_locale, translations)
+    return translations
+
+
 def init_app(app):
+    # Templates' _(), ngettext(), pgettext() as Flask-Babel installs them, on the bound catalogue.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: bound_translations().ugettext(s),
+        ngettext=lambda s, p, n: bound_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: bound_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: bound_translations().unpgettext(c, s, p, n),
+        newstyle=True)
+
     @app.context_processor
     def _context():
         locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])

@@ -56,3 +56,16 @@ def test_the_local_filter_writes_numeric_patterns_as_babel_does(app, locale):
             for m in moments:
                 assert local(m, fmt) == format_datetime(to_local(m), fmt), (fmt, m)
         assert local(moments[0]) == "2026-12-31 23:59" and local(None) == ""
+
+
+def test_templates_bind_the_catalogue_of_the_language_in_force(app):
+    """Templates look the catalogue up once per request (gridapp.core.templating.bound_translations),
+    yet a language forced or changed within the request gets its own."""
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string('{{ _("Log out") }}|{{ pgettext("shift sign-up", "Withdraw") }}')
+        assert template.render() == "退出登录|取消报名"
+        with force_locale("en"):
+            assert template.render() == "Log out|Withdraw"
+        assert template.render() == "退出登录|取消报名"

@@ -1,0 +1,117 @@
+"""In-process cost and bytes of each key page at town scale: `make bench-render`.
+
+    .venv/bin/python -m bench.render [--reuse] [--runs 40] [--out bench/results/render]
+
+Builds the town dataset (bench.seed, as `make bench` does) in a SQLite file under
+bench/results/tmp/ (--reuse keeps one built before), then for each key page, as the user who uses
+it, with Flask's test client in this one process: the median and 90th percentile of the whole
+request (routing, SQL, rendering; no network, no server), its SQL statements, and its bytes raw
+and as sent compressed (brotli, as a phone asks). The figures are comparable between two runs on
+the same machine, which is what they are for: before and after a change to rendering.
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from bench.run import PAGES, PATH_ARGS, RESULTS, counting, csrf_of, find_path_args, log, make_app, machine
+
+DEMO_PASSWORD = "demo-pass-2020"
+REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/11"
+# The volunteer's duty list (the page the peer comparison is made on) besides the key pages.
+RENDER_PAGES = [*PAGES, ("duty list", "vol1", "/duty/")]
+
+
+def build(reuse: bool) -> str:
+    from bench.seed import seed_dataset
+    from gridapp.extensions import db
+
+    tmp = RESULTS / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / "render-town.db"
+    url = f"sqlite:///{path}"
+    if reuse and path.exists():
+        return url
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    app = make_app(url, tmp / "render-instance", REDIS)
+    with app.app_context():
+        db.create_all()
+        seed_dataset("town", progress=lambda m: log("  " + str(m)))
+        db.session.remove()
+        db.engine.dispose()
+    return url
+
+
+def measure(url: str, runs: int) -> list[dict]:
+    from gridapp.extensions import db
+
+    app = make_app(url, RESULTS / "tmp" / "render-instance", REDIS)
+    find_path_args(app)
+    with app.app_context():
+        engine = db.engine
+    rows = []
+    for name, username, path in RENDER_PAGES:
+        path = path.format(**PATH_ARGS)
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        resp = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
+                                           "csrf_token": csrf_of(page)})
+        if resp.status_code != 302:
+            raise SystemExit(f"{username} could not log in ({resp.status_code})")
+        for _ in range(3):  # warm: templates compiled, catalogues loaded, caches filled
+            client.get(path)
+        with counting(engine) as c:
+            raw = client.get(path)
+        if raw.status_code != 200:
+            raise SystemExit(f"{path} as {username}: HTTP {raw.status_code}")
+        sent = client.get(path, headers={"Accept-Encoding": "br, gzip"})
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            client.get(path)
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        rows.append({"page": name, "user": username, "path": path, "median_ms": statistics.median(times),
+                     "p90_ms": times[int(0.9 * (len(times) - 1))], "statements": c["n"],
+                     "raw_bytes": len(raw.get_data()), "sent_bytes": len(sent.get_data()),
+                     "encoding": sent.headers.get("Content-Encoding", "")})
+        log(f"  {name}: {rows[-1]['median_ms']:.1f} ms, {rows[-1]['raw_bytes']} → {rows[-1]['sent_bytes']} bytes")
+    return rows
+
+
+def render(rows: list[dict], runs: int) -> str:
+    m = machine()
+    lines = [f"# In-process cost and bytes of the key pages (town scale, SQLite) — {time.strftime('%Y-%m-%d %H:%M')}",
+             "", f"Machine: {m['cpus']} CPUs, Python {m['python']}. Command: `.venv/bin/python -m bench.render`; "
+             f"{runs} requests per page after 3 to warm, Flask's test client in one process.", "",
+             "| page | user | median ms | p90 ms | SQL | raw KB | sent KB | |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['page']} `{r['path']}` | {r['user']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | "
+                     f"{r['statements']} | {r['raw_bytes'] / 1024:.1f} | {r['sent_bytes'] / 1024:.1f} | "
+                     f"{r['encoding']} |")
+    over = [r["page"] for r in rows if r["sent_bytes"] > 15 * 1024]
+    lines += ["", "Target: every key page at most 15 KB on the wire: "
+              + ("met." if not over else f"not met by {', '.join(over)}.")]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reuse", action="store_true", help="keep a town dataset built before")
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--out", default=str(RESULTS / "render"), help="writes OUT.md and OUT.json")
+    args = parser.parse_args()
+    log("building the town dataset (SQLite)" if not args.reuse else "the town dataset (SQLite)")
+    url = build(args.reuse)
+    rows = measure(url, args.runs)
+    Path(args.out + ".json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+    Path(args.out + ".md").write_text(render(rows, args.runs))
+    print(render(rows, args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
