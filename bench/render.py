@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.run import PAGES, PATH_ARGS, RESULTS, counting, csrf_of, find_path_args, log, make_app, machine
+from bench.run import PAGES, PATH_ARGS, RESULTS, counting, csrf_of, find_path_args, log, machine, make_app
 
 DEMO_PASSWORD = "demo-pass-2020"
 REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/11"
