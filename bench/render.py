@@ -87,7 +87,8 @@ def render(rows: list[dict], runs: int) -> str:
     lines = [f"# In-process cost and bytes of the key pages (town scale, SQLite) — {time.strftime('%Y-%m-%d %H:%M')}",
              "", f"Machine: {m['cpus']} CPUs, Python {m['python']}. Command: `.venv/bin/python -m bench.render`; "
              f"{runs} requests per page after 3 to warm, Flask's test client in one process.", "",
-             "| page | user | median ms | p90 ms | SQL | raw KB | sent KB | |", "|---|---|---:|---:|---:|---:|---:|---|"]
+             "| page | user | median ms | p90 ms | SQL | raw KB | sent KB | |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['page']} `{r['path']}` | {r['user']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | "
                      f"{r['statements']} | {r['raw_bytes'] / 1024:.1f} | {r['sent_bytes'] / 1024:.1f} | "
