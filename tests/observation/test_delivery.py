@@ -1,4 +1,5 @@
-"""The fever alert over a real SMTP server on loopback, by a real RQ worker: once, at night too."""
+"""The fever alert over a real SMTP server and a real group robot (HTTP) on loopback, by a real RQ
+worker: once, at night too; the robot hears a count, never the person."""
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -9,7 +10,8 @@ from gridapp.extensions import db
 from gridapp.notifications.models import OutboxMessage
 from gridapp.observation import services
 from gridapp.timeutil import pin_clock, utcnow
-from tests.notifications.servers import SMTPServer
+from gridapp.notifications.services import add_webhook
+from tests.notifications.servers import HTTPPeer, SMTPServer
 from tests.observation.factories import start
 from tests.workers import run_burst_worker
 
@@ -30,7 +32,7 @@ def _deliver(app):
     db.session.expire_all()
 
 
-def test_a_fever_at_night_is_mailed_to_the_grid_member_once(app, world):
+def test_a_fever_at_night_is_mailed_to_the_grid_member_and_posted_to_the_robot_once(app, world):
     world.gm1.email = "gridder1@example.org"
     db.session.commit()
     try:
@@ -38,7 +40,9 @@ def test_a_fever_at_night_is_mailed_to_the_grid_member_once(app, world):
         obs = start(world, at=night - timedelta(hours=16, minutes=30))  # that day, 07:00
         pin_clock(night)
         check = services.current_check(obs, night)
-        with SMTPServer() as server:
+        with SMTPServer() as server, HTTPPeer() as robot:
+            add_webhook(world.sec1, world.c1, "wecom", "城关社区工作群", robot.url + "/hook")
+            db.session.commit()
             app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
             services.record_check(check, world.head1, {"temperature": Decimal("38.4"), "cough": True}, "phone",
                                   now=night)
@@ -52,5 +56,9 @@ def test_a_fever_at_night_is_mailed_to_the_grid_member_once(app, world):
             assert [m["to"] for m in server.sink.messages] == [["gridder1@example.org"]]
             mail = server.sink.messages[0]
             assert "38.4" in mail["body"] and "王小明" in mail["body"]
+            (post,) = robot.requests
+            text = str(post["json"])
+            assert post["path"] == "/hook" and "1" in text
+            assert "王小明" not in text and "38.4" not in text and "101" not in text
     finally:
         pin_clock(None)
