@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from gridapp.extensions import db
 from gridapp.notifications.models import OutboxMessage
+from gridapp.notifications.services import add_webhook
 from gridapp.observation import services
 from gridapp.timeutil import pin_clock, utcnow
-from gridapp.notifications.services import add_webhook
 from tests.notifications.servers import HTTPPeer, SMTPServer
 from tests.observation.factories import start
 from tests.workers import run_burst_worker
