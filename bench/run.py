@@ -648,6 +648,13 @@ def _is_health(name: str) -> bool:
     return "screening" in name or "observation" in name
 
 
+def _equal(vals) -> str:
+    """yes / NO for statement counts at two levels or more; – for one, or a level without it."""
+    if len(vals) < 2 or None in vals:
+        return "–"
+    return "yes" if len(set(vals)) == 1 else "NO"
+
+
 def render_health(per_level: dict, levels: list[str]) -> list[str]:
     """Screening and home observation: statements per page and sweep at each level side by side,
     whether they are equal, and the sweep times against the target at the first level."""
@@ -660,7 +667,7 @@ def render_health(per_level: dict, levels: list[str]) -> list[str]:
         vals = [per_level.get(lvl, {}).get("page_queries", {}).get(name) for lvl in levels]
         same = len(set(vals)) == 1
         unequal += [] if same else [name]
-        lines.append(f"| {name} | " + " | ".join(_f(v, "{}") for v in vals) + f" | {'yes' if same else 'NO'} |")
+        lines.append(f"| {name} | " + " | ".join(_f(v, "{}") for v in vals) + f" | {_equal(vals)} |")
     sweep_names = [n for n in per_level.get(levels[0], {}).get("sweeps", {}) if _is_health(n)]
     for name in sweep_names:
         for i, run in enumerate(("first run", "second run")):
@@ -668,9 +675,9 @@ def render_health(per_level: dict, levels: list[str]) -> list[str]:
                     for lvl in levels]
             same = len(set(vals)) == 1
             unequal += [] if same else [f"{name}, {run}"]
-            lines.append(f"| {name}, {run} | " + " | ".join(_f(v, "{}") for v in vals)
-                         + f" | {'yes' if same else 'NO'} |")
-    lines += ["", "Statements equal at every level: " + ("yes." if not unequal else "NO: " + "; ".join(unequal) + "."),
+            lines.append(f"| {name}, {run} | " + " | ".join(_f(v, "{}") for v in vals) + f" | {_equal(vals)} |")
+    verdict = ("one level only." if len(levels) < 2 else "yes." if not unequal else "NO: " + "; ".join(unequal) + ".")
+    lines += ["", "Statements equal at every level: " + verdict,
               "", "| sweep | level | first run s | second run s | under 1 s |", "|---|---|---:|---:|---|"]
     first = levels[0]
     missed = []
@@ -685,7 +692,8 @@ def render_health(per_level: dict, levels: list[str]) -> list[str]:
             lines.append(f"| {name} | {lvl} | {runs[0]['seconds']:.3f} | {runs[1]['seconds']:.3f} "
                          f"| {'yes' if under else 'no'} |")
     lines += ["", f"Target: each sweep under {SWEEP_TARGET_S:g} s at {first} scale: "
-              + ("met." if not missed else "NOT met by " + ", ".join(missed) + "."), ""]
+              + ("no sweep measured." if not sweep_names else "met." if not missed
+                 else "NOT met by " + ", ".join(missed) + "."), ""]
     return lines
 
 
