@@ -13,7 +13,6 @@ ones are not due yet: the observation sweep picks up where the history ends, and
 still has nothing new to chase. `households.observation_until` is derived: the latest last day of the household's active
 observations, else NULL (for every household, the demo's included)."""
 from datetime import time, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
@@ -30,6 +29,11 @@ ENDED_SHARE = 1 / 250  # households with an observation that ended in the last w
 MISSED_SHARE = 0.04  # checks nobody recorded
 FEVER_SHARE = 0.05  # observations with a fever or a symptom on a recent check
 PLACES = ["武汉市", "北京市", "上海市", "广州市", "西安市", "兰州市", "成都市", "深圳市", "天津市", "重庆市"]
+
+
+def _celsius(tenths: int) -> float:
+    """A temperature as the bulk writers take it (SQLite's driver takes no Decimal): 36.5, never 36.499…"""
+    return round(tenths / 10, 1)
 
 
 class ObservationPhase(Builder):
@@ -118,10 +122,10 @@ class ObservationPhase(Builder):
                     done_at = min(max(due + timedelta(minutes=rng.randint(-20, 50)), started_at), now)
                     row.update(status="done", done_at=done_at, method=method,
                                done_by_id=None if method == "self" else (head or member),
-                               temperature=Decimal("36.0") + Decimal(rng.randint(0, 9)) / 10)
+                               temperature=_celsius(360 + rng.randint(0, 9)))
                     if day == fever_day:
                         fever_day = None  # one follow-up per observation
-                        row.update(temperature=Decimal("37.4") + Decimal(rng.randint(0, 14)) / 10, fever=True,
+                        row.update(temperature=_celsius(374 + rng.randint(0, 14)), fever=True,
                                    cough=rng.random() < 0.5)
                         self._followup(obs_id, row["id"], done_at, member, last_day, counts)
                 self.add(ObservationCheck, row)
