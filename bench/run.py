@@ -49,14 +49,22 @@ PAGES = [
     ("today board (community)", "secretary1", "/today/"),
     ("screening coverage", "leader", "/screening/{campaign}"),
     ("my visits (screening)", "gridder1", "/screening/{campaign}/mine"),
+    ("screening coverage (one community)", "leader", "/screening/{campaign}?community={community}"),
+    ("under observation (grid member)", "gridder1", "/observation/"),
+    ("under observation (town)", "leader", "/observation/"),
+    ("observation ledger", "secretary1", "/observation/ledger/{community}"),
 ]
+# The pages and sweeps of screening and home observation, reported side by side per level.
+HEALTH_PAGES = [name for name, _u, _p in PAGES if "screening" in name or "observation" in name]
 BASELINE = ("trivial view (baseline)", None, "/bench/ping")
 # Not a key page: an empty page in the layout as vol1 sees it, what every page pays before its content.
 REFERENCE = ("empty page in the layout (reference)", "vol1", "/bench/layout")
 P95_TARGET = 5.0  # every key page's p95 within this multiple of the baseline's
 KEY_TABLES = ["households", "users", "duty_checkpoints", "duty_shifts", "duty_signups", "errands", "errand_events",
               "disinfection_points", "disinfection_slots", "disinfection_rounds", "supervision_items",
-              "notifications", "outbox_messages"]
+              "notifications", "outbox_messages", "screening_visits", "household_members", "observations",
+              "observation_checks", "observation_followups"]
+SWEEP_TARGET_S = 1.0  # each sweep, first run and steady state, at the first (town) level
 
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token"[^>]*content="([^"]+)"')
@@ -131,6 +139,7 @@ PATH_ARGS: dict = {}
 def find_path_args(app) -> None:
     from sqlalchemy import select
 
+    from gridapp.auth.models import RoleAssignment, User
     from gridapp.extensions import db
     from gridapp.screening.demo import TOWN_CAMPAIGN
     from gridapp.screening.models import ScreeningCampaign
@@ -138,6 +147,11 @@ def find_path_args(app) -> None:
     with app.app_context():
         campaign = db.session.scalars(select(ScreeningCampaign).where(ScreeningCampaign.name == TOWN_CAMPAIGN)).one()
         PATH_ARGS["campaign"] = campaign.id
+        # secretary1's community: the ledger's, and the one the town leader narrows the coverage to.
+        PATH_ARGS["community"] = db.session.scalar(
+            select(RoleAssignment.scope_id).join(User, User.id == RoleAssignment.user_id)
+            .where(User.username == "secretary1", RoleAssignment.role == "secretary").order_by(RoleAssignment.id)
+            .limit(1))
         # The sweep on the campaign's last day, 09:00: every rung of the ladder due at once.
         PATH_ARGS["screening_last_day"] = f"{campaign.ends_on.isoformat()}T09:00:00"
         db.session.remove()
@@ -175,6 +189,7 @@ def sweeps(app) -> dict:
     from jobs.disinfection import sweep_disinfection
     from jobs.duty import sweep_duty
     from jobs.errands import sweep_errands
+    from jobs.observation import sweep_observation
     from jobs.screening import sweep_screening
     from jobs.supervision import escalate_rectification
 
@@ -182,6 +197,8 @@ def sweeps(app) -> dict:
     last_day = PATH_ARGS.get("screening_last_day")
     for name, func in [("missed rounds (sweep-disinfection)", sweep_disinfection),
                        ("screening ladder on the last day (sweep-screening)", lambda: sweep_screening(last_day)),
+                       # Now, as the scheduler runs it: the dataset is as the sweep left it at its build.
+                       ("home observation: end, checks, ladder (sweep-observation)", sweep_observation),
                        ("escalation (escalate-rectification)", escalate_rectification),
                        ("shift gaps and reminders (sweep-duty)", sweep_duty),
                        ("claim expiry and errand alerts (sweep-errands)", sweep_errands)]:
@@ -589,6 +606,13 @@ def broken_rules(report: dict) -> list[str]:
         counts = [lv.get("page_queries") for lv in per_level.values() if isinstance(lv, dict) and "page_queries" in lv]
         if counts and any(c != counts[0] for c in counts):
             out.append(f"{kind}: SQL statements per page differ between levels: {counts}")
+        sweeps_of = [lv.get("sweeps") for lv in per_level.values() if isinstance(lv, dict) and "sweeps" in lv]
+        for name in (sweeps_of[0] if sweeps_of else {}):
+            if not _is_health(name):
+                continue
+            seen = [[r["statements"] for r in sw.get(name, [])] for sw in sweeps_of]
+            if any(c != seen[0] for c in seen):
+                out.append(f"{kind}: SQL statements of {name} differ between levels: {seen}")
         for level, lv in per_level.items():
             imp = lv.get("imports") if isinstance(lv, dict) else None
             if imp and (imp["created"] != imp["rows"] or imp["reimport_unchanged"] != imp["rows"]):
@@ -618,6 +642,59 @@ def machine() -> dict:
 
 def _f(x, fmt="{:.1f}"):
     return "–" if x is None else fmt.format(x)
+
+
+def _is_health(name: str) -> bool:
+    return "screening" in name or "observation" in name
+
+
+def _equal(vals) -> str:
+    """yes / NO for statement counts at two levels or more; – for one, or a level without it."""
+    if len(vals) < 2 or None in vals:
+        return "–"
+    return "yes" if len(set(vals)) == 1 else "NO"
+
+
+def render_health(per_level: dict, levels: list[str]) -> list[str]:
+    """Screening and home observation: statements per page and sweep at each level side by side,
+    whether they are equal, and the sweep times against the target at the first level."""
+    if not levels:
+        return []
+    lines = ["### Screening and home observation", "",
+             "| page or sweep | " + " | ".join(levels) + " | equal |", "|---|" + "---:|" * len(levels) + "---|"]
+    unequal = []
+    for name in HEALTH_PAGES:
+        vals = [per_level.get(lvl, {}).get("page_queries", {}).get(name) for lvl in levels]
+        same = len(set(vals)) == 1
+        unequal += [] if same else [name]
+        lines.append(f"| {name} | " + " | ".join(_f(v, "{}") for v in vals) + f" | {_equal(vals)} |")
+    sweep_names = [n for n in per_level.get(levels[0], {}).get("sweeps", {}) if _is_health(n)]
+    for name in sweep_names:
+        for i, run in enumerate(("first run", "second run")):
+            vals = [(per_level.get(lvl, {}).get("sweeps", {}).get(name) or [{}, {}])[i].get("statements")
+                    for lvl in levels]
+            same = len(set(vals)) == 1
+            unequal += [] if same else [f"{name}, {run}"]
+            lines.append(f"| {name}, {run} | " + " | ".join(_f(v, "{}") for v in vals) + f" | {_equal(vals)} |")
+    verdict = ("one level only." if len(levels) < 2 else "yes." if not unequal else "NO: " + "; ".join(unequal) + ".")
+    lines += ["", "Statements equal at every level: " + verdict,
+              "", "| sweep | level | first run s | second run s | under 1 s |", "|---|---|---:|---:|---|"]
+    first = levels[0]
+    missed = []
+    for lvl in levels:
+        for name in sweep_names:
+            runs = per_level.get(lvl, {}).get("sweeps", {}).get(name)
+            if not runs:
+                continue
+            under = all(r["seconds"] < SWEEP_TARGET_S for r in runs)
+            if lvl == first and not under:
+                missed.append(name)
+            lines.append(f"| {name} | {lvl} | {runs[0]['seconds']:.3f} | {runs[1]['seconds']:.3f} "
+                         f"| {'yes' if under else 'no'} |")
+    lines += ["", f"Target: each sweep under {SWEEP_TARGET_S:g} s at {first} scale: "
+              + ("no sweep measured." if not sweep_names else "met." if not missed
+                 else "NOT met by " + ", ".join(missed) + "."), ""]
+    return lines
 
 
 def render(report: dict) -> str:
@@ -680,6 +757,7 @@ def render(report: dict) -> str:
                 lines.append(f"| {name} | {lvl} | {runs[0]['seconds']:.3f} | {runs[0]['statements']} "
                              f"| {runs[1]['seconds']:.3f} | {runs[1]['statements']} |")
         lines += ["", "Target: each sweep under 1 s at town scale.", ""]
+        lines += render_health(per_level, levels)
         n = per_level.get("notifications")
         if n:
             lines += ["### Notifications through the outbox", "",

@@ -5,9 +5,10 @@ The demo town (gridapp.demo.seed) comes first, with its accounts; everything els
 with bulk inserts (COPY on PostgreSQL), with ids allocated here so that children can point at
 their parents without a round trip (bench/seed/core.py). The history follows the rules of the
 feature services, one phase per feature (bench/seed/grid.py, accounts.py, duty.py, disinfection.py,
-errands.py, supervision.py, screening.py): a shift's `filled` is its active sign-ups, one slot per point × window
-× day, errands and items carry the times and sweep markers their transitions and the jobs would have
-set, and the notifications carry the services' dedupe keys, so the jobs pick up where the history ends.
+errands.py, supervision.py, screening.py, observation.py): a shift's `filled` is its active sign-ups,
+one slot per point × window × day, errands and items carry the times and sweep markers their
+transitions and the jobs would have set, observations their checks as the sweep made them, and the
+notifications carry the services' dedupe keys, so the jobs pick up where the history ends.
 """
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from bench.seed.disinfection import DisinfectionPhase
 from bench.seed.duty import DutyPhase
 from bench.seed.errands import ErrandsPhase
 from bench.seed.grid import GridPhase
+from bench.seed.observation import ObservationPhase
 from bench.seed.screening import ScreeningPhase
 from bench.seed.supervision import SupervisionPhase
 from gridapp.auth.models import RoleAssignment, User
@@ -59,13 +61,14 @@ class DatasetError(RuntimeError):
 
 
 class DatasetBuilder(GridPhase, AccountsPhase, DutyPhase, DisinfectionPhase, ErrandsPhase, SupervisionPhase,
-                     ScreeningPhase):
+                     ScreeningPhase, ObservationPhase):
     def run(self) -> dict:
         """The phases in order, each on what the ones before it built."""
         timings = {}
         for name, phase in (("places", self.places), ("accounts", self.accounts), ("duty", self.duty),
                             ("disinfection", self.disinfection), ("errands", self.errands),
-                            ("supervision", self.supervision), ("screening", self.screening)):
+                            ("supervision", self.supervision), ("screening", self.screening),
+                            ("observation", self.observation)):
             t = perf_counter()
             phase()
             self.flush()

@@ -1,7 +1,6 @@
 """Places of a benchmark dataset: the communities beyond the demo town's four, property companies,
 work units, grids, compounds and their households."""
 from collections import defaultdict
-from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -123,5 +122,7 @@ class GridPhase(Builder):
                 "room": str((floor + 1) * 100 + door + 1), "head_name": person_name(rng),
                 "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
                 "housebound": rng.random() < 0.08, "living_alone": rng.random() < 0.1,
-                "observation_until": self.today + timedelta(days=rng.randint(1, 14)) if rng.random() < 0.04 else None,
+                # Derived from the observations (bench/seed/observation.py), never set on its own; the
+                # draw that used to pick it stays, so the rest of the dataset is the one it was.
+                "observation_until": (rng.random(), None)[1],
                 "notes": "", "created_at": self.now, "updated_at": self.now})

@@ -9,9 +9,9 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Date, Integer, String, and_, false, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.audit.services import record
 from gridapp.auth import invitations
@@ -26,7 +26,7 @@ from gridapp.notifications.services import notify, send_to_phone
 from gridapp.observation.models import METHODS, OUTCOMES, FeverFollowUp, Observation, ObservationCheck
 from gridapp.observation.policy import OBSERVATION
 from gridapp.people.models import Person
-from gridapp.timeutil import to_local, town_today, town_zone, utcnow
+from gridapp.timeutil import UTCDateTime, to_local, town_today, town_zone, utcnow
 
 NOTICE_KINDS = (
     kind("observation_fever", _l("Fever or symptoms in home observation"), channels=("email", "sms"), urgent=True,
@@ -194,30 +194,29 @@ def check_due_at(day: date, at: time) -> datetime:
 def ensure_checks(days, observation_ids=None, not_before: datetime | None = None) -> int:
     """The checks of these town days for the observations under way (all, or these) whose days they
     are: one per check time, idempotent (the unique observation × day × time, ON CONFLICT DO
-    NOTHING). With not_before, a time already past is left out (an observation started at noon
-    has no morning check that day). Returns the number of rows added."""
-    days = list(days)
-    stmt = select(Observation.id, Observation.starts_on, Observation.ends_on).where(
-        Observation.status == "active", Observation.starts_on <= max(days), Observation.ends_on >= min(days))
-    if observation_ids is not None:
-        stmt = stmt.where(Observation.id.in_(list(observation_ids)))
-    rows = []
-    times = check_times()
-    for obs_id, starts_on, ends_on in db.session.execute(stmt):
-        for day in days:
-            if not starts_on <= day <= ends_on:
+    NOTHING). On an observation's first day, a time that had passed (by more than the reminder's
+    delay) when it was registered is never owed: started at noon, no morning check that day,
+    whichever sweep comes. With not_before, times before it are left out as well. One INSERT … SELECT per day and time,
+    however many observations are under way. Returns the number of rows added."""
+    columns = ["observation_id", "day", "slot", "due_at", "status", "method", "cough", "fever", "fatigue", "other",
+               "other_text", "reminder_level"]
+    added = 0
+    for day in days:
+        for at in check_times():
+            due = check_due_at(day, at)
+            if not_before is not None and due < not_before - ladder_delay(1):
                 continue
-            for at in times:
-                due = check_due_at(day, at)
-                if not_before is not None and due < not_before - ladder_delay(1):
-                    continue
-                rows.append({"observation_id": obs_id, "day": day, "slot": f"{at:%H:%M}", "due_at": due,
-                             "status": "pending", "method": "", "cough": False, "fever": False, "fatigue": False,
-                             "other": False, "other_text": "", "reminder_level": 0})
-    if not rows:
-        return 0
-    stmt = _insert(ObservationCheck).on_conflict_do_nothing(index_elements=["observation_id", "day", "slot"])
-    return len(db.session.execute(stmt.returning(ObservationCheck.id), rows).all())
+            rows = select(Observation.id, literal(day, Date), literal(f"{at:%H:%M}", String),
+                          literal(due, UTCDateTime), literal("pending", String), literal("", String), false(),
+                          false(), false(), false(), literal("", String), literal(0, Integer)).where(
+                Observation.status == "active", Observation.starts_on <= day, Observation.ends_on >= day,
+                ~and_(Observation.starts_on == day, Observation.started_at > due + ladder_delay(1)))
+            if observation_ids is not None:
+                rows = rows.where(Observation.id.in_(list(observation_ids)))
+            stmt = (_insert(ObservationCheck).from_select(columns, rows)
+                    .on_conflict_do_nothing(index_elements=["observation_id", "day", "slot"]))
+            added += len(db.session.execute(stmt.returning(ObservationCheck.id)).all())
+    return added
 
 
 def checks_of(obs: Observation) -> list[ObservationCheck]:
@@ -363,12 +362,17 @@ def person(person_id: int) -> Person | None:
 
 
 def open_followups(user_clause) -> list[FeverFollowUp]:
-    """The open follow-ups of the households the clause admits (policy.household_clause(user))."""
+    """The open follow-ups of the households the clause admits (policy.household_clause(user)); their
+    check, observation, person, household, compound and grid loaded with them."""
     return list(db.session.scalars(
         select(FeverFollowUp).join(Observation, Observation.id == FeverFollowUp.observation_id)
         .join(Person, Person.id == Observation.person_id).join(Household, Household.id == Person.household_id)
         .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
-        .where(FeverFollowUp.closed_at.is_(None), user_clause).order_by(FeverFollowUp.opened_at)))
+        .where(FeverFollowUp.closed_at.is_(None), user_clause)
+        .options(contains_eager(FeverFollowUp.observation).contains_eager(Observation.person)
+                 .contains_eager(Person.household).contains_eager(Household.compound).contains_eager(Compound.grid),
+                 joinedload(FeverFollowUp.check))
+        .order_by(FeverFollowUp.opened_at)))
 
 
 # --- the sweep: the missed-check ladder and the automatic end -------------------------------------
@@ -545,7 +549,8 @@ LEDGER_DAYS = 60  # observations that ended longer ago than this are off the led
 def ledger(community_id: int, now: datetime | None = None) -> list:
     """The community's observations under way or ended in the last LEDGER_DAYS days, each with its
     person and household, its staff, its checks recorded and missed, its last temperature and its
-    open follow-ups: one statement (correlated counts), under way first, then by last day."""
+    open follow-ups: one statement (correlated counts, the compounds' grids loaded with them), under way
+    first, then by last day."""
     now = now or utcnow()
     since = town_today(now) - timedelta(days=LEDGER_DAYS)
     check = ObservationCheck
@@ -562,6 +567,7 @@ def ledger(community_id: int, now: datetime | None = None) -> list:
         .join(Person, Person.id == Observation.person_id).join(Household, Household.id == Person.household_id)
         .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
         .where(Grid.community_id == community_id, Observation.ends_on >= since)
+        .options(contains_eager(Compound.grid))  # the grid of each compound, for the record of the look
         .order_by(Observation.status != "active", Observation.ends_on.desc(), Compound.name, Household.building,
                   Household.unit, Household.room, Observation.id)).all()
     return [LedgerRow(o, p, h, k, int(d or 0), int(m or 0), t, int(f or 0)) for o, p, h, k, d, m, t, f in rows]

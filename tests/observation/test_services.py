@@ -77,6 +77,11 @@ def test_a_person_is_observed_once_at_a_time_and_staff_must_hold_the_role(world)
 def test_started_at_noon_the_morning_check_is_not_owed(world):
     obs = start(world, at=T0 + 6 * H)  # 13:00
     assert [c.slot for c in _checks(obs)] == ["18:00"]
+    # Nor does the sweep make it afterwards (to be chased as missed), that day or the next.
+    sweep_observation((T0 + 12 * H).isoformat())
+    sweep_observation((T0 + 26 * H).isoformat())
+    assert [(c.day.isoformat(), c.slot) for c in _checks(obs)] == [
+        ("2026-11-30", "18:00"), ("2026-12-01", "08:00"), ("2026-12-01", "18:00")]
 
 
 def test_extend_end_early_and_lost_need_a_reason_and_are_audited(world):
