@@ -19,7 +19,10 @@ DOMContentLoaded (Navigation Timing, domContentLoadedEventEnd), the first tap ta
 animation frame in which the first `main a[href], main button, main input, main summary` has a box
 and is not hidden — or, once the document is parsed and main has none, the menu button), and
 "usable", the later of the two; and the bytes received (CDP Network.loadingFinished
-encodedDataLength: compressed bodies plus response headers). Medians of --runs runs per page.
+encodedDataLength: compressed bodies plus response headers; every request of the visit, the
+favicon asked for after the load event included). Each figure is its median over --runs runs per
+page (usable: the median of each run's own). Before its runs each page is requested a few times
+outside the browser, so the server is warm, as one that has been up a while.
 Targets: usable within 2.0 s on a first visit and 1.0 s on a repeat visit, for every key page.
 Writes OUT.md and OUT.json; --report NAME also writes bench/results/NAME.md again from NAME.json
 (bench.run's report), which then carries this table (`make bench` does that with latest).
