@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := wsgi
 
-.PHONY: run test test-browser lint bench bench-notifications bootstrap extract-messages clean
+.PHONY: run test test-browser lint bench bench-phone bench-notifications bootstrap extract-messages clean
 
 # The .po catalogues are compiled by the app itself when it starts (gridapp/catalogues.py).
 bootstrap: $(STAMP)
@@ -30,10 +30,17 @@ lint: bootstrap
 	$(BIN)/ruff check .
 
 # make bench: town and county datasets on PostgreSQL and SQLite, pages under load (wrk),
-# storms, sweeps, query counts and the notification fan-out; writes bench/results/latest.md.
+# storms, sweeps, query counts and the notification fan-out; then the key pages' load time on a
+# throttled phone (bench.phone, Chromium), whose table latest.md carries too.
 BENCH_ARGS ?=
+BENCH_PHONE_ARGS ?=
 bench: bootstrap
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.phone --report latest $(BENCH_PHONE_ARGS)
+
+# The key pages' load time on an emulated phone alone: writes bench/results/phone.md and .json.
+bench-phone: bootstrap
+	$(BIN)/python -m bench.phone $(BENCH_PHONE_ARGS)
 
 BENCH_EVENTS ?= 10000
 bench-notifications: bootstrap

@@ -770,6 +770,8 @@ def render(report: dict) -> str:
                       f"{n['fanout_recipients']} grid robots "
                       f"| {n['fanout_s']:.2f} | {n['fanout_rate']:.0f} | {n['fanout_ratio']:.2f} |", "",
                       "Target: fan-out within 2× of plain RQ.", ""]
+    if (RESULTS / "phone.md").exists():  # bench.phone's table (make bench runs it after this)
+        lines += ["#" + (RESULTS / "phone.md").read_text()]
     return "\n".join(lines) + "\n"
 
 
