@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := wsgi
 
-.PHONY: run test test-browser lint bench bench-phone bench-notifications bootstrap extract-messages clean
+.PHONY: run test test-browser lint bench bench-phone bench-render bench-notifications bootstrap extract-messages clean
 
 # The .po catalogues are compiled by the app itself when it starts (gridapp/catalogues.py).
 bootstrap: $(STAMP)
@@ -37,6 +37,10 @@ BENCH_PHONE_ARGS ?=
 bench: bootstrap
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.phone --report latest $(BENCH_PHONE_ARGS)
+
+# The key pages' in-process cost and bytes at town scale (SQLite): bench/results/render.md and .json.
+bench-render: bootstrap
+	$(BIN)/python -m bench.render $(BENCH_RENDER_ARGS)
 
 # The key pages' load time on an emulated phone alone: writes bench/results/phone.md and .json.
 bench-phone: bootstrap
