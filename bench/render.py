@@ -16,9 +16,8 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.run import PAGES, PATH_ARGS, RESULTS, counting, csrf_of, find_path_args, log, machine, make_app
+from bench.run import PAGES, PATH_ARGS, RESULTS, counting, find_path_args, log, logged_in_client, machine, make_app
 
-DEMO_PASSWORD = "demo-pass-2020"
 REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/11"
 # The volunteer's duty list (the page the peer comparison is made on) besides the key pages.
 RENDER_PAGES = [*PAGES, ("duty list", "vol1", "/duty/")]
@@ -55,12 +54,7 @@ def measure(url: str, runs: int) -> list[dict]:
     rows = []
     for name, username, path in RENDER_PAGES:
         path = path.format(**PATH_ARGS)
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        resp = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
-                                           "csrf_token": csrf_of(page)})
-        if resp.status_code != 302:
-            raise SystemExit(f"{username} could not log in ({resp.status_code})")
+        client = logged_in_client(app, username)
         for _ in range(3):  # warm: templates compiled, catalogues loaded, caches filled
             client.get(path)
         with counting(engine) as c:

@@ -157,6 +157,16 @@ def find_path_args(app) -> None:
         db.session.remove()
 
 
+def logged_in_client(app, username: str):
+    """Flask's test client, logged in as this demo account."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    resp = client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": csrf_of(page)})
+    if resp.status_code != 302:
+        raise SystemExit(f"{username} could not log in ({resp.status_code})")
+    return client
+
+
 def page_queries(app) -> dict:
     """SQL statements per key page, each as its user, with the test client (second request:
     the first one may touch the login session)."""
@@ -165,12 +175,7 @@ def page_queries(app) -> dict:
     counts = {}
     for name, username, path in PAGES:
         path = path.format(**PATH_ARGS)
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        resp = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
-                                                "csrf_token": csrf_of(page)})
-        if resp.status_code != 302:
-            raise SystemExit(f"{username} could not log in ({resp.status_code})")
+        client = logged_in_client(app, username)
         client.get(path)
         with app.app_context():
             engine = db.engine
