@@ -1,7 +1,7 @@
 """The home-observation panel of the today board: people under observation, today's checks due now and
 missed, fevers reported today and follow-ups still open, for the place. One statement."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, func, select, true
+from sqlalchemy import and_, func, select
 
 from gridapp import policy
 from gridapp.extensions import db
@@ -10,18 +10,7 @@ from gridapp.observation.models import FeverFollowUp, Observation, ObservationCh
 from gridapp.observation.services import ladder_delay
 from gridapp.policy import can
 from gridapp.timeutil import town_midnight
-from gridapp.today.panels import BoardContext, Panel
-
-
-def _in_place(place):
-    """Needs Compound and Grid joined to Observation."""
-    if place.kind == "town":
-        return true()
-    if place.kind == "community":
-        return Grid.community_id == place.id
-    if place.kind == "grid":
-        return Grid.id == place.id
-    return false()
+from gridapp.today.panels import BoardContext, Panel, in_grid_place
 
 
 def load(ctx: BoardContext) -> dict:
@@ -31,7 +20,7 @@ def load(ctx: BoardContext) -> dict:
         # household_clause reads the joined compound and grid: the observation's stand for its household.
         return (select(func.count(what)).select_from(Observation)
                 .join(Compound, Compound.id == Observation.compound_id).join(Grid, Grid.id == Compound.grid_id)
-                .where(_in_place(ctx.place), policy.household_clause(ctx.user), *where).scalar_subquery())
+                .where(in_grid_place(ctx.place), policy.household_clause(ctx.user), *where).scalar_subquery())
 
     check = ObservationCheck
     late = now - ladder_delay(1)

@@ -2,7 +2,7 @@
 coverage there as the viewer sees it (visited of all, not visited yet, nobody home, returnees found).
 One statement."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, func, select, true
+from sqlalchemy import func, select, true
 
 from gridapp.extensions import db
 from gridapp.grid.models import Compound, Grid, Household
@@ -10,19 +10,10 @@ from gridapp.policy import can, own_household_clause, scope_of
 from gridapp.screening.models import ScreeningCampaign, ScreeningVisit
 from gridapp.screening.policy import sees_all
 from gridapp.screening.services import count_columns, counts_of
-from gridapp.today.panels import BoardContext, Panel
+from gridapp.today.panels import BoardContext, Panel, in_grid_place
 
 SHOWN = 3  # campaigns on the board, the soonest to end first
 
-
-def _in_place(place):
-    if place.kind == "town":
-        return true()
-    if place.kind == "community":
-        return Grid.community_id == place.id
-    if place.kind == "grid":
-        return Grid.id == place.id
-    return false()
 
 
 def load(ctx: BoardContext) -> dict:
@@ -34,7 +25,7 @@ def load(ctx: BoardContext) -> dict:
         .join(Household, Household.id == ScreeningVisit.household_id)
         .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
         .where(ScreeningCampaign.status == "open", ScreeningCampaign.starts_on <= ctx.today, viewer,
-               _in_place(ctx.place))
+               in_grid_place(ctx.place))
         .group_by(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on)
         .order_by(ScreeningCampaign.ends_on, ScreeningCampaign.id).limit(SHOWN)).all()
     campaigns = [{"id": r[0], "name": r[1], "ends_on": r[2], "counts": counts_of(r[3:9])} for r in rows]

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from sqlalchemy import false, true
 
+from gridapp.grid.models import Grid
 from gridapp.today.policy import Place
 
 
@@ -60,3 +62,15 @@ def age(delta: timedelta) -> str:
         return _("%(h)d h %(m)d min", h=hours, m=minutes)
     days, hours = divmod(hours, 24)
     return _("%(d)d d %(h)d h", d=days, h=hours)
+
+
+def in_grid_place(place: Place):
+    """The place as a condition on Grid (joined to a panel's rows through their compound): the
+    town, a community or a grid; any other kind of place has none of them."""
+    if place.kind == "town":
+        return true()
+    if place.kind == "community":
+        return Grid.community_id == place.id
+    if place.kind == "grid":
+        return Grid.id == place.id
+    return false()
