@@ -35,3 +35,13 @@ def test_the_demo_has_a_dozen_people_at_different_days_and_one_open_fever(app, c
     assert db.session.scalar(select(func.count(FeverFollowUp.id)).where(FeverFollowUp.closed_at.is_(None))) >= 1
     c = app.test_client()
     assert c.get("/observation/").status_code in (302, 401)
+
+
+def test_late_in_the_evening_the_demo_still_has_its_open_fever(app, clock):
+    """At 21:30 every check of the day is due and most are recorded: the fever goes on a check
+    still to record, so the board and the list keep one follow-up to work on."""
+    clock.set(datetime(2026, 11, 30, 21, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    seed()
+    db.session.commit()
+    assert len(_active()) == 12
+    assert db.session.scalar(select(func.count(FeverFollowUp.id)).where(FeverFollowUp.closed_at.is_(None))) == 1
