@@ -438,12 +438,14 @@ def end_due(now: datetime | None = None) -> dict:
                                                        Observation.ends_on < today)).all()
     result = {"ended": 0, "extended": 0}
     changed_people = set()
+    # Which of them had a check recorded on their last day: one statement for all.
+    seen = set(db.session.scalars(
+        select(ObservationCheck.observation_id).join(Observation, Observation.id == ObservationCheck.observation_id)
+        .where(ObservationCheck.observation_id.in_([o.id for o in due]), ObservationCheck.day == Observation.ends_on,
+               ObservationCheck.status == "done"))) if due else set()
     for obs in due:
-        seen = db.session.scalar(select(func.count(ObservationCheck.id)).where(
-            ObservationCheck.observation_id == obs.id, ObservationCheck.day == obs.ends_on,
-            ObservationCheck.status == "done"))
         old = obs.ends_on
-        if seen:
+        if obs.id in seen:
             changed = db.session.execute(
                 update(Observation).where(Observation.id == obs.id, Observation.status == "active",
                                           Observation.ends_on == old)
