@@ -19,6 +19,8 @@ class AppWorker(SimpleWorker):
         import jobs.maintenance  # noqa: F401  (job modules, imported once)
         import jobs.notifications  # noqa: F401
         import jobs.supervision  # noqa: F401
+        from gridapp.core.process import settle
         from jobs import get_app
 
         get_app()
+        settle()
