@@ -707,7 +707,8 @@ def roster_grid(user, first: date, last: date, community_id: int | None = None, 
     [[shift] per day])]), the shifts of each day in start order. The checkpoints are the active ones and
     the inactive ones that still have shifts in these days, a page of `per_page` at a time (a community
     can have 100+; a phone gets 20 rows, not the whole town). Two queries. No people: the day view and
-    the shift page show them."""
+    the shift page show them. The shifts are rows (id, checkpoint_id, day, label, ends_at, status,
+    filled, capacity, min_people), not objects."""
 
     checkpoints = roster_checkpoints(user, community_id, days=(first, last))
     listed = ListPage(checkpoints, per_page=per_page, page=max(page, 1))
@@ -715,8 +716,10 @@ def roster_grid(user, first: date, last: date, community_id: int | None = None, 
     ndays = (last - first).days + 1
     cells: dict[int, list] = {i: [[] for _i in range(ndays)] for i in ids}
     if ids:
-        for s in db.session.scalars(select(Shift).where(Shift.day >= first, Shift.day <= last,
-                                                        Shift.checkpoint_id.in_(ids))
+        # Rows of the columns a cell shows, not Shift objects: a page has 400+ shifts.
+        for s in db.session.execute(select(Shift.id, Shift.checkpoint_id, Shift.day, Shift.label, Shift.ends_at,
+                                           Shift.status, Shift.filled, Shift.capacity, Shift.min_people)
+                                    .where(Shift.day >= first, Shift.day <= last, Shift.checkpoint_id.in_(ids))
                                     .order_by(Shift.checkpoint_id, Shift.starts_at)):
             cells[s.checkpoint_id][(s.day - first).days].append(s)
     return listed, [(c, cells[c.id]) for c in listed.items]
