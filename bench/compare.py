@@ -1,0 +1,139 @@
+"""Two versions of gridapp side by side on one page, served as in production:
+
+    .venv/bin/python -m bench.compare --ref 0e32679 [--path /duty/] [--user vol1] [--rounds 3]
+                                      [--duration 10] [--connections 8]
+
+Checks REF out into a temporary git worktree (it shares this virtualenv), and for it and for this
+working tree: seeds the demo town into a SQLite database of its own (gridapp.launch.prepare, as
+`make run` does), serves it with gunicorn as the Procfile does (2 workers × 4 threads), logs USER in,
+and then measures PATH with wrk on each in turn, ROUNDS times alternately (a machine's drift falls
+on both). Reports each one's requests per second and latency, and the ratio of the two. Needs wrk.
+
+This is the command behind the README's before/after figure for the volunteer's duty list: the peer
+application the issue compared against is not here, so its figure is carried over as a ratio to the
+version of the day it was measured (see README, "Performance").
+"""
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.run import RESULTS, free_port, log, login, machine, wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PREPARE = "from gridapp import create_app\nfrom gridapp.launch import prepare\nprint(prepare(create_app()))\n"
+
+
+class Served:
+    """One checkout with its own demo database, instance folder and gunicorn."""
+
+    def __init__(self, name: str, tree: Path, work: Path, redis_url: str):
+        self.name, self.tree = name, tree
+        instance = work / f"instance-{name}"
+        instance.mkdir(parents=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, DATABASE_URL=f"sqlite:///{instance / 'gridapp.db'}", REDIS_URL=redis_url,
+                        GRIDAPP_INSTANCE=str(instance), SECRET_KEY=f"compare-{name}",
+                        LOGIN_LIMIT_PER_IP="100000 per minute", LOGIN_LIMIT_PER_ACCOUNT="100000 per minute",
+                        PYTHONPATH=str(tree))
+        self.proc = None
+
+    def __enter__(self):
+        import requests
+
+        out = subprocess.run([str(BIN / "python"), "-c", PREPARE], cwd=self.tree, env=self.env, capture_output=True,
+                             text=True, timeout=600)
+        if out.returncode != 0:
+            raise SystemExit(f"{self.name}: the demo town could not be prepared:\n{out.stderr[-2000:]}")
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--no-control-socket", "-k", "gthread", "-w", "2", "--threads", "4",
+             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
+            cwd=self.tree, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/login", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        self.__exit__()
+        raise SystemExit(f"{self.name}: gunicorn did not answer")
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def cookie_for(served: Served, user: str, path: str) -> tuple[str, int]:
+    s = login(served.url, user)
+    for _ in range(5):  # warm up, and make sure the page is the page
+        r = s.get(served.url + path, allow_redirects=False, timeout=60)
+        if r.status_code != 200:
+            raise SystemExit(f"{served.name}: {path} as {user}: HTTP {r.status_code}")
+    return "; ".join(f"{k}={v}" for k, v in s.cookies.items()), len(r.content)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ref", required=True, help="the git commit to compare this working tree with")
+    parser.add_argument("--path", default="/duty/")
+    parser.add_argument("--user", default="vol1")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
+    parser.add_argument("--out", default=str(RESULTS / "compare"), help="writes OUT.md")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (Debian package wrk)")
+    work = Path(tempfile.mkdtemp(prefix="gridapp-compare-"))
+    before_tree = work / "before"
+    subprocess.run(["git", "worktree", "add", "-q", "--detach", str(before_tree), args.ref], cwd=ROOT, check=True)
+    results: dict[str, list[dict]] = {"before": [], "after": []}
+    try:
+        with Served("before", before_tree, work, args.redis) as before, Served("after", ROOT, work, args.redis) as after:
+            cookies = {s.name: cookie_for(s, args.user, args.path) for s in (before, after)}
+            for i in range(args.rounds):
+                for s in (before, after) if i % 2 == 0 else (after, before):
+                    log(f"  round {i + 1}: {s.name} {args.path} for {args.duration} s")
+                    results[s.name].append(wrk(s.url + args.path, cookies[s.name][0], args.duration,
+                                               args.connections))
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(before_tree)], cwd=ROOT, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    rps = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
+    p95 = {k: statistics.median(r["p95_ms"] for r in v) for k, v in results.items()}
+    errors = {k: sum(r["errors"] + r["http_errors"] for r in v) for k, v in results.items()}
+    m = machine()
+    text = "\n".join([
+        f"# {args.path} as {args.user}: {args.ref} against this tree — {time.strftime('%Y-%m-%d %H:%M')}", "",
+        f"Machine: {m['cpus']} CPUs, Python {m['python']}, load average {os.getloadavg()[0]:.2f} at the end. "
+        f"Command: `.venv/bin/python -m bench.compare --ref {args.ref} --path {args.path} --user {args.user} "
+        f"--rounds {args.rounds} --duration {args.duration} --connections {args.connections}`; each one seeded "
+        "with the demo town on SQLite and served by gunicorn (2 workers × 4 threads), wrk on loopback, "
+        "the rounds alternating.", "",
+        "| version | page bytes | req/s (median of rounds) | p95 ms | errors | rounds, req/s |",
+        "|---|---:|---:|---:|---:|---|",
+        *(f"| {k} | {cookies[k][1]} | {rps[k]:.0f} | {p95[k]:.1f} | {errors[k]} | "
+          f"{', '.join(format(r['rps'], '.0f') for r in results[k])} |" for k in ("before", "after")), "",
+        f"After / before: {rps['after'] / rps['before']:.2f}× the requests per second.", ""])
+    Path(args.out + ".md").write_text(text)
+    print(text)
+    return 0 if not any(errors.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
