@@ -104,7 +104,8 @@ def main() -> int:
     subprocess.run(["git", "worktree", "add", "-q", "--detach", str(before_tree), args.ref], cwd=ROOT, check=True)
     results: dict[str, list[dict]] = {"before": [], "after": []}
     try:
-        with Served("before", before_tree, work, args.redis) as before, Served("after", ROOT, work, args.redis) as after:
+        with (Served("before", before_tree, work, args.redis) as before,
+              Served("after", ROOT, work, args.redis) as after):
             cookies = {s.name: cookie_for(s, args.user, args.path) for s in (before, after)}
             for i in range(args.rounds):
                 for s in (before, after) if i % 2 == 0 else (after, before):
