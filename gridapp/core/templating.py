@@ -1,4 +1,6 @@
 """What every template can use: the policy, local time, the language, navigation."""
+from collections.abc import Mapping
+
 from flask import current_app, g
 from flask_babel import format_datetime, get_locale, get_translations, lazy_pgettext
 from flask_babel import lazy_gettext as _l
@@ -60,6 +62,30 @@ _NUMERIC_PATTERNS = {
     "MM-dd HH:mm": "%m-%d %H:%M",
     "HH:mm": "%H:%M",
 }
+
+
+class Labels(Mapping):
+    """Lazy labels (a feature's STATUS_LABELS …) for one page: each is translated at its first use and
+    then kept, instead of at every row that shows it (a lazy string looks its translation up again
+    each time it is rendered)."""
+
+    __slots__ = ("_lazy", "_done")
+
+    def __init__(self, lazy: Mapping):
+        self._lazy, self._done = lazy, {}
+
+    def __getitem__(self, key):
+        try:
+            return self._done[key]
+        except KeyError:
+            value = self._done[key] = str(self._lazy[key])
+            return value
+
+    def __iter__(self):
+        return iter(self._lazy)
+
+    def __len__(self):
+        return len(self._lazy)
 
 
 def bound_translations():

@@ -20,6 +20,7 @@ from gridapp.core.http import back_to, form_status, page_number
 from gridapp.core.params import date_arg, id_arg
 from gridapp.core.rules import Conflict, RuleError
 from gridapp.core.security import mark_personal
+from gridapp.core.templating import Labels
 from gridapp.duty import policy, services
 from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, HoursPeriodForm, RemoveForm
 from gridapp.duty.models import Checkpoint
@@ -34,8 +35,8 @@ bp = Blueprint("duty", __name__, template_folder="templates")
 
 @bp.context_processor
 def _context():
-    return {"kind_labels": services.KIND_LABELS, "status_labels": policy.STATUS_LABELS,
-            "coverage": services.coverage, "coverage_labels": services.COVERAGE_LABELS,
+    return {"kind_labels": Labels(services.KIND_LABELS), "status_labels": Labels(policy.STATUS_LABELS),
+            "coverage": services.coverage, "coverage_labels": Labels(services.COVERAGE_LABELS),
             "short_label": services.short_label,
             "withdraw_cutoff_hours": int(policy.cutoff().total_seconds() // 3600),
             "withdraw_cutoff": policy.cutoff()}

@@ -18,6 +18,7 @@ from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import id_arg, text_arg
 from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
+from gridapp.core.templating import Labels
 from gridapp.core.xlsx import Column
 from gridapp.errands import policy, services
 from gridapp.errands.forms import (
@@ -42,8 +43,8 @@ bp = Blueprint("errands", __name__, template_folder="templates")
 
 @bp.context_processor
 def _labels():
-    return {"status_labels": policy.STATUS_LABELS, "category_labels": services.CATEGORY_LABELS,
-            "event_labels": services.EVENT_LABELS, "now": utcnow(),
+    return {"status_labels": Labels(policy.STATUS_LABELS), "category_labels": Labels(services.CATEGORY_LABELS),
+            "event_labels": Labels(services.EVENT_LABELS), "now": utcnow(),
             "contact_days": policy.setting("ERRANDS_CONTACT_DAYS")}
 
 

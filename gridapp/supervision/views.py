@@ -17,6 +17,7 @@ from gridapp.core.acting import act
 from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import id_arg, parse_datetime
 from gridapp.core.rules import RuleError
+from gridapp.core.templating import Labels
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
 from gridapp.grid.models import Community
@@ -46,9 +47,9 @@ bp = Blueprint("supervision", __name__, template_folder="templates", static_fold
 
 @bp.context_processor
 def _labels():
-    return {"status_labels": policy.STATUS_LABELS, "severity_labels": services.SEVERITY_LABELS,
-            "category_labels": services.CATEGORY_LABELS, "kind_labels": services.KIND_LABELS,
-            "level_labels": services.LEVEL_LABELS, "target_labels": services.TARGET_LABELS,
+    return {"status_labels": Labels(policy.STATUS_LABELS), "severity_labels": Labels(services.SEVERITY_LABELS),
+            "category_labels": Labels(services.CATEGORY_LABELS), "kind_labels": Labels(services.KIND_LABELS),
+            "level_labels": Labels(services.LEVEL_LABELS), "target_labels": Labels(services.TARGET_LABELS),
             "now": utcnow()}
 
 

@@ -69,3 +69,24 @@ def test_templates_bind_the_catalogue_of_the_language_in_force(app):
         with force_locale("en"):
             assert template.render() == "Log out|Withdraw"
         assert template.render() == "退出登录|取消报名"
+
+
+def test_a_pages_labels_are_translated_once_in_its_language(app):
+    """gridapp.core.templating.Labels: a mapping of lazy labels translated at first use and kept for
+    the page, in the language in force when the page is drawn."""
+    from flask_babel import force_locale
+
+    from gridapp.core.templating import Labels
+    from gridapp.duty.policy import STATUS_LABELS
+
+    with app.test_request_context("/"):
+        labels = Labels(STATUS_LABELS)
+        assert set(labels) == set(STATUS_LABELS) and len(labels) == len(STATUS_LABELS)
+        first = labels["checked_in"]
+        assert type(first) is str and first == str(STATUS_LABELS["checked_in"]) and first != "On duty"
+        assert labels["checked_in"] is first  # kept, not looked up again
+        with force_locale("en"):
+            english = Labels(STATUS_LABELS)
+            assert english["checked_in"] == "On duty"
+            rendered = app.jinja_env.from_string("{{ l['checked_in'] }}|{{ l|length }}").render(l=english)
+            assert rendered == f"On duty|{len(STATUS_LABELS)}"
