@@ -80,7 +80,9 @@ def pg_url(level: str) -> str:
     return os.environ.get("BENCH_PG_URL") or f"postgresql://postgres@127.0.0.1:5432/gridapp_bench_{level}"
 
 
-def fresh_database(kind: str, level: str) -> str:
+def fresh_database(kind: str, level: str, url: str | None = None) -> str:
+    """An empty database for this level (dropped and created again); `url`: another PostgreSQL
+    database than pg_url(level)."""
     if kind == "sqlite":
         tmp = RESULTS / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,7 @@ def fresh_database(kind: str, level: str) -> str:
         return f"sqlite:///{path}"
     import psycopg
 
-    url = pg_url(level)
+    url = url or pg_url(level)
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
