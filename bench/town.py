@@ -262,11 +262,14 @@ def _split(users: int, mix: dict) -> dict:
 
 
 class CpuMeter:
-    """CPU seconds of the web processes, the RQ workers, PostgreSQL and the load generator, and of
-    the whole machine, between start() and stop() (from /proc)."""
+    """CPU seconds between start() and stop() (from /proc) of the web processes, the RQ workers,
+    PostgreSQL (the backends of this run's database and the server's own background processes),
+    the load generator, and the whole machine: what is left is other work on the machine (other
+    databases' backends among it), which disturbs the figures."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: Server, database: str):
         self.server = server
+        self.database = database
 
     @staticmethod
     def _ticks(pid: int) -> int:
@@ -275,6 +278,15 @@ class CpuMeter:
             return int(fields[11]) + int(fields[12])  # utime + stime
         except (OSError, IndexError, ValueError):
             return 0
+
+    def _ours(self, proc: Path) -> bool:
+        """A backend of this run's database, or a background process of the server (no client)."""
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+        except OSError:
+            return False
+        client = any("(" in t or t == "[local]" for t in title)
+        return self.database in title or not client
 
     def _sample(self, locust_pid: int | None) -> dict:
         groups = {"web": {self.server.procs[0].pid}, "workers": {p.pid for p in self.server.procs[1:]}}
@@ -294,7 +306,7 @@ class CpuMeter:
                 out["web"] += ticks
             elif pgid in groups["workers"]:
                 out["workers"] += ticks
-            elif comm.startswith("postgres"):
+            elif comm.startswith("postgres") and self._ours(d):
                 out["postgresql"] += ticks
             elif locust_pid and pgid == locust_pid:
                 out["locust"] += ticks
@@ -310,6 +322,7 @@ class CpuMeter:
         last = self._sample(self.pid)
         wall = time.monotonic() - self.t0
         out = {k: round((last[k] - self.first[k]) / hz, 1) for k in last}
+        out["other"] = round(out["machine_busy"] - out["web"] - out["workers"] - out["postgresql"] - out["locust"], 1)
         out["wall_s"] = round(wall, 1)
         return out
 
@@ -387,7 +400,7 @@ def run_step(locust: Path, server: Server, ids_file: Path, users: int, args, wor
 
 def climb(locust, server, ids_file, args, workdir) -> list[dict]:
     """Up the --users steps until the first one over the line, then --refine counts between."""
-    cpu = CpuMeter(server)
+    cpu = CpuMeter(server, args.database_name)
     steps, good, bad = [], None, None
     for users in args.users:
         step = run_step(locust, server, ids_file, users, args, workdir, cpu)
@@ -458,6 +471,7 @@ def main(argv=None) -> int:
     command = "python -m bench.town " + " ".join(argv if argv is not None else sys.argv[1:])
     locust = ensure_locust()
     url = args.database_url or database_url(args.level)
+    args.database_name = url.rsplit("/", 1)[-1]
     instance = Path(tempfile.mkdtemp(prefix="gridapp-bench-town-"))
     workdir = instance / "locust"
     workdir.mkdir()
@@ -529,7 +543,8 @@ def verdict(report: dict) -> dict:
         if rps and cpu.get("wall_s"):
             # Per request of the mix, what each tier burnt (CPU ms): the basis of docs/SCALING.md.
             out["cpu_ms_per_request"] = {k: round(1000 * cpu[k] / cpu["wall_s"] / rps, 1)
-                                         for k in ("web", "workers", "postgresql", "locust", "machine_busy")}
+                                         for k in ("web", "workers", "postgresql", "locust", "other",
+                                                   "machine_busy")}
     ping = report.get("ping")
     if ping and best and ping.get("p95_ms"):
         out["p95_over_trivial_p95"] = best["p95_ms"] / ping["p95_ms"]
@@ -586,8 +601,17 @@ def render(report: dict) -> str:
     cpu = res.get("cpu_ms_per_request")
     if cpu:
         lines += ["", f"CPU per request of the mix at {res['max_users']} users (ms of one core): web "
-                  f"{cpu['web']}, RQ workers {cpu['workers']}, PostgreSQL {cpu['postgresql']} (every backend on "
-                  f"the machine), locust {cpu['locust']}; the whole machine {cpu['machine_busy']}."]
+                  f"{cpu['web']}, RQ workers {cpu['workers']}, PostgreSQL {cpu['postgresql']}, locust "
+                  f"{cpu['locust']}, other work on the machine {cpu['other']}; the whole machine "
+                  f"{cpu['machine_busy']}."]
+    lines += ["", "CPU seconds used while each step was measured, and by whom (other: work on the machine that "
+              "is not this run's):", "",
+              "| users | wall s | web | RQ workers | PostgreSQL | locust | other | machine busy |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in sorted(steps, key=lambda s: s["users"]):
+        c = s["cpu_s"]
+        lines.append(f"| {s['users']} | {c['wall_s']} | {c['web']} | {c['workers']} | {c['postgresql']} "
+                     f"| {c['locust']} | {c.get('other', '–')} | {c['machine_busy']} |")
     pair = [s for s in steps if s["users"] in (res.get("last_good_users"), res.get("first_bad_users"))]
     pair.sort(key=lambda s: s["users"])
     if pair:
