@@ -1,7 +1,7 @@
 """make bench-town: a load shaped like a town at shift change, and the most users it serves.
 
-    .venv/bin/python -m bench.town [--level town] [--reuse] [--duration 30] [--users 110,275,550,…]
-                                   [--think 5,15] [--mix 500,30,20] [--web-workers 2] [--threads 4]
+    .venv/bin/python -m bench.town [--level town] [--reuse] [--duration 60] [--users 110,275,550,…]
+                                   [--think 5,15] [--mix 500,30,20] [--refine 2] [--web-workers 2] [--threads 4]
 
 500 volunteers, 30 staff and 20 property managers (--mix), each logged in through the real /login
 form, each opening their own pages now and then (a think time of 5 to 15 s between two actions:
@@ -426,6 +426,16 @@ def climb(locust, server, ids_file, args, workdir) -> list[dict]:
     return steps
 
 
+def redis_footprint(redis_url: str) -> dict:
+    """Keys and bytes this run left in its Redis database (queues, finished jobs, limiter counters)."""
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    keys = list(r.scan_iter(count=1000))
+    used = sum(r.memory_usage(k) or 0 for k in keys)
+    return {"keys": len(keys), "bytes": used, "server_used_memory": r.info("memory").get("used_memory")}
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 def _csv_ints(text: str) -> list[int]:
@@ -448,7 +458,7 @@ def parse_args(argv=None):
                         help="volunteers, staff, property managers")
     parser.add_argument("--think", type=lambda t: [float(x) for x in t.split(",")], default=[5.0, 15.0],
                         help="seconds between two actions of a user, min,max")
-    parser.add_argument("--duration", type=int, default=30, help="seconds measured per step")
+    parser.add_argument("--duration", type=int, default=60, help="seconds measured per step")
     parser.add_argument("--spawn-seconds", type=int, default=10,
                         help="seconds to start a step's users (about one think time: they arrive spread over it)")
     parser.add_argument("--web-workers", type=int, default=2)
@@ -509,6 +519,7 @@ def main(argv=None) -> int:
             log(f"  {report['identities']}")
             log("steps (locust)")
             report["steps"] = climb(locust, server, ids_file, args, workdir)
+            report["redis"] = redis_footprint(redis_url)
             if args.ping_duration:
                 log(f"trivial view /bench/ping (wrk, {args.ping_connections} connections, {args.ping_duration} s)")
                 report["ping"] = wrk(server.url + "/bench/ping", None, args.ping_duration, args.ping_connections)
@@ -582,7 +593,8 @@ def render(report: dict) -> str:
              + "; ".join(f"{r}: {', '.join(p)}" for r, p in ids["staff_pages"].items()) + ".", "",
              f"Each step: users spawned in {st['spawn_s']} s, statistics reset, then {st['duration_s']} s measured. "
              f"Good: p95 over all requests under {st['p95_limit_ms']:g} ms and failures at most "
-             f"{100 * st['max_failure_ratio']:g} %.", "",
+             f"{100 * st['max_failure_ratio']:g} %. Percentiles are locust's (response times kept to two "
+             "significant digits).", "",
              "## Result", "",
              f"**Most concurrent active users served with p95 < {st['p95_limit_ms']:g} ms: {res['max_users']}**"
              + (f" ({_f(res.get('rps_at_max'), '{:.1f}')} req/s, p95 {_f(res.get('p95_at_max_ms'))} ms)"
@@ -628,6 +640,10 @@ def render(report: dict) -> str:
     kinds = {k: v for s in steps for k, v in s["failure_kinds"].items()}
     if kinds:
         lines += ["", "Failures seen: " + "; ".join(f"{k} ×{v}" for k, v in sorted(kinds.items())) + "."]
+    rd = report.get("redis")
+    if rd:
+        lines += ["", f"Redis after the steps: {rd['keys']} keys, {rd['bytes'] / 2**20:.1f} MiB in this run's "
+                  "database (RQ queues and finished jobs, the login limiter's counters)."]
     ping = report.get("ping")
     if ping:
         lines += ["", "## Secondary: the trivial view", "",
