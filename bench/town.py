@@ -20,8 +20,9 @@ secondary figure. Writes bench/results/town-load.md and .json (--output).
 
 PostgreSQL: --database-url, else BENCH_LOAD_PG_URL, else BENCH_PG_URL's server with the database
 gridapp_load_<level> (dropped and built again unless --reuse finds the dataset in it). A
-sqlite:/// URL works too (the smoke test). Redis: --redis-url (default redis://127.0.0.1:6379/9,
-flushed; "embedded" for the embedded one). Needs wrk (Debian package `wrk`).
+sqlite:/// URL works too (the smoke test). Redis: --redis-url, a database of this run's own, flushed
+(default redis://127.0.0.1:6379/9 when it answers, else the embedded Redis). Needs wrk (Debian
+package `wrk`) for the trivial view.
 """
 import argparse
 import csv
@@ -231,7 +232,11 @@ def identities(base: str, found: dict, mix: dict, logins: int) -> tuple[dict, di
             status = _probe(base, sessions[username], [p for p, _n in candidates])
             pages_of[role] = [[p, n] for p, n in candidates if status[p] == 200]
             refused_of[role] = {n: status[p] for p, n in candidates if status[p] != 200}
-        staff.append(sessions[username] | {"kind": role, "pages": pages_of[role]})
+        if pages_of[role]:
+            staff.append(sessions[username] | {"kind": role, "pages": pages_of[role]})
+    for role, pool in (("volunteer", volunteers), ("staff", staff), ("property_manager", managers)):
+        if mix[role] and not pool:
+            raise SystemExit(f"the dataset gives no {role} account with pages to open (--mix asks for {mix[role]})")
     # One volunteer and one manager open their pages once: a page that fails here would fail the run.
     for me, paths in ((volunteers[0] if volunteers else None, VOLUNTEER_PAGES),
                       (managers[0] if managers else None,
@@ -258,7 +263,7 @@ def identities(base: str, found: dict, mix: dict, logins: int) -> tuple[dict, di
 # --- the steps --------------------------------------------------------------------------------
 
 def _split(users: int, mix: dict) -> dict:
-    """How locust shares `users` out by the weights (largest remainder), for the report."""
+    """How locust shares `users` out by the weights (largest remainder; a tie may go another way)."""
     total = sum(mix.values())
     raw = {k: users * v / total for k, v in mix.items()}
     out = {k: int(v) for k, v in raw.items()}
