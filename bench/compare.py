@@ -7,7 +7,8 @@ Checks REF out into a temporary git worktree (it shares this virtualenv), and fo
 working tree: seeds the demo town into a SQLite database of its own (gridapp.launch.prepare, as
 `make run` does), serves it with gunicorn as the Procfile does (2 workers × 4 threads), logs USER in,
 and then measures PATH with wrk on each in turn, ROUNDS times alternately (a machine's drift falls
-on both). Reports each one's requests per second and latency, and the ratio of the two. Needs wrk.
+on both), a new connection per request (wrk's kept-alive connections would stay with whichever
+gunicorn worker accepted them, and all on one worker halves a run). Reports each one's requests per second and latency, and the ratio of the two. Needs wrk.
 
 This is the command behind the README's before/after figure for the volunteer's duty list: the peer
 application the issue compared against is not here, so its figure is carried over as a ratio to the
@@ -111,7 +112,7 @@ def main() -> int:
                 for s in (before, after) if i % 2 == 0 else (after, before):
                     log(f"  round {i + 1}: {s.name} {args.path} for {args.duration} s")
                     results[s.name].append(wrk(s.url + args.path, cookies[s.name][0], args.duration,
-                                               args.connections))
+                                               args.connections, close=True))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(before_tree)], cwd=ROOT, check=False)
         shutil.rmtree(work, ignore_errors=True)
@@ -124,8 +125,8 @@ def main() -> int:
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, load average {os.getloadavg()[0]:.2f} at the end. "
         f"Command: `.venv/bin/python -m bench.compare --ref {args.ref} --path {args.path} --user {args.user} "
         f"--rounds {args.rounds} --duration {args.duration} --connections {args.connections}`; each one seeded "
-        "with the demo town on SQLite and served by gunicorn (2 workers × 4 threads), wrk on loopback, "
-        "the rounds alternating.", "",
+        "with the demo town on SQLite and served by gunicorn (2 workers × 4 threads), wrk on loopback with a "
+        "new connection per request (kept-alive connections stay with one worker), the rounds alternating.", "",
         "| version | page bytes | req/s (median of rounds) | p95 ms | errors | rounds, req/s |",
         "|---|---:|---:|---:|---:|---|",
         *(f"| {k} | {cookies[k][1]} | {rps[k]:.0f} | {p95[k]:.1f} | {errors[k]} | "

@@ -295,11 +295,16 @@ def login(base: str, username: str):
     return s
 
 
-def wrk(url: str, cookie: str | None, duration: int, connections: int) -> dict:
+def wrk(url: str, cookie: str | None, duration: int, connections: int, close: bool = False) -> dict:
+    """wrk on one URL. close: a new connection per request (Connection: close), so that gunicorn's
+    workers share the requests; kept-alive connections stay with the worker that accepted them, and
+    8 of them landing on one of two workers halve the throughput of that run."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
            "-s", str(ROOT / "bench" / "wrk_report.lua")]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
+    if close:
+        cmd += ["-H", "Connection: close"]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration + 120, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("{"))
     r = json.loads(line)
