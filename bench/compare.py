@@ -8,7 +8,8 @@ working tree: seeds the demo town into a SQLite database of its own (gridapp.lau
 `make run` does), serves it with gunicorn as the Procfile does (2 workers × 4 threads), logs USER in,
 and then measures PATH with wrk on each in turn, ROUNDS times alternately (a machine's drift falls
 on both), a new connection per request (wrk's kept-alive connections would stay with whichever
-gunicorn worker accepted them, and all on one worker halves a run). Reports each one's requests per second and latency, and the ratio of the two. Needs wrk.
+gunicorn worker accepted them, and all on one worker halves a run). Reports each one's requests per
+second and latency, and the ratio of the two. Needs wrk.
 
 This is the command behind the README's before/after figure for the volunteer's duty list: the peer
 application the issue compared against is not here, so its figure is carried over as a ratio to the
