@@ -227,13 +227,18 @@ def render(report: dict) -> str:
 
 
 def main() -> int:
+    global CPU_SLOWDOWN
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help="keep a town dataset built before")
     parser.add_argument("--runs", type=int, default=3, help="runs per page (the median is reported)")
     parser.add_argument("--pages", nargs="+", help="key pages by name or path (default: all)")
     parser.add_argument("--out", default=str(RESULTS / "phone"), help="writes OUT.md and OUT.json")
     parser.add_argument("--report", default="", help="write bench/results/REPORT.md again from REPORT.json")
+    parser.add_argument("--cpu-slowdown", type=float, default=CPU_SLOWDOWN,
+                        help="how many times slower than this machine the phone's CPU is (default 4); the "
+                             "slowdown is relative, so a faster machine needs more for the same phone")
     args = parser.parse_args()
+    CPU_SLOWDOWN = args.cpu_slowdown
     pages = [p for p in PAGES if not args.pages or p[0] in args.pages or p[2] in args.pages]
     if not pages:
         raise SystemExit(f"no key page named {args.pages}")
