@@ -415,28 +415,27 @@ def run_step(locust: Path, server: Server, ids_file: Path, users: int, args, wor
 def climb(locust, server, ids_file, args, workdir) -> list[dict]:
     """Up the --users steps until the first one over the line, then --refine counts between."""
     cpu = CpuMeter(server, args.database_name)
-    steps, good, bad = [], None, None
-    for users in args.users:
+    steps: list[dict] = []
+    last = {True: None, False: None}  # the last good step and the last step over the line
+
+    def take(users: int) -> dict:
         step = run_step(locust, server, ids_file, users, args, workdir, cpu)
         steps.append(step)
-        if step["good"]:
-            good = step
-        else:
-            bad = step
+        last[bool(step["good"])] = step
+        return step
+
+    for users in args.users:
+        if not take(users)["good"]:
             break
     for _ in range(args.refine):
+        good, bad = last[True], last[False]
         if bad is None:
             break
         low = good["users"] if good else 0
         users = (low + bad["users"]) // 2
         if users <= low or users >= bad["users"] or bad["users"] - low < max(10, bad["users"] // 20):
             break
-        step = run_step(locust, server, ids_file, users, args, workdir, cpu)
-        steps.append(step)
-        if step["good"]:
-            good = step
-        else:
-            bad = step
+        take(users)
     return steps
 
 

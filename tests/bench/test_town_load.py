@@ -54,3 +54,22 @@ def test_a_small_town_load_runs_its_steps_without_failures(database_url, tmp_pat
     assert report["result"]["max_users"] in (0, 5, 9)
     md = (tmp_path / "town.md").read_text()
     assert "Most concurrent active users served with p95 < 500 ms" in md
+
+
+def test_the_climb_stops_at_the_first_step_over_the_line_and_refines_between(monkeypatch):
+    """bench.town.climb with the step itself replaced (a unit test of the search, not of the load):
+    up the steps until one is over the line, then halfway between the last good and the last bad."""
+    from types import SimpleNamespace
+
+    import bench.town as town
+
+    limit = 1000  # the fake machine serves up to 1,000 users
+    monkeypatch.setattr(town, "CpuMeter", lambda *a: None)
+    monkeypatch.setattr(town, "run_step", lambda _l, _s, _i, users, *_a: {"users": users, "good": users <= limit})
+    args = SimpleNamespace(users=[110, 550, 1100, 1650], refine=3, database_name="x")
+    steps = town.climb(None, None, None, args, None)
+    assert [s["users"] for s in steps] == [110, 550, 1100, 825, 962, 1031]
+    assert max(s["users"] for s in steps if s["good"]) == 962
+
+    args = SimpleNamespace(users=[110, 550], refine=2, database_name="x")  # never over the line
+    assert [s["users"] for s in town.climb(None, None, None, args, None)] == [110, 550]
