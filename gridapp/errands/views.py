@@ -66,8 +66,7 @@ def board():
     category, urgency = _board_filters()
     page = paginate(services.board(current_user, category, urgency))
     return render_template("errands/board.html", errands=page, category=category, urgency=urgency,
-                           mine=services.my_claims(current_user), opted_in=services.is_opted_in(current_user),
-                           action_form=ActionForm(formdata=None))
+                           mine=services.my_claims(current_user), opted_in=services.is_opted_in(current_user))
 
 
 @bp.post("/alerts")
@@ -249,7 +248,7 @@ def claim(errand_id):
         if not from_board and can(current_user, "view", e):
             return _show(e)
         return render_template("errands/_card.html", e=e, claimed_by_me=e.claimant_id == current_user.id,
-                               refused=refused, action_form=ActionForm(formdata=None))
+                               refused=refused)
 
     return act(lambda: services.claim(errand, current_user), show=show,
                done=_("It is yours: the address is on the errand's page."),
