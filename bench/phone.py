@@ -140,7 +140,8 @@ def _visit(page, traffic: _Traffic, url: str) -> dict:
             "bytes": traffic.bytes, "requests": traffic.fetched, "tap_target": t["what"]}
 
 
-def measure_page(browser, base: str, log_in: Callable, path: str, other: str = OTHER_PAGE) -> dict:
+def measure_page(browser, base: str, log_in: Callable, path: str, other: str = OTHER_PAGE,
+                 cpu_slowdown: float = CPU_SLOWDOWN) -> dict:
     """One run on one page: a fresh phone context logged in by log_in(request, base), the page
     opened throttled with an empty cache (first), then `other` and the page again (repeat)."""
     context = browser.new_context(**PHONE)
@@ -151,7 +152,7 @@ def measure_page(browser, base: str, log_in: Callable, path: str, other: str = O
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
         cdp.send("Network.emulateNetworkConditions", NETWORK)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
         traffic = _Traffic(cdp)
         first = _visit(page, traffic, base + path)
         _visit(page, traffic, base + other)
@@ -175,7 +176,7 @@ def median_of(runs: list[dict]) -> dict:
     return out
 
 
-def measure(browser, base: str, pages: list[tuple], runs: int) -> list[dict]:
+def measure(browser, base: str, pages: list[tuple], runs: int, cpu_slowdown: float = CPU_SLOWDOWN) -> list[dict]:
     from bench.run import login
 
     rows = []
@@ -187,7 +188,8 @@ def measure(browser, base: str, pages: list[tuple], runs: int) -> list[dict]:
                 r = s.get(base + p, allow_redirects=False, timeout=60)
                 if r.status_code != 200:
                     raise SystemExit(f"{p} as {username}: HTTP {r.status_code}")
-        results = [measure_page(browser, base, password_login(username, DEMO_PASSWORD), path) for _ in range(runs)]
+        results = [measure_page(browser, base, password_login(username, DEMO_PASSWORD), path, cpu_slowdown=cpu_slowdown)
+                   for _ in range(runs)]
         row = {"page": name, "user": username, "path": path, "runs": results, **median_of(results)}
         row["meets_targets"] = (row["first"]["usable_s"] <= FIRST_TARGET_S
                                 and row["repeat"]["usable_s"] <= REPEAT_TARGET_S)
@@ -200,9 +202,10 @@ def measure(browser, base: str, pages: list[tuple], runs: int) -> list[dict]:
 
 def render(report: dict) -> str:
     m, rows = report["machine"], report["pages"]
+    slowdown = report.get("conditions", {}).get("cpu_slowdown", CPU_SLOWDOWN)
     lines = [f"# Load time on a phone — {report['started']}", "",
              f"Chromium {report['browser']} (headless, Playwright) as a phone: 390×844 at 3×, touch, zh-CN; "
-             f"network {KBIT} kbit/s down and up, {NETWORK['latency']} ms latency; CPU slowed {CPU_SLOWDOWN}×. "
+             f"network {KBIT} kbit/s down and up, {NETWORK['latency']} ms latency; CPU slowed {slowdown:g}×. "
              f"Town dataset on SQLite, gunicorn gthread -w 2 --threads 4 and 2 RQ workers on loopback. "
              f"Median of {report['runs']} runs per page, each in a fresh context (empty cache). "
              f"Machine: {m['cpus']} CPUs ({m['cpu'] or 'unknown'}), Python {m['python']}. "
@@ -227,7 +230,6 @@ def render(report: dict) -> str:
 
 
 def main() -> int:
-    global CPU_SLOWDOWN
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help="keep a town dataset built before")
     parser.add_argument("--runs", type=int, default=3, help="runs per page (the median is reported)")
@@ -238,7 +240,6 @@ def main() -> int:
                         help="how many times slower than this machine the phone's CPU is (default 4); the "
                              "slowdown is relative, so a faster machine needs more for the same phone")
     args = parser.parse_args()
-    CPU_SLOWDOWN = args.cpu_slowdown
     pages = [p for p in PAGES if not args.pages or p[0] in args.pages or p[2] in args.pages]
     if not pages:
         raise SystemExit(f"no key page named {args.pages}")
@@ -253,14 +254,14 @@ def main() -> int:
     instance.mkdir(parents=True, exist_ok=True)
     find_path_args(make_app(url, instance, redis_url))
     report = {"started": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(), "runs": args.runs,
-              "conditions": {"phone": PHONE, "network": NETWORK, "cpu_slowdown": CPU_SLOWDOWN,
+              "conditions": {"phone": PHONE, "network": NETWORK, "cpu_slowdown": args.cpu_slowdown,
                              "other_page": OTHER_PAGE},
               "targets_s": {"first": FIRST_TARGET_S, "repeat": REPEAT_TARGET_S}}
     with Server(url, instance, redis_url, workers=2, threads=4) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         report["browser"] = browser.version
         log(f"{len(pages)} pages × {args.runs} runs on an emulated phone (Chromium {browser.version})")
-        report["pages"] = measure(browser, server.url, pages, args.runs)
+        report["pages"] = measure(browser, server.url, pages, args.runs, args.cpu_slowdown)
         browser.close()
     report["finished"] = time.strftime("%Y-%m-%d %H:%M %Z")
     Path(args.out + ".json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
