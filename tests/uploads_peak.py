@@ -11,6 +11,7 @@ minus that baseline is what the uploads cost.
 """
 import json
 import resource
+import shutil
 import struct
 import sys
 import tempfile
@@ -47,15 +48,25 @@ def peak_kb() -> int:
 
 
 def save(path: Path, copies: int = 1) -> dict:
-    from PIL import Image
-    from werkzeug.datastructures import FileStorage
-
     from gridapp import create_app
-    from gridapp.uploads import UploadRejected, save_image
+    from gridapp.redis_conn import stop_embedded_redis
 
     instance = tempfile.mkdtemp(prefix="gridapp-uploads-peak-")
     app = create_app({"TESTING": True, "SECRET_KEY": "peak", "INSTANCE_PATH": instance,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/peak.db"})
+    try:
+        return _measure(app, instance, path, copies)
+    finally:  # the embedded Redis this app started (when REDIS_URL is unset) ends with the run
+        stop_embedded_redis(Path(instance))
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def _measure(app, instance: str, path: Path, copies: int) -> dict:
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    from gridapp.uploads import UploadRejected, save_image
+
     data = path.read_bytes()
     outcomes = []
     with app.app_context():
