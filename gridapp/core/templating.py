@@ -5,6 +5,8 @@ from flask import current_app, g
 from flask_babel import format_datetime, get_locale, get_translations, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from gridapp import policy
 from gridapp.audit.labels import action_label, object_label
@@ -105,14 +107,55 @@ def bound_translations():
     return translations
 
 
+# Templates' _(), gettext(), ngettext(), pgettext(), npgettext(), {% trans %}: Jinja's "newstyle"
+# gettext exactly (the text is a %-format even without variables; in an autoescaped template it is
+# Markup, so the variables are escaped), on the bound catalogue, in one call from the template.
+# Jinja's own go through three (`_` resolves "gettext", which calls the catalogue's function, each
+# through Context.call), and a list page says _() a hundred times or more.
+
+@pass_context
+def _gettext(__context, __string, **variables):
+    rv = bound_translations().ugettext(__string)
+    if __context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+@pass_context
+def _ngettext(__context, __singular, __plural, __num, **variables):
+    variables.setdefault("num", __num)
+    rv = bound_translations().ungettext(__singular, __plural, __num)
+    if __context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+@pass_context
+def _pgettext(__context, __string_ctx, __string, **variables):
+    variables.setdefault("context", __string_ctx)
+    rv = bound_translations().upgettext(__string_ctx, __string)
+    if __context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+@pass_context
+def _npgettext(__context, __string_ctx, __singular, __plural, __num, **variables):
+    variables.setdefault("context", __string_ctx)
+    variables.setdefault("num", __num)
+    rv = bound_translations().unpgettext(__string_ctx, __singular, __plural, __num)
+    if __context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+TEMPLATE_GETTEXT = {"_": _gettext, "gettext": _gettext, "ngettext": _ngettext, "pgettext": _pgettext,
+                    "npgettext": _npgettext}
+
+
 def init_app(app):
-    # Templates' _(), ngettext(), pgettext() as Flask-Babel installs them, on the bound catalogue.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: bound_translations().ugettext(s),
-        ngettext=lambda s, p, n: bound_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: bound_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: bound_translations().unpgettext(c, s, p, n),
-        newstyle=True)
+    app.jinja_env.newstyle_gettext = True
+    app.jinja_env.globals.update(TEMPLATE_GETTEXT)
 
     @app.context_processor
     def _context():

@@ -90,3 +90,49 @@ def test_a_pages_labels_are_translated_once_in_its_language(app):
             assert english["checked_in"] == "On duty"
             rendered = app.jinja_env.from_string("{{ l['checked_in'] }}|{{ l|length }}").render(l=english)
             assert rendered == f"On duty|{len(STATUS_LABELS)}"
+
+
+# Sources that use every gettext form a template may: plain, with variables (escaped when the template
+# is, unless already Markup), a %% in the text, a plural, a context, {% trans %} blocks; and the same
+# with autoescape off.
+_GETTEXT_SOURCES = [
+    '{{ _("Log out") }}|{{ gettext("Log out") }}',
+    '{{ _("needed by %(when)s", when=w) }}|{{ _("needed by %(when)s", when=m) }}',
+    '{{ _("Today so far: %(rate)d%% of closed windows done.", rate=87) }}|{{ _("100%%") }}',
+    '{% for n in [1, 2] %}{{ ngettext("%(num)d day", "%(num)d days", n) }};{% endfor %}',
+    '{{ pgettext("shift sign-up", "Withdraw") }}|{{ pgettext("menu", "Today") }}',
+    '{{ npgettext("menu", "%(num)d item", "%(num)d items", 3) }}',
+    '{% trans %}Log out{% endtrans %}|{% trans when=w %}needed by {{ when }}{% endtrans %}',
+    '{% trans count=2 %}{{ count }} day{% pluralize %}{{ count }} days{% endtrans %}',
+]
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+@pytest.mark.parametrize("autoescape", [True, False])
+@pytest.mark.parametrize("source", _GETTEXT_SOURCES)
+def test_templates_gettext_is_jinjas_newstyle_gettext(app, locale, autoescape, source):
+    """gridapp.core.templating installs its own template gettext functions (one call each instead of
+    Jinja's three): what they write must be exactly what Jinja's newstyle gettext writes, on the same
+    catalogue, escaped or not as the template is."""
+    from flask_babel import force_locale, get_translations
+    from jinja2 import Environment
+    from markupsafe import Markup
+
+    if not autoescape:
+        source = "{% autoescape false %}" + source + "{% endautoescape %}"
+    with app.test_request_context("/"), force_locale(locale):
+        translations = get_translations()
+        reference = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+        reference.install_gettext_callables(
+            translations.ugettext, translations.ungettext, newstyle=True,
+            pgettext=translations.upgettext, npgettext=translations.unpgettext)
+        expected = reference.from_string(source).render(w="<b>12-01 & 08:00</b>", m=Markup("<i>12-01</i>"))
+        got = app.jinja_env.from_string(source).render(w="<b>12-01 & 08:00</b>", m=Markup("<i>12-01</i>"))
+    assert got == expected
+    if "when=w" in source:  # the variable is escaped exactly when the template escapes
+        assert ("&lt;b&gt;" in got) == autoescape and ("<b>" in got) != autoescape
+
+
+def test_templates_gettext_reads_the_language_in_force(app):
+    with app.test_request_context("/"):
+        assert app.jinja_env.from_string('{{ _("needed by %(when)s", when=1) }}').render() == "需在 1 前"
