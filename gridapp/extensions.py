@@ -1,5 +1,6 @@
 """Flask extensions, created once and bound to the app in create_app(); the app class."""
 from flask import Flask, g, request
+from flask.globals import _cv_request
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -66,7 +67,40 @@ def _sqlite_busy(exc: OperationalError) -> bool:
     return code is not None and code & 0xFF == 5  # SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT among them
 
 
+# How many built URLs GridApp keeps (a whole town's rows several times over); when full it starts again.
+URL_CACHE_SIZE = 50_000
+
+
 class GridApp(Flask):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._built_urls = {}
+
+    def url_for(self, endpoint, *, _anchor=None, _method=None, _scheme=None, _external=None, **values):
+        """Flask's url_for, with the relative URLs built in a request kept: a list page links each
+        of its rows to two or three endpoints, and the same rows are shown again and again. A URL
+        depends only on the endpoint, its values (their types too: True is not 1) and the
+        request's script root, never on who asks, and the URL map does not change once the app
+        serves; an anchor, a method, a scheme, an external URL or a relative endpoint (".x")
+        go to Flask each time."""
+        req_ctx = _cv_request.get(None)
+        if (req_ctx is None or _anchor is not None or _method is not None or _scheme is not None or _external
+                or endpoint[:1] == "." or req_ctx.url_adapter is None):
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
+                                   _external=_external, **values)
+        try:
+            key = (endpoint, req_ctx.url_adapter.script_name,
+                   *sorted((name, type(value), value) for name, value in values.items()))
+            url = self._built_urls.get(key)
+        except TypeError:  # a value that cannot be a key (a list of query values)
+            return super().url_for(endpoint, **values)
+        if url is None:
+            url = super().url_for(endpoint, **values)
+            if len(self._built_urls) >= URL_CACHE_SIZE:
+                self._built_urls.clear()
+            self._built_urls[key] = url
+        return url
+
     def dispatch_request(self):
         """On SQLite, a page view (GET, HEAD) begins its transactions DEFERRED: it reads from its
         own snapshot (WAL) without holding the one write lock while it renders, so that page views
