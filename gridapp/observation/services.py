@@ -3,6 +3,7 @@ sweep; recording a check (staff, or the person through the personal link); the f
 follow-up; the missed-check ladder; the automatic end, never on a day without a successful check.
 No request, no HTML."""
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -344,17 +345,37 @@ def close_followup(followup: FeverFollowUp, actor, outcome: str, note: str = "",
     record("observation_followup_closed", followup, actor=actor)  # the outcome is a health detail
 
 
-def under_observation(user_clause) -> list[Observation]:
+@dataclass(frozen=True)
+class Listed:
+    """One observation under way as the list shows it. Read as plain columns: a town's list is
+    hundreds of people, and five ORM objects for each (observation, person, household, compound,
+    grid) cost more than the rest of the page."""
+
+    id: int
+    person_name: str
+    compound_id: int
+    compound_name: str
+    community_id: int
+    building: str | None
+    unit: str | None
+    room: str | None
+    starts_on: date
+    ends_on: date
+
+    label = property(Household.label.fget)  # the household's "3-2-501", as Household writes it
+
+
+def under_observation(user_clause) -> list[Listed]:
     """The observations under way of the households the clause admits (policy.household_clause(user)),
-    the soonest to end first; their person, household, compound and grid loaded with them."""
-    return list(db.session.scalars(
-        select(Observation).join(Person, Person.id == Observation.person_id)
+    the soonest to end first."""
+    return [Listed(*row) for row in db.session.execute(
+        select(Observation.id, Person.name, Compound.id, Compound.name, Grid.community_id, Household.building,
+               Household.unit, Household.room, Observation.starts_on, Observation.ends_on)
+        .join(Person, Person.id == Observation.person_id)
         .join(Household, Household.id == Person.household_id)
         .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
         .where(Observation.status == "active", user_clause)
-        .options(contains_eager(Observation.person).contains_eager(Person.household)
-                 .contains_eager(Household.compound).contains_eager(Compound.grid))
-        .order_by(Observation.ends_on, Observation.id)))
+        .order_by(Observation.ends_on, Observation.id))]
 
 
 def person(person_id: int) -> Person | None:

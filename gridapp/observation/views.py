@@ -39,7 +39,8 @@ def index():
     mark_personal()
     observations = services.under_observation(policy.household_clause(current_user))
     followups = services.open_followups(policy.household_clause(current_user))
-    privacy.record_list_look(current_user, "observation_list", [o.person.household for o in observations])
+    privacy.record_places_look(current_user, "observation_list",
+                               ((o.compound_id, o.compound_name, o.community_id) for o in observations))
     communities = [c for c in db.session.scalars(select(Community).where(policy.community_clause(current_user))
                                                  .order_by(Community.name)) if may_see_ledger(current_user, c)]
     return render_template("observation/index.html", observations=observations, followups=followups,

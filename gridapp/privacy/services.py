@@ -117,17 +117,24 @@ def record_list_look(user, what: str, households) -> None:
     on the page, with how many of its households it showed; recorded with the response. Nothing when
     the list is empty.
     The households' compounds and grids are those already loaded for the page."""
+    record_places_look(user, what, ((h.compound_id, h.compound.name, h.compound.grid.community_id)
+                                    for h in households))
+
+
+def record_places_look(user, what: str, places) -> None:
+    """record_list_look for a list read as plain rows: `places` gives, for each household shown, its
+    (compound id, compound name, community id)."""
     per_compound: dict[int, list] = {}
-    for h in households:
-        per_compound.setdefault(h.compound_id, [h.compound, 0])[1] += 1
+    for compound_id, name, community_id in places:
+        per_compound.setdefault(compound_id, [name, community_id, 0])[2] += 1
     if not per_compound:
         return
     ip, now = client_ip(), utcnow()
     db.session.execute(insert(AccessRecord), [
-        {"at": now, "user_id": user.id, "kind": "list", "what": what, "compound_id": compound.id,
-         "community_id": compound.grid.community_id, "scope": compound.name[:200], "rows": rows, "personal": False,
+        {"at": now, "user_id": user.id, "kind": "list", "what": what, "compound_id": compound_id,
+         "community_id": community_id, "scope": name[:200], "rows": rows, "personal": False,
          "reason": "", "ip": ip, "household_id": None}
-        for compound, rows in per_compound.values()])  # one statement, whatever the number of compounds
+        for compound_id, (name, community_id, rows) in per_compound.items()])  # one statement for them all
     _commit_with_the_response()
 
 
