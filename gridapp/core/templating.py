@@ -113,40 +113,36 @@ def bound_translations():
 # Jinja's own go through three (`_` resolves "gettext", which calls the catalogue's function, each
 # through Context.call), and a list page says _() a hundred times or more.
 
-@pass_context
-def _gettext(__context, __string, **variables):
-    rv = bound_translations().ugettext(__string)
-    if __context.eval_ctx.autoescape:
+def _formatted(context, rv: str, variables: dict):
+    """What Jinja's newstyle gettext does with a translation: Markup in an autoescaped template (so
+    the variables are escaped), then always a %-format."""
+    if context.eval_ctx.autoescape:
         rv = Markup(rv)
     return rv % variables
+
+
+@pass_context
+def _gettext(__context, __string, **variables):
+    return _formatted(__context, bound_translations().ugettext(__string), variables)
 
 
 @pass_context
 def _ngettext(__context, __singular, __plural, __num, **variables):
     variables.setdefault("num", __num)
-    rv = bound_translations().ungettext(__singular, __plural, __num)
-    if __context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables
+    return _formatted(__context, bound_translations().ungettext(__singular, __plural, __num), variables)
 
 
 @pass_context
 def _pgettext(__context, __string_ctx, __string, **variables):
     variables.setdefault("context", __string_ctx)
-    rv = bound_translations().upgettext(__string_ctx, __string)
-    if __context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables
+    return _formatted(__context, bound_translations().upgettext(__string_ctx, __string), variables)
 
 
 @pass_context
 def _npgettext(__context, __string_ctx, __singular, __plural, __num, **variables):
     variables.setdefault("context", __string_ctx)
     variables.setdefault("num", __num)
-    rv = bound_translations().unpgettext(__string_ctx, __singular, __plural, __num)
-    if __context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables
+    return _formatted(__context, bound_translations().unpgettext(__string_ctx, __singular, __plural, __num), variables)
 
 
 TEMPLATE_GETTEXT = {"_": _gettext, "gettext": _gettext, "ngettext": _ngettext, "pgettext": _pgettext,
