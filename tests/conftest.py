@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from jinja2 import BytecodeCache
+from werkzeug.routing import Rule
 
 if os.environ.get("GRIDAPP_TEST_NOW"):
     _start = datetime.fromisoformat(os.environ["GRIDAPP_TEST_NOW"])
@@ -22,7 +24,7 @@ if os.environ.get("GRIDAPP_TEST_NOW"):
 from sqlalchemy import event, text
 
 from gridapp import create_app
-from gridapp.extensions import db
+from gridapp.extensions import GridApp, db
 from gridapp.redis_conn import stop_embedded_redis
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -91,9 +93,48 @@ def _forget_this_engines_statements():
         mapper._compiled_cache.clear()
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Templates compiled once for the whole session, not once per test's app: Jinja keys each by
+    its name and file and checks the source's checksum before using it. Every test app's Jinja
+    environment has the same settings (create_app makes them), so their compiled code is the same."""
+
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+class _RuleBuiltOnce(Rule):
+    """A URL rule whose builder functions (Werkzeug writes and compiles two per rule, half of
+    create_app's time) are made once for the whole session. A builder depends only on the rule's
+    parsed parts; a rule with defaults bakes them in and is left to Werkzeug."""
+
+    builders = {}
+
+    def _compile_builder(self, append_unknown=True):
+        if self.defaults:
+            return super()._compile_builder(append_unknown)
+        key = (tuple(self._trace), append_unknown)
+        if key not in self.builders:
+            self.builders[key] = super()._compile_builder(append_unknown)
+        return self.builders[key]
+
+
+GridApp.url_rule_class = _RuleBuiltOnce
+
+
 @pytest.fixture
 def app(_schema):
     app = create_app(test_config())
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     with app.app_context():
         from gridapp.jobs_runtime import redis_connection
 
