@@ -106,6 +106,18 @@ def parse_pattern(text: str) -> list[tuple[str, time, time | None]]:
     return out
 
 
+# Every shift comes from a pattern (parse_pattern, shift_bounds): it ends less than a day of the town's
+# clock after it starts, 25 hours at most where a clock goes back. A shift going on now therefore
+# started within that much: a bound that lets the index on starts_at find the shifts of now among
+# months of past ones.
+LONGEST_SHIFT = timedelta(hours=25)
+
+
+def going_on(now: datetime):
+    """The shifts going on at `now` (a condition on Shift)."""
+    return and_(Shift.starts_at <= now, Shift.starts_at > now - LONGEST_SHIFT, Shift.ends_at > now)
+
+
 def shift_bounds(day: date, start: time, end: time | None, zone=None) -> tuple[datetime, datetime]:
     """A shift of a local day as UTC instants; it belongs to the day it starts."""
     zone = zone or town_zone()
@@ -487,7 +499,7 @@ def volunteers_on_duty(community_id: int, now: datetime) -> list[User]:
         .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
         .join(RoleAssignment, and_(RoleAssignment.user_id == User.id, RoleAssignment.role == "volunteer",
                                    RoleAssignment.scope_id == community_id))
-        .where(Checkpoint.community_id == community_id, Shift.starts_at <= now, Shift.ends_at > now,
+        .where(Checkpoint.community_id == community_id, going_on(now),
                Signup.status.in_(("signed_up", "checked_in")), User.active.is_(True))
         .distinct().order_by(User.id)))
 

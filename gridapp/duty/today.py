@@ -7,7 +7,7 @@ from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from gridapp.auth.models import User
-from gridapp.duty import policy
+from gridapp.duty import policy, services
 from gridapp.duty.models import Checkpoint, Shift, Signup
 from gridapp.extensions import db
 from gridapp.grid.models import Compound
@@ -47,7 +47,7 @@ def _shifts(ctx: BoardContext, *where):
 
 def load(ctx: BoardContext) -> dict:
     now = ctx.now
-    rows = db.session.execute(_shifts(ctx, Shift.starts_at <= now, Shift.ends_at > now)
+    rows = db.session.execute(_shifts(ctx, services.going_on(now))
                               .order_by(Shift.filled, Checkpoint.name, Shift.id).limit(NOW_LIMIT)).all()
     short_now = [r[0] for r in rows]
     # Who is on those shifts now (signed up or checked in): always asked, so that the number of

@@ -34,6 +34,35 @@ def test_the_midnight_shift_belongs_to_the_day_it_starts(app):
     assert ends - starts == timedelta(hours=8) and starts == at(DAY, "22:00")
 
 
+def test_no_shift_lasts_as_long_as_the_bound_of_the_shifts_going_on():
+    """going_on() looks for the shifts of now among those that started less than LONGEST_SHIFT ago:
+    every shift a pattern can make, on any day, in a zone whose clocks go back, is shorter."""
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    longest = timedelta(0)
+    for zone in ("Asia/Shanghai", "America/New_York", "Europe/London"):
+        for day in (date(2026, 11, 1), date(2026, 10, 25), date(2026, 3, 8), date(2026, 3, 29), DAY):
+            for start_minute in range(0, 24 * 60, 30):
+                start = time(start_minute // 60, start_minute % 60)
+                end = time((start_minute - 1) // 60 % 24, (start_minute - 1) % 60)  # a minute short of a day
+                (_label, s, e), = services.parse_pattern(f"{start:%H:%M}-{end:%H:%M}")
+                starts, ends = services.shift_bounds(day, s, e, ZoneInfo(zone))
+                longest = max(longest, ends - starts)
+    assert timedelta(hours=24) < longest < services.LONGEST_SHIFT  # a clock going back makes one longer
+
+
+def test_the_shifts_going_on_include_one_in_its_last_minute(world):
+    cp = make_checkpoint(world.c1, world.k1, pattern="08:00-07:59")
+    shift = db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id).order_by(Shift.starts_at)).first()
+    going = lambda now: db.session.scalars(  # noqa: E731
+        select(Shift.id).where(Shift.checkpoint_id == cp.id, services.going_on(now))).all()
+    assert going(shift.starts_at) == [shift.id]
+    assert going(shift.ends_at - timedelta(seconds=1)) == [shift.id]
+    assert shift.id not in going(shift.ends_at)
+    assert going(shift.starts_at - timedelta(seconds=1)) != [shift.id]
+
+
 @pytest.mark.parametrize("bad", ["8-16", "08:00-08:00", "08:00-16:00,08:00-16:00", "08:00-17:00,16:00-24:00", ""])
 def test_bad_patterns_are_refused_with_a_message(app, bad):
     with pytest.raises(RuleError) as exc:
