@@ -231,6 +231,27 @@ def _plain(value):
 
 # --- the app as in production ----------------------------------------------------------------
 
+def ensure_venv(venv: Path, requirements: Path, program: str) -> Path:
+    """A virtualenv of its own (never the app's) with `requirements`, made from the package index when
+    `program` is missing from it; returns the program's path. Two runs at once (CI's two test passes)
+    make it once: the second waits for the first."""
+    import fcntl
+
+    path = venv / "bin" / program
+    if path.exists():
+        return path
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return path
+        log(f"creating {venv.name} ({requirements.relative_to(ROOT)})")
+        base = getattr(sys, "_base_executable", None) or sys.executable
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-r", str(requirements)], check=True)
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -295,7 +316,8 @@ def login(base: str, username: str):
     return s
 
 
-def wrk(url: str, cookie: str | None, duration: int, connections: int, close: bool = False) -> dict:
+def wrk(url: str, cookie: str | None, duration: int, connections: int, close: bool = False,
+        headers: dict | None = None) -> dict:
     """wrk on one URL. close: a new connection per request (Connection: close), so that gunicorn's
     workers share the requests; kept-alive connections stay with the worker that accepted them, and
     8 of them landing on one of two workers halve the throughput of that run."""
@@ -305,6 +327,8 @@ def wrk(url: str, cookie: str | None, duration: int, connections: int, close: bo
         cmd += ["-H", f"Cookie: {cookie}"]
     if close:
         cmd += ["-H", "Connection: close"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration + 120, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("{"))
     r = json.loads(line)

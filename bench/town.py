@@ -26,7 +26,6 @@ package `wrk`) for the trivial view.
 """
 import argparse
 import csv
-import fcntl
 import json
 import os
 import shutil
@@ -38,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.run import RESULTS, ROOT, Server, csrf_of, fresh_database, log, login, machine, make_app, wrk
+from bench.run import RESULTS, ROOT, Server, csrf_of, ensure_venv, fresh_database, log, login, machine, make_app, wrk
 
 LOAD_VENV = ROOT / ".venv-load"
 LOCUSTFILE = ROOT / "bench" / "locustfile_town.py"
@@ -62,20 +61,7 @@ PM_PAGES = ["/disinfection/"]
 
 def ensure_locust(venv: Path = LOAD_VENV) -> Path:
     """locust in its own virtualenv (never the app's: gevent, its own Flask); made when missing."""
-    locust = venv / "bin" / "locust"
-    if locust.exists():
-        return locust
-    # Two runs at once (CI's two test passes) make it once: the second waits for the first.
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if locust.exists():
-            return locust
-        log(f"creating {venv.name} for locust (bench/requirements-load.txt)")
-        base = getattr(sys, "_base_executable", None) or sys.executable
-        subprocess.run([base, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "-r", str(ROOT / "bench" / "requirements-load.txt")], check=True)
-    return locust
+    return ensure_venv(venv, ROOT / "bench" / "requirements-load.txt", "locust")
 
 
 def _answers(redis_url: str) -> bool:
