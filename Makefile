@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := wsgi
 
-.PHONY: run test test-browser lint bench bench-town bench-phone bench-render bench-notifications bootstrap extract-messages clean
+.PHONY: run test test-browser lint bench bench-town bench-phone bench-render bench-peer bench-notifications bootstrap extract-messages clean
 
 # The .po catalogues are compiled by the app itself when it starts (gridapp/catalogues.py).
 bootstrap: $(STAMP)
@@ -58,6 +58,11 @@ bench-town: bootstrap $(LOAD_VENV)/.installed-stamp
 bench-render: bootstrap
 	$(BIN)/python -m bench.render $(BENCH_RENDER_ARGS)
 
+# The volunteer's duty list beside a peer application's (ephios, in its own virtualenv .venv-peer,
+# made from the package index when missing), side by side with wrk: bench/results/peer.md.
+bench-peer: bootstrap
+	$(BIN)/python -m bench.peer $(BENCH_PEER_ARGS)
+
 # The key pages' load time on an emulated phone alone: writes bench/results/phone.md and .json.
 bench-phone: bootstrap
 	$(BIN)/python -m bench.phone $(BENCH_PHONE_ARGS)
@@ -67,4 +72,4 @@ bench-notifications: bootstrap
 	$(BIN)/python -m bench.notifications --events $(BENCH_EVENTS)
 
 clean:
-	rm -rf $(VENV) $(LOAD_VENV) .pytest_cache
+	rm -rf $(VENV) $(LOAD_VENV) .venv-peer .pytest_cache

@@ -1,0 +1,162 @@
+"""gridapp's volunteer duty list beside a peer application's, served side by side: `make bench-peer`.
+
+    .venv/bin/python -m bench.peer [--rounds 6] [--duration 8] [--connections 8] [--out bench/results/peer]
+
+The peer is ephios (bench/requirements-peer.txt), a Django application for volunteers' shifts, in a
+virtualenv of its own (.venv-peer, made from the package index when it is missing; the run itself
+fetches nothing), configured in a temporary folder (SQLite, DEBUG off, its static files and
+translations built), served by gunicorn with 4 sync workers. It gets one volunteer and as many shifts
+as gridapp's page shows (bench/peer_seed.py: three a day at six checkpoints, from tomorrow), and its
+volunteer's list of events, /events/, is measured. gridapp: this tree with the demo town, prepared as
+`make run` does, served as the Procfile does (gunicorn, 2 workers × 4 threads), /duty/ as vol1. wrk on
+each in turn, ROUNDS times alternately, a new connection per request (as bench.compare). The peer is
+asked as if behind a TLS proxy (X-Forwarded-Proto: https): outside DEBUG it sends plain HTTP there.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.compare import Served, cookie_for
+from bench.run import RESULTS, ROOT, ensure_venv, free_port, log, machine, wrk
+
+PEER_VENV = ROOT / ".venv-peer"
+PEER_PAGE = "/events/"
+PROXY = {"X-Forwarded-Proto": "https"}
+
+
+class Peer:
+    """ephios in a folder of its own, with its own SQLite database, served by gunicorn (sync workers)."""
+
+    def __init__(self, work: Path, shifts: int, workers: int = 4):
+        self.bin = ensure_venv(PEER_VENV, ROOT / "bench" / "requirements-peer.txt", "gunicorn").parent
+        self.folder, self.shifts, self.workers = work / "peer", shifts, workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc, self.cookie = None, ""
+        self.env = dict(os.environ, ENV_PATH=str(self.folder / ".env"), DJANGO_SETTINGS_MODULE="ephios.settings")
+        self.env.pop("PYTHONPATH", None)
+
+    def _run(self, *args: str) -> str:
+        out = subprocess.run([str(self.bin / "python"), *args], cwd=self.folder, env=self.env, capture_output=True,
+                             text=True, timeout=600)
+        if out.returncode != 0:
+            raise SystemExit(f"peer: {' '.join(args)} failed:\n{out.stderr[-2000:]}")
+        return out.stdout
+
+    def __enter__(self):
+        import requests
+
+        self.folder.mkdir(parents=True)
+        (self.folder / ".env").write_text("\n".join([
+            "DEBUG=False", "SECRET_KEY=bench-peer", "ALLOWED_HOSTS=127.0.0.1",
+            f"DATABASE_URL=sqlite:///{self.folder / 'db.sqlite3'}", f"SITE_URL={self.url}",
+            "EMAIL_URL=dummymail://", "DEFAULT_FROM_EMAIL=peer@localhost", "SERVER_EMAIL=peer@localhost",
+            "ADMINS=Peer <peer@localhost>", f"DATA_DIR={self.folder / 'data'}", "TRUST_X_FORWARDED_PROTO=True", ""]))
+        for command in (["migrate", "-v0"], ["compilejsi18n"], ["collectstatic", "--noinput", "-v0"]):
+            self._run("-m", "ephios", *command)
+        self.cookie = "sessionid=" + self._run(str(ROOT / "bench" / "peer_seed.py"), str(self.shifts)).split()[-1]
+        self.proc = subprocess.Popen(
+            [str(self.bin / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", "ephios.wsgi:application"],
+            cwd=self.folder, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/accounts/login/", headers=PROXY, timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        self.__exit__()
+        raise SystemExit("peer: gunicorn did not answer")
+
+    def page(self, path: str) -> tuple[int, str]:
+        import requests
+
+        r = requests.get(self.url + path, headers={**PROXY, "Cookie": self.cookie}, allow_redirects=False,
+                         timeout=60)
+        return r.status_code, r.text
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def main() -> int:
+    import requests
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--path", default="/duty/", help="gridapp's page")
+    parser.add_argument("--user", default="vol1")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
+    parser.add_argument("--out", default=str(RESULTS / "peer"), help="writes OUT.md")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (Debian package wrk)")
+    work = Path(tempfile.mkdtemp(prefix="gridapp-peer-"))
+    results: dict[str, list[dict]] = {"gridapp": [], "peer": []}
+    try:
+        with Served("gridapp", ROOT, work, args.redis) as ours:
+            cookie, size = cookie_for(ours, args.user, args.path)
+            html = requests.get(ours.url + args.path, headers={"Cookie": cookie}, timeout=60).text
+            shifts = html.count('id="shift-')
+            log(f"gridapp {args.path} as {args.user}: {shifts} shifts, {size} bytes; the peer gets as many")
+            with Peer(work, shifts) as peer:
+                for _ in range(20):  # each worker's first requests fill its caches
+                    status, peer_html = peer.page(PEER_PAGE)
+                    if status != 200:
+                        raise SystemExit(f"peer: {PEER_PAGE}: HTTP {status}")
+                # The page is the list the volunteer sees: every event (a checkpoint's day) is on it.
+                listed = len(set(re.findall(r'href="/events/(\d+)-checkpoint-', peer_html)))
+                if listed != -(-shifts // 3):
+                    raise SystemExit(f"peer: {PEER_PAGE} lists {listed} events of {-(-shifts // 3)}")
+                served = {"gridapp": (ours.url + args.path, cookie, None),
+                          "peer": (peer.url + PEER_PAGE, peer.cookie, PROXY)}
+                sizes = {"gridapp": size, "peer": len(peer_html.encode())}
+                for i in range(args.rounds):
+                    for name in ("gridapp", "peer") if i % 2 == 0 else ("peer", "gridapp"):
+                        url, cookie_of, headers = served[name]
+                        log(f"  round {i + 1}: {name} for {args.duration} s")
+                        results[name].append(wrk(url, cookie_of, args.duration, args.connections, close=True,
+                                                 headers=headers))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rps = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
+    p95 = {k: statistics.median(r["p95_ms"] for r in v) for k, v in results.items()}
+    errors = {k: sum(r["errors"] + r["http_errors"] for r in v) for k, v in results.items()}
+    m = machine()
+    pages = {"gridapp": f"{args.path} as {args.user}", "peer": f"{PEER_PAGE} as its volunteer"}
+    text = "\n".join([
+        f"# gridapp's duty list beside a peer's (ephios) — {time.strftime('%Y-%m-%d %H:%M')}", "",
+        f"Machine: {m['cpus']} CPUs, Python {m['python']}, load average {os.getloadavg()[0]:.2f} at the end. "
+        f"Command: `.venv/bin/python -m bench.peer --rounds {args.rounds} --duration {args.duration} "
+        f"--connections {args.connections}`. gridapp: the demo town on SQLite, gunicorn 2 workers × 4 threads. "
+        f"The peer: ephios (bench/requirements-peer.txt) on SQLite, gunicorn 4 sync workers, {shifts} shifts as "
+        "on gridapp's page (an event per checkpoint and day, each checked to be on the list). wrk on loopback, "
+        "a new connection per request, the rounds alternating.", "",
+        "| application | page | page bytes | req/s (median of rounds) | p95 ms | errors | rounds, req/s |",
+        "|---|---|---:|---:|---:|---:|---|",
+        *(f"| {k} | {pages[k]} | {sizes[k]} | {rps[k]:.0f} | {p95[k]:.1f} | {errors[k]} | "
+          f"{', '.join(format(r['rps'], '.0f') for r in results[k])} |" for k in ("gridapp", "peer")), "",
+        f"gridapp / peer: {rps['gridapp'] / rps['peer']:.2f}× the requests per second.", ""])
+    Path(args.out + ".md").write_text(text)
+    print(text)
+    return 0 if not any(errors.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
