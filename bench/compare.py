@@ -18,7 +18,6 @@ version of the day it was measured (see README, "Performance").
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import RESULTS, free_port, log, login, machine, wrk
+from bench.run import RESULTS, answers, free_port, log, login, machine, stop_groups, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -49,7 +48,6 @@ class Served:
         self.proc = None
 
     def __enter__(self):
-        import requests
 
         out = subprocess.run([str(BIN / "python"), "-c", PREPARE], cwd=self.tree, env=self.env, capture_output=True,
                              text=True, timeout=600)
@@ -59,24 +57,13 @@ class Served:
             [str(BIN / "gunicorn"), "--no-control-socket", "-k", "gthread", "-w", "2", "--threads", "4",
              "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
             cwd=self.tree, env=self.env, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/login", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
+        if answers(self.url + "/login"):
+            return self
         self.__exit__()
         raise SystemExit(f"{self.name}: gunicorn did not answer")
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_groups([self.proc])
 
 
 def cookie_for(served: Served, user: str, path: str) -> tuple[str, int]:
@@ -117,9 +104,7 @@ def main() -> int:
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(before_tree)], cwd=ROOT, check=False)
         shutil.rmtree(work, ignore_errors=True)
-    rps = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
-    p95 = {k: statistics.median(r["p95_ms"] for r in v) for k, v in results.items()}
-    errors = {k: sum(r["errors"] + r["http_errors"] for r in v) for k, v in results.items()}
+    rps, rows = summary(results, {k: cookies[k][1] for k in results})
     m = machine()
     text = "\n".join([
         f"# {args.path} as {args.user}: {args.ref} against this tree — {time.strftime('%Y-%m-%d %H:%M')}", "",
@@ -129,13 +114,21 @@ def main() -> int:
         "with the demo town on SQLite and served by gunicorn (2 workers × 4 threads), wrk on loopback with a "
         "new connection per request (kept-alive connections stay with one worker), the rounds alternating.", "",
         "| version | page bytes | req/s (median of rounds) | p95 ms | errors | rounds, req/s |",
-        "|---|---:|---:|---:|---:|---|",
-        *(f"| {k} | {cookies[k][1]} | {rps[k]:.0f} | {p95[k]:.1f} | {errors[k]} | "
-          f"{', '.join(format(r['rps'], '.0f') for r in results[k])} |" for k in ("before", "after")), "",
+        "|---|---:|---:|---:|---:|---|", rows["before"], rows["after"], "",
         f"After / before: {rps['after'] / rps['before']:.2f}× the requests per second.", ""])
     Path(args.out + ".md").write_text(text)
     print(text)
-    return 0 if not any(errors.values()) else 1
+    return 0 if not any(r["errors"] + r["http_errors"] for v in results.values() for r in v) else 1
+
+
+def summary(results: dict[str, list[dict]], sizes: dict[str, int]) -> tuple[dict[str, float], dict[str, str]]:
+    """Each side's median requests per second over its rounds, and its row of the report: page bytes,
+    that median, the median p95, the errors of all rounds, each round's requests per second."""
+    rps = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
+    rows = {k: f"| {k} | {sizes[k]} | {rps[k]:.0f} | {statistics.median(r['p95_ms'] for r in v):.1f} | "
+               f"{sum(r['errors'] + r['http_errors'] for r in v)} | {', '.join(format(r['rps'], '.0f') for r in v)} |"
+            for k, v in results.items()}
+    return rps, rows
 
 
 if __name__ == "__main__":

@@ -16,15 +16,13 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.compare import Served, cookie_for
-from bench.run import RESULTS, ROOT, ensure_venv, free_port, log, machine, wrk
+from bench.compare import Served, cookie_for, summary
+from bench.run import RESULTS, ROOT, answers, ensure_venv, free_port, log, machine, stop_groups, wrk
 
 PEER_VENV = ROOT / ".venv-peer"
 PEER_PAGE = "/events/"
@@ -51,7 +49,6 @@ class Peer:
         return out.stdout
 
     def __enter__(self):
-        import requests
 
         self.folder.mkdir(parents=True)
         (self.folder / ".env").write_text("\n".join([
@@ -66,14 +63,8 @@ class Peer:
             [str(self.bin / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
              "--log-level", "warning", "ephios.wsgi:application"],
             cwd=self.folder, env=self.env, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/accounts/login/", headers=PROXY, timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
+        if answers(self.url + "/accounts/login/", PROXY):
+            return self
         self.__exit__()
         raise SystemExit("peer: gunicorn did not answer")
 
@@ -85,12 +76,7 @@ class Peer:
         return r.status_code, r.text
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_groups([self.proc])
 
 
 def main() -> int:
@@ -135,9 +121,7 @@ def main() -> int:
                                                  headers=headers))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    rps = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
-    p95 = {k: statistics.median(r["p95_ms"] for r in v) for k, v in results.items()}
-    errors = {k: sum(r["errors"] + r["http_errors"] for r in v) for k, v in results.items()}
+    rps, rows = summary(results, sizes)
     m = machine()
     pages = {"gridapp": f"{args.path} as {args.user}", "peer": f"{PEER_PAGE} as its volunteer"}
     text = "\n".join([
@@ -150,12 +134,11 @@ def main() -> int:
         "a new connection per request, the rounds alternating.", "",
         "| application | page | page bytes | req/s (median of rounds) | p95 ms | errors | rounds, req/s |",
         "|---|---|---:|---:|---:|---:|---|",
-        *(f"| {k} | {pages[k]} | {sizes[k]} | {rps[k]:.0f} | {p95[k]:.1f} | {errors[k]} | "
-          f"{', '.join(format(r['rps'], '.0f') for r in results[k])} |" for k in ("gridapp", "peer")), "",
+        *(rows[k].replace(f"| {k} |", f"| {k} | {pages[k]} |", 1) for k in ("gridapp", "peer")), "",
         f"gridapp / peer: {rps['gridapp'] / rps['peer']:.2f}× the requests per second.", ""])
     Path(args.out + ".md").write_text(text)
     print(text)
-    return 0 if not any(errors.values()) else 1
+    return 0 if not any(r["errors"] + r["http_errors"] for v in results.values() for r in v) else 1
 
 
 if __name__ == "__main__":

@@ -278,29 +278,44 @@ class Server:
         self.procs = []
 
     def __enter__(self):
-        import requests
 
         self.procs = [subprocess.Popen(cmd, cwd=ROOT, env=self.env, start_new_session=True) for cmd in self.cmds]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/bench/ping", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
+        if answers(self.url + "/bench/ping"):
+            return self
         self.__exit__()
         raise SystemExit("gunicorn did not answer")
 
     def __exit__(self, *exc):
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_groups(self.procs)
+
+
+def answers(url: str, headers: dict | None = None, within: float = 60) -> bool:
+    """Whether URL answers 200 within `within` seconds (a server starting)."""
+    import requests
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, headers=headers, timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop_groups(procs: list) -> None:
+    """Each process started with start_new_session, and its children: SIGTERM, SIGKILL after 30 s."""
+    for p in procs:
+        if p and p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        if p is None:
+            continue
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
 
 
 def login(base: str, username: str):
