@@ -137,9 +137,11 @@ class PeriodForm(Form):
         form.start.data, form.end.data = form.default_period(today)
         return form
 
-    def default_period(self, today: date | None = None) -> tuple[date, date]:
+    @classmethod
+    def default_period(cls, today: date | None = None) -> tuple[date, date]:
+        """The period shown before anything is asked: the last `default_days` days (no form needed)."""
         today = today or town_today()
-        return today - timedelta(days=self.default_days - 1), today
+        return today - timedelta(days=cls.default_days - 1), today
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         formdata = self.meta.wrap_formdata(self, formdata)

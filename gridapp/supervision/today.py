@@ -88,7 +88,7 @@ def load(ctx: BoardContext) -> dict:
     communities = _tally_communities(ctx)
     tally = period = None
     if communities is not False:
-        period = ItemsPeriodForm(formdata=None).default_period(ctx.today)
+        period = ItemsPeriodForm.default_period(ctx.today)
         tally = services.tally(*period, communities=communities)
     return {
         "by_level": [(0, level0), (1, level1), (2, level2)], "overdue": level0 + level1 + level2,
