@@ -94,9 +94,9 @@ def sees_every_point(user) -> bool:
 
 def visible_clause(user, community_id=DisinfectionPoint.community_id, compound_id=DisinfectionPoint.compound_id):
     """The points this user sees on boards and exports (columns as in responsible_clause)."""
-    s = scope_of(user)
     if sees_every_point(user):
         return true()
+    s = scope_of(user)
     conds = [responsible_clause(user, community_id, compound_id)]
     if s.communities:
         conds.append(community_id.in_(s.communities))
