@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.run import PAGES, PATH_ARGS, RESULTS, counting, find_path_args, log, logged_in_client, machine, make_app
+from bench.run import PAGES, PATH_ARGS, RESULTS, find_path_args, log, logged_in_client, machine, make_app
 
 REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/11"
 # The volunteer's duty list (the page the peer comparison is made on) besides the key pages.
@@ -105,7 +105,7 @@ def measure(url: str, runs: int) -> list[dict]:
         client = logged_in_client(app, username)
         for _ in range(3):  # warm: templates compiled, catalogues loaded, caches filled
             client.get(path)
-        with counting(engine) as c, recording(engine) as recorded:
+        with recording(engine) as recorded:
             raw = client.get(path)
         if raw.status_code != 200:
             raise SystemExit(f"{path} as {username}: HTTP {raw.status_code}")
@@ -119,7 +119,7 @@ def measure(url: str, runs: int) -> list[dict]:
         times.sort()
         rows.append({"page": name, "user": username, "path": path, "median_ms": statistics.median(times),
                      "p90_ms": times[int(0.9 * (len(times) - 1))], "cpu_ms": statistics.median(cpu),
-                     "statements": c["n"], "sql_cpu_ms": sql_cost(url, recorded, runs),
+                     "statements": len(recorded), "sql_cpu_ms": sql_cost(url, recorded, runs),
                      "raw_bytes": len(raw.get_data()), "sent_bytes": len(sent.get_data()),
                      "encoding": sent.headers.get("Content-Encoding", "")})
         r = rows[-1]
