@@ -16,11 +16,16 @@ class RowIdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-def paginate(stmt, per_page: int | None = None):
-    """db.paginate with the page number from ?page= clamped to a sane range."""
+def paginate(stmt, per_page: int | None = None, total: int | None = None):
+    """db.paginate with the page number from ?page= clamped to a sane range. `total`, when the page
+    already knows how many rows the statement selects (from figures it counted anyway), saves the
+    count statement; it must be that number exactly."""
 
-    return db.paginate(stmt, page=page_arg(), per_page=per_page or current_app.config["PAGE_SIZE"],
-                       error_out=False, count=True)
+    page = db.paginate(stmt, page=page_arg(), per_page=per_page or current_app.config["PAGE_SIZE"],
+                       error_out=False, count=total is None)
+    if total is not None:
+        page.total = total
+    return page
 
 
 def page_number(pages: int = MAX_PAGE) -> int:

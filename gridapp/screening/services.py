@@ -438,6 +438,15 @@ def coverage(campaign: ScreeningCampaign, user, narrowing: Narrowing | None = No
     return Coverage(total, list(communities.values()))
 
 
+def listed_to_do(cov: Coverage, user) -> int | None:
+    """How many households the to-visit list (`to_visit_query`, same narrowing) selects, read off the
+    coverage's figures when the two count the same households (the town's leader, or anyone's own
+    places); None when they do not (the list then counts its own)."""
+    if _viewer_clause(user).compare(grid_policy.household_clause(user)):
+        return cov.total.to_do
+    return None
+
+
 def _listed(stmt):
     return stmt.options(contains_eager(ScreeningVisit.household).contains_eager(Household.compound)
                         .contains_eager(Compound.grid), selectinload(ScreeningVisit.recorded_by).lazyload(User.roles))

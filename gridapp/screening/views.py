@@ -82,7 +82,8 @@ def _narrowing() -> services.Narrowing:
 def _campaign_page(campaign, close_form=None, status=200):
     narrowing = _narrowing()
     cov = services.coverage(campaign, current_user, narrowing)
-    page = paginate(services.to_visit_query(campaign, current_user, narrowing))
+    page = paginate(services.to_visit_query(campaign, current_user, narrowing),
+                    total=services.listed_to_do(cov, current_user))
     visits = page.items
     if visits:
         mark_personal()
@@ -118,7 +119,9 @@ def close(campaign_id):
 @login_required
 def mine(campaign_id):
     campaign = _campaign_or_404(campaign_id, "mine")
-    page = paginate(services.to_visit_query(campaign, current_user, own=True), per_page=MINE_PAGE_SIZE)
+    counts = services.own_counts(campaign, current_user)
+    page = paginate(services.to_visit_query(campaign, current_user, own=True), per_page=MINE_PAGE_SIZE,
+                    total=counts.to_do)
     done = db.paginate(services.visited_query(campaign, current_user, own=True), page=1, per_page=10,
                        error_out=False, count=False)
     shown = [v.household for v in page.items] + [v.household for v in done.items]
@@ -126,7 +129,7 @@ def mine(campaign_id):
         mark_personal()
         privacy.record_list_look(current_user, "screening_visits", shown)
     return render_template("screening/mine.html", campaign=campaign, to_visit=page, done=done.items,
-                           counts=services.own_counts(campaign, current_user), today=town_today(), **_labels())
+                           counts=counts, today=town_today(), **_labels())
 
 
 def _visit_or_404(visit_id: int):
