@@ -649,8 +649,8 @@ def my_signups_on(user, shift_ids) -> dict[int, Signup]:
 
 @dataclass
 class MyShifts:
-    upcoming: list
-    past: list
+    upcoming: list  # Signup objects (shift and checkpoint loaded): their actions are checked on them
+    past: list  # rows (checkpoint, day, label, status): shown, never acted on
     hours: float
 
 
@@ -663,8 +663,12 @@ def my_shifts(user, now: datetime | None = None, past_limit: int = 50) -> MyShif
     upcoming = list(db.session.scalars(base.where(Shift.ends_at > now,
                                                   Signup.status.in_(ACTIVE_SIGNUP + ("cancelled",)))
                                        .order_by(Shift.starts_at)))
-    past = list(db.session.scalars(base.where(Shift.ends_at <= now, Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
-                                   .order_by(Shift.starts_at.desc()).limit(past_limit)))
+    past = db.session.execute(
+        select(Checkpoint.name.label("checkpoint"), Shift.day, Shift.label, Signup.status)
+        .select_from(Signup).join(Shift, Shift.id == Signup.shift_id)
+        .join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+        .where(Signup.user_id == user.id, Shift.ends_at <= now, Signup.status.in_(ACTIVE_SIGNUP + ("no_show",)))
+        .order_by(Shift.starts_at.desc()).limit(past_limit)).all()
     return MyShifts(upcoming, past, hours_served(user.id, now))
 
 

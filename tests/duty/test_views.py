@@ -434,3 +434,23 @@ def test_a_running_shift_short_of_people_tops_the_grid_members_gaps(world, clien
     gaps = html.split('id="gaps-24"', 1)[1].split("</ul>", 1)[0]
     first = gaps.split('<li class="gap">')[1]
     assert f"/duty/shifts/{running.id}" in first and "In progress" in first
+
+
+def test_my_shifts_lists_the_past_ones_newest_first_with_their_outcome(world, client, clock):
+    clock.town("2026-03-02 06:00")
+    cp = _now_checkpoint(world)
+    first, second, third = db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id)
+                                              .order_by(Shift.starts_at).limit(3)).all()
+    for shift, status in ((first, "checked_out"), (second, "no_show"), (third, "signed_up")):
+        db.session.add(Signup(shift_id=shift.id, user_id=world.vol1.id, status=status, signed_up_at=utcnow()))
+    db.session.commit()
+    clock.set(second.ends_at + timedelta(minutes=1))  # the first two have ended, the third not
+    client.login("vol1")
+    html = client.get("/duty/mine").get_data(as_text=True)
+    past = html.split('id="past"', 1)[1].split("</ul>", 1)[0]
+    upcoming = html.split('id="upcoming"', 1)[1].split("</ul>", 1)[0]
+    rows = re.findall(r"<span>([^<]+)</span>\s*<span class=\"badge( warn)?\">([^<]+)</span>", past)
+    assert [(text.strip(), bool(warn)) for text, warn, _label in rows] == [
+        (f"东门检查点 · {second.day.isoformat()} {second.label}", True),
+        (f"东门检查点 · {first.day.isoformat()} {first.label}", False)]
+    assert f"{third.day.isoformat()} {third.label}" in upcoming and f"{third.day.isoformat()} {third.label}" not in past
