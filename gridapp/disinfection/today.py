@@ -36,6 +36,15 @@ def _count(condition):
     return func.sum(case((condition, 1), else_=0))
 
 
+def _points_seen(ctx: BoardContext):
+    """The ids of the points of the place that the viewer sees, as a subquery; None for the whole town
+    to a viewer who sees every point (no condition at all)."""
+    if ctx.place.kind == "town" and policy.sees_every_point(ctx.user):
+        return None
+    return (select(DisinfectionPoint.id).outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+            .where(policy.visible_clause(ctx.user), _in_place(ctx.place)))
+
+
 def load(ctx: BoardContext) -> dict:
     now, today = ctx.now, ctx.today
     yesterday = today - timedelta(days=1)
@@ -47,41 +56,46 @@ def load(ctx: BoardContext) -> dict:
     # Due: a window open now, or closed within the grace (a tick still counts).
     due = and_(slot.status == "pending", slot.starts_at <= now, slot.ends_at > now - grace())
     on_today = slot.day == today
+    # Each statement reads the slots of the points seen (by their index on day and point) and counts
+    # them point by point before joining anything: a join per slot would be most of the cost.
+    points = _points_seen(ctx)
 
-    def scoped(stmt):
-        return (stmt.select_from(slot).join(DisinfectionPoint, DisinfectionPoint.id == slot.point_id)
-                .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-                .where(policy.visible_clause(ctx.user), _in_place(ctx.place)))
+    def of_points(stmt):
+        return stmt if points is None else stmt.where(slot.point_id.in_(points))
 
-    totals = select(
+    totals = db.session.execute(of_points(select(
         _count(and_(on_today, done, closed)), _count(and_(on_today, missed)), _count(and_(on_today, due)),
         _count(and_(on_today, done, ~closed)), _count(and_(on_today, slot.status == "pending", slot.starts_at > now)),
         _count(slot.day == yesterday), _count(and_(slot.day == yesterday, done)))
-    # The whole town to a viewer who sees every point: the slots alone (a join per slot is most of the cost).
-    whole_town = ctx.place.kind == "town" and policy.sees_every_point(ctx.user)
-    totals = db.session.execute((totals.select_from(slot) if whole_town else scoped(totals))
-                                .where(slot.day.in_([yesterday, today]))).one()
+        .where(slot.day.in_([yesterday, today])))).one()
     done_closed, missed_today, due_now, done_open, later, y_total, y_done = (int(v or 0) for v in totals)
 
+    per_point = of_points(select(slot.point_id, _count(missed).label("missed"), _count(due).label("due"),
+                                 _count(and_(done, closed)).label("done"))
+                          .where(on_today).group_by(slot.point_id)).subquery()
     public = DisinfectionPoint.compound_id.is_(None)
     key = case((public, DisinfectionPoint.community_id), else_=DisinfectionPoint.compound_id)
     name = func.min(func.coalesce(Compound.name, Community.name))
-    missed_n, due_n = _count(missed), _count(due)
-    worst = db.session.execute(scoped(select(
-        public, key, name, missed_n, due_n, _count(and_(done, closed)), func.count().over()))
+    missed_n, due_n = func.sum(per_point.c.missed), func.sum(per_point.c.due)
+    worst = db.session.execute(
+        select(public, key, name, missed_n, due_n, func.sum(per_point.c.done), func.count().over())
+        .select_from(per_point).join(DisinfectionPoint, DisinfectionPoint.id == per_point.c.point_id)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
         .join(Community, Community.id == DisinfectionPoint.community_id)
-        .where(on_today).group_by(public, key).having(or_(missed_n > 0, due_n > 0))
+        .group_by(public, key).having(or_(missed_n > 0, due_n > 0))
         .order_by(missed_n.desc(), due_n.desc(), name, key).limit(WORST_LIMIT)).all()
 
     days = func.count(func.distinct(slot.day))
+    repeated = of_points(select(slot.point_id, days.label("days"))
+                         .where(slot.day > today - timedelta(days=REPEAT_DAYS), slot.day <= today, missed)
+                         .group_by(slot.point_id).having(days >= 2)).subquery()
     place = func.coalesce(Compound.name, DisinfectionPoint.place_name)
-    repeat = db.session.execute(scoped(select(
-        DisinfectionPoint.id, DisinfectionPoint.name, DisinfectionPoint.compound_id, DisinfectionPoint.community_id,
-        place, days, func.count().over()))
-        .where(slot.day > today - timedelta(days=REPEAT_DAYS), slot.day <= today, missed)
-        .group_by(DisinfectionPoint.id, DisinfectionPoint.name, DisinfectionPoint.compound_id,
-                  DisinfectionPoint.community_id, Compound.name, DisinfectionPoint.place_name)
-        .having(days >= 2).order_by(days.desc(), place, DisinfectionPoint.name, DisinfectionPoint.id)
+    repeat = db.session.execute(
+        select(DisinfectionPoint.id, DisinfectionPoint.name, DisinfectionPoint.compound_id,
+               DisinfectionPoint.community_id, place, repeated.c.days, func.count().over())
+        .select_from(repeated).join(DisinfectionPoint, DisinfectionPoint.id == repeated.c.point_id)
+        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+        .order_by(repeated.c.days.desc(), place, DisinfectionPoint.name, DisinfectionPoint.id)
         .limit(REPEAT_LIMIT)).all()
 
     return {
