@@ -415,13 +415,16 @@ class Coverage:
 
 def coverage(campaign: ScreeningCampaign, user, narrowing: Narrowing | None = None) -> Coverage:
     """The campaign's figures by community, grid and compound, for what the user sees of it (one
-    statement, grouped by compound)."""
+    statement: the visits counted by compound, then the compounds named)."""
     narrowing = narrowing or Narrowing()
-    stmt = (_visits_in(campaign.id).add_columns(Community.id, Community.name, Grid.id, Grid.name, Compound.id,
-                                                Compound.name, *count_columns())
-            .join(Community, Community.id == Grid.community_id)
-            .where(_viewer_clause(user), *narrowing.clauses())
-            .group_by(Community.id, Community.name, Grid.id, Grid.name, Compound.id, Compound.name)
+    counted = (_visits_in(campaign.id)
+               .add_columns(Compound.id.label("compound_id"),
+                            *(c.label(f"n{i}") for i, c in enumerate(count_columns())))
+               .where(_viewer_clause(user), *narrowing.clauses()).group_by(Compound.id).subquery())
+    stmt = (select(Community.id, Community.name, Grid.id, Grid.name, Compound.id, Compound.name,
+                   *(c for c in counted.c if c.name != "compound_id"))
+            .select_from(counted).join(Compound, Compound.id == counted.c.compound_id)
+            .join(Grid, Grid.id == Compound.grid_id).join(Community, Community.id == Grid.community_id)
             .order_by(Community.id, Grid.id, Compound.id))
     total, communities, grids = Counts(), {}, {}
     for cid, cname, gid, gname, kid, kname, *figures in db.session.execute(stmt):
