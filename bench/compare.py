@@ -48,7 +48,6 @@ class Served:
         self.proc = None
 
     def __enter__(self):
-
         out = subprocess.run([str(BIN / "python"), "-c", PREPARE], cwd=self.tree, env=self.env, capture_output=True,
                              text=True, timeout=600)
         if out.returncode != 0:
@@ -78,16 +77,7 @@ def cookie_for(served: Served, user: str, path: str) -> tuple[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ref", required=True, help="the git commit to compare this working tree with")
-    parser.add_argument("--path", default="/duty/")
-    parser.add_argument("--user", default="vol1")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
-    parser.add_argument("--out", default=str(RESULTS / "compare"), help="writes OUT.md")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed (Debian package wrk)")
+    args = round_arguments(parser, rounds=3, duration=10, out="compare")
     work = Path(tempfile.mkdtemp(prefix="gridapp-compare-"))
     before_tree = work / "before"
     subprocess.run(["git", "worktree", "add", "-q", "--detach", str(before_tree), args.ref], cwd=ROOT, check=True)
@@ -118,7 +108,28 @@ def main() -> int:
         f"After / before: {rps['after'] / rps['before']:.2f}× the requests per second.", ""])
     Path(args.out + ".md").write_text(text)
     print(text)
-    return 0 if not any(r["errors"] + r["http_errors"] for v in results.values() for r in v) else 1
+    return 1 if failed(results) else 0
+
+
+def round_arguments(parser: argparse.ArgumentParser, rounds: int, duration: int, out: str) -> argparse.Namespace:
+    """The arguments of a side-by-side run with wrk (this module's and bench.peer's), parsed; wrk must
+    be there."""
+    parser.add_argument("--path", default="/duty/", help="gridapp's page")
+    parser.add_argument("--user", default="vol1")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--duration", type=int, default=duration)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
+    parser.add_argument("--out", default=str(RESULTS / out), help="writes OUT.md")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (Debian package wrk)")
+    return args
+
+
+def failed(results: dict[str, list[dict]]) -> bool:
+    """Whether any round of either side had a failed request."""
+    return any(r["errors"] + r["http_errors"] for v in results.values() for r in v)
 
 
 def summary(results: dict[str, list[dict]], sizes: dict[str, int]) -> tuple[dict[str, float], dict[str, str]]:

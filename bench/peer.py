@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.compare import Served, cookie_for, summary
-from bench.run import RESULTS, ROOT, answers, ensure_venv, free_port, log, machine, stop_groups, wrk
+from bench.compare import Served, cookie_for, failed, round_arguments, summary
+from bench.run import ROOT, answers, ensure_venv, free_port, log, machine, stop_groups, wrk
 
 PEER_VENV = ROOT / ".venv-peer"
 PEER_PAGE = "/events/"
@@ -49,7 +49,6 @@ class Peer:
         return out.stdout
 
     def __enter__(self):
-
         self.folder.mkdir(parents=True)
         (self.folder / ".env").write_text("\n".join([
             "DEBUG=False", "SECRET_KEY=bench-peer", "ALLOWED_HOSTS=127.0.0.1",
@@ -83,16 +82,7 @@ def main() -> int:
     import requests
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--path", default="/duty/", help="gridapp's page")
-    parser.add_argument("--user", default="vol1")
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--duration", type=int, default=8)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
-    parser.add_argument("--out", default=str(RESULTS / "peer"), help="writes OUT.md")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed (Debian package wrk)")
+    args = round_arguments(parser, rounds=6, duration=8, out="peer")
     work = Path(tempfile.mkdtemp(prefix="gridapp-peer-"))
     results: dict[str, list[dict]] = {"gridapp": [], "peer": []}
     try:
@@ -138,7 +128,7 @@ def main() -> int:
         f"gridapp / peer: {rps['gridapp'] / rps['peer']:.2f}× the requests per second.", ""])
     Path(args.out + ".md").write_text(text)
     print(text)
-    return 0 if not any(r["errors"] + r["http_errors"] for v in results.values() for r in v) else 1
+    return 1 if failed(results) else 0
 
 
 if __name__ == "__main__":

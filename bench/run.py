@@ -278,7 +278,6 @@ class Server:
         self.procs = []
 
     def __enter__(self):
-
         self.procs = [subprocess.Popen(cmd, cwd=ROOT, env=self.env, start_new_session=True) for cmd in self.cmds]
         if answers(self.url + "/bench/ping"):
             return self
