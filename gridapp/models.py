@@ -36,6 +36,7 @@ from gridapp.screening.models import (  # noqa: F401
     CampaignPlace,
     ScreeningCampaign,
     ScreeningReminder,
+    ScreeningTally,
     ScreeningVisit,
 )
 from gridapp.supervision.models import (  # noqa: F401

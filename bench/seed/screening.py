@@ -1,7 +1,8 @@
 """Screening of a benchmark dataset: the demo town's running campaign grown over every household of
 the dataset (the sweep's own INSERT … SELECT), and about half of those visited over the campaign's
 first days — most all seen, some returnees found, some nobody home to visit again, a few refusals —
-as the services would have recorded them (a few bulk UPDATEs)."""
+as the services would have recorded them (a few bulk UPDATEs, then the campaign's tallies counted
+afresh)."""
 from datetime import time, timedelta
 
 from sqlalchemy import case, func, select, update
@@ -36,4 +37,5 @@ class ScreeningPhase:
                         item_thermometer=True, item_disinfectant=True, item_leaflet=True, item_mask=True,
                         item_form=True)
                 .execution_options(synchronize_session=False))
+        services.recount(campaign.id)  # the bulk UPDATEs above went round the services' tallies
         self.progress(f"screening: {added} visits added to {campaign.name}, half of them visited")

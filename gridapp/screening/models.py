@@ -134,3 +134,23 @@ class ScreeningReminder(db.Model):
     households: Mapped[int] = mapped_column(Integer, default=0)  # still to do (never visited or nobody home)
     to_revisit: Mapped[int] = mapped_column(Integer, default=0)  # of which nobody was home
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ScreeningTally(db.Model):
+    """A campaign's visits counted per compound, kept by every write that changes them (in the same
+    transaction, as increments, so two writers at once both count): what the coverage, the campaign
+    list and the today board read instead of every visit of the campaign. `visited` is seen or
+    returnees found; `returnees` the people found."""
+
+    __tablename__ = "screening_tallies"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("screening_campaigns.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"), primary_key=True,
+                                             index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    visited: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    revisit: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    returnees: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, exists, func, literal, or_, select, true
+from sqlalchemy import case, delete, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -31,6 +31,7 @@ from gridapp.screening.models import (
     CampaignPlace,
     ScreeningCampaign,
     ScreeningReminder,
+    ScreeningTally,
     ScreeningVisit,
 )
 from gridapp.screening.policy import CAMPAIGN, VISIT, campaign_clause, sees_all
@@ -209,7 +210,9 @@ def add_visits(campaign_id: int | None = None, now: datetime | None = None) -> i
                "notes", "created_at"]
     stmt = (_dialect_insert(ScreeningVisit).from_select(columns, rows)
             .on_conflict_do_nothing(index_elements=["campaign_id", "household_id"]).returning(ScreeningVisit.id))
-    return len(db.session.execute(stmt).all())
+    added = db.session.scalars(stmt).all()
+    _count_added(added)
+    return len(added)
 
 
 @dataclass
@@ -254,9 +257,77 @@ def counts_of(row) -> Counts:
     return Counts(*(int(v or 0) for v in row))
 
 
+# --- the figures kept per compound (ScreeningTally) ---------------------------------------------
+# Every write that adds visits or changes a visit's result adds its difference to its compound's
+# row in the same transaction (an UPDATE … SET n = n + d, so two writers at once both count); the
+# pages read these rows, a few hundred for a town, instead of every visit of a campaign.
+
+TALLIED = ("total", "visited", "pending", "revisit", "refused", "returnees")  # in the order of Counts
+
+
+def tally_columns():
+    """The tallies summed, in the order of Counts (ScreeningTally in the query)."""
+    return tuple(func.coalesce(func.sum(getattr(ScreeningTally, c)), 0) for c in TALLIED)
+
+
+def _counted_by_compound():
+    """The visits counted from scratch per campaign and compound (ScreeningVisit's campaign_id and
+    Household's compound_id first), for the tallies to be written from."""
+    return (select(ScreeningVisit.campaign_id, Household.compound_id, *count_columns()).select_from(ScreeningVisit)
+            .join(Household, Household.id == ScreeningVisit.household_id)
+            .group_by(ScreeningVisit.campaign_id, Household.compound_id))
+
+
+def _add_to_tallies(rows) -> None:
+    """Add `rows` (a SELECT of campaign_id, compound_id and the TALLIED figures) to the tallies:
+    a compound without a row gets one."""
+    stmt = _dialect_insert(ScreeningTally).from_select(["campaign_id", "compound_id", *TALLIED], rows)
+    stmt = stmt.on_conflict_do_update(index_elements=["campaign_id", "compound_id"],
+                                      set_={c: getattr(ScreeningTally, c) + stmt.excluded[c] for c in TALLIED})
+    db.session.execute(stmt)
+
+
+def _count_added(visit_ids: list[int], chunk: int = 500) -> None:
+    """New visits (all pending) into their compounds' tallies, a few hundred visits per statement."""
+    for i in range(0, len(visit_ids), chunk):
+        _add_to_tallies(_counted_by_compound().where(ScreeningVisit.id.in_(visit_ids[i:i + chunk])))
+
+
+def _tally_of(status: str, returnees: int) -> dict[str, int]:
+    return {"total": 1, "visited": int(status in ("seen", "returnees")), "pending": int(status == "pending"),
+            "revisit": int(status == "nobody_home"), "refused": int(status == "refused"), "returnees": returnees or 0}
+
+
+def _count_change(visit: ScreeningVisit, before: tuple[str, int]) -> None:
+    """A visit's result changed from `before` (status, returnees): the difference into its compound's
+    tally (one UPDATE; the row is there since the visit was added)."""
+    old, new = _tally_of(*before), _tally_of(visit.status, visit.returnees)
+    delta = {c: new[c] - old[c] for c in TALLIED if new[c] != old[c]}
+    if not delta:
+        return
+    t = ScreeningTally
+    compound_id = select(Household.compound_id).where(Household.id == visit.household_id).scalar_subquery()
+    done = db.session.execute(update(t).where(t.campaign_id == visit.campaign_id, t.compound_id == compound_id)
+                              .values({getattr(t, c): getattr(t, c) + d for c, d in delta.items()})
+                              .execution_options(synchronize_session=False)).rowcount
+    if done != 1:  # a campaign's visits counted before the tallies existed: counted afresh
+        recount(visit.campaign_id)
+
+
+def recount(campaign_id: int | None = None) -> None:
+    """The tallies of one campaign (or all) written afresh from their visits: after visits were
+    written in bulk without the services (a benchmark's dataset). Not for two writers at once."""
+    t = ScreeningTally
+    rows = _counted_by_compound()
+    if campaign_id is not None:
+        rows = rows.where(ScreeningVisit.campaign_id == campaign_id)
+    db.session.execute(delete(t).where(t.campaign_id == campaign_id) if campaign_id is not None else delete(t))
+    db.session.execute(insert(t).from_select(["campaign_id", "compound_id", *TALLIED], rows))
+
+
 def campaign_counts(campaign: ScreeningCampaign) -> Counts:
-    return counts_of(db.session.execute(select(*count_columns()).where(
-        ScreeningVisit.campaign_id == campaign.id)).one())
+    return counts_of(db.session.execute(select(*tally_columns()).where(
+        ScreeningTally.campaign_id == campaign.id)).one())
 
 
 def close_campaign(campaign: ScreeningCampaign, actor, reason: str = "", now: datetime | None = None) -> Counts:
@@ -348,11 +419,13 @@ def record_visit(visit: ScreeningVisit, actor, values: dict, seen_attempts: int 
     now = now or utcnow()
     v = _checked(visit, values, now)
     before = _audit_view(visit)
+    was = (visit.status, visit.returnees)  # as the row is when the guarded UPDATE below wins (attempts unchanged)
     seen = visit.attempts if seen_attempts is None else seen_attempts
     VISIT.apply(visit, "record", {
         **v, "attempts": ScreeningVisit.attempts + 1, "recorded_at": now, "recorded_by_id": actor.id,
         "first_attempt_at": func.coalesce(ScreeningVisit.first_attempt_at, v["visited_at"])},
         ScreeningVisit.attempts == seen, explain=_explain, now=now)
+    _count_change(visit, was)
     record("screening_visit_recorded", visit,
            summary=describe_changes(before, _audit_view(visit), personal=frozenset({"notes"})), actor=actor)
     return visit
@@ -385,9 +458,18 @@ class Narrowing:
 
 def _viewer_clause(user):
     """The visits of a campaign this user counts: all for the town's staff, else their own places.
-    Needs Household, Compound and Grid joined."""
+    Needs Compound and Grid joined (it names no column of Household, so the tallies, a row per
+    compound, take it as the visits do)."""
     s = grid_policy.scope_of(user)
     return true() if sees_all(s) else grid_policy.own_household_clause(user)
+
+
+def _tallies_in(campaign_id: int):
+    """The campaign's tallies with Compound and Grid joined (for the viewer's and the narrowing's
+    clauses)."""
+    t = ScreeningTally
+    return (select().select_from(t).join(Compound, Compound.id == t.compound_id)
+            .join(Grid, Grid.id == Compound.grid_id).where(t.campaign_id == campaign_id))
 
 
 def _visits_in(campaign_id: int):
@@ -415,16 +497,14 @@ class Coverage:
 
 def coverage(campaign: ScreeningCampaign, user, narrowing: Narrowing | None = None) -> Coverage:
     """The campaign's figures by community, grid and compound, for what the user sees of it (one
-    statement: the visits counted by compound, then the compounds named)."""
+    statement over the campaign's tallies, a row per compound)."""
     narrowing = narrowing or Narrowing()
-    counted = (_visits_in(campaign.id)
-               .add_columns(Compound.id.label("compound_id"),
-                            *(c.label(f"n{i}") for i, c in enumerate(count_columns())))
-               .where(_viewer_clause(user), *narrowing.clauses()).group_by(Compound.id).subquery())
+    t = ScreeningTally
     stmt = (select(Community.id, Community.name, Grid.id, Grid.name, Compound.id, Compound.name,
-                   *(c for c in counted.c if c.name != "compound_id"))
-            .select_from(counted).join(Compound, Compound.id == counted.c.compound_id)
+                   *(getattr(t, c) for c in TALLIED))
+            .select_from(t).join(Compound, Compound.id == t.compound_id)
             .join(Grid, Grid.id == Compound.grid_id).join(Community, Community.id == Grid.community_id)
+            .where(t.campaign_id == campaign.id, t.total > 0, _viewer_clause(user), *narrowing.clauses())
             .order_by(Community.id, Grid.id, Compound.id))
     total, communities, grids = Counts(), {}, {}
     for cid, cname, gid, gname, kid, kname, *figures in db.session.execute(stmt):
@@ -482,8 +562,8 @@ def visited_query(campaign: ScreeningCampaign, user, own: bool = False):
 
 
 def own_counts(campaign: ScreeningCampaign, user) -> Counts:
-    """The campaign's figures over the user's own places (one statement)."""
-    return counts_of(db.session.execute(_visits_in(campaign.id).add_columns(*count_columns())
+    """The campaign's figures over the user's own places (one statement, over the tallies)."""
+    return counts_of(db.session.execute(_tallies_in(campaign.id).add_columns(*tally_columns())
                                       .where(grid_policy.own_household_clause(user))).one())
 
 
@@ -499,11 +579,11 @@ def counts_by_campaign(campaign_ids, user) -> dict[int, Counts]:
     """Each campaign's figures over what the user sees of it (one statement for all of them)."""
     if not campaign_ids:
         return {}
-    stmt = (select(ScreeningVisit.campaign_id, *count_columns()).select_from(ScreeningVisit)
-            .join(Household, Household.id == ScreeningVisit.household_id)
-            .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
-            .where(ScreeningVisit.campaign_id.in_(campaign_ids), _viewer_clause(user))
-            .group_by(ScreeningVisit.campaign_id))
+    t = ScreeningTally
+    stmt = (select(t.campaign_id, *tally_columns()).select_from(t)
+            .join(Compound, Compound.id == t.compound_id).join(Grid, Grid.id == Compound.grid_id)
+            .where(t.campaign_id.in_(campaign_ids), _viewer_clause(user))
+            .group_by(t.campaign_id))
     return {cid: counts_of(rest) for cid, *rest in db.session.execute(stmt)}
 
 
@@ -525,10 +605,9 @@ def my_running(user, today: date, limit: int = 3) -> list[Running]:
     if not (s.communities or s.grids or s.compounds):
         return []
     rows = db.session.execute(
-        select(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on, *count_columns())
-        .select_from(ScreeningVisit).join(ScreeningCampaign, ScreeningCampaign.id == ScreeningVisit.campaign_id)
-        .join(Household, Household.id == ScreeningVisit.household_id)
-        .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
+        select(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on, *tally_columns())
+        .select_from(ScreeningTally).join(ScreeningCampaign, ScreeningCampaign.id == ScreeningTally.campaign_id)
+        .join(Compound, Compound.id == ScreeningTally.compound_id).join(Grid, Grid.id == Compound.grid_id)
         .where(ScreeningCampaign.status == "open", ScreeningCampaign.starts_on <= today,
                grid_policy.own_household_clause(user))
         .group_by(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on)

@@ -1,15 +1,15 @@
 """The screening panel of the today board: the campaigns running over the place, each with its
 coverage there as the viewer sees it (visited of all, not visited yet, nobody home, returnees found).
-One statement."""
+One statement, over the campaigns' tallies (a row per compound)."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, true
 
 from gridapp.extensions import db
-from gridapp.grid.models import Compound, Grid, Household
+from gridapp.grid.models import Compound, Grid
 from gridapp.policy import can, own_household_clause, scope_of
-from gridapp.screening.models import ScreeningCampaign, ScreeningVisit
+from gridapp.screening.models import ScreeningCampaign, ScreeningTally
 from gridapp.screening.policy import sees_all
-from gridapp.screening.services import count_columns, counts_of
+from gridapp.screening.services import counts_of, tally_columns
 from gridapp.today.panels import BoardContext, Panel, in_grid_place
 
 SHOWN = 3  # campaigns on the board, the soonest to end first
@@ -17,16 +17,16 @@ SHOWN = 3  # campaigns on the board, the soonest to end first
 
 
 def load(ctx: BoardContext) -> dict:
-    stmt = (select(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on, *count_columns(),
+    t = ScreeningTally
+    stmt = (select(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on, *tally_columns(),
                    func.count().over())
-            .select_from(ScreeningVisit).join(ScreeningCampaign, ScreeningCampaign.id == ScreeningVisit.campaign_id)
+            .select_from(t).join(ScreeningCampaign, ScreeningCampaign.id == t.campaign_id)
             .where(ScreeningCampaign.status == "open", ScreeningCampaign.starts_on <= ctx.today))
     everyone = sees_all(scope_of(ctx.user))
-    # The whole town to a viewer who sees every household: the visits alone, no join per visit.
+    # The whole town to a viewer who sees every household: the tallies alone.
     if not (ctx.place.kind == "town" and everyone):
         viewer = true() if everyone else own_household_clause(ctx.user)
-        stmt = (stmt.join(Household, Household.id == ScreeningVisit.household_id)
-                .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
+        stmt = (stmt.join(Compound, Compound.id == t.compound_id).join(Grid, Grid.id == Compound.grid_id)
                 .where(viewer, in_grid_place(ctx.place)))
     rows = db.session.execute(
         stmt.group_by(ScreeningCampaign.id, ScreeningCampaign.name, ScreeningCampaign.ends_on)
