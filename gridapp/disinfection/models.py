@@ -77,6 +77,8 @@ class DisinfectionSlot(db.Model):
         UniqueConstraint("point_id", "day", "window", name="uq_disinfection_slot"),
         Index("ix_disinfection_slots_status_ends", "status", "ends_at"),
         Index("ix_disinfection_slots_day_point", "day", "point_id"),
+        # The points missed again (the today board): the few missed or pending slots of three days.
+        Index("ix_disinfection_slots_status_day_point", "status", "day", "point_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

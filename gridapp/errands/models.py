@@ -28,6 +28,11 @@ class Errand(db.Model):
     __table_args__ = (
         Index("ix_errands_board", "community_id", "status", "urgent", "needed_by_at"),
         Index("ix_errands_claimant_status", "claimant_id", "status"),
+        # The today board's counts: errands under way (a few hundred of a town's thousands), and
+        # those filed and delivered since midnight, each read off its index.
+        Index("ix_errands_status_urgent", "status", "urgent"),
+        Index("ix_errands_filed_at", "filed_at"),
+        Index("ix_errands_delivered_at", "delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
