@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, false, func, or_, select, true, union_all
+from sqlalchemy.orm import aliased
 
 from gridapp.disinfection import policy
 from gridapp.disinfection.models import DisinfectionPoint, DisinfectionSlot
@@ -70,20 +71,32 @@ def load(ctx: BoardContext) -> dict:
         .where(slot.day.in_([yesterday, today])))).one()
     done_closed, missed_today, due_now, done_open, later, y_total, y_done = (int(v or 0) for v in totals)
 
-    per_point = of_points(select(slot.point_id, _count(missed).label("missed"), _count(due).label("due"),
-                                 _count(and_(done, closed)).label("done"))
-                          .where(on_today).group_by(slot.point_id)).subquery()
+    # The compounds with most misses: only a slot missed or due puts one on the list, and those are
+    # pending or missed (read off the index on status, day and point, not every slot of the day);
+    # the rounds done are then counted for the few listed.
+    per_point = of_points(select(slot.point_id, _count(missed).label("missed"), _count(due).label("due"))
+                          .where(on_today, slot.status.in_(("pending", "missed"))).group_by(slot.point_id)).subquery()
     public = DisinfectionPoint.compound_id.is_(None)
     key = case((public, DisinfectionPoint.community_id), else_=DisinfectionPoint.compound_id)
     name = func.min(func.coalesce(Compound.name, Community.name))
     missed_n, due_n = func.sum(per_point.c.missed), func.sum(per_point.c.due)
+    listed = (select(public.label("public"), key.label("key"), name.label("name"), missed_n.label("missed"),
+                     due_n.label("due"), func.count().over().label("total"))
+              .select_from(per_point).join(DisinfectionPoint, DisinfectionPoint.id == per_point.c.point_id)
+              .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+              .join(Community, Community.id == DisinfectionPoint.community_id)
+              .group_by(public, key).having(or_(missed_n > 0, due_n > 0))
+              .order_by(missed_n.desc(), due_n.desc(), name, key).limit(WORST_LIMIT)).subquery()
+    point = aliased(DisinfectionPoint)
+    done_there = of_points(
+        select(func.count()).select_from(slot).join(point, point.id == slot.point_id)
+        .where(on_today, done, closed,
+               or_(and_(listed.c.public, point.compound_id.is_(None), point.community_id == listed.c.key),
+                   and_(~listed.c.public, point.compound_id == listed.c.key)))).scalar_subquery()
     worst = db.session.execute(
-        select(public, key, name, missed_n, due_n, func.sum(per_point.c.done), func.count().over())
-        .select_from(per_point).join(DisinfectionPoint, DisinfectionPoint.id == per_point.c.point_id)
-        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .join(Community, Community.id == DisinfectionPoint.community_id)
-        .group_by(public, key).having(or_(missed_n > 0, due_n > 0))
-        .order_by(missed_n.desc(), due_n.desc(), name, key).limit(WORST_LIMIT)).all()
+        select(listed.c.public, listed.c.key, listed.c.name, listed.c.missed, listed.c.due, done_there,
+               listed.c.total)
+        .order_by(listed.c.missed.desc(), listed.c.due.desc(), listed.c.name, listed.c.key)).all()
 
     # The misses of the last days, marked or overdue, each kind read off the index on (status, day,
     # point): a few thousand of the days' tens of thousands of slots, whoever looks; then only the
