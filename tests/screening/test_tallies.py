@@ -3,7 +3,6 @@ after any mix of campaigns opened, households added by the sweep and visits reco
 again; with many people recording in one compound at once; after visits written in bulk and counted
 afresh; and as the migration first fills them from the visits already there."""
 import random
-import threading
 from collections import Counter, defaultdict
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from gridapp.grid.models import Household
 from gridapp.screening import services
 from gridapp.screening.models import TO_DO, ScreeningCampaign, ScreeningTally, ScreeningVisit
 from gridapp.timeutil import town_today
+from tests.concurrency import at_once
 from tests.core.test_migrations import empty_database  # noqa: F401 (a fixture)
 from tests.factories import make_household
 from tests.screening.helpers import NOW_TEXT, open_campaign
@@ -127,34 +127,22 @@ def test_many_people_recording_in_one_compound_at_once(app, world, now):
                              .where(Household.compound_id == world.k1.id).order_by(ScreeningVisit.id)).all()
     users = [world.admin.id, world.leader.id, world.sec1.id, world.gm1.id, world.head1.id]
     db.session.commit()
-    barrier, errors = threading.Barrier(len(ids)), []
+    work_list = list(enumerate(ids))
 
-    def run(i, visit_id):
+    def record_one():
         from gridapp.auth.models import User
         from gridapp.timeutil import pin_clock
 
-        with app.app_context():
-            pin_clock(now)
-            try:
-                visit = db.session.get(ScreeningVisit, visit_id)
-                user = db.session.get(User, users[i % len(users)])
-                visit.campaign, visit.status, visit.returnees  # noqa: B018 (loaded before the others write)
-                db.session.commit()  # SQLite's write lock free while the others load theirs
-                barrier.wait()
-                services.record_visit(visit, user, values(RESULTS[i % 4], random.Random(i)), None, now=now)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 (reported below)
-                db.session.rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
+        pin_clock(now)
+        i, visit_id = work_list.pop()
+        visit = db.session.get(ScreeningVisit, visit_id)
+        user = db.session.get(User, users[i % len(users)])
+        visit.campaign, visit.status, visit.returnees  # noqa: B018 (loaded before writing)
+        db.session.commit()  # SQLite's write lock free while the others load theirs
+        services.record_visit(visit, user, values(RESULTS[i % 4], random.Random(i)), None, now=now)
+        db.session.commit()
 
-    threads = [threading.Thread(target=run, args=(i, vid)) for i, vid in enumerate(ids)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+    at_once(app, record_one, n=len(ids))
     assert len(ids) == 14
     agree()
     k1 = kept()[(db.session.scalar(select(ScreeningCampaign.id)), world.k1.id)]
