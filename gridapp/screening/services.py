@@ -1,7 +1,7 @@
 """The rules of screening: opening a campaign (one visit row per household in one INSERT … SELECT),
 recording a visit (one conditional UPDATE whose row count picks the one winner), closing, the sweep
 that adds households registered later and climbs the reminder ladder, and the coverage queries (a
-fixed number of statements whatever the number of households)."""
+fixed number of statements whatever the number of households, over the figures kept per compound)."""
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -470,12 +470,6 @@ def _tallies_in(campaign_id: int):
     t = ScreeningTally
     return (select().select_from(t).join(Compound, Compound.id == t.compound_id)
             .join(Grid, Grid.id == Compound.grid_id).where(t.campaign_id == campaign_id))
-
-
-def _visits_in(campaign_id: int):
-    return (select().select_from(ScreeningVisit).join(Household, Household.id == ScreeningVisit.household_id)
-            .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
-            .where(ScreeningVisit.campaign_id == campaign_id))
 
 
 @dataclass
