@@ -95,7 +95,7 @@ def test_every_kind_of_object_has_words_in_both_languages(app):
                      "ErrandEvent", "ItemEvent", "ItemComment", "FeedToken", "Photo", "UrgentOptIn", "CompoundRisk",
                      "NoticeMark", "ReportTemplate",
                      "AnnouncementRecipient", "AccessRecord", "ObservationCheck",
-                     "CampaignPlace", "ScreeningReminder"}
+                     "CampaignPlace", "ScreeningReminder", "ScreeningTally"}
     mapped = {m.class_.__name__ for m in db.Model.registry.mappers}
     missing = sorted(mapped - never_audited - set(OBJECT_LABELS))
     assert not missing, f"kinds of object without a label in gridapp/audit/labels.py: {missing}"
