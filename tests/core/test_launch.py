@@ -135,6 +135,8 @@ def _clean_env(**extra) -> dict:
     return env
 
 
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+                    reason="runs on SQLite whatever the pass (make run's defaults): the SQLite pass runs it")
 def test_two_make_runs_side_by_side(tmp_path):
     """`make run` twice on one machine, each with its own port and instance folder: both serve the
     demo with an embedded Redis, and stopping one leaves the other whole. Neither leaves a control
@@ -182,6 +184,8 @@ def _tracked_files() -> list[str]:
                 if p.is_file() and not skip & set(p.relative_to(ROOT).parts) and p.suffix != ".mo"]
 
 
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+                    reason="runs on SQLite whatever the pass (make run's defaults): the SQLite pass runs it")
 def test_a_procfile_start_without_make_speaks_chinese(app, tmp_path):
     """The README's Production steps on a fresh copy of the sources (no make, so no compiled
     catalogue): `flask db upgrade`, then the Procfile's web process serves Chinese."""
