@@ -94,7 +94,8 @@ def test_an_address_over_its_limit_lets_only_correct_passwords_in(app, client, w
     wrong = _login(client, "vol1", "wrong-password-x")
     assert wrong.status_code == 429
     assert "您所在网络的登录失败次数过多" in wrong.get_data(as_text=True)
-    failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
+    failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")
+                                  .order_by(AuditEvent.id)).all()
     assert [e.object_name for e in failures][-1] == "vol1"
     # ...while the correct password of an account without failures gets in.
     assert _login(client, "gridder1", DEFAULT_PASSWORD).status_code == 302
