@@ -73,28 +73,6 @@ def _schema():
     shutil.rmtree(INSTANCE, ignore_errors=True)
 
 
-_ENGINES: dict = {}
-
-
-def _shared_engine(self, bind_key, options, app):
-    """One engine for each database URL and set of options, for the whole session, instead of one
-    per test's app: its pool keeps its connections (a new PostgreSQL connection and the dialect's
-    first-connect queries cost every test otherwise) and its compiled statements."""
-    import sqlalchemy as sa
-
-    key = repr(sorted((k, str(v)) for k, v in options.items()))
-    engine = _ENGINES.get(key)
-    if engine is None:
-        engine = _ENGINES[key] = sa.engine_from_config(options, prefix="")
-    return engine
-
-
-if os.environ.get("GRIDAPP_TEST_SHARED_ENGINE", "1") == "1":
-    from flask_sqlalchemy import SQLAlchemy
-
-    SQLAlchemy._make_engine = _shared_engine
-
-
 def _empty_tables():
     """Every table emptied, children first, and (PostgreSQL) every sequence drawn from set back to 1,
     as a fresh schema has it. DELETE and setval cost a fifth of TRUNCATE … CASCADE on sixty tables."""
