@@ -17,6 +17,7 @@ from gridapp.core.acting import act
 from gridapp.core.http import ListPage, form_status, page_number, render
 from gridapp.core.params import id_arg, parse_id
 from gridapp.core.rules import RuleError
+from gridapp.core.templating import Labels
 from gridapp.core.xlsx import Column
 from gridapp.disinfection import policy, services
 from gridapp.disinfection.forms import PointForm, PointsForm, RiskForm, RoundsPeriodForm, TickForm
@@ -32,8 +33,8 @@ bp = Blueprint("disinfection", __name__, template_folder="templates", static_fol
 
 @bp.context_processor
 def _context():
-    return {"kind_labels": services.KIND_LABELS, "task_labels": services.TASK_LABELS,
-            "tier_labels": services.TIER_LABELS, "can_tick": lambda p: can(current_user, "tick", p)}
+    return {"kind_labels": Labels(services.KIND_LABELS), "task_labels": Labels(services.TASK_LABELS),
+            "tier_labels": Labels(services.TIER_LABELS), "can_tick": lambda p: can(current_user, "tick", p)}
 
 
 def _point_or_404(point_id):

@@ -13,6 +13,7 @@ from gridapp.core import xlsx
 from gridapp.core.acting import act
 from gridapp.core.http import form_status
 from gridapp.core.security import mark_personal
+from gridapp.core.templating import Labels
 from gridapp.core.xlsx import Column
 from gridapp.extensions import db
 from gridapp.grid.models import Community
@@ -29,7 +30,8 @@ bp = Blueprint("observation", __name__, template_folder="templates")
 
 
 def _labels() -> dict:
-    return {"statuses": STATUS_LABELS, "methods": services.METHOD_LABELS, "outcomes": services.OUTCOME_LABELS}
+    return {"statuses": Labels(STATUS_LABELS), "methods": Labels(services.METHOD_LABELS),
+            "outcomes": Labels(services.OUTCOME_LABELS)}
 
 
 @bp.get("/")

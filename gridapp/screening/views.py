@@ -10,6 +10,7 @@ from gridapp.core.http import form_status, paginate
 from gridapp.core.params import id_arg
 from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
+from gridapp.core.templating import Labels
 from gridapp.extensions import db
 from gridapp.policy import allowed, can, require
 from gridapp.privacy import services as privacy
@@ -25,8 +26,9 @@ MINE_PAGE_SIZE = 50  # a building head's compound fits on one page
 
 
 def _labels() -> dict:
-    return {"campaign_labels": CAMPAIGN_LABELS, "visit_labels": VISIT_LABELS, "item_labels": services.ITEM_LABELS,
-            "level_labels": services.LEVEL_LABELS, "items": ITEMS, "place_label": services.place_label}
+    return {"campaign_labels": Labels(CAMPAIGN_LABELS), "visit_labels": Labels(VISIT_LABELS),
+            "item_labels": Labels(services.ITEM_LABELS), "level_labels": Labels(services.LEVEL_LABELS), "items": ITEMS,
+            "place_label": services.place_label}
 
 
 @bp.get("/")
