@@ -142,6 +142,8 @@ class DisinfectionDayTally(db.Model):
     sweep once a day has no pending slot left; a day's slots never change after that."""
 
     __tablename__ = "disinfection_day_tallies"
+    # A secretary's chart reads her communities' days: by community first, then day.
+    __table_args__ = (Index("ix_disinfection_day_tallies_community_day", "community_id", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day = mapped_column(Date, nullable=False, index=True)
