@@ -113,9 +113,15 @@ def parse_pattern(text: str) -> list[tuple[str, time, time | None]]:
 LONGEST_SHIFT = timedelta(hours=25)
 
 
+def ending_after(instant: datetime):
+    """The shifts that end after `instant` (a condition on Shift): such a shift started after
+    instant - LONGEST_SHIFT, which the condition says too, for the index on starts_at."""
+    return and_(Shift.ends_at > instant, Shift.starts_at > instant - LONGEST_SHIFT)
+
+
 def going_on(now: datetime):
     """The shifts going on at `now` (a condition on Shift)."""
-    return and_(Shift.starts_at <= now, Shift.starts_at > now - LONGEST_SHIFT, Shift.ends_at > now)
+    return and_(Shift.starts_at <= now, ending_after(now))
 
 
 def shift_bounds(day: date, start: time, end: time | None, zone=None) -> tuple[datetime, datetime]:
@@ -556,7 +562,7 @@ def gap_alerts(now: datetime | None = None) -> int:
     its shift runs or starts within gap_urgent_lead(); the others wait for the end of quiet hours."""
     now = now or utcnow()
     rows = db.session.execute(
-        update(Shift).where(Shift.status == "open", Shift.ends_at > now, Shift.starts_at <= now + timedelta(hours=24),
+        update(Shift).where(Shift.status == "open", ending_after(now), Shift.starts_at <= now + timedelta(hours=24),
                             Shift.filled < Shift.min_people, Shift.gap_alerted.is_(False))
         .values(gap_alerted=True, gap_alerts=Shift.gap_alerts + 1)
         .returning(Shift.id, Shift.gap_alerts).execution_options(synchronize_session=False)).all()
@@ -787,7 +793,7 @@ def gaps(user, now: datetime | None = None, hours: int = 48, community_id: int |
             .outerjoin(Compound, Compound.id == Checkpoint.compound_id)
             .options(contains_eager(Shift.checkpoint).contains_eager(Checkpoint.compound))  # can_manage reads it
             .where(policy.roster_clause(user), Shift.status == "open", Shift.filled < Shift.min_people,
-                   Shift.ends_at > now, Shift.starts_at <= now + timedelta(hours=hours)))
+                   ending_after(now), Shift.starts_at <= now + timedelta(hours=hours)))
     if community_id:
         stmt = stmt.where(Checkpoint.community_id == community_id)
     return list(db.session.scalars(stmt.order_by(Shift.starts_at, Checkpoint.name)))

@@ -63,6 +63,19 @@ def test_the_shifts_going_on_include_one_in_its_last_minute(world):
     assert going(shift.starts_at - timedelta(seconds=1)) != [shift.id]
 
 
+def test_a_shift_short_of_people_in_its_last_minute_is_still_a_gap(world):
+    """gaps() and gap_alerts() bound their search by LONGEST_SHIFT too (ending_after): the longest
+    shift a pattern makes, in its last minute, is still found, and not once it has ended."""
+    cp = make_checkpoint(world.c1, world.k1, pattern="08:00-07:59", min_people=1)
+    shift = db.session.scalars(select(Shift).where(Shift.checkpoint_id == cp.id).order_by(Shift.starts_at)).first()
+    last_minute = shift.ends_at - timedelta(seconds=1)
+    assert shift.id in [g.id for g in services.gaps(world.gm1, now=last_minute)]
+    assert shift.id not in [g.id for g in services.gaps(world.gm1, now=shift.ends_at)]
+    assert services.gap_alerts(now=last_minute) >= 1
+    db.session.expire_all()
+    assert db.session.get(Shift, shift.id).gap_alerted is True
+
+
 @pytest.mark.parametrize("bad", ["8-16", "08:00-08:00", "08:00-16:00,08:00-16:00", "08:00-17:00,16:00-24:00", ""])
 def test_bad_patterns_are_refused_with_a_message(app, bad):
     with pytest.raises(RuleError) as exc:
