@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -99,6 +99,14 @@ def start_session(user: User, user_agent: str = "") -> str:
 _UNREAD = (select(func.count(Notification.id))
            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
            .correlate(User).scalar_subquery())
+# One statement for the session, its user, the user's roles and the unread notices (every page needs
+# all four: the layout shows the unread badge). Built once: every request runs it, and building it
+# (the select, the join, the eager load) cost as much as running it.
+_SESSION = (select(User, LoginSession.revoked_at, LoginSession.last_seen_at, LoginSession.created_at,
+                   LoginSession.reauthenticated_at, _UNREAD)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(LoginSession.id == bindparam("key"))
+            .options(joinedload(User.roles)))
 
 
 def load_session(token: str) -> User | None:
@@ -106,15 +114,7 @@ def load_session(token: str) -> User | None:
     if not token or len(token) > 128:
         return None
     key = _token_key(token)
-    # One statement for the session, its user, the user's roles and the unread notices (every page
-    # needs all four: the layout shows the unread badge).
-    row = db.session.execute(
-        select(User, LoginSession.revoked_at, LoginSession.last_seen_at, LoginSession.created_at,
-               LoginSession.reauthenticated_at, _UNREAD)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.id == key)
-        .options(joinedload(User.roles))
-    ).unique().first()
+    row = db.session.execute(_SESSION, {"key": key}).unique().first()
     if row is None:
         return None
     user, revoked_at, last_seen_at, created_at, reauthenticated_at, unread = row
