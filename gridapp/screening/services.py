@@ -526,7 +526,7 @@ def listed_to_do(cov: Coverage, user) -> int | None:
 
 def _listed(stmt):
     return stmt.options(contains_eager(ScreeningVisit.household).contains_eager(Household.compound)
-                        .contains_eager(Compound.grid), selectinload(ScreeningVisit.recorded_by).lazyload(User.roles))
+                        .contains_eager(Compound.grid), joinedload(ScreeningVisit.recorded_by).lazyload(User.roles))
 
 
 def to_visit_query(campaign: ScreeningCampaign, user, narrowing: Narrowing | None = None, own: bool = False):
