@@ -304,7 +304,7 @@ def open_slot(point_id: int, now: datetime) -> DisinfectionSlot | None:
                    DisinfectionSlot.status != "missed")
             .order_by(case((DisinfectionSlot.status == "pending", 0), else_=1),
                       case((DisinfectionSlot.ends_at > now, 0), else_=1), DisinfectionSlot.starts_at)
-            .options(joinedload(DisinfectionSlot.done_by)).limit(1))
+            .options(joinedload(DisinfectionSlot.done_by).lazyload(User.roles)).limit(1))
     return db.session.scalars(stmt).first()
 
 
@@ -457,7 +457,7 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
         stmt = stmt.order_by(order, DisinfectionSlot.ends_at, place)
     slots = db.session.scalars(
         stmt.options(contains_eager(DisinfectionSlot.point).contains_eager(DisinfectionPoint.compound),
-                     joinedload(DisinfectionSlot.done_by))
+                     joinedload(DisinfectionSlot.done_by).lazyload(User.roles))
         .order_by(DisinfectionSlot.point_id, DisinfectionSlot.id)
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
@@ -496,7 +496,7 @@ def slots_of_point(point: DisinfectionPoint, now: datetime | None = None) -> lis
         ensure_slots([today], [point.id])
     slots = db.session.scalars(select(DisinfectionSlot).where(DisinfectionSlot.point_id == point.id,
                                                               DisinfectionSlot.day == today)
-                               .options(joinedload(DisinfectionSlot.done_by))
+                               .options(joinedload(DisinfectionSlot.done_by).lazyload(User.roles))
                                .order_by(DisinfectionSlot.starts_at)).all()
     return [(s, slot_state(s, now)) for s in slots]
 
@@ -739,7 +739,7 @@ def board_points(user, day: date, *, compound: Compound | None = None, community
     stmt = (select(DisinfectionSlot).join(DisinfectionSlot.point)
             .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
             .where(DisinfectionSlot.day == day, policy.visible_clause(user))
-            .options(contains_eager(DisinfectionSlot.point), joinedload(DisinfectionSlot.done_by))
+            .options(contains_eager(DisinfectionSlot.point), joinedload(DisinfectionSlot.done_by).lazyload(User.roles))
             .order_by(DisinfectionPoint.place_name, DisinfectionPoint.id, DisinfectionSlot.starts_at))
     if compound is not None:
         stmt = stmt.where(DisinfectionPoint.compound_id == compound.id)

@@ -571,7 +571,7 @@ def history(item):
 
 
 def comments(item):
-    return db.session.scalars(select(ItemComment).options(joinedload(ItemComment.author))
+    return db.session.scalars(select(ItemComment).options(joinedload(ItemComment.author).lazyload(User.roles))
                               .where(ItemComment.item_id == item.id).order_by(ItemComment.id)).all()
 
 
@@ -657,7 +657,7 @@ def items_query(user, status: str = "", mine: bool = False, overdue_at: datetime
                 issued_between: tuple[datetime, datetime] | None = None, community_id: int | None = None):
     """The items this user sees (item_clause), narrowed by the list's filters; `community_id` only
     narrows (it never shows an item the user could not see without it)."""
-    stmt = (select(RectificationItem).options(joinedload(RectificationItem.owner))
+    stmt = (select(RectificationItem).options(joinedload(RectificationItem.owner).lazyload(User.roles))
             .where(item_clause(user)).order_by(RectificationItem.due_at, RectificationItem.id))
     if community_id is not None:
         stmt = stmt.where(RectificationItem.community_id == community_id)
@@ -718,7 +718,7 @@ def dashboard(start: date, end: date, now: datetime | None = None, communities=N
     by_category = db.session.execute(select(RectificationItem.category, func.count()).where(open_)
                                      .group_by(RectificationItem.category).order_by(func.count().desc())).all()
     overdue = db.session.scalars(
-        select(RectificationItem).options(joinedload(RectificationItem.owner))
+        select(RectificationItem).options(joinedload(RectificationItem.owner).lazyload(User.roles))
         .where(RectificationItem.status.in_(CLOCK_STATES), RectificationItem.due_at <= now,
                _in_communities(communities))
         .order_by(RectificationItem.escalation_level.desc(), RectificationItem.due_at).limit(50)).all()
