@@ -77,11 +77,15 @@ def _empty_tables():
     """Every table emptied, children first, and (PostgreSQL) every sequence drawn from set back to 1,
     as a fresh schema has it. DELETE and setval cost a fifth of TRUNCATE … CASCADE on sixty tables."""
     with db.engine.begin() as conn:
-        for t in reversed(db.metadata.sorted_tables):
-            conn.execute(t.delete())
         if conn.dialect.name == "postgresql":
+            # One round trip for all of them: psycopg sends statements without parameters as one
+            # script. (sqlite3 runs one statement per call.)
+            conn.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in reversed(db.metadata.sorted_tables)))
             conn.execute(text("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)"
                               " FROM pg_sequences WHERE last_value IS NOT NULL"))
+        else:
+            for t in reversed(db.metadata.sorted_tables):
+                conn.execute(t.delete())
 
 
 def _forget_this_engines_statements():

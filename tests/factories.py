@@ -13,9 +13,10 @@ from tests.conftest import DEFAULT_PASSWORD
 _HASH_CACHE = {}
 
 
-def make_user(username, *roles, password=DEFAULT_PASSWORD, active=True, **fields):
+def make_user(username, *roles, password=DEFAULT_PASSWORD, active=True, commit=True, **fields):
     """roles: role names, or (role, place) pairs for roles held on a place. password=None: an account
-    without a password yet (one that waits for its invitation)."""
+    without a password yet (one that waits for its invitation). commit=False leaves the commit to the
+    caller (build_world commits its accounts once)."""
     if password is not None and password not in _HASH_CACHE:
         _HASH_CACHE[password] = hash_password(password)
     user = User(username=username, display_name=fields.pop("display_name", username.title()),
@@ -25,7 +26,8 @@ def make_user(username, *roles, password=DEFAULT_PASSWORD, active=True, **fields
     for r in roles:
         role, place = (r, None) if isinstance(r, str) else r
         assign_role(None, user, role, getattr(place, "id", 0))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
 
 
@@ -75,17 +77,18 @@ def build_world():
     w.h4 = make_household(w.k3, 301, head_name="赵六")
     db.session.commit()
 
-    w.admin = make_user("admin", "admin")
-    w.leader = make_user("leader", ("town_leader", w.town))
-    w.sup = make_user("sup1", ("supervisor", w.town))
-    w.sec1 = make_user("secretary1", ("secretary", w.c1), phone="13800000001")
-    w.sec2 = make_user("secretary2", ("secretary", w.c2))
-    w.gm1 = make_user("gridder1", ("grid_member", w.g1))
-    w.gm3 = make_user("gridder3", ("grid_member", w.g3))
-    w.head1 = make_user("head1", ("building_head", w.k1))
-    w.vol1 = make_user("vol1", ("volunteer", w.c1), is_party_member=True)
-    w.pm1 = make_user("pm1", ("property_manager", w.hzo))
-    w.pm2 = make_user("pm2", ("property_manager", w.yj))
-    w.unit1 = make_user("unit1", ("unit_contact", w.unit))
-    w.nobody = make_user("nobody")
+    w.admin = make_user("admin", "admin", commit=False)
+    w.leader = make_user("leader", ("town_leader", w.town), commit=False)
+    w.sup = make_user("sup1", ("supervisor", w.town), commit=False)
+    w.sec1 = make_user("secretary1", ("secretary", w.c1), phone="13800000001", commit=False)
+    w.sec2 = make_user("secretary2", ("secretary", w.c2), commit=False)
+    w.gm1 = make_user("gridder1", ("grid_member", w.g1), commit=False)
+    w.gm3 = make_user("gridder3", ("grid_member", w.g3), commit=False)
+    w.head1 = make_user("head1", ("building_head", w.k1), commit=False)
+    w.vol1 = make_user("vol1", ("volunteer", w.c1), is_party_member=True, commit=False)
+    w.pm1 = make_user("pm1", ("property_manager", w.hzo), commit=False)
+    w.pm2 = make_user("pm2", ("property_manager", w.yj), commit=False)
+    w.unit1 = make_user("unit1", ("unit_contact", w.unit), commit=False)
+    w.nobody = make_user("nobody", commit=False)
+    db.session.commit()  # one commit for the accounts: each commit is a round trip and expires them all
     return w
