@@ -87,6 +87,9 @@ class Signup(db.Model):
     __table_args__ = (
         UniqueConstraint("shift_id", "user_id", name="uq_duty_signup"),
         Index("ix_duty_signups_user_status", "user_id", "status"),
+        # The sign-ups still "signed up" are those of shifts to come and of shifts just ended (the
+        # no-shows to confirm): found by status, then joined to their shifts.
+        Index("ix_duty_signups_status_shift", "status", "shift_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
