@@ -1,5 +1,6 @@
 """Factories: rows built through the same services the app uses."""
 from datetime import timedelta
+from functools import partial
 from types import SimpleNamespace
 
 from gridapp.auth import invitations
@@ -77,18 +78,19 @@ def build_world():
     w.h4 = make_household(w.k3, 301, head_name="赵六")
     db.session.commit()
 
-    w.admin = make_user("admin", "admin", commit=False)
-    w.leader = make_user("leader", ("town_leader", w.town), commit=False)
-    w.sup = make_user("sup1", ("supervisor", w.town), commit=False)
-    w.sec1 = make_user("secretary1", ("secretary", w.c1), phone="13800000001", commit=False)
-    w.sec2 = make_user("secretary2", ("secretary", w.c2), commit=False)
-    w.gm1 = make_user("gridder1", ("grid_member", w.g1), commit=False)
-    w.gm3 = make_user("gridder3", ("grid_member", w.g3), commit=False)
-    w.head1 = make_user("head1", ("building_head", w.k1), commit=False)
-    w.vol1 = make_user("vol1", ("volunteer", w.c1), is_party_member=True, commit=False)
-    w.pm1 = make_user("pm1", ("property_manager", w.hzo), commit=False)
-    w.pm2 = make_user("pm2", ("property_manager", w.yj), commit=False)
-    w.unit1 = make_user("unit1", ("unit_contact", w.unit), commit=False)
-    w.nobody = make_user("nobody", commit=False)
+    account = partial(make_user, commit=False)  # committed together below
+    w.admin = account("admin", "admin")
+    w.leader = account("leader", ("town_leader", w.town))
+    w.sup = account("sup1", ("supervisor", w.town))
+    w.sec1 = account("secretary1", ("secretary", w.c1), phone="13800000001")
+    w.sec2 = account("secretary2", ("secretary", w.c2))
+    w.gm1 = account("gridder1", ("grid_member", w.g1))
+    w.gm3 = account("gridder3", ("grid_member", w.g3))
+    w.head1 = account("head1", ("building_head", w.k1))
+    w.vol1 = account("vol1", ("volunteer", w.c1), is_party_member=True)
+    w.pm1 = account("pm1", ("property_manager", w.hzo))
+    w.pm2 = account("pm2", ("property_manager", w.yj))
+    w.unit1 = account("unit1", ("unit_contact", w.unit))
+    w.nobody = account("nobody")
     db.session.commit()  # one commit for the accounts: each commit is a round trip and expires them all
     return w
