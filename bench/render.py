@@ -1,6 +1,7 @@
 """In-process cost and bytes of each key page at town scale: `make bench-render`.
 
     .venv/bin/python -m bench.render [--reuse] [--runs 40] [--out bench/results/render]
+    .venv/bin/python -m bench.render --instructions [--reuse] [--runs 10]   # counted, not timed
 
 Builds the town dataset (bench.seed, as `make bench` does) in a SQLite file under
 bench/results/tmp/ (--reuse keeps one built before), then for each key page, as the user who uses
@@ -8,17 +9,23 @@ it, with Flask's test client in this one process: the median and 90th percentile
 request (routing, SQL, rendering; no network, no server), its SQL statements, and its bytes raw
 and as sent compressed (brotli, as a phone asks). The figures are comparable between two runs on
 the same machine, which is what they are for: before and after a change to rendering.
+
+With --instructions, the same requests run in a process under valgrind's callgrind, which counts
+each request's instructions (bench/instructions.py) instead of timing it: a figure that does not
+move with the machine's load, for comparing two trees on a noisy machine (a minute or two a page).
 """
 import argparse
 import json
 import os
 import sqlite3
 import statistics
+import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.run import PAGES, PATH_ARGS, RESULTS, find_path_args, log, logged_in_client, machine, make_app
+from bench.instructions import MARK
+from bench.run import PAGES, PATH_ARGS, RESULTS, ROOT, find_path_args, log, logged_in_client, machine, make_app
 
 REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/11"
 # The volunteer's duty list (the page the peer comparison is made on) besides the key pages.
@@ -86,7 +93,10 @@ def sql_cost(url: str, sent: list, runs: int) -> float:
     return statistics.median(cpu)
 
 
-def measure(url: str, runs: int) -> list[dict]:
+def pages(url: str):
+    """Each key page, as its user, ready to be measured: (name, username, path, client, engine), the
+    client logged in and the page requested three times to warm (templates compiled, catalogues
+    loaded, caches filled)."""
     from gridapp.extensions import db
 
     app = make_app(url, RESULTS / "tmp" / "render-instance", REDIS)
@@ -99,12 +109,17 @@ def measure(url: str, runs: int) -> list[dict]:
         pass
     else:
         settle()
-    rows = []
     for name, username, path in RENDER_PAGES:
         path = path.format(**PATH_ARGS)
         client = logged_in_client(app, username)
-        for _ in range(3):  # warm: templates compiled, catalogues loaded, caches filled
+        for _ in range(3):
             client.get(path)
+        yield name, username, path, client, engine
+
+
+def measure(url: str, runs: int) -> list[dict]:
+    rows = []
+    for name, username, path, client, engine in pages(url):
         with recording(engine) as recorded:
             raw = client.get(path)
         if raw.status_code != 200:
@@ -125,6 +140,31 @@ def measure(url: str, runs: int) -> list[dict]:
         r = rows[-1]
         log(f"  {name}: {r['median_ms']:.1f} ms ({r['cpu_ms']:.1f} ms CPU, SQL {r['sql_cpu_ms']:.1f}), "
             f"{r['raw_bytes']} → {r['sent_bytes']} bytes")
+    return rows
+
+
+def count_instructions(url: str, runs: int) -> list[dict]:
+    """Instructions per request of each key page (bench.instructions), in a process callgrind runs:
+    the whole request as the CPU time of measure() is taken (no compression), each counted on its own."""
+    from bench.instructions import Counter
+
+    counter = Counter(RESULTS / "tmp")
+    rows = []
+    for name, username, path, client, engine in pages(url):
+        with recording(engine) as recorded:
+            raw = client.get(path)
+        if raw.status_code != 200:
+            raise SystemExit(f"{path} as {username}: HTTP {raw.status_code}")
+        counts = []
+        for _ in range(runs):
+            with counter.counting() as block:
+                client.get(path)
+            counts.append(block["instructions"])
+        rows.append({"page": name, "user": username, "path": path, "instructions": statistics.median(counts),
+                     "instructions_min": min(counts), "instructions_max": max(counts),
+                     "statements": len(recorded), "raw_bytes": len(raw.get_data())})
+        log(f"  {name}: {rows[-1]['instructions'] / 1e6:.1f} M instructions a request "
+            f"({min(counts) / 1e6:.1f}–{max(counts) / 1e6:.1f})")
     return rows
 
 
@@ -153,18 +193,54 @@ def render(rows: list[dict], runs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_instructions(rows: list[dict], runs: int) -> str:
+    m = machine()
+    lines = [f"# Instructions per request of the key pages (town scale, SQLite) — {time.strftime('%Y-%m-%d %H:%M')}",
+             "", f"Machine: {m['cpus']} CPUs, Python {m['python']}. Command: `.venv/bin/python -m bench.render "
+             f"--instructions`; {runs} requests per page after 3 to warm, Flask's test client in one process run by "
+             "valgrind's callgrind (bench/instructions.py), which counts the instructions of each request: Python, "
+             "the C parts of the libraries and SQLite alike. A count does not move with the machine's load as CPU "
+             "time does; it does not weigh cache misses.", "",
+             "| page | user | M instructions | fewest | most | SQL | raw KB |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['page']} `{r['path']}` | {r['user']} | {r['instructions'] / 1e6:.2f} | "
+                     f"{r['instructions_min'] / 1e6:.2f} | {r['instructions_max'] / 1e6:.2f} | {r['statements']} | "
+                     f"{r['raw_bytes'] / 1024:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help="keep a town dataset built before")
-    parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--out", default=str(RESULTS / "render"), help="writes OUT.md and OUT.json")
+    parser.add_argument("--runs", type=int, help="requests measured per page (40; 10 with --instructions)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count each request's instructions with valgrind instead of timing it")
+    parser.add_argument("--out", help="writes OUT.md and OUT.json (bench/results/render, or render-instructions)")
     args = parser.parse_args()
-    log("building the town dataset (SQLite)" if not args.reuse else "the town dataset (SQLite)")
-    url = build(args.reuse)
-    rows = measure(url, args.runs)
-    Path(args.out + ".json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
-    Path(args.out + ".md").write_text(render(rows, args.runs))
-    print(render(rows, args.runs))
+    runs = args.runs or (10 if args.instructions else 40)
+    out = args.out or str(RESULTS / ("render-instructions" if args.instructions else "render"))
+    if args.instructions and MARK not in os.environ:
+        from bench.instructions import available, command
+
+        if why := available():
+            raise SystemExit(f"instructions cannot be counted here: {why}")
+        log("building the town dataset (SQLite)" if not args.reuse else "the town dataset (SQLite)")
+        build(args.reuse)
+        argv, env = command(["-m", "bench.render", "--reuse", "--instructions", "--runs", str(runs), "--out", out],
+                            RESULTS / "tmp" / "callgrind")
+        log("counting under callgrind (about a minute a page)")
+        return subprocess.run(argv, env=env, cwd=ROOT).returncode
+    if not args.instructions:
+        log("building the town dataset (SQLite)" if not args.reuse else "the town dataset (SQLite)")
+    url = build(args.reuse or args.instructions)
+    if args.instructions:
+        rows, table = count_instructions(url, runs), render_instructions
+    else:
+        rows, table = measure(url, runs), render
+    Path(out + ".json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+    Path(out + ".md").write_text(table(rows, runs))
+    print(table(rows, runs))
     return 0
 
 
