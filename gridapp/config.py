@@ -138,6 +138,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "TRUSTED_PROXY_COUNT": max(0, int(env.get("TRUSTED_PROXY_COUNT", "0"))),
         "PASSWORD_MIN_LENGTH": 8,
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "25")),
+        # List rows each process keeps drawn, by the values they show (gridapp/core/fragments.py);
+        # about 1 KB each. 0: none kept, every row drawn on every request.
+        "FRAGMENT_CACHE_SIZE": int(env.get("FRAGMENT_CACHE_SIZE", "10000")),
         "ROSTER_PAGE_SIZE": int(env.get("ROSTER_PAGE_SIZE", "20")),
         "RQ_QUEUES": ["default"],
         # A form may carry several phone photos (each at most 5 MB, see gridapp/uploads.py).

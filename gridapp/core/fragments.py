@@ -1,0 +1,86 @@
+"""Fragments of a page remembered by the values they are drawn from.
+
+A list row drawn by a macro is a function of a few values: the shift's time, its counts and state,
+the viewer's own sign-up, where its form returns to, the language. Hundreds of viewers draw the
+same rows, so the process keeps each row's HTML under the tuple of those values. There is nothing
+to invalidate: the values are read from the database on every request, so a write changes the
+key, and the very next request of any viewer draws the row again (tests/core/test_fragments.py;
+for the duty list, tests/duty/test_list_rows.py). What stays the same for the life of an app
+(its configuration, the templates, the time zone) is left out of the key: each app has its own
+store.
+
+The one rule for a remembered macro: it draws from its arguments alone (no `with context`
+import, no `now`, no `current_user`), and its key holds every one of them. The CSRF token is the
+exception that proves it: it differs per response (masked, see gridapp/core/csrf.py), so a
+remembered fragment carries `TOKEN` in its place and `with_token()` puts this response's token in.
+
+The store is bounded (`FRAGMENT_CACHE_SIZE` rows a process, the least recently used going first)
+and thread-safe; `FRAGMENT_CACHE_SIZE = 0` turns it off, and every fragment is drawn each time.
+"""
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from flask import current_app, request
+from flask_babel import get_locale
+from markupsafe import Markup
+
+from gridapp.core.csrf import csrf_token
+
+# Stands for the CSRF token in a remembered fragment: no template outputs it by itself.
+TOKEN = "\x00csrf-token\x00"
+
+
+class Fragments:
+    """At most `size` fragments, the least recently used forgotten first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._kept: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, draw: Callable[[], str]) -> str:
+        if self.size <= 0:
+            return str(draw())
+        with self._lock:
+            html = self._kept.get(key)
+            if html is not None:
+                self._kept.move_to_end(key)
+                return html
+        html = str(draw())  # drawn outside the lock: two threads may draw the same row, both alike
+        with self._lock:
+            self._kept[key] = html
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return html
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+def store() -> Fragments:
+    return current_app.extensions["fragments"]
+
+
+def remembering(kind: str) -> Callable[[Hashable, Callable[[], str]], str]:
+    """`keep(key, draw)` for one list's fragments of a kind: the fragment `draw()` makes, kept under
+    the kind, `key`, and what every fragment depends on: the language and where the app is mounted
+    (its links), looked up once for the list."""
+    kept, prefix = store(), (kind, str(get_locale()), request.script_root)
+    return lambda key, draw: kept.get((prefix, key), draw)
+
+
+def with_token(html: str) -> Markup:
+    """Remembered fragments, with this response's CSRF token where they say TOKEN."""
+    if TOKEN in html:
+        html = html.replace(TOKEN, csrf_token())
+    return Markup(html)
+
+
+def init_app(app) -> None:
+    app.extensions["fragments"] = Fragments(int(app.config.get("FRAGMENT_CACHE_SIZE", 10000)))
