@@ -4,8 +4,9 @@ and the calendar feed, the staff roster with gaps first, a shift's people, check
 Every object route: load or 404, `require()` the action on that object, one service call, commit,
 answer (the changed fragment with a toast to htmx, a redirect with a flash message otherwise).
 """
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from gridapp.auth.models import User
 from gridapp.core import xlsx
 from gridapp.core.acting import act
+from gridapp.core.fragments import TOKEN, remembering, with_token
 from gridapp.core.http import back_to, form_status, page_number
 from gridapp.core.params import date_arg, id_arg
 from gridapp.core.rules import Conflict, RuleError
@@ -26,16 +28,57 @@ from gridapp.duty.forms import AssignForm, CancelShiftForm, CheckpointForm, Hour
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, WorkUnit
-from gridapp.policy import can, require
+from gridapp.policy import allowed, can, require
 from gridapp.privacy import exports
 from gridapp.timeutil import to_local, town_today, utcnow
 
 bp = Blueprint("duty", __name__, template_folder="templates")
 
 
+class ShiftRow(NamedTuple):
+    """What a row of the volunteers' list shows (duty/_shift_row.html), worked out for one viewer at
+    one minute: the row is remembered under these values (gridapp/core/fragments.py), so it must be
+    drawn from them alone."""
+
+    id: int
+    label: str
+    status: str
+    filled: int
+    capacity: int
+    min_people: int
+    running: bool  # started and not ended
+    ahead: bool  # not started: sign-ups open
+    late: bool  # starts within the withdrawal cutoff
+    mine: str | None  # the viewer's sign-up's status, if they have one
+    can_withdraw: bool  # the viewer may withdraw themselves now
+    withdraw_until: datetime
+    cutoff_hours: int
+    back: str  # where the row's plain forms return
+
+
+def shift_rows(shifts, mine: dict, now, back: str) -> Markup:
+    """The volunteers' list rows of these shifts for the current user, each drawn once per process
+    for the values it shows."""
+    macro = current_app.jinja_env.get_template("duty/_shift_row.html").module.shift_row
+    user = current_user._get_current_object()
+    cutoff = policy.cutoff()
+    hours = int(cutoff.total_seconds() // 3600)
+    keep, html = remembering("duty.shift_row"), []
+    for s in shifts:
+        my = mine.get(s.id)
+        row = ShiftRow(s.id, s.label, s.status, s.filled, s.capacity, s.min_people,
+                       running=s.starts_at <= now < s.ends_at, ahead=s.starts_at > now,
+                       late=s.starts_at <= now + cutoff, mine=my.status if my is not None else None,
+                       can_withdraw=my is not None and allowed(user, "withdraw", my),
+                       withdraw_until=s.starts_at - cutoff, cutoff_hours=hours, back=back)
+        html.append(keep(row, partial(macro, row, TOKEN)))
+    return with_token("".join(html))
+
+
 @bp.context_processor
 def _context():
-    return {"kind_labels": Labels(services.KIND_LABELS), "status_labels": Labels(policy.STATUS_LABELS),
+    return {"shift_rows": shift_rows,
+            "kind_labels": Labels(services.KIND_LABELS), "status_labels": Labels(policy.STATUS_LABELS),
             "coverage": services.coverage, "coverage_labels": Labels(services.COVERAGE_LABELS),
             "short_label": services.short_label,
             "withdraw_cutoff_hours": int(policy.cutoff().total_seconds() // 3600),

@@ -1,0 +1,134 @@
+"""The volunteers' list draws each shift's row once per process for the values it shows
+(gridapp/core/fragments.py, duty.views.shift_rows). A write is visible on the very next request of
+every viewer; the rows kept are those drawn fresh; the clock moves them on; the CSRF token in a kept
+row is this response's and this viewer's."""
+import re
+from datetime import timedelta
+
+from gridapp.core.csrf import unmask
+from gridapp.core.fragments import TOKEN, store
+from gridapp.duty import services
+from gridapp.extensions import db
+from tests.duty.factories import DAY, T0, at, make_checkpoint, make_volunteers, shift_of
+
+TOKENS = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _row(html: str, shift_id: int) -> str:
+    start = html.index(f'<li id="shift-{shift_id}"')
+    return html[start:html.index("</li>", start) + 5]
+
+
+def _viewers(world, make_client, n=3):
+    """vol1 and n-1 other volunteers of the community, and a client for each, logged in."""
+    users = [world.vol1, *make_volunteers(world.c1, n - 1)]
+    db.session.commit()
+    clients = []
+    for user in users:
+        c = make_client()
+        c.login(user.username)
+        clients.append(c)
+    return users, clients
+
+
+def test_a_sign_up_and_a_cancellation_show_on_every_viewers_next_request(world, make_client, clock):
+    clock.set(T0)
+    cp = make_checkpoint(world.c1, world.k1, max_people=3)
+    shift = shift_of(cp, DAY + timedelta(days=1))
+    _users, viewers = _viewers(world, make_client)
+    page = f"/duty/?day={shift.day.isoformat()}"
+    for v in viewers:  # every row drawn and kept
+        assert 'data-filled="0"' in _row(v.get(page).get_data(as_text=True), shift.id)
+    kept = len(store())
+    assert kept > 0
+
+    # The second viewer signs up with the form of their list (no htmx), as a phone without JavaScript.
+    html = viewers[1].get(page).get_data(as_text=True)
+    token = TOKENS.search(_row(html, shift.id)).group(1)
+    resp = viewers[1].post(f"/duty/shifts/{shift.id}/signup", {"csrf_token": token, "next": page})
+    assert resp.status_code in (302, 303)
+    for i, v in enumerate(viewers):
+        row = _row(v.get(page).get_data(as_text=True), shift.id)
+        assert 'data-filled="1"' in row
+        assert ("withdraw-button" in row) == (i == 1) and ("signup-button" in row) == (i != 1)
+
+    services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=1)), "暴雨")
+    db.session.commit()
+    for v in viewers:
+        row = _row(v.get(page).get_data(as_text=True), shift.id)
+        assert 'data-status="cancelled"' in row and "signup-button" not in row and "withdraw-button" not in row
+
+
+def _normalised(html: str) -> str:
+    """The page less its CSRF token (one per response, wherever it stands)."""
+    for token in set(TOKENS.findall(html)):
+        html = html.replace(token, "…")
+    return html
+
+
+def test_the_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
+    clock.set(T0)
+    cp = make_checkpoint(world.c1, world.k1, max_people=2)
+    make_checkpoint(world.c1, world.k2, name="北门检查点", max_people=1)
+    users, viewers = _viewers(world, make_client, n=4)
+    # A full shift with the viewer on it and one without, a shift of today's within the withdrawal
+    # cutoff with a viewer on it, a cancelled shift, and open ones.
+    services.sign_up(shift_of(cp, DAY + timedelta(days=1)), users[0])
+    services.sign_up(shift_of(cp, DAY + timedelta(days=1)), users[1])
+    services.sign_up(shift_of(cp, DAY), users[2])
+    services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=2), "16:00-24:00"), "停岗")
+    db.session.commit()
+    pages = [f"/duty/?day={(DAY + timedelta(days=d)).isoformat()}" for d in range(3)] + [f"/duty/?checkpoint={cp.id}"]
+    seen = {}
+    for v in viewers:  # every viewer, on a store that the others filled
+        for page in pages:
+            seen[v, page] = _normalised(v.get(page).get_data(as_text=True))
+    assert len(store()) > 0
+    app.extensions["fragments"].size = 0  # drawn afresh, nothing kept
+    app.extensions["fragments"].clear()
+    for v in viewers:
+        for page in pages:
+            assert _normalised(v.get(page).get_data(as_text=True)) == seen[v, page], page
+
+
+def test_the_clock_moves_a_kept_row_on(world, client, clock):
+    clock.set(T0)  # 06:00: the 08:00 shift starts within the withdrawal cutoff, tomorrow's does not
+    cp = make_checkpoint(world.c1, world.k1)
+    today, tomorrow = shift_of(cp, DAY), shift_of(cp, DAY + timedelta(days=1), "16:00-24:00")
+    client.login("vol1")
+    html = client.get(f"/duty/?day={DAY.isoformat()}").get_data(as_text=True)
+    row = _row(html, today.id)
+    assert "signup-late" in row and "signup-button" in row and "shift-running" not in row
+    later = client.get(f"/duty/?day={tomorrow.day.isoformat()}").get_data(as_text=True)
+    assert "signup-late" not in _row(later, tomorrow.id)
+
+    clock.set(at(DAY, "08:30"))  # under way: no sign-up any more
+    row = _row(client.get(f"/duty/?day={DAY.isoformat()}").get_data(as_text=True), today.id)
+    assert "shift-running" in row and "signup-button" not in row
+    clock.set(at(DAY + timedelta(days=1), "05:00"))  # tomorrow's 16:00 now starts within 12 h
+    row = _row(client.get(f"/duty/?day={tomorrow.day.isoformat()}").get_data(as_text=True), tomorrow.id)
+    assert "signup-late" in row and "signup-button" in row
+
+
+def test_a_kept_row_carries_this_responses_token_for_this_viewer(world, make_client, clock):
+    clock.set(T0)
+    cp = make_checkpoint(world.c1, world.k1, max_people=3)
+    shift = shift_of(cp, DAY + timedelta(days=1))
+    _users, (first, second) = _viewers(world, make_client, n=2)
+    page = f"/duty/?day={shift.day.isoformat()}"
+    one = first.get(page).get_data(as_text=True)
+    two, again = (second.get(page).get_data(as_text=True) for _ in range(2))
+    assert TOKEN not in one + two and "\x00" not in one + two
+    tokens = {name: set(TOKENS.findall(html)) for name, html in (("one", one), ("two", two), ("again", again))}
+    assert all(tokens.values())
+    # Masked afresh in every response; the same secret under the masks of one viewer, not of another.
+    assert tokens["two"].isdisjoint(tokens["again"]) and tokens["one"].isdisjoint(tokens["two"])
+    assert {unmask(t) for t in tokens["two"] | tokens["again"]} == {unmask(next(iter(tokens["two"])))}
+    assert unmask(next(iter(tokens["one"]))) != unmask(next(iter(tokens["two"])))
+    # The first viewer's token does not sign the second up; the second's own does.
+    row = _row(two, shift.id)
+    assert second.post(f"/duty/shifts/{shift.id}/signup", {"csrf_token": next(iter(tokens["one"])), "next": page},
+                       ).status_code == 400
+    assert second.post(f"/duty/shifts/{shift.id}/signup", {"csrf_token": TOKENS.search(row).group(1),
+                                                           "next": page}).status_code in (302, 303)
+    assert 'data-filled="1"' in _row(first.get(page).get_data(as_text=True), shift.id)
