@@ -19,7 +19,8 @@ and thread-safe; `FRAGMENT_CACHE_SIZE = 0` turns it off, and every fragment is d
 """
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
+from functools import partial
 
 from flask import current_app, request
 from flask_babel import get_locale
@@ -80,6 +81,15 @@ def with_token(html: str) -> Markup:
     if TOKEN in html:
         html = html.replace(TOKEN, csrf_token())
     return Markup(html)
+
+
+def drawn_rows(template: str, macro: str, rows: Iterable[Hashable]) -> Markup:
+    """A list's rows, each drawn by `macro(row, token)` of `template` once per process for its
+    values: `row` is a named tuple of everything the row shows, worked out for this viewer and
+    this minute, and the macro draws from it alone (see the module's docstring)."""
+    draw = getattr(current_app.jinja_env.get_template(template).module, macro)
+    keep = remembering(f"{template}:{macro}")
+    return with_token("".join([keep(row, partial(draw, row, TOKEN)) for row in rows]))
 
 
 def init_app(app) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from gridapp.auth.models import User
 from gridapp.core import xlsx
 from gridapp.core.acting import act
-from gridapp.core.fragments import TOKEN, remembering, with_token
+from gridapp.core.fragments import drawn_rows
 from gridapp.core.http import back_to, form_status, page_number
 from gridapp.core.params import date_arg, id_arg
 from gridapp.core.rules import Conflict, RuleError
@@ -59,20 +59,18 @@ class ShiftRow(NamedTuple):
 def shift_rows(shifts, mine: dict, now, back: str) -> Markup:
     """The volunteers' list rows of these shifts for the current user, each drawn once per process
     for the values it shows."""
-    macro = current_app.jinja_env.get_template("duty/_shift_row.html").module.shift_row
     user = current_user._get_current_object()
     cutoff = policy.cutoff()
     hours = int(cutoff.total_seconds() // 3600)
-    keep, html = remembering("duty.shift_row"), []
+    rows = []
     for s in shifts:
         my = mine.get(s.id)
-        row = ShiftRow(s.id, s.label, s.status, s.filled, s.capacity, s.min_people,
-                       running=s.starts_at <= now < s.ends_at, ahead=s.starts_at > now,
-                       late=s.starts_at <= now + cutoff, mine=my.status if my is not None else None,
-                       can_withdraw=my is not None and allowed(user, "withdraw", my),
-                       withdraw_until=s.starts_at - cutoff, cutoff_hours=hours, back=back)
-        html.append(keep(row, partial(macro, row, TOKEN)))
-    return with_token("".join(html))
+        rows.append(ShiftRow(s.id, s.label, s.status, s.filled, s.capacity, s.min_people,
+                             running=s.starts_at <= now < s.ends_at, ahead=s.starts_at > now,
+                             late=s.starts_at <= now + cutoff, mine=my.status if my is not None else None,
+                             can_withdraw=my is not None and allowed(user, "withdraw", my),
+                             withdraw_until=s.starts_at - cutoff, cutoff_hours=hours, back=back))
+    return drawn_rows("duty/_shift_row.html", "shift_row", rows)
 
 
 @bp.context_processor
