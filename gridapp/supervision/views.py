@@ -5,15 +5,19 @@ Item actions read the same way: load or 404, `require()` the action, validate th
 one service call, commit, answer (the item fragment with a toast to htmx, a redirect
 otherwise). A refused transition says why, and changes nothing.
 """
+from datetime import datetime
+from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from gridapp import uploads
 from gridapp.core import xlsx
 from gridapp.core.acting import act
+from gridapp.core.fragments import drawn_rows
 from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import id_arg, parse_datetime
 from gridapp.core.rules import RuleError
@@ -45,9 +49,37 @@ bp = Blueprint("supervision", __name__, template_folder="templates", static_fold
                static_url_path="/static")
 
 
+class ItemRow(NamedTuple):
+    """What a rectification item's row in a list shows (supervision/_item_row.html), its labels in the
+    viewer's language, at one minute: the row is remembered under these values (gridapp/core/fragments.py)."""
+
+    id: int
+    target_name: str
+    status: str
+    category: str
+    severity: str
+    level: str | None  # how far up it was escalated
+    overdue: bool
+    owner: str | None
+    due_at: datetime
+
+
+def item_rows(items, now) -> Markup:
+    """The rows of these items, each drawn once per process for what it shows."""
+    status, category = Labels(policy.STATUS_LABELS), Labels(services.CATEGORY_LABELS)
+    severity, level = Labels(services.SEVERITY_LABELS), Labels(services.LEVEL_LABELS)
+    return drawn_rows("supervision/_item_row.html", "item_row", [
+        ItemRow(it.id, it.target_name, status[it.status], category[it.category], severity[it.severity],
+                level[it.escalation_level] if it.escalation_level else None,
+                it.status in ("issued", "acknowledged", "rejected") and it.due_at <= now,
+                it.owner.display_name if it.owner else None, it.due_at)
+        for it in items])
+
+
 @bp.context_processor
 def _labels():
-    return {"status_labels": Labels(policy.STATUS_LABELS), "severity_labels": Labels(services.SEVERITY_LABELS),
+    return {"item_rows": item_rows,
+            "status_labels": Labels(policy.STATUS_LABELS), "severity_labels": Labels(services.SEVERITY_LABELS),
             "category_labels": Labels(services.CATEGORY_LABELS), "kind_labels": Labels(services.KIND_LABELS),
             "level_labels": Labels(services.LEVEL_LABELS), "target_labels": Labels(services.TARGET_LABELS),
             "now": utcnow()}
