@@ -4,16 +4,19 @@ one-tap tick), points and risk tiers of a compound, QR sheets, the compliance bo
 Every object route: load or 404, `require()` the action on that object, validate the form, one
 service call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise).
 """
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from gridapp import uploads
 from gridapp.audit.services import record
 from gridapp.core import xlsx
 from gridapp.core.acting import act
+from gridapp.core.fragments import drawn_rows
 from gridapp.core.http import ListPage, form_status, page_number, render
 from gridapp.core.params import id_arg, parse_id
 from gridapp.core.rules import RuleError
@@ -340,6 +343,30 @@ def qr_sheet(compound_id):
 
 # --- the compliance board ------------------------------------------------------------------------
 
+class BoardRow(NamedTuple):
+    """What a compound's row of the compliance board shows (disinfection/_board_row.html): the day's
+    figures as services.board_today counted them for the viewer. The row is remembered under these
+    values (gridapp/core/fragments.py)."""
+
+    community_id: int
+    community: str
+    compound_id: int | None
+    compound: str | None
+    company: str | None
+    total: int
+    started: int
+    done: int
+    missed: int
+    percent: int | None
+    yesterday_missed: int
+    yesterday_percent: int | None
+
+
+def board_rows(rows: list[dict]) -> Markup:
+    return drawn_rows("disinfection/_board_row.html", "board_row",
+                      [BoardRow(*(r[f] for f in BoardRow._fields)) for r in rows])
+
+
 @bp.get("/board")
 @login_required
 def board():
@@ -351,7 +378,8 @@ def board():
     community = db.session.get(Community, id_arg("community") or 0)
     if community is not None:
         rows = [r for r in rows if r["community_id"] == community.id]
-    return render_template("disinfection/board.html", rows=rows, day=day, companies=companies, community=community,
+    return render_template("disinfection/board.html", rows=rows, board_rows=board_rows, day=day, companies=companies,
+                           community=community,
                            flags=services.open_flags(current_user),
                            period=RoundsPeriodForm.default(day))
 
