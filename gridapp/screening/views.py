@@ -1,11 +1,14 @@
 """Screening pages: the campaigns, opening one, its coverage, "my visits", recording a visit, closing."""
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from gridapp.core.acting import act
+from gridapp.core.fragments import drawn_rows
 from gridapp.core.http import form_status, paginate
 from gridapp.core.params import id_arg
 from gridapp.core.rules import RuleError
@@ -81,6 +84,41 @@ def _narrowing() -> services.Narrowing:
     return services.Narrowing(id_arg("community"), id_arg("grid"), id_arg("compound"))
 
 
+class CoverageRow(NamedTuple):
+    """A place of the coverage table (screening/_coverage_row.html) and its figures: the row is
+    remembered under these values (gridapp/core/fragments.py)."""
+
+    kind: str  # community, grid, compound
+    campaign_id: int
+    id: int
+    name: str
+    visited: int
+    total: int
+    pending: int
+    revisit: int
+    refused: int
+
+
+def coverage_rows(campaign, cov: services.Coverage, show_compounds: bool) -> Markup:
+    """The coverage table's rows: each community, its grids and (when shown) their compounds, each
+    drawn once per process for its figures."""
+    rows = []
+
+    def add(place):
+        n = place.counts
+        rows.append(CoverageRow(place.kind, campaign.id, place.id, place.name, n.visited, n.total, n.pending,
+                                n.revisit, n.refused))
+
+    for c in cov.communities:
+        add(c)
+        for g in c.children:
+            add(g)
+            if show_compounds:
+                for k in g.children:
+                    add(k)
+    return drawn_rows("screening/_coverage_row.html", "coverage_row", rows)
+
+
 def _campaign_page(campaign, close_form=None, status=200):
     narrowing = _narrowing()
     cov = services.coverage(campaign, current_user, narrowing)
@@ -97,7 +135,7 @@ def _campaign_page(campaign, close_form=None, status=200):
         "screening/campaign.html", campaign=campaign, cov=cov, to_visit=page, narrowing=narrowing,
         pager_args=narrowing.args(), close_form=close_form, reminders=services.campaign_reminders(campaign),
         show_compounds=bool(narrowing.args()) or compounds <= 24, may_mine=can(current_user, "mine", campaign),
-        **_labels()), status
+        coverage_rows=coverage_rows, **_labels()), status
 
 
 @bp.get("/<int:campaign_id>")
