@@ -17,7 +17,7 @@ from sqlalchemy import select
 from gridapp.auth.models import User
 from gridapp.core import xlsx
 from gridapp.core.acting import act
-from gridapp.core.fragments import drawn_rows
+from gridapp.core.fragments import drawn_rows, remembering
 from gridapp.core.http import back_to, form_status, page_number
 from gridapp.core.params import date_arg, id_arg
 from gridapp.core.rules import Conflict, RuleError
@@ -250,21 +250,26 @@ def roster():
     mark_personal()
     return render_template(
         "duty/roster.html", **view,
-        roster_cell=_roster_cell_writer(view.get("now")),
+        roster_row=_roster_row_writer(view.get("now")),
         can_manage=lambda cp: can(current_user, "manage", cp))
 
 
-def _roster_cell_writer(now):
-    """The week grid's cell (a day's shifts at one checkpoint) written in Python, every text escaped:
-    a community has 100+ checkpoints × 7 days × 3 shifts, and a Jinja loop body costs about five
-    times this per shift. The words and addresses are resolved once per page."""
+def _roster_row_writer(now):
+    """The week grid's row of a checkpoint (its name, then a cell per day: the day's shifts), written
+    in Python, every text escaped: a community has 100+ checkpoints × 7 days × 3 shifts, and a Jinja
+    loop body costs about five times this per shift. The words and addresses are resolved once per
+    page, and each row is kept drawn under the values it shows (gridapp/core/fragments.py): the
+    checkpoint, the shifts' rows as read, which of them are over, and whether the viewer manages it."""
     words = {k: escape(str(v)) for k, v in services.COVERAGE_LABELS.items()}
     badge = str(_("%(filled)d of %(capacity)d, at least %(min)d"))
+    inactive = escape(str(_("inactive")))
     shift_href = escape(url_for("duty.shift_page", shift_id=0)[:-1])
     day_href = escape(url_for("duty.roster", day="D")[:-1])
-    empty = Markup('<span class="muted">—</span>')
+    checkpoint_href = escape(url_for("duty.checkpoint", checkpoint_id=0)[:-1])
+    empty = '<span class="muted">—</span>'
+    keep = remembering("duty.roster_row")
 
-    def cell(shifts, manage: bool) -> Markup:
+    def cell(shifts, manage: bool) -> str:
         if not shifts:
             return empty
         out = []
@@ -280,9 +285,22 @@ def _roster_cell_writer(now):
             out.append(f'<a class="cov cov-{cov}{" cov-past" if s.ends_at <= now else ""}" href="{href}" '
                        f'title="{title}">{escape(services.short_label(s.label))}{count}'
                        f'<span class="duty-sr"> {said}</span></a>')
-        return Markup("".join(out))
+        return "".join(out)
 
-    return cell
+    def draw(cp, days, manage: bool) -> str:
+        name = escape(cp.name)
+        head = f'<a href="{checkpoint_href}{cp.id}">{name}</a>' if manage else name
+        if not cp.active:
+            head = f'{head} <span class="muted">({inactive})</span>'
+        cells = "".join(f'<td class="cell">{cell(shifts, manage)}</td>' for shifts in days)
+        return f'<tr id="grid-cp-{cp.id}">\n        <th scope="row" class="cp">{head}</th>{cells}\n      </tr>'
+
+    def row(cp, days, manage: bool) -> Markup:
+        shifts = tuple(tuple(d) for d in days)
+        over = tuple(s.ends_at <= now for d in days for s in d)
+        return Markup(keep((cp.id, cp.name, cp.active, manage, shifts, over), lambda: draw(cp, days, manage)))
+
+    return row
 
 
 def _shift_page(shift, remove_form=None, assign_form=None, cancel_form=None, **_ignored):

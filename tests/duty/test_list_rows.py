@@ -1,7 +1,8 @@
 """The volunteers' list draws each shift's row once per process for the values it shows
-(gridapp/core/fragments.py, duty.views.shift_rows). A write is visible on the very next request of
-every viewer; the rows kept are those drawn fresh; the clock moves them on; the CSRF token in a kept
-row is this response's and this viewer's."""
+(gridapp/core/fragments.py, duty.views.shift_rows), and the roster's week grid each checkpoint's row
+(duty.views._roster_row_writer). A write is visible on the very next request of every viewer; the
+rows kept are those drawn fresh; the clock moves them on; the CSRF token in a kept row is this
+response's and this viewer's."""
 import re
 from datetime import timedelta
 
@@ -132,3 +133,72 @@ def test_a_kept_row_carries_this_responses_token_for_this_viewer(world, make_cli
     assert second.post(f"/duty/shifts/{shift.id}/signup", {"csrf_token": TOKENS.search(row).group(1),
                                                            "next": page}).status_code in (302, 303)
     assert 'data-filled="1"' in _row(first.get(page).get_data(as_text=True), shift.id)
+
+
+# --- the roster's week grid: a checkpoint's row kept drawn (duty.views._roster_row_writer) ---------
+
+STAFF = ("gridder1", "secretary1", "leader")
+
+
+def _grid_row(html: str, checkpoint_id: int) -> str:
+    start = html.index(f'<tr id="grid-cp-{checkpoint_id}">')
+    return html[start:html.index("</tr>", start)]
+
+
+def _staff(make_client):
+    out = []
+    for name in STAFF:
+        c = make_client()
+        c.login(name)
+        out.append(c)
+    return out
+
+
+def test_a_roster_row_follows_sign_ups_the_clock_and_a_rename_for_every_viewer(world, make_client, clock):
+    clock.set(T0)
+    cp = make_checkpoint(world.c1, world.k1, max_people=2)  # DAY's 08:00-16:00 is two hours ahead
+    staff = _staff(make_client)
+    page = f"/duty/roster?start={DAY.isoformat()}"
+    for c in staff:
+        row = _grid_row(c.get(page).get_data(as_text=True), cp.id)
+        assert " 0/2" in row and "cov-past" not in row
+    assert len(store()) > 0
+
+    services.sign_up(shift_of(cp, DAY), world.vol1)
+    db.session.commit()
+    for c in staff:
+        assert " 1/2" in _grid_row(c.get(page).get_data(as_text=True), cp.id)
+
+    clock.set(at(DAY, "16:30"))  # the 08:00 shift is over: only the clock moved
+    for c in staff:
+        assert "cov-past" in _grid_row(c.get(page).get_data(as_text=True), cp.id)
+
+    cp.name = "东门检查点（临时）"
+    db.session.commit()
+    for c in staff:
+        assert "东门检查点（临时）" in _grid_row(c.get(page).get_data(as_text=True), cp.id)
+
+
+def test_the_roster_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
+    clock.set(at(DAY, "12:00"))
+    cp = make_checkpoint(world.c1, world.k1, max_people=2, now=T0)
+    make_checkpoint(world.c1, None, name="党员先锋岗01", kind="vanguard", pattern="08:00-20:00,20:00-08:00",
+                    max_people=1, now=T0)
+    other = make_checkpoint(world.c2, world.k3, name="家属楼南门", now=T0)
+    users = make_volunteers(world.c1, 3)
+    services.sign_up(shift_of(cp, DAY + timedelta(days=1)), users[0])
+    services.sign_up(shift_of(cp, DAY + timedelta(days=1)), users[1])
+    services.sign_up(shift_of(cp, DAY + timedelta(days=2), "16:00-24:00"), users[2])
+    services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=3)), "停岗")
+    db.session.commit()
+    assert other.id
+    staff = _staff(make_client)
+    pages = [f"/duty/roster?start={DAY.isoformat()}", f"/duty/roster?start={(DAY + timedelta(days=7)).isoformat()}",
+             f"/duty/roster?start={DAY.isoformat()}&community={world.c1.id}"]
+    seen = {(c, p): _normalised(c.get(p).get_data(as_text=True)) for c in staff for p in pages}
+    assert all('id="roster-grid"' in html for html in seen.values())
+    app.extensions["fragments"].size = 0
+    app.extensions["fragments"].clear()
+    for c in staff:
+        for p in pages:
+            assert _normalised(c.get(p).get_data(as_text=True)) == seen[c, p], p
