@@ -4,7 +4,7 @@ and the calendar feed, the staff roster with gaps first, a shift's people, check
 Every object route: load or 404, `require()` the action on that object, one service call, commit,
 answer (the changed fragment with a toast to htmx, a redirect with a flash message otherwise).
 """
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import NamedTuple
 
@@ -73,9 +73,51 @@ def shift_rows(shifts, mine: dict, now, back: str) -> Markup:
     return drawn_rows("duty/_shift_row.html", "shift_row", rows)
 
 
+class MineRow(NamedTuple):
+    """What a row of my upcoming shifts shows (duty/_mine_item.html), worked out for the viewer at
+    one minute: the row is remembered under these values (gridapp/core/fragments.py)."""
+
+    id: int  # the sign-up
+    shift_id: int
+    status: str
+    status_label: str
+    checkpoint: str
+    day: date
+    label: str
+    location: str | None
+    reason: str | None  # why the shift was cancelled
+    act: str | None  # check_in or check_out, if the viewer may now
+    can_withdraw: bool
+    withdraw_until: datetime
+    ahead: bool  # the shift has not started
+    cutoff_hours: int
+
+
+def mine_rows(signups, now) -> Markup:
+    """The rows of the current user's upcoming sign-ups (shift and checkpoint loaded)."""
+    user = current_user._get_current_object()
+    cutoff = policy.cutoff()
+    hours = int(cutoff.total_seconds() // 3600)
+    labels = Labels(policy.STATUS_LABELS)
+    rows = []
+    for s in signups:
+        shift = s.shift
+        act = "check_in" if allowed(user, "check_in", s) else ("check_out" if allowed(user, "check_out", s) else None)
+        rows.append(MineRow(s.id, shift.id, s.status, labels[s.status], shift.checkpoint.name, shift.day,
+                            shift.label, shift.checkpoint.location, s.reason, act, allowed(user, "withdraw", s),
+                            shift.starts_at - cutoff, shift.starts_at > now, hours))
+    return drawn_rows("duty/_mine_item.html", "mine_row", rows)
+
+
+def past_rows(past) -> Markup:
+    """The rows of the current user's past shifts (rows: checkpoint, day, label, status)."""
+    labels = Labels(policy.STATUS_LABELS)
+    return drawn_rows("duty/_mine_item.html", "past_row", [(*r, labels[r.status]) for r in past])
+
+
 @bp.context_processor
 def _context():
-    return {"shift_rows": shift_rows,
+    return {"shift_rows": shift_rows, "mine_rows": mine_rows, "past_rows": past_rows,
             "kind_labels": Labels(services.KIND_LABELS), "status_labels": Labels(policy.STATUS_LABELS),
             "coverage": services.coverage, "coverage_labels": Labels(services.COVERAGE_LABELS),
             "short_label": services.short_label,
@@ -177,7 +219,8 @@ def mine():
         return redirect(url_for("duty.roster"))
     now = utcnow()
     token = services.feed_token(current_user)
-    db.session.commit()
+    if db.session.new:  # the first visit made the calendar address: kept. A commit of nothing would
+        db.session.commit()  # expire the user and their roles, loaded again for the page.
     feed_url = url_for("duty.feed", token=token, _external=True)
     mark_personal()
     # webcal:// makes a phone offer "subscribe" (the calendar then fetches the https or http address).

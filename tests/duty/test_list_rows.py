@@ -202,3 +202,60 @@ def test_the_roster_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, 
     for c in staff:
         for p in pages:
             assert _normalised(c.get(p).get_data(as_text=True)) == seen[c, p], p
+
+
+# --- my shifts: each sign-up's row and each past shift's kept drawn (duty.views.mine_rows, past_rows) ---
+
+def test_my_rows_follow_check_in_the_clock_and_a_cancellation(world, client, clock):
+    clock.set(T0)  # 06:00: the 08:00 shift's check-in opens at 07:30
+    cp = make_checkpoint(world.c1, world.k1, max_people=3)
+    today = services.sign_up(shift_of(cp, DAY), world.vol1)
+    services.sign_up(shift_of(cp, DAY + timedelta(days=1)), world.vol1)
+    db.session.commit()
+    client.login("vol1")
+    html = client.get("/duty/mine").get_data(as_text=True)
+    row = html[html.index(f'id="signup-{today.id}"'):]
+    assert "check-in-button" not in row[:row.index("</li>")]
+    assert len(store()) > 0
+
+    clock.set(at(DAY, "07:45"))  # only the clock moved: check-in is open
+    html = client.get("/duty/mine").get_data(as_text=True)
+    row = html[html.index(f'id="signup-{today.id}"'):]
+    row = row[:row.index("</li>")]
+    assert "check-in-button" in row
+    token = TOKENS.search(row).group(1)
+    assert client.post(f"/duty/signups/{today.id}/check-in", {"csrf_token": token}).status_code in (302, 303)
+    html = client.get("/duty/mine").get_data(as_text=True)
+    row = html[html.index(f'id="signup-{today.id}"'):]
+    assert 'data-status="checked_in"' in row[:200] and "check-out-button" in row[:row.index("</li>")]
+
+    services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=1)), "暴雨停岗")
+    db.session.commit()
+    assert "暴雨停岗" in client.get("/duty/mine").get_data(as_text=True)
+
+    clock.set(at(DAY, "17:00"))  # the shift is over: it moves to the past list
+    html = client.get("/duty/mine").get_data(as_text=True)
+    past = html[html.index('id="past"'):]
+    assert f"{DAY.isoformat()} 08:00-16:00" in past and f'id="signup-{today.id}"' not in html
+
+
+def test_my_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
+    clock.set(at(DAY, "07:45"))
+    cp = make_checkpoint(world.c1, world.k1, max_people=3, now=T0)
+    users, viewers = _viewers(world, make_client, n=3)
+    for user in users:
+        services.sign_up(shift_of(cp, DAY), user)
+        services.sign_up(shift_of(cp, DAY + timedelta(days=1), "16:00-24:00"), user)
+    services.check_in(services.my_shifts(users[1]).upcoming[0], users[1])
+    services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=1), "16:00-24:00"), "停岗")
+    db.session.commit()
+    clock.set(at(DAY + timedelta(days=2), "07:45"))  # yesterday's and the day before's are past now
+    services.sign_up(shift_of(cp, DAY + timedelta(days=2)), users[0])
+    db.session.commit()
+    clock.set(at(DAY + timedelta(days=2), "07:50"))
+    seen = {c: _normalised(c.get("/duty/mine").get_data(as_text=True)) for c in viewers}
+    assert all('id="past"' in html for html in seen.values())
+    app.extensions["fragments"].size = 0
+    app.extensions["fragments"].clear()
+    for c in viewers:
+        assert _normalised(c.get("/duty/mine").get_data(as_text=True)) == seen[c]
