@@ -83,13 +83,20 @@ def with_token(html: str) -> Markup:
     return Markup(html)
 
 
-def drawn_rows(template: str, macro: str, rows: Iterable[Hashable]) -> Markup:
+def drawn_rows(template: str, macro: str, rows: Iterable[Hashable],
+               fresh: tuple[str, Callable[[], str]] | None = None) -> Markup:
     """A list's rows, each drawn by `macro(row, token)` of `template` once per process for its
     values: `row` is a named tuple of everything the row shows, worked out for this viewer and
-    this minute, and the macro draws from it alone (see the module's docstring)."""
+    this minute, and the macro draws from it alone (see the module's docstring). With `fresh`
+    (stand-in, make), a value the row holds as `stand-in` is made anew for each row of each
+    response (a one-time token of the row's form)."""
     draw = getattr(current_app.jinja_env.get_template(template).module, macro)
     keep = remembering(f"{template}:{macro}")
-    return with_token("".join([keep(row, partial(draw, row, TOKEN)) for row in rows]))
+    html = [keep(row, partial(draw, row, TOKEN)) for row in rows]
+    if fresh is not None:
+        stand_in, make = fresh
+        html = [h.replace(stand_in, make()) if stand_in in h else h for h in html]
+    return with_token("".join(html))
 
 
 def init_app(app) -> None:

@@ -391,14 +391,20 @@ class TodayGroup:
     kind: str  # "compound" or "places"
     id: int
     name: str
-    due: int
+    due: int  # due or late: can be ticked now
     done: int
-    missed: int
-    later: int
+    missed: int  # missed, or closed and not yet swept (overdue)
+    later: int  # upcoming
+    by_state: tuple  # slot_state() counts, in STATE_ORDER's order
 
     @property
     def total(self) -> int:
         return self.due + self.done + self.missed + self.later
+
+
+def state_counts(groups) -> dict:
+    """today_for()'s counts by state, added up over these groups."""
+    return {state: sum(g.by_state[i] for g in groups) for i, state in enumerate(STATE_ORDER)}
 
 
 def _today_scope(user, today: date, group: tuple[str, int] | None = None):
@@ -429,21 +435,24 @@ def _ensure_today_slots(user, today: date) -> None:
 
 
 def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 25, *,
-              group: tuple[str, int] | None = None, due_only: bool = False):
+              group: tuple[str, int] | None = None, due_only: bool = False, groups: list | None = None):
     """The user's points × today's windows, what is due now first, one page of them; only one
     compound's (or one community's public places') with `group`, only what can be ticked now
     with `due_only` (then ordered by compound, so that the page reads compound by compound).
     Returns (rows of (slot, state), counts by state, total). Three statements whatever
     the number of points, plus one write on the first visit of a day the sweep has not
-    reached."""
+    reached; one, when `groups` (today_groups(), for the same user and instant) gives the counts."""
     now = now or utcnow()
     today = town_today(now)
-    _ensure_today_slots(user, today)
     scope = _today_scope(user, today, group)
     order = _state_order(now)
-    by_order = dict(db.session.execute(scope(select(order, func.count(DisinfectionSlot.id)).select_from(
-        DisinfectionSlot)).group_by(order)).all())
-    counts = {state: by_order.get(n, 0) for state, n in STATE_ORDER.items()}
+    if groups is None:
+        _ensure_today_slots(user, today)
+        by_order = dict(db.session.execute(scope(select(order, func.count(DisinfectionSlot.id)).select_from(
+            DisinfectionSlot)).group_by(order)).all())
+        counts = {state: by_order.get(n, 0) for state, n in STATE_ORDER.items()}
+    else:  # today_groups() made the day's slots and counted them: no statement again
+        counts = state_counts([g for g in groups if group is None or (g.kind, g.id) == group])
     total = counts["due"] + counts["late"] if due_only else sum(counts.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
@@ -466,26 +475,30 @@ def today_for(user, now: datetime | None = None, page: int = 1, per_page: int = 
 
 def today_groups(user, now: datetime | None = None) -> list[TodayGroup]:
     """The user's compounds (and communities' public places) today, counted by state, those with
-    rounds due now first, then those with misses: one statement whatever the number of points.
-    Call after today_for(), which makes a new day's slots."""
+    rounds due now first, then those with misses: one statement whatever the number of points,
+    and first the one that makes a new day's slots if the sweep has not (see today_for)."""
     now = now or utcnow()
+    today = town_today(now)
+    _ensure_today_slots(user, today)
     order = _state_order(now)
     public = DisinfectionPoint.compound_id.is_(None)
 
-    def tally(*states):
-        return func.sum(case((order.in_([STATE_ORDER[s] for s in states]), 1), else_=0))
+    def tally(state):
+        return func.sum(case((order == STATE_ORDER[state], 1), else_=0))
 
     key = case((public, DisinfectionPoint.community_id), else_=DisinfectionPoint.compound_id)
     rows = db.session.execute(
-        _today_scope(user, town_today(now))(
+        _today_scope(user, today)(
             select(public, key, func.min(func.coalesce(Compound.name, Community.name)),
-                   tally("due", "late"), tally("done"), tally("missed", "overdue"), tally("upcoming"))
+                   *(tally(state) for state in STATE_ORDER))
             .select_from(DisinfectionSlot))
         .join(Community, Community.id == DisinfectionPoint.community_id)
         .group_by(public, key)).all()
-    groups = [TodayGroup("places" if is_public else "compound", gid, name, int(due or 0), int(done or 0),
-                         int(missed or 0), int(later or 0))
-              for is_public, gid, name, due, done, missed, later in rows]
+    groups = []
+    for is_public, gid, name, *tallies in rows:
+        n = dict(zip(STATE_ORDER, (int(t or 0) for t in tallies), strict=True))
+        groups.append(TodayGroup("places" if is_public else "compound", gid, name, n["due"] + n["late"], n["done"],
+                                 n["missed"] + n["overdue"], n["upcoming"], tuple(n.values())))
     return sorted(groups, key=lambda g: (g.due == 0, g.missed == 0, g.kind == "places", g.name, g.id))
 
 

@@ -4,6 +4,7 @@ one-tap tick), points and risk tiers of a compound, QR sheets, the compliance bo
 Every object route: load or 404, `require()` the action on that object, validate the form, one
 service call, commit, answer (the changed fragment with a toast to htmx, a redirect otherwise).
 """
+from datetime import datetime
 from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -37,7 +38,8 @@ bp = Blueprint("disinfection", __name__, template_folder="templates", static_fol
 @bp.context_processor
 def _context():
     return {"kind_labels": Labels(services.KIND_LABELS), "task_labels": Labels(services.TASK_LABELS),
-            "tier_labels": Labels(services.TIER_LABELS), "can_tick": lambda p: can(current_user, "tick", p)}
+            "tier_labels": Labels(services.TIER_LABELS), "can_tick": lambda p: can(current_user, "tick", p),
+            "today_rows": today_rows, "group_rows": group_rows}
 
 
 def _point_or_404(point_id):
@@ -93,19 +95,63 @@ def today():
     # compound's whole day behind its link. A manager of hundreds of points gets them a page at a time.
     group = _today_group()
     per_page = current_app.config["PAGE_SIZE"]
+    groups = services.today_groups(current_user, now)  # first: it makes a new day's slots
     rows, counts, total = services.today_for(current_user, now, page=page_number(), per_page=per_page,
-                                             group=group, due_only=group is None)
-    groups = services.today_groups(current_user, now)
+                                             group=group, due_only=group is None, groups=groups)
     chosen = None
     if group is not None:
         chosen = next((g for g in groups if (g.kind, g.id) == group), None)
         if chosen is None:
             abort(404)
     page = ListPage(rows, per_page=per_page, total=total, page=page_number())
-    return render_template("disinfection/today.html", page=page, now=now, new_token=services.new_tick_token,
+    runs: list = []  # the rows under each compound's heading, in the page's order
+    for slot, state in rows:
+        if not runs or runs[-1][0] != slot.point.group_key:
+            runs.append((slot.point.group_key, []))
+        runs[-1][1].append((slot, state))
+    return render_template("disinfection/today.html", page=page, now=now, runs=runs,
                            counts=counts, groups=groups, chosen=chosen,
                            groups_by_key={(g.kind, g.id): g for g in groups},
                            pager_args={chosen.kind: chosen.id} if chosen else {})
+
+
+TICK = "\x00tick-token\x00"  # stands for a today row's tick token in the row kept drawn
+
+
+class TodayRow(NamedTuple):
+    """What a round of today's list shows (disinfection/_today_item.html) at one minute: the row is
+    remembered under these values (gridapp/core/fragments.py)."""
+
+    id: int  # the slot
+    point_id: int
+    where: str
+    name: str
+    window: str
+    state: str  # services.slot_state: due, late, overdue, upcoming, done, missed
+    done: bool
+    done_at: datetime | None
+    done_by: str
+    late: bool
+    disinfectant: str  # the point's last, offered again
+    error: str | None  # a refusal or a photo's error, after a tick
+    tick: str  # stands for the tick's own token (TICK), new in every response
+
+
+def today_rows(rows, error=None) -> Markup:
+    """Today's rounds (slot, state) as rows, each kept drawn for its values; each due row's form
+    gets a tick token of its own (services.new_tick_token), new in every response."""
+    return drawn_rows("disinfection/_today_item.html", "today_row", [
+        TodayRow(slot.id, slot.point.id, slot.point.where, slot.point.name, slot.window, state,
+                 slot.status == "done", slot.done_at,
+                 slot.done_by.display_name if slot.done_by else "", bool(slot.late),
+                 slot.point.last_disinfectant or "", error, TICK)
+        for slot, state in rows], fresh=(TICK, services.new_tick_token))
+
+
+def group_rows(groups) -> Markup:
+    """The list by compound of today's rounds: each services.TodayGroup (frozen, plain values) kept
+    drawn for its counts."""
+    return drawn_rows("disinfection/_today_item.html", "group_row", groups)
 
 
 # --- a point: what its QR code opens ---------------------------------------------------------------
@@ -188,7 +234,7 @@ def tick(point_id):
         if slot is None:
             return render_template("disinfection/_refused.html", error=error)
         return render_template("disinfection/_today_row.html", slot=slot, state=services.slot_state(slot, utcnow()),
-                               new_token=services.new_tick_token, error=error)
+                               error=error)
 
     return act(do, form=form, show=show, upload_field="photo",
                done=lambda result: (_MESSAGES[result.outcome](result), "success" if result.recorded else "info"),
