@@ -13,13 +13,15 @@ The one rule for a remembered macro: it draws from its arguments alone (no `with
 import, no `now`, no `current_user`), and its key holds every one of them. The CSRF token is the
 exception that proves it: it differs per response (masked, see gridapp/core/csrf.py), so a
 remembered fragment carries `TOKEN` in its place and `with_token()` puts this response's token in.
+So are a row's one-time token and a resident's data (`drawn_rows(fill=...)`): the kept row holds a
+stand-in, and the response puts the value in. No resident's data is ever kept.
 
 The store is bounded (`FRAGMENT_CACHE_SIZE` rows a process, the least recently used going first)
 and thread-safe; `FRAGMENT_CACHE_SIZE = 0` turns it off, and every fragment is drawn each time.
 """
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from functools import partial
 
 from flask import current_app, request
@@ -83,19 +85,21 @@ def with_token(html: str) -> Markup:
     return Markup(html)
 
 
-def drawn_rows(template: str, macro: str, rows: Iterable[Hashable],
-               fresh: tuple[str, Callable[[], str]] | None = None) -> Markup:
+def drawn_rows(template: str, macro: str, rows: list[Hashable],
+               fill: Callable[[int], dict[str, str]] | None = None) -> Markup:
     """A list's rows, each drawn by `macro(row, token)` of `template` once per process for its
     values: `row` is a named tuple of everything the row shows, worked out for this viewer and
-    this minute, and the macro draws from it alone (see the module's docstring). With `fresh`
-    (stand-in, make), a value the row holds as `stand-in` is made anew for each row of each
-    response (a one-time token of the row's form)."""
+    this minute, and the macro draws from it alone (see the module's docstring). What must not be
+    kept — a value new in every response (a one-time token of a form), a resident's data — the
+    row holds as a stand-in, and `fill(i)` gives row i's {stand-in: HTML, escaped} for this response."""
     draw = getattr(current_app.jinja_env.get_template(template).module, macro)
     keep = remembering(f"{template}:{macro}")
     html = [keep(row, partial(draw, row, TOKEN)) for row in rows]
-    if fresh is not None:
-        stand_in, make = fresh
-        html = [h.replace(stand_in, make()) if stand_in in h else h for h in html]
+    if fill is not None:
+        for i, h in enumerate(html):
+            for stand_in, value in fill(i).items():
+                h = h.replace(stand_in, value)
+            html[i] = h
     return with_token("".join(html))
 
 

@@ -145,7 +145,7 @@ def today_rows(rows, error=None) -> Markup:
                  slot.status == "done", slot.done_at,
                  slot.done_by.display_name if slot.done_by else "", bool(slot.late),
                  slot.point.last_disinfectant or "", error, TICK)
-        for slot, state in rows], fresh=(TICK, services.new_tick_token))
+        for slot, state in rows], fill=lambda _i: {TICK: services.new_tick_token()})
 
 
 def group_rows(groups) -> Markup:
