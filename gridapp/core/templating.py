@@ -90,21 +90,28 @@ class Labels(Mapping):
         return len(self._lazy)
 
 
-def bound_translations():
-    """The catalogue of this request's language, looked up once per request rather than at every
-    `_()` of a page (a list page has hundreds): kept beside Flask-Babel's own locale (g._flask_babel)
-    with the locale it is for, so force_locale() or a change of language gets its own."""
+def _bound():
+    """(translations, memo) of this request's language: the catalogue looked up once per request
+    rather than at every `_()` of a page (a list page has hundreds), kept beside Flask-Babel's own
+    locale (g._flask_babel) with the locale it is for, so force_locale() or a change of language gets
+    its own; and the texts of this request's `_()` without variables, translated and formatted, which a
+    list says once per row. None for the memo outside a request's locale."""
     try:
         ns = g._flask_babel
     except (AttributeError, RuntimeError):  # no locale chosen yet, or no app context
-        return get_translations()
+        return get_translations(), None
     bound = getattr(ns, "gridapp_bound", None)
     locale = getattr(ns, "babel_locale", None)
     if bound is not None and locale is not None and bound[0] is locale:
-        return bound[1]
+        return bound[1], bound[2]
     translations = get_translations()
-    ns.gridapp_bound = (ns.babel_locale, translations)
-    return translations
+    ns.gridapp_bound = (ns.babel_locale, translations, {})
+    return translations, ns.gridapp_bound[2]
+
+
+def bound_translations():
+    """The catalogue of this request's language, looked up once per request (see _bound)."""
+    return _bound()[0]
 
 
 # Templates' _(), gettext(), ngettext(), pgettext(), npgettext(), {% trans %}: Jinja's "newstyle"
@@ -123,7 +130,15 @@ def _formatted(context, rv: str, variables: dict):
 
 @pass_context
 def _gettext(__context, __string, **variables):
-    return _formatted(__context, bound_translations().ugettext(__string), variables)
+    translations, memo = _bound()
+    if variables or memo is None:
+        return _formatted(__context, translations.ugettext(__string), variables)
+    key = (__string, __context.eval_ctx.autoescape)
+    try:
+        return memo[key]
+    except KeyError:
+        done = memo[key] = _formatted(__context, translations.ugettext(__string), variables)
+        return done
 
 
 @pass_context
