@@ -6,14 +6,19 @@ call, commit, answer (the changed fragment with a toast to htmx, a redirect othe
 transition says why (who took it, what state it is in) and changes nothing.
 """
 
+from datetime import datetime
+from typing import NamedTuple
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from gridapp import uploads
 from gridapp.core import xlsx
 from gridapp.core.acting import act
+from gridapp.core.fragments import drawn_rows
 from gridapp.core.http import form_status, paginate, render
 from gridapp.core.params import id_arg, text_arg
 from gridapp.core.rules import RuleError
@@ -41,9 +46,41 @@ from gridapp.timeutil import to_local, utcnow
 bp = Blueprint("errands", __name__, template_folder="templates")
 
 
+SUMMARY = "\x00errand-items\x00"  # stands for an errand's items in a card kept drawn
+
+
+class CardRow(NamedTuple):
+    """What an open errand's card on the board shows this viewer (errands/_card_item.html), never
+    the address: the card is remembered under these values (gridapp/core/fragments.py). The items
+    (a resident's data) are not among them: the card holds SUMMARY, and each response puts them in."""
+
+    id: int
+    urgent: bool
+    category: str
+    compound: str
+    needed_by_at: datetime
+    claimed_by_me: bool
+    refused: str | None  # why a claim just failed
+    can_claim: bool
+    summary: str  # SUMMARY
+
+
+def errand_cards(errands, claimed_by_me: bool = False, refused: str | None = None) -> Markup:
+    """The board's cards of these errands (compound loaded), each kept drawn for its values."""
+    user = current_user._get_current_object()
+    categories = Labels(services.CATEGORY_LABELS)
+    rows = [CardRow(e.id, bool(e.urgent), categories[e.category], e.compound.name, e.needed_by_at, claimed_by_me,
+                    str(refused) if refused else None,
+                    not claimed_by_me and not refused and allowed(user, "claim", e), SUMMARY)
+            for e in errands]
+    return drawn_rows("errands/_card_item.html", "errand_card", rows,
+                      fill=lambda i: {SUMMARY: str(escape(errands[i].summary))})
+
+
 @bp.context_processor
 def _labels():
-    return {"status_labels": Labels(policy.STATUS_LABELS), "category_labels": Labels(services.CATEGORY_LABELS),
+    return {"errand_cards": errand_cards,
+            "status_labels": Labels(policy.STATUS_LABELS), "category_labels": Labels(services.CATEGORY_LABELS),
             "event_labels": Labels(services.EVENT_LABELS), "now": utcnow(),
             "contact_days": policy.setting("ERRANDS_CONTACT_DAYS")}
 
