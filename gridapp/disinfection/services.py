@@ -482,23 +482,24 @@ def today_groups(user, now: datetime | None = None) -> list[TodayGroup]:
     _ensure_today_slots(user, today)
     order = _state_order(now)
     public = DisinfectionPoint.compound_id.is_(None)
-
-    def tally(state):
-        return func.sum(case((order == STATE_ORDER[state], 1), else_=0))
-
     key = case((public, DisinfectionPoint.community_id), else_=DisinfectionPoint.compound_id)
+    # A row per place and state (the state worked out once per slot), added up here.
     rows = db.session.execute(
         _today_scope(user, today)(
-            select(public, key, func.min(func.coalesce(Compound.name, Community.name)),
-                   *(tally(state) for state in STATE_ORDER))
+            select(public, key, order, func.min(func.coalesce(Compound.name, Community.name)), func.count())
             .select_from(DisinfectionSlot))
         .join(Community, Community.id == DisinfectionPoint.community_id)
-        .group_by(public, key)).all()
+        .group_by(public, key, order)).all()
+    states = list(STATE_ORDER)  # STATE_ORDER's values are 0, 1, … in its order
+    by_place: dict = {}
+    for is_public, gid, state, name, n in rows:
+        place = by_place.setdefault((bool(is_public), gid), [name, [0] * len(states)])
+        place[1][state] += n
     groups = []
-    for is_public, gid, name, *tallies in rows:
-        n = dict(zip(STATE_ORDER, (int(t or 0) for t in tallies), strict=True))
-        groups.append(TodayGroup("places" if is_public else "compound", gid, name, n["due"] + n["late"], n["done"],
-                                 n["missed"] + n["overdue"], n["upcoming"], tuple(n.values())))
+    for (is_public, gid), (name, n) in by_place.items():
+        c = dict(zip(states, n, strict=True))
+        groups.append(TodayGroup("places" if is_public else "compound", gid, name, c["due"] + c["late"], c["done"],
+                                 c["missed"] + c["overdue"], c["upcoming"], tuple(n)))
     return sorted(groups, key=lambda g: (g.due == 0, g.missed == 0, g.kind == "places", g.name, g.id))
 
 
