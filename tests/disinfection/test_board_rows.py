@@ -1,7 +1,6 @@
 """The compliance board draws each compound's row once per process for the figures it shows
 (gridapp/core/fragments.py, disinfection.views.board_rows): a round ticked, or a window opening,
 shows on every viewer's very next request; the rows kept are those drawn fresh."""
-import re
 from datetime import timedelta
 
 from gridapp.core.fragments import store
@@ -9,6 +8,7 @@ from gridapp.disinfection import services
 from gridapp.extensions import db
 from gridapp.timeutil import town_today
 from tests.disinfection.factories import make_point
+from tests.fragments import assert_kept_rows_are_fresh, viewers
 
 VIEWERS = ("leader", "secretary1", "sup1")
 
@@ -18,15 +18,6 @@ def _row(html: str, compound_id: int) -> str:
     return html[start:html.index("</tr>", start)]
 
 
-def _clients(make_client):
-    out = []
-    for name in VIEWERS:
-        c = make_client()
-        c.login(name)
-        out.append(c)
-    return out
-
-
 def test_a_tick_and_the_clock_show_on_every_viewers_next_request(world, make_client, clock):
     clock.town("2026-11-25 07:00")  # before either window: nothing has begun
     now = services.utcnow()
@@ -34,29 +25,23 @@ def test_a_tick_and_the_clock_show_on_every_viewers_next_request(world, make_cli
     make_point(world.k2, windows="08:00-10:00", now=now - timedelta(days=1))
     services.ensure_slots([town_today()])
     db.session.commit()
-    viewers = _clients(make_client)
-    for c in viewers:
+    clients = viewers(make_client, *VIEWERS)
+    for c in clients:
         row = _row(c.get("/disinfection/board").get_data(as_text=True), world.k1.id)
         assert "0/0" in row and '<td class="today-percent">–</td>' in row
     assert len(store()) > 0
 
     clock.town("2026-11-25 08:30")  # the first window is open: no write, only the clock
-    for c in viewers:
+    for c in clients:
         row = _row(c.get("/disinfection/board").get_data(as_text=True), world.k1.id)
         assert "0/1" in row and '<td class="today-percent">0%</td>' in row
 
     services.tick(p, world.pm1, token="board-rows", now=services.utcnow())
     db.session.commit()
-    for c in viewers:
+    for c in clients:
         row = _row(c.get("/disinfection/board").get_data(as_text=True), world.k1.id)
         assert "1/1" in row and '<td class="today-percent">100%</td>' in row
         assert "0/1" in _row(c.get("/disinfection/board").get_data(as_text=True), world.k2.id)
-
-
-def _normalised(html: str) -> str:
-    for token in set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', html)):
-        html = html.replace(token, "…")
-    return html
 
 
 def test_the_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
@@ -69,15 +54,8 @@ def test_the_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
     services.ensure_slots([today - timedelta(days=1), today])
     services.tick(points[0], world.pm1, token="a", now=now)
     db.session.commit()
-    viewers = _clients(make_client)
-    english = make_client()
-    english.login("leader")
+    english, = viewers(make_client, "leader")
     english.post("/lang", {"lang": "en"})
     pages = ("/disinfection/board", f"/disinfection/board?community={world.c1.id}")
-    seen = {(c, page): _normalised(c.get(page).get_data(as_text=True)) for c in [*viewers, english] for page in pages}
-    assert "Public places" in seen[english, pages[0]]
-    app.extensions["fragments"].size = 0
-    app.extensions["fragments"].clear()
-    for c in [*viewers, english]:
-        for page in pages:
-            assert _normalised(c.get(page).get_data(as_text=True)) == seen[c, page], page
+    assert "Public places" in english.get(pages[0]).get_data(as_text=True)
+    assert_kept_rows_are_fresh(app, [*viewers(make_client, *VIEWERS), english], pages)

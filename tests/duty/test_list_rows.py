@@ -11,6 +11,7 @@ from gridapp.core.fragments import TOKEN, store
 from gridapp.duty import services
 from gridapp.extensions import db
 from tests.duty.factories import DAY, T0, at, make_checkpoint, make_volunteers, shift_of
+from tests.fragments import assert_kept_rows_are_fresh, viewers
 
 TOKENS = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -24,54 +25,42 @@ def _viewers(world, make_client, n=3):
     """vol1 and n-1 other volunteers of the community, and a client for each, logged in."""
     users = [world.vol1, *make_volunteers(world.c1, n - 1)]
     db.session.commit()
-    clients = []
-    for user in users:
-        c = make_client()
-        c.login(user.username)
-        clients.append(c)
-    return users, clients
+    return users, viewers(make_client, *(u.username for u in users))
 
 
 def test_a_sign_up_and_a_cancellation_show_on_every_viewers_next_request(world, make_client, clock):
     clock.set(T0)
     cp = make_checkpoint(world.c1, world.k1, max_people=3)
     shift = shift_of(cp, DAY + timedelta(days=1))
-    _users, viewers = _viewers(world, make_client)
+    _users, clients = _viewers(world, make_client)
     page = f"/duty/?day={shift.day.isoformat()}"
-    for v in viewers:  # every row drawn and kept
+    for v in clients:  # every row drawn and kept
         assert 'data-filled="0"' in _row(v.get(page).get_data(as_text=True), shift.id)
     kept = len(store())
     assert kept > 0
 
     # The second viewer signs up with the form of their list (no htmx), as a phone without JavaScript.
-    html = viewers[1].get(page).get_data(as_text=True)
+    html = clients[1].get(page).get_data(as_text=True)
     token = TOKENS.search(_row(html, shift.id)).group(1)
-    resp = viewers[1].post(f"/duty/shifts/{shift.id}/signup", {"csrf_token": token, "next": page})
+    resp = clients[1].post(f"/duty/shifts/{shift.id}/signup", {"csrf_token": token, "next": page})
     assert resp.status_code in (302, 303)
-    for i, v in enumerate(viewers):
+    for i, v in enumerate(clients):
         row = _row(v.get(page).get_data(as_text=True), shift.id)
         assert 'data-filled="1"' in row
         assert ("withdraw-button" in row) == (i == 1) and ("signup-button" in row) == (i != 1)
 
     services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=1)), "暴雨")
     db.session.commit()
-    for v in viewers:
+    for v in clients:
         row = _row(v.get(page).get_data(as_text=True), shift.id)
         assert 'data-status="cancelled"' in row and "signup-button" not in row and "withdraw-button" not in row
-
-
-def _normalised(html: str) -> str:
-    """The page less its CSRF token (one per response, wherever it stands)."""
-    for token in set(TOKENS.findall(html)):
-        html = html.replace(token, "…")
-    return html
 
 
 def test_the_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
     clock.set(T0)
     cp = make_checkpoint(world.c1, world.k1, max_people=2)
     make_checkpoint(world.c1, world.k2, name="北门检查点", max_people=1)
-    users, viewers = _viewers(world, make_client, n=4)
+    users, clients = _viewers(world, make_client, n=4)
     # A full shift with the viewer on it and one without, a shift of today's within the withdrawal
     # cutoff with a viewer on it, a cancelled shift, and open ones.
     services.sign_up(shift_of(cp, DAY + timedelta(days=1)), users[0])
@@ -80,16 +69,7 @@ def test_the_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
     services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=2), "16:00-24:00"), "停岗")
     db.session.commit()
     pages = [f"/duty/?day={(DAY + timedelta(days=d)).isoformat()}" for d in range(3)] + [f"/duty/?checkpoint={cp.id}"]
-    seen = {}
-    for v in viewers:  # every viewer, on a store that the others filled
-        for page in pages:
-            seen[v, page] = _normalised(v.get(page).get_data(as_text=True))
-    assert len(store()) > 0
-    app.extensions["fragments"].size = 0  # drawn afresh, nothing kept
-    app.extensions["fragments"].clear()
-    for v in viewers:
-        for page in pages:
-            assert _normalised(v.get(page).get_data(as_text=True)) == seen[v, page], page
+    assert_kept_rows_are_fresh(app, clients, pages)
 
 
 def test_the_clock_moves_a_kept_row_on(world, client, clock):
@@ -145,19 +125,10 @@ def _grid_row(html: str, checkpoint_id: int) -> str:
     return html[start:html.index("</tr>", start)]
 
 
-def _staff(make_client):
-    out = []
-    for name in STAFF:
-        c = make_client()
-        c.login(name)
-        out.append(c)
-    return out
-
-
 def test_a_roster_row_follows_sign_ups_the_clock_and_a_rename_for_every_viewer(world, make_client, clock):
     clock.set(T0)
     cp = make_checkpoint(world.c1, world.k1, max_people=2)  # DAY's 08:00-16:00 is two hours ahead
-    staff = _staff(make_client)
+    staff = viewers(make_client, *STAFF)
     page = f"/duty/roster?start={DAY.isoformat()}"
     for c in staff:
         row = _grid_row(c.get(page).get_data(as_text=True), cp.id)
@@ -192,16 +163,11 @@ def test_the_roster_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, 
     services.cancel_shift(world.gm1, shift_of(cp, DAY + timedelta(days=3)), "停岗")
     db.session.commit()
     assert other.id
-    staff = _staff(make_client)
+    staff = viewers(make_client, *STAFF)
     pages = [f"/duty/roster?start={DAY.isoformat()}", f"/duty/roster?start={(DAY + timedelta(days=7)).isoformat()}",
              f"/duty/roster?start={DAY.isoformat()}&community={world.c1.id}"]
-    seen = {(c, p): _normalised(c.get(p).get_data(as_text=True)) for c in staff for p in pages}
-    assert all('id="roster-grid"' in html for html in seen.values())
-    app.extensions["fragments"].size = 0
-    app.extensions["fragments"].clear()
-    for c in staff:
-        for p in pages:
-            assert _normalised(c.get(p).get_data(as_text=True)) == seen[c, p], p
+    assert all('id="roster-grid"' in c.get(p).get_data(as_text=True) for c in staff for p in pages)
+    assert_kept_rows_are_fresh(app, staff, pages)
 
 
 # --- my shifts: each sign-up's row and each past shift's kept drawn (duty.views.mine_rows, past_rows) ---
@@ -242,7 +208,7 @@ def test_my_rows_follow_check_in_the_clock_and_a_cancellation(world, client, clo
 def test_my_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
     clock.set(at(DAY, "07:45"))
     cp = make_checkpoint(world.c1, world.k1, max_people=3, now=T0)
-    users, viewers = _viewers(world, make_client, n=3)
+    users, clients = _viewers(world, make_client, n=3)
     for user in users:
         services.sign_up(shift_of(cp, DAY), user)
         services.sign_up(shift_of(cp, DAY + timedelta(days=1), "16:00-24:00"), user)
@@ -253,9 +219,5 @@ def test_my_rows_kept_are_the_rows_drawn_fresh(app, world, make_client, clock):
     services.sign_up(shift_of(cp, DAY + timedelta(days=2)), users[0])
     db.session.commit()
     clock.set(at(DAY + timedelta(days=2), "07:50"))
-    seen = {c: _normalised(c.get("/duty/mine").get_data(as_text=True)) for c in viewers}
-    assert all('id="past"' in html for html in seen.values())
-    app.extensions["fragments"].size = 0
-    app.extensions["fragments"].clear()
-    for c in viewers:
-        assert _normalised(c.get("/duty/mine").get_data(as_text=True)) == seen[c]
+    assert all('id="past"' in c.get("/duty/mine").get_data(as_text=True) for c in clients)
+    assert_kept_rows_are_fresh(app, clients, ["/duty/mine"])
