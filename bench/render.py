@@ -94,9 +94,10 @@ def sql_cost(url: str, sent: list, runs: int) -> float:
 
 
 def pages(url: str):
-    """Each key page, as its user, ready to be measured: (name, username, path, client, engine), the
-    client logged in and the page requested three times to warm (templates compiled, catalogues
-    loaded, caches filled)."""
+    """Each key page, as its user, ready to be measured: (name, username, path, client, recorded,
+    raw), the client logged in, the page requested three times to warm (templates compiled,
+    catalogues loaded, caches filled), then once more with its statements recorded (raw: that
+    response, uncompressed)."""
     from gridapp.extensions import db
 
     app = make_app(url, RESULTS / "tmp" / "render-instance", REDIS)
@@ -114,16 +115,16 @@ def pages(url: str):
         client = logged_in_client(app, username)
         for _ in range(3):
             client.get(path)
-        yield name, username, path, client, engine
-
-
-def measure(url: str, runs: int) -> list[dict]:
-    rows = []
-    for name, username, path, client, engine in pages(url):
         with recording(engine) as recorded:
             raw = client.get(path)
         if raw.status_code != 200:
             raise SystemExit(f"{path} as {username}: HTTP {raw.status_code}")
+        yield name, username, path, client, recorded, raw
+
+
+def measure(url: str, runs: int) -> list[dict]:
+    rows = []
+    for name, username, path, client, recorded, raw in pages(url):
         sent = client.get(path, headers={"Accept-Encoding": "br, gzip"})
         times, cpu = [], []
         for _ in range(runs):
@@ -150,11 +151,7 @@ def count_instructions(url: str, runs: int) -> list[dict]:
 
     counter = Counter(RESULTS / "tmp")
     rows = []
-    for name, username, path, client, engine in pages(url):
-        with recording(engine) as recorded:
-            raw = client.get(path)
-        if raw.status_code != 200:
-            raise SystemExit(f"{path} as {username}: HTTP {raw.status_code}")
+    for name, username, path, client, recorded, raw in pages(url):
         counts = []
         for _ in range(runs):
             with counter.counting() as block:
