@@ -139,7 +139,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PASSWORD_MIN_LENGTH": 8,
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "25")),
         # List rows each process keeps drawn, by the values they show (gridapp/core/fragments.py);
-        # about 1 KB each. 0: none kept, every row drawn on every request.
+        # most under 1 KB, a roster week row a few KB. 0: none kept, every row drawn each time.
         "FRAGMENT_CACHE_SIZE": int(env.get("FRAGMENT_CACHE_SIZE", "10000")),
         "ROSTER_PAGE_SIZE": int(env.get("ROSTER_PAGE_SIZE", "20")),
         "RQ_QUEUES": ["default"],
