@@ -82,9 +82,19 @@ def cutoff() -> timedelta:
     return timedelta(hours=float(current_app.config.get("DUTY_WITHDRAW_CUTOFF_HOURS", 12)))
 
 
+def cutoff_hours() -> int:
+    """cutoff() in whole hours, as the pages say it."""
+    return int(cutoff().total_seconds() // 3600)
+
+
+def withdrawal_closes_at(shift):
+    """When a volunteer can no longer withdraw from this shift themselves."""
+    return shift.starts_at - cutoff()
+
+
 def withdrawal_open(shift, now) -> bool:
     """Whether a volunteer may still withdraw from this shift themselves (cutoff() before its start)."""
-    return shift.starts_at > now + cutoff()
+    return withdrawal_closes_at(shift) > now
 
 
 def _shift_of(shift_condition):

@@ -60,16 +60,15 @@ def shift_rows(shifts, mine: dict, now, back: str) -> Markup:
     """The volunteers' list rows of these shifts for the current user, each drawn once per process
     for the values it shows."""
     user = current_user._get_current_object()
-    cutoff = policy.cutoff()
-    hours = int(cutoff.total_seconds() // 3600)
+    hours = policy.cutoff_hours()
     rows = []
     for s in shifts:
         my = mine.get(s.id)
         rows.append(ShiftRow(s.id, s.label, s.status, s.filled, s.capacity, s.min_people,
                              running=s.starts_at <= now < s.ends_at, ahead=s.starts_at > now,
-                             late=s.starts_at <= now + cutoff, mine=my.status if my is not None else None,
+                             late=not policy.withdrawal_open(s, now), mine=my.status if my is not None else None,
                              can_withdraw=my is not None and allowed(user, "withdraw", my),
-                             withdraw_until=s.starts_at - cutoff, cutoff_hours=hours, back=back))
+                             withdraw_until=policy.withdrawal_closes_at(s), cutoff_hours=hours, back=back))
     return drawn_rows("duty/_shift_row.html", "shift_row", rows)
 
 
@@ -96,8 +95,7 @@ class MineRow(NamedTuple):
 def mine_rows(signups, now) -> Markup:
     """The rows of the current user's upcoming sign-ups (shift and checkpoint loaded)."""
     user = current_user._get_current_object()
-    cutoff = policy.cutoff()
-    hours = int(cutoff.total_seconds() // 3600)
+    hours = policy.cutoff_hours()
     labels = Labels(policy.STATUS_LABELS)
     rows = []
     for s in signups:
@@ -105,7 +103,7 @@ def mine_rows(signups, now) -> Markup:
         act = "check_in" if allowed(user, "check_in", s) else ("check_out" if allowed(user, "check_out", s) else None)
         rows.append(MineRow(s.id, shift.id, s.status, labels[s.status], shift.checkpoint.name, shift.day,
                             shift.label, shift.checkpoint.location, s.reason, act, allowed(user, "withdraw", s),
-                            shift.starts_at - cutoff, shift.starts_at > now, hours))
+                            policy.withdrawal_closes_at(shift), shift.starts_at > now, hours))
     return drawn_rows("duty/_mine_item.html", "mine_row", rows)
 
 
@@ -120,9 +118,7 @@ def _context():
     return {"shift_rows": shift_rows, "mine_rows": mine_rows, "past_rows": past_rows,
             "kind_labels": Labels(services.KIND_LABELS), "status_labels": Labels(policy.STATUS_LABELS),
             "coverage": services.coverage, "coverage_labels": Labels(services.COVERAGE_LABELS),
-            "short_label": services.short_label,
-            "withdraw_cutoff_hours": int(policy.cutoff().total_seconds() // 3600),
-            "withdraw_cutoff": policy.cutoff()}
+            "short_label": services.short_label}
 
 
 def _or_404(obj):
@@ -188,7 +184,7 @@ def signup(shift_id):
             return _("Signed up: %(shift)s. Withdrawals have closed for this shift: if you cannot come, ask your "
                      "grid member to take you off.", shift=name), "warning"
         return _("Signed up: %(shift)s. You can withdraw until %(until)s.", shift=name,
-                 until=to_local(shift.starts_at - policy.cutoff()).strftime("%Y-%m-%d %H:%M"))
+                 until=to_local(policy.withdrawal_closes_at(shift)).strftime("%Y-%m-%d %H:%M"))
 
     return act(lambda: services.sign_up(shift, current_user), show=partial(_shift_fragment, shift_id),
                done=done, back=back_to(url_for("duty.index", day=shift.day.isoformat())))

@@ -71,7 +71,7 @@ def item_rows(items, now) -> Markup:
     return drawn_rows("supervision/_item_row.html", "item_row", [
         ItemRow(it.id, it.target_name, status[it.status], category[it.category], severity[it.severity],
                 level[it.escalation_level] if it.escalation_level else None,
-                it.status in ("issued", "acknowledged", "rejected") and it.due_at <= now,
+                services.is_overdue(it, now),
                 it.owner.display_name if it.owner else None, it.due_at)
         for it in items])
 
