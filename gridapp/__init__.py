@@ -19,7 +19,7 @@ from gridapp.auth.views import bp as auth_bp
 from gridapp.catalogues import ensure_catalogues
 from gridapp.cli import register_cli
 from gridapp.config import DEFAULT_INSTANCE, PROJECT_ROOT, load_config
-from gridapp.core import assets, errors, fragments, redact, security, templating
+from gridapp.core import assets, errors, fragments, redact, security, statements, templating
 from gridapp.core.http import RowIdConverter
 from gridapp.core.views import bp as core_bp
 from gridapp.disinfection import policy as disinfection_policy
@@ -142,6 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
     redact.init_app(app)
     templating.init_app(app)
     fragments.init_app(app)
+    statements.init_app(app)
     assets.init_app(app)
 
     register_cli(app)

@@ -19,8 +19,6 @@ stand-in, and the response puts the value in. No resident's data is ever kept.
 The store is bounded (`FRAGMENT_CACHE_SIZE` rows a process, the least recently used going first)
 and thread-safe; `FRAGMENT_CACHE_SIZE = 0` turns it off, and every fragment is drawn each time.
 """
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import partial
 
@@ -29,41 +27,17 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from gridapp.core.csrf import csrf_token
+from gridapp.core.kept import Kept
 
 # Stands for the CSRF token in a remembered fragment: no template outputs it by itself.
 TOKEN = "\x00csrf-token\x00"
 
 
-class Fragments:
-    """At most `size` fragments, the least recently used forgotten first."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._kept: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
+class Fragments(Kept):
+    """At most `size` fragments of HTML, the least recently used forgotten first."""
 
     def get(self, key: Hashable, draw: Callable[[], str]) -> str:
-        if self.size <= 0:
-            return str(draw())
-        with self._lock:
-            html = self._kept.get(key)
-            if html is not None:
-                self._kept.move_to_end(key)
-                return html
-        html = str(draw())  # drawn outside the lock: two threads may draw the same row, both alike
-        with self._lock:
-            self._kept[key] = html
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-        return html
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
+        return super().get(key, lambda: str(draw()))
 
 
 def store() -> Fragments:
