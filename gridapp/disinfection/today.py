@@ -2,17 +2,20 @@
 in the windows open now), yesterday's final rate, the compounds with most misses today, the points
 missed on two of the last three days or more. Three statements."""
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, false, func, or_, select, true, union_all
+from sqlalchemy import and_, bindparam, case, false, func, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
+from gridapp.core.statements import kept, key_of
 from gridapp.disinfection import policy
 from gridapp.disinfection.models import DisinfectionPoint, DisinfectionSlot
 from gridapp.disinfection.services import grace, percent
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound
 from gridapp.policy import can
+from gridapp.timeutil import town_midnight
 from gridapp.today.panels import BoardContext, Panel
 
 WORST_LIMIT = 5
@@ -46,30 +49,40 @@ def _points_seen(ctx: BoardContext):
             .where(policy.visible_clause(ctx.user), _in_place(ctx.place)))
 
 
-def load(ctx: BoardContext) -> dict:
-    now, today = ctx.now, ctx.today
-    yesterday = today - timedelta(days=1)
+# What changes from one request to the next, given when the statements run (see core.statements).
+NOW, OVERDUE = bindparam("now"), bindparam("overdue_before")  # overdue: closed before the grace
+TODAY, YESTERDAY = bindparam("today"), bindparam("yesterday")
+RECENT_AFTER, RECENT_START = bindparam("recent_after"), bindparam("recent_start")
+
+
+class Statements(NamedTuple):
+    totals: object
+    worst: object
+    repeat: object
+
+
+def _statements(points) -> Statements:
+    """The panel's three statements over the points `points` selects (None: every point), built
+    from `points` and the parameters above alone."""
     slot = DisinfectionSlot
-    closed = slot.ends_at <= now
+    closed = slot.ends_at <= NOW
     done = slot.status == "done"
     # Missed: marked by the sweep, or closed longer than the grace and not ticked (the sweep is due).
-    missed = or_(slot.status == "missed", and_(slot.status == "pending", slot.ends_at <= now - grace()))
+    missed = or_(slot.status == "missed", and_(slot.status == "pending", slot.ends_at <= OVERDUE))
     # Due: a window open now, or closed within the grace (a tick still counts).
-    due = and_(slot.status == "pending", slot.starts_at <= now, slot.ends_at > now - grace())
-    on_today = slot.day == today
+    due = and_(slot.status == "pending", slot.starts_at <= NOW, slot.ends_at > OVERDUE)
+    on_today = slot.day == TODAY
     # Each statement reads the slots of the points seen (by their index on day and point) and counts
     # them point by point before joining anything: a join per slot would be most of the cost.
-    points = _points_seen(ctx)
 
     def of_points(stmt):
         return stmt if points is None else stmt.where(slot.point_id.in_(points))
 
-    totals = db.session.execute(of_points(select(
-        _count(and_(on_today, done, closed)), _count(and_(on_today, missed)), _count(and_(on_today, due)),
-        _count(and_(on_today, done, ~closed)), _count(and_(on_today, slot.status == "pending", slot.starts_at > now)),
-        _count(slot.day == yesterday), _count(and_(slot.day == yesterday, done)))
-        .where(slot.day.in_([yesterday, today])))).one()
-    done_closed, missed_today, due_now, done_open, later, y_total, y_done = (int(v or 0) for v in totals)
+    # Today's and yesterday's slots, counted by day and state in one pass: three comparisons a slot,
+    # the figures worked out from the few groups (_figures).
+    totals = of_points(select(slot.day, slot.status, func.count(), _count(closed), _count(slot.starts_at > NOW),
+                              _count(slot.ends_at <= OVERDUE))
+                       .where(slot.day.in_([YESTERDAY, TODAY])).group_by(slot.day, slot.status))
 
     # The compounds with most misses: only a slot missed or due puts one on the list, and those are
     # pending or missed (read off the index on status, day and point, not every slot of the day);
@@ -93,18 +106,19 @@ def load(ctx: BoardContext) -> dict:
         .where(on_today, done, closed,
                or_(and_(listed.c.public, point.compound_id.is_(None), point.community_id == listed.c.key),
                    and_(~listed.c.public, point.compound_id == listed.c.key)))).scalar_subquery()
-    worst = db.session.execute(
-        select(listed.c.public, listed.c.key, listed.c.name, listed.c.missed, listed.c.due, done_there,
-               listed.c.total)
-        .order_by(listed.c.missed.desc(), listed.c.due.desc(), listed.c.name, listed.c.key)).all()
+    worst = (select(listed.c.public, listed.c.key, listed.c.name, listed.c.missed, listed.c.due, done_there,
+                    listed.c.total)
+             .order_by(listed.c.missed.desc(), listed.c.due.desc(), listed.c.name, listed.c.key))
 
-    # The misses of the last days, marked or overdue, each kind read off the index on (status, day,
-    # point): a few thousand of the days' tens of thousands of slots, whoever looks; then only the
-    # points seen.
-    recent = and_(slot.day > today - timedelta(days=REPEAT_DAYS), slot.day <= today)
+    # The misses of the last days, marked or overdue, each kind read off an index: marked ones off
+    # (status, day, point), a few thousand of the days' tens of thousands of slots, whoever looks;
+    # overdue ones off (status, ends_at), not every pending slot of the days. A slot's window starts
+    # on its own day (services.window_bounds), so "of the last days" is "started since the first
+    # one's midnight" for them, and no condition on the day draws the planner to the other index.
     misses = union_all(
-        select(slot.point_id, slot.day).where(slot.status == "missed", recent),
-        select(slot.point_id, slot.day).where(slot.status == "pending", slot.ends_at <= now - grace(), recent),
+        select(slot.point_id, slot.day).where(slot.status == "missed", slot.day > RECENT_AFTER, slot.day <= TODAY),
+        select(slot.point_id, slot.day).where(slot.status == "pending", slot.ends_at <= OVERDUE,
+                                              slot.starts_at >= RECENT_START),
     ).subquery()
     days = func.count(func.distinct(misses.c.day))
     repeated = select(misses.c.point_id, days.label("days")).group_by(misses.c.point_id).having(days >= 2)
@@ -112,13 +126,49 @@ def load(ctx: BoardContext) -> dict:
         repeated = repeated.where(misses.c.point_id.in_(points))
     repeated = repeated.subquery()
     place = func.coalesce(Compound.name, DisinfectionPoint.place_name)
-    repeat = db.session.execute(
-        select(DisinfectionPoint.id, DisinfectionPoint.name, DisinfectionPoint.compound_id,
-               DisinfectionPoint.community_id, place, repeated.c.days, func.count().over())
-        .select_from(repeated).join(DisinfectionPoint, DisinfectionPoint.id == repeated.c.point_id)
-        .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
-        .order_by(repeated.c.days.desc(), place, DisinfectionPoint.name, DisinfectionPoint.id)
-        .limit(REPEAT_LIMIT)).all()
+    repeat = (select(DisinfectionPoint.id, DisinfectionPoint.name, DisinfectionPoint.compound_id,
+                     DisinfectionPoint.community_id, place, repeated.c.days, func.count().over())
+              .select_from(repeated).join(DisinfectionPoint, DisinfectionPoint.id == repeated.c.point_id)
+              .outerjoin(Compound, Compound.id == DisinfectionPoint.compound_id)
+              .order_by(repeated.c.days.desc(), place, DisinfectionPoint.name, DisinfectionPoint.id)
+              .limit(REPEAT_LIMIT))
+    return Statements(totals, worst, repeat)
+
+
+def _figures(groups, today) -> tuple[int, ...]:
+    """From (day, status, slots, closed, not started, closed past the grace) by day and status:
+    today's rounds done in closed windows, missed (marked, or pending past the grace), due (pending,
+    started, not past the grace), done in open windows, later (pending, not started); yesterday's
+    slots and rounds done."""
+    done_closed = missed = due = done_open = later = y_total = y_done = 0
+    for day, status, n, closed, not_started, overdue in groups:
+        n, closed, not_started, overdue = int(n), int(closed or 0), int(not_started or 0), int(overdue or 0)
+        if day != today:
+            y_total += n
+            y_done += n if status == "done" else 0
+        elif status == "done":
+            done_closed, done_open = closed, n - closed
+        elif status == "missed":
+            missed += n
+        elif status == "pending":
+            # Not started and past the grace exclude each other: a window not started is not closed.
+            missed += overdue
+            due += n - not_started - overdue
+            later += not_started
+    return done_closed, missed, due, done_open, later, y_total, y_done
+
+
+def load(ctx: BoardContext) -> dict:
+    now, today = ctx.now, ctx.today
+    points = _points_seen(ctx)
+    stmts = kept(("disinfection.today", key_of(points)), lambda: _statements(points))
+    first_recent = today - timedelta(days=REPEAT_DAYS - 1)
+    values = {"now": now, "overdue_before": now - grace(), "today": today, "yesterday": today - timedelta(days=1),
+              "recent_after": first_recent - timedelta(days=1), "recent_start": town_midnight(first_recent)}
+    done_closed, missed_today, due_now, done_open, later, y_total, y_done = _figures(
+        db.session.execute(stmts.totals, values).all(), today)
+    worst = db.session.execute(stmts.worst, values).all()
+    repeat = db.session.execute(stmts.repeat, values).all()
 
     return {
         "done_closed": done_closed, "missed": missed_today, "due": due_now, "done_open": done_open, "later": later,
