@@ -113,15 +113,18 @@ def parse_pattern(text: str) -> list[tuple[str, time, time | None]]:
 LONGEST_SHIFT = timedelta(hours=25)
 
 
-def ending_after(instant: datetime):
+def ending_after(instant: datetime, started_after=None):
     """The shifts that end after `instant` (a condition on Shift): such a shift started after
-    instant - LONGEST_SHIFT, which the condition says too, for the index on starts_at."""
-    return and_(Shift.ends_at > instant, Shift.starts_at > instant - LONGEST_SHIFT)
+    instant - LONGEST_SHIFT (`started_after`, when `instant` is a bound parameter), which the
+    condition says too, for the index on starts_at."""
+    if started_after is None:
+        started_after = instant - LONGEST_SHIFT
+    return and_(Shift.ends_at > instant, Shift.starts_at > started_after)
 
 
-def going_on(now: datetime):
-    """The shifts going on at `now` (a condition on Shift)."""
-    return and_(Shift.starts_at <= now, ending_after(now))
+def going_on(now: datetime, started_after=None):
+    """The shifts going on at `now` (a condition on Shift; see ending_after)."""
+    return and_(Shift.starts_at <= now, ending_after(now, started_after))
 
 
 def shift_bounds(day: date, start: time, end: time | None, zone=None) -> tuple[datetime, datetime]:

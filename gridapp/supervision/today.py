@@ -5,10 +5,11 @@ statements, and the tally's three."""
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, false, func, or_, select, true
+from sqlalchemy import and_, bindparam, case, false, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from gridapp.auth.models import User
+from gridapp.core.statements import kept, key_of
 from gridapp.duty.models import Checkpoint
 from gridapp.extensions import db
 from gridapp.grid.models import Compound
@@ -67,24 +68,36 @@ def _tally_communities(ctx: BoardContext):
     return False
 
 
-def load(ctx: BoardContext) -> dict:
+# Given when the statements run (see core.statements): the instant, and the midnights that start
+# today and tomorrow in the town.
+NOW, MIDNIGHT, TOMORROW = bindparam("now"), bindparam("midnight"), bindparam("tomorrow")
+
+
+def _statements(mine):
+    """The counts and the items to act on first, over the items `mine` selects."""
     item = RectificationItem
-    now = ctx.now
-    mine = and_(item_clause(ctx.user), _in_place(ctx.place))
     clock = item.status.in_(CLOCK_STATES)
-    overdue = and_(clock, item.due_at <= now)
-    tomorrow = town_midnight(ctx.today + timedelta(days=1))
-    counts = db.session.execute(select(
+    overdue = and_(clock, item.due_at <= NOW)
+    counts = select(
         _count(and_(overdue, item.escalation_level == 0)), _count(and_(overdue, item.escalation_level == 1)),
-        _count(and_(overdue, item.escalation_level == 2)), _count(and_(clock, item.due_at > now,
-                                                                       item.due_at < tomorrow)),
-        _count(item.issued_at >= town_midnight(ctx.today))).where(mine)).one()
-    level0, level1, level2, due_today, findings_today = (int(v or 0) for v in counts)
+        _count(and_(overdue, item.escalation_level == 2)), _count(and_(clock, item.due_at > NOW,
+                                                                       item.due_at < TOMORROW)),
+        _count(item.issued_at >= MIDNIGHT)).where(mine)
     # The items to act on first: the overdue, most escalated first, then those due soonest.
-    urgent = list(db.session.scalars(
-        select(item).options(joinedload(item.owner).lazyload(User.roles)).where(mine, clock)
-        .order_by(case((item.due_at <= now, 0), else_=1), item.escalation_level.desc(), item.due_at, item.id)
-        .limit(URGENT_LIMIT)))
+    urgent = (select(item).options(joinedload(item.owner).lazyload(User.roles)).where(mine, clock)
+              .order_by(case((item.due_at <= NOW, 0), else_=1), item.escalation_level.desc(), item.due_at, item.id)
+              .limit(URGENT_LIMIT))
+    return counts, urgent
+
+
+def load(ctx: BoardContext) -> dict:
+    mine = and_(item_clause(ctx.user), _in_place(ctx.place))
+    counts, urgent = kept(("supervision.today", key_of(mine)), lambda: _statements(mine))
+    values = {"now": ctx.now, "midnight": town_midnight(ctx.today),
+              "tomorrow": town_midnight(ctx.today + timedelta(days=1))}
+    level0, level1, level2, due_today, findings_today = (
+        int(v or 0) for v in db.session.execute(counts, values).one())
+    urgent = list(db.session.scalars(urgent, values))
     communities = _tally_communities(ctx)
     tally = period = None
     if communities is not False:
