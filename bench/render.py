@@ -30,6 +30,9 @@ from bench.run import PAGES, PATH_ARGS, RESULTS, ROOT, find_path_args, log, logg
 REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/11"
 # The volunteer's duty list (the page the peer comparison is made on) besides the key pages.
 RENDER_PAGES = [*PAGES, ("duty list", "vol1", "/duty/")]
+# The town's time of day a run happens at: a morning of the field report's day, rounds done and due,
+# errands open, a shift on. Two runs of two trees at any hours compare.
+AT = "10:30"
 
 
 def build(reuse: bool) -> str:
@@ -165,10 +168,21 @@ def count_instructions(url: str, runs: int) -> list[dict]:
     return rows
 
 
+def town_instant() -> str:
+    """When the run happened in the town (the dataset and the pages are of that instant)."""
+    from zoneinfo import ZoneInfo
+
+    from gridapp.timeutil import utcnow
+
+    local = utcnow().astimezone(ZoneInfo(os.environ.get("TIMEZONE", "Asia/Shanghai")))
+    return f"In the town it was {local:%Y-%m-%d %H:%M} (`--at`)."
+
+
 def render(rows: list[dict], runs: int) -> str:
     m = machine()
     lines = [f"# In-process cost and bytes of the key pages (town scale, SQLite) — {time.strftime('%Y-%m-%d %H:%M')}",
-             "", f"Machine: {m['cpus']} CPUs, Python {m['python']}. Command: `.venv/bin/python -m bench.render`; "
+             "", f"Machine: {m['cpus']} CPUs, Python {m['python']}. {town_instant()} "
+             "Command: `.venv/bin/python -m bench.render`; "
              f"{runs} requests per page after 3 to warm, Flask's test client in one process. CPU ms: the "
              "process's CPU time per request (SQLite runs in the process, so it includes the SQL); it moves less "
              "than the wall-clock time when something else runs on the machine. SQL ms: the CPU time of the page's "
@@ -193,8 +207,9 @@ def render(rows: list[dict], runs: int) -> str:
 def render_instructions(rows: list[dict], runs: int) -> str:
     m = machine()
     lines = [f"# Instructions per request of the key pages (town scale, SQLite) — {time.strftime('%Y-%m-%d %H:%M')}",
-             "", f"Machine: {m['cpus']} CPUs, Python {m['python']}. Command: `.venv/bin/python -m bench.render "
-             f"--instructions`; {runs} requests per page after 3 to warm, Flask's test client in one process run by "
+             "", f"Machine: {m['cpus']} CPUs, Python {m['python']}. {town_instant()} "
+             f"Command: `.venv/bin/python -m bench.render --instructions`; {runs} requests per page after 3 to warm, "
+             "Flask's test client in one process run by "
              "valgrind's callgrind (bench/instructions.py), which counts the instructions of each request: Python, "
              "the C parts of the libraries and SQLite alike. A count does not move with the machine's load as CPU "
              "time does; it does not weigh cache misses.", "",
@@ -207,6 +222,25 @@ def render_instructions(rows: list[dict], runs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def at_town_time(at: str) -> None:
+    """Run this process and those it starts (GRIDAPP_CLOCK_OFFSET) as if it were `at` ("HH:MM") in
+    the town today, or on the real clock for "now"."""
+    from datetime import UTC, datetime
+    from datetime import time as clock_time
+    from zoneinfo import ZoneInfo
+
+    from gridapp import timeutil
+
+    if at == "now":
+        return
+    zone = ZoneInfo(os.environ.get("TIMEZONE", "Asia/Shanghai"))
+    real = datetime.now(UTC)
+    wanted = datetime.combine(real.astimezone(zone).date(), clock_time.fromisoformat(at), tzinfo=zone)
+    offset = (wanted - real).total_seconds()
+    os.environ["GRIDAPP_CLOCK_OFFSET"] = str(offset)
+    timeutil.set_clock_offset(offset)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help="keep a town dataset built before")
@@ -214,7 +248,11 @@ def main() -> int:
     parser.add_argument("--instructions", action="store_true",
                         help="count each request's instructions with valgrind instead of timing it")
     parser.add_argument("--out", help="writes OUT.md and OUT.json (bench/results/render, or render-instructions)")
+    parser.add_argument("--at", default=AT, help=f"the town's time of day the run happens at ({AT}; 'now': the "
+                        "clock's): the dataset and the pages are of that instant, so runs at any hour compare")
     args = parser.parse_args()
+    if MARK not in os.environ:  # the process under callgrind has the clock of the one that started it
+        at_town_time(args.at)
     runs = args.runs or (10 if args.instructions else 40)
     out = args.out or str(RESULTS / ("render-instructions" if args.instructions else "render"))
     if args.instructions and MARK not in os.environ:

@@ -1,5 +1,6 @@
 """bench.render's share of SQL: the statements a request sent, recorded with their parameters and
 replayed with the sqlite3 module, every row fetched and any write rolled back."""
+import os
 import sqlite3
 
 from sqlalchemy import create_engine, text
@@ -28,3 +29,23 @@ def test_recorded_statements_replay_and_leave_the_database_as_it_was(tmp_path):
     # The replays' inserts were rolled back: only the two the request made are there.
     assert con.execute("SELECT count(*) FROM t").fetchone() == (1002,)
     con.close()
+
+
+def test_a_run_happens_at_the_town_time_it_is_told(monkeypatch):
+    """`--at 10:30`: this process and those it starts (the environment) read the town's 10:30 today
+    off the clock, whatever the hour of the run; `--at now` leaves the clock alone."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bench.render import at_town_time
+    from gridapp import timeutil
+
+    monkeypatch.delenv("GRIDAPP_CLOCK_OFFSET", raising=False)
+    monkeypatch.delenv("TIMEZONE", raising=False)
+    monkeypatch.setattr(timeutil, "_offset", timedelta(0))
+    at_town_time("now")
+    assert "GRIDAPP_CLOCK_OFFSET" not in os.environ
+    at_town_time("10:30")
+    local = timeutil.utcnow().astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (local.hour, local.minute) == (10, 30)
+    assert abs(float(os.environ["GRIDAPP_CLOCK_OFFSET"]) - timeutil._offset.total_seconds()) < 1e-6
