@@ -123,5 +123,9 @@ class Household(TimestampMixin, db.Model):
 
     @property
     def label(self) -> str:
-        parts = [p for p in (self.building, self.unit, self.room) if p]
-        return "-".join(parts)
+        return household_label(self.building, self.unit, self.room)
+
+
+def household_label(building, unit, room) -> str:
+    """A household's label, "3-2-201", from its building, unit and room (those it has)."""
+    return "-".join(p for p in (building, unit, room) if p)

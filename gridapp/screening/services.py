@@ -4,11 +4,12 @@ that adds households registered later and climbs the reminder ladder, and the co
 fixed number of statements whatever the number of households, over the figures kept per compound)."""
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -17,6 +18,7 @@ from gridapp.audit.services import describe_changes, record
 from gridapp.auth.models import User
 from gridapp.auth.services import holders, town_leaders
 from gridapp.core.rules import RuleError
+from gridapp.core.statements import kept, key_of
 from gridapp.extensions import db
 from gridapp.grid.models import Community, Compound, Grid, Household
 from gridapp.notifications.digest import Digest
@@ -529,36 +531,62 @@ def _listed(stmt):
                         .contains_eager(Compound.grid), joinedload(ScreeningVisit.recorded_by).lazyload(User.roles))
 
 
-def to_visit_query(campaign: ScreeningCampaign, user, narrowing: Narrowing | None = None, own: bool = False):
-    """The households of the campaign still to visit that the user may see (their names are on the
-    list): never visited first, compound by compound, then nobody home, the revisit due first. With
-    `own`, only those of the user's own places (the "my visits" page)."""
-    narrowing = narrowing or Narrowing()
-    clause = grid_policy.own_household_clause(user) if own else grid_policy.household_clause(user)
-    stmt = (select(ScreeningVisit).join(Household, Household.id == ScreeningVisit.household_id)
+def _to_visit_of(stmt, campaign_id, clause, *narrowing):
+    """`stmt` (a SELECT from ScreeningVisit) over the visits still to do, in the list's order."""
+    return (stmt.join(Household, Household.id == ScreeningVisit.household_id)
             .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
-            .where(ScreeningVisit.campaign_id == campaign.id, ScreeningVisit.status.in_(TO_DO), clause,
-                   *narrowing.clauses())
+            .where(ScreeningVisit.campaign_id == campaign_id, ScreeningVisit.status.in_(TO_DO), clause, *narrowing)
             .order_by(case((ScreeningVisit.status == "pending", 0), else_=1), ScreeningVisit.revisit_on,
                       Compound.name, Compound.id, Household.building, Household.unit, Household.room,
                       ScreeningVisit.id))
-    return _listed(stmt)
 
 
-def visited_query(campaign: ScreeningCampaign, user, own: bool = False):
-    """The households of the user's places already visited (refused included), the latest first."""
-    clause = grid_policy.own_household_clause(user) if own else grid_policy.household_clause(user)
-    stmt = (select(ScreeningVisit).join(Household, Household.id == ScreeningVisit.household_id)
+def _visited_of(stmt, campaign_id, clause):
+    """`stmt` (a SELECT from ScreeningVisit) over the visits done (refused included), the latest first."""
+    return (stmt.join(Household, Household.id == ScreeningVisit.household_id)
             .join(Compound, Compound.id == Household.compound_id).join(Grid, Grid.id == Compound.grid_id)
-            .where(ScreeningVisit.campaign_id == campaign.id, ScreeningVisit.status.in_(DONE), clause)
+            .where(ScreeningVisit.campaign_id == campaign_id, ScreeningVisit.status.in_(DONE), clause)
             .order_by(ScreeningVisit.visited_at.desc(), ScreeningVisit.id.desc()))
-    return _listed(stmt)
+
+
+# What "my visits" shows of each visit, read as plain rows (no ORM objects for a list of fifty).
+_OWN_COLUMNS = (ScreeningVisit.id, ScreeningVisit.status, ScreeningVisit.revisit_on, Household.compound_id,
+                Compound.name.label("compound"), Grid.community_id, Household.building, Household.unit,
+                Household.room)
+
+
+def to_visit_query(campaign: ScreeningCampaign, user, narrowing: Narrowing | None = None, own: bool = False):
+    """The households of the campaign still to visit that the user may see (their names are on the
+    list): never visited first, compound by compound, then nobody home, the revisit due first. With
+    `own`, only those of the user's own places (the "my visits" page, which runs own_statements())."""
+    narrowing = narrowing or Narrowing()
+    clause = grid_policy.own_household_clause(user) if own else grid_policy.household_clause(user)
+    return _listed(_to_visit_of(select(ScreeningVisit), campaign.id, clause, *narrowing.clauses()))
+
+
+class OwnStatements(NamedTuple):
+    counts: object  # the campaign's figures over the user's own places, off the tallies
+    to_visit: object  # a page of to_visit_query(own=True), as rows of _OWN_COLUMNS and the head's name
+    visited: object  # the latest visited (refused included), as rows of _OWN_COLUMNS, when and by whom
+
+
+def own_statements(user) -> OwnStatements:
+    """The "my visits" page's statements over the user's own households, kept per their condition
+    (gridapp/core/statements.py); run with {"campaign": id, "limit": rows, "offset": rows}."""
+    clause = grid_policy.own_household_clause(user)
+    campaign, limit, offset = bindparam("campaign"), bindparam("limit"), bindparam("offset")
+    return kept(("screening.own", key_of(clause)), lambda: OwnStatements(
+        _tallies_in(campaign).add_columns(*tally_columns()).where(clause),
+        _to_visit_of(select(*_OWN_COLUMNS, Household.head_name).select_from(ScreeningVisit), campaign, clause)
+        .limit(limit).offset(offset),
+        _visited_of(select(*_OWN_COLUMNS, ScreeningVisit.visited_at, User.display_name.label("recorded_by"))
+                    .select_from(ScreeningVisit).outerjoin(User, User.id == ScreeningVisit.recorded_by_id),
+                    campaign, clause).limit(limit)))
 
 
 def own_counts(campaign: ScreeningCampaign, user) -> Counts:
     """The campaign's figures over the user's own places (one statement, over the tallies)."""
-    return counts_of(db.session.execute(_tallies_in(campaign.id).add_columns(*tally_columns())
-                                      .where(grid_policy.own_household_clause(user))).one())
+    return counts_of(db.session.execute(own_statements(user).counts, {"campaign": campaign.id}).one())
 
 
 def campaigns_for(user):

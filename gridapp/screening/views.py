@@ -1,20 +1,21 @@
 """Screening pages: the campaigns, opening one, its coverage, "my visits", recording a visit, closing."""
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from gridapp.core.acting import act
 from gridapp.core.fragments import drawn_rows
-from gridapp.core.http import form_status, paginate
+from gridapp.core.http import ListPage, form_status, page_number, paginate
 from gridapp.core.params import id_arg
 from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
 from gridapp.core.templating import Labels
 from gridapp.extensions import db
+from gridapp.grid.models import household_label
 from gridapp.policy import allowed, can, require
 from gridapp.privacy import services as privacy
 from gridapp.screening import services
@@ -26,6 +27,7 @@ from gridapp.timeutil import to_local, town_today, utcnow
 bp = Blueprint("screening", __name__, template_folder="templates")
 
 MINE_PAGE_SIZE = 50  # a building head's compound fits on one page
+MINE_DONE = 10  # visited lately, on the same page
 
 
 def _labels() -> dict:
@@ -82,6 +84,65 @@ def _campaign_or_404(campaign_id: int, action: str = "view") -> ScreeningCampaig
 
 def _narrowing() -> services.Narrowing:
     return services.Narrowing(id_arg("community"), id_arg("grid"), id_arg("compound"))
+
+
+# Stand-ins for a resident's data in a kept row (gridapp/core/fragments.py): put in per response.
+LABEL, HEAD = "\x00household\x00", "\x00head-of-household\x00"
+
+
+class VisitRow(NamedTuple):
+    """A household to visit on "my visits" (screening/_visit_row.html), remembered by these values."""
+
+    id: int
+    status: str
+    state: str  # the status's name
+    revisit_on: date | None
+    due: bool  # nobody was home and the day to come back has come
+    again_head: bool  # the first to visit again: the part's heading comes before it
+    compound_head: str | None  # the first of its compound (never visited): the compound's heading before it
+    again: bool  # in the "to visit again" part: the compound's name beside the household
+    compound: str
+    label: str = LABEL
+    head_name: str = HEAD
+
+
+class DoneRow(NamedTuple):
+    """A household visited lately, on "my visits"."""
+
+    id: int
+    status: str
+    state: str
+    revisit_on: date | None
+    compound: str
+    visited_at: datetime | None
+    recorded_by: str | None
+    label: str = LABEL
+
+
+def _visit_rows(to_visit, done, today) -> tuple[Markup, Markup]:
+    """The two lists of "my visits" (rows of services.own_statements()), drawn a row at a time and
+    remembered by their values; each household's label and head's name put in by this response,
+    escaped."""
+    labels = Labels(VISIT_LABELS)
+    rows, compound, again = [], None, False
+    for v in to_visit:
+        again_head = v.status == "nobody_home" and not again
+        again = again or again_head
+        compound_head = None
+        if not again and compound != v.compound_id:
+            compound, compound_head = v.compound_id, v.compound
+        rows.append(VisitRow(v.id, v.status, labels[v.status], v.revisit_on,
+                             v.status == "nobody_home" and v.revisit_on is not None and v.revisit_on <= today,
+                             again_head, compound_head, again, v.compound))
+    done_rows = [DoneRow(v.id, v.status, labels[v.status], v.revisit_on, v.compound, v.visited_at, v.recorded_by)
+                 for v in done]
+
+    def label(v) -> str:
+        return str(escape(household_label(v.building, v.unit, v.room)))
+
+    return (drawn_rows("screening/_visit_row.html", "to_visit_row", rows,
+                       fill=lambda i: {LABEL: label(to_visit[i]), HEAD: str(escape(to_visit[i].head_name))}),
+            drawn_rows("screening/_visit_row.html", "done_row", done_rows, fill=lambda i: {LABEL: label(done[i])}))
 
 
 class CoverageRow(NamedTuple):
@@ -159,17 +220,20 @@ def close(campaign_id):
 @login_required
 def mine(campaign_id):
     campaign = _campaign_or_404(campaign_id, "mine")
-    counts = services.own_counts(campaign, current_user)
-    page = paginate(services.to_visit_query(campaign, current_user, own=True), per_page=MINE_PAGE_SIZE,
-                    total=counts.to_do)
-    done = db.paginate(services.visited_query(campaign, current_user, own=True), page=1, per_page=10,
-                       error_out=False, count=False)
-    shown = [v.household for v in page.items] + [v.household for v in done.items]
-    if shown:
+    stmts = services.own_statements(current_user)
+    counts = services.counts_of(db.session.execute(stmts.counts, {"campaign": campaign.id}).one())
+    page_no = page_number(max(1, -(-counts.to_do // MINE_PAGE_SIZE)))
+    to_visit = db.session.execute(stmts.to_visit, {"campaign": campaign.id, "limit": MINE_PAGE_SIZE,
+                                                   "offset": (page_no - 1) * MINE_PAGE_SIZE}).all()
+    page = ListPage(to_visit, per_page=MINE_PAGE_SIZE, total=counts.to_do, page=page_no)
+    done = db.session.execute(stmts.visited, {"campaign": campaign.id, "limit": MINE_DONE}).all()
+    if to_visit or done:
         mark_personal()
-        privacy.record_list_look(current_user, "screening_visits", shown)
-    return render_template("screening/mine.html", campaign=campaign, to_visit=page, done=done.items,
-                           counts=counts, today=town_today(), **_labels())
+        privacy.record_places_look(current_user, "screening_visits",
+                                   ((v.compound_id, v.compound, v.community_id) for v in (*to_visit, *done)))
+    to_visit_rows, done_rows = _visit_rows(page.items, done, town_today())
+    return render_template("screening/mine.html", campaign=campaign, to_visit=page, to_visit_rows=to_visit_rows,
+                           done_rows=done_rows, counts=counts)
 
 
 def _visit_or_404(visit_id: int):
