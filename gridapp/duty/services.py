@@ -10,7 +10,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar, Event
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -21,6 +21,7 @@ from gridapp.auth.services import people_holding
 from gridapp.core import xlsx
 from gridapp.core.http import ListPage
 from gridapp.core.rules import RuleError
+from gridapp.core.statements import kept
 from gridapp.duty import keys, policy
 from gridapp.duty.models import (
     ACTIVE_SIGNUP,
@@ -619,12 +620,36 @@ def volunteer_communities(user) -> set:
     return policy.scope_of(user).volunteer_communities
 
 
+# The volunteers' list's statements, kept (gridapp/core/statements.py): every value is a parameter
+# given when they run, so one set serves every volunteer.
+COMMUNITIES, SHIFT_IDS = bindparam("communities", expanding=True), bindparam("shift_ids", expanding=True)
+
+
+def _checkpoints_for_volunteer():
+    return (select(Checkpoint).where(Checkpoint.community_id.in_(COMMUNITIES), Checkpoint.active.is_(True))
+            .order_by(Checkpoint.name))
+
+
 def checkpoints_for_volunteer(user) -> list[Checkpoint]:
     ids = volunteer_communities(user)
     if not ids:
         return []
-    return list(db.session.scalars(select(Checkpoint).where(Checkpoint.community_id.in_(ids),
-                                                            Checkpoint.active.is_(True)).order_by(Checkpoint.name)))
+    stmt = kept(("duty.checkpoints_for_volunteer",), _checkpoints_for_volunteer)
+    return list(db.session.scalars(stmt, {"communities": sorted(ids)}))
+
+
+def _volunteer_shifts(one_checkpoint: bool, one_day: bool, needs_people: bool):
+    stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
+            .options(contains_eager(Shift.checkpoint))
+            .where(Checkpoint.community_id.in_(COMMUNITIES), Checkpoint.active.is_(True),
+                   Shift.ends_at > bindparam("now")))
+    if one_checkpoint:
+        stmt = stmt.where(Checkpoint.id == bindparam("checkpoint"))
+    if one_day:
+        stmt = stmt.where(Shift.day == bindparam("day"))
+    if needs_people:
+        stmt = stmt.where(Shift.filled < Shift.capacity, Shift.status == "open")
+    return stmt.order_by(Shift.day, Checkpoint.name, Checkpoint.id, Shift.starts_at)
 
 
 def volunteer_shifts(user, *, day: date | None, checkpoint_id: int | None, needs_people: bool,
@@ -635,24 +660,22 @@ def volunteer_shifts(user, *, day: date | None, checkpoint_id: int | None, needs
     ids = volunteer_communities(user)
     if not ids:
         return []
-    stmt = (select(Shift).join(Checkpoint, Checkpoint.id == Shift.checkpoint_id)
-            .options(contains_eager(Shift.checkpoint))
-            .where(Checkpoint.community_id.in_(ids), Checkpoint.active.is_(True), Shift.ends_at > now))
-    if checkpoint_id:
-        stmt = stmt.where(Checkpoint.id == checkpoint_id)
-    if day is not None:
-        stmt = stmt.where(Shift.day == day)
-    if needs_people:
-        stmt = stmt.where(Shift.filled < Shift.capacity, Shift.status == "open")
-    return list(db.session.scalars(stmt.order_by(Shift.day, Checkpoint.name, Checkpoint.id, Shift.starts_at)))
+    shape = (bool(checkpoint_id), day is not None, bool(needs_people))
+    stmt = kept(("duty.volunteer_shifts", *shape), lambda: _volunteer_shifts(*shape))
+    return list(db.session.scalars(stmt, {"communities": sorted(ids), "now": now, "checkpoint": checkpoint_id,
+                                          "day": day}))
+
+
+def _my_signups_on():
+    return select(Signup).where(Signup.user_id == bindparam("user"), Signup.shift_id.in_(SHIFT_IDS),
+                                Signup.status.in_(ACTIVE_SIGNUP))
 
 
 def my_signups_on(user, shift_ids) -> dict[int, Signup]:
     shift_ids = list(shift_ids)
     if not shift_ids:
         return {}
-    rows = db.session.scalars(select(Signup).where(Signup.user_id == user.id, Signup.shift_id.in_(shift_ids),
-                                                   Signup.status.in_(ACTIVE_SIGNUP)))
+    rows = db.session.scalars(kept(("duty.my_signups_on",), _my_signups_on), {"user": user.id, "shift_ids": shift_ids})
     return {s.shift_id: s for s in rows}
 
 
