@@ -3,7 +3,7 @@ SQL conditions it is built from, so two viewers whose conditions differ in any v
 from sqlalchemy import and_, select
 
 from gridapp.core.kept import Kept
-from gridapp.core.statements import key_of, kept
+from gridapp.core.statements import kept, key_of
 from gridapp.errands.models import Errand
 
 
