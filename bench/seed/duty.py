@@ -55,11 +55,16 @@ class DutyPhase(Notices):
                    Shift.min_people, Shift.capacity))}
         taken = defaultdict(set)  # shift id -> people on it
         busy = set()  # (user, starts_at): a person's active shifts
-        for shift_id, user_id, starts_at in db.session.execute(
-                select(Signup.shift_id, Signup.user_id, Shift.starts_at).join(Shift, Shift.id == Signup.shift_id)
-                .where(Signup.status.in_(ACTIVE_SIGNUP))):
-            taken[shift_id].add(user_id)
-            busy.add((user_id, starts_at))
+        # (shift id, user): every sign-up there is, whatever its state: one a person per shift (the demo
+        # town's withdrawals and no-shows included, which depend on the hour it was made at).
+        signed = set()
+        for shift_id, user_id, status, starts_at in db.session.execute(
+                select(Signup.shift_id, Signup.user_id, Signup.status, Shift.starts_at)
+                .join(Shift, Shift.id == Signup.shift_id)):
+            signed.add((shift_id, user_id))
+            if status in ACTIVE_SIGNUP:
+                taken[shift_id].add(user_id)
+                busy.add((user_id, starts_at))
         days = [self.first_day + timedelta(days=i) for i in range(self.days_back + duty.DAYS_AHEAD)]
         patterns = {}
         # Shifts grouped by community and start: the volunteers of that community who are free then.
@@ -96,12 +101,14 @@ class DutyPhase(Notices):
                 people = self._staffing(shift)
                 on = taken.get(shift["id"], set())
                 want = max(0, people - len(on))
-                chosen = [u for u in free[:want] if u not in on]
+                chosen = [u for u in free[:want] if u not in on and (shift["id"], u) not in signed]
                 del free[:want]
                 for u in chosen:
                     busy.add((u, starts))
+                    signed.add((shift["id"], u))
                     signups.append((shift, u, "active"))
-                if rng.random() < 0.04 and spare:  # someone who withdrew in time
+                if rng.random() < 0.04 and spare and (shift["id"], spare[-1]) not in signed:
+                    signed.add((shift["id"], spare[-1]))  # someone who withdrew in time
                     signups.append((shift, spare.pop(), "withdrawn"))
                 shift["filled_py"] = len(on) + len(chosen)
                 shifts.append(shift)
