@@ -63,6 +63,11 @@ def _campaign_open_sql(now):
     return ScreeningVisit.campaign_id.in_(select(ScreeningCampaign.id).where(ScreeningCampaign.status == "open"))
 
 
+def revisit_due(status: str, revisit_on, today) -> bool:
+    """Nobody was home and the day they said to come back has come (or passed)."""
+    return status == "nobody_home" and revisit_on is not None and revisit_on <= today
+
+
 VISIT = Machine(ScreeningVisit, VISIT_LABELS, {
     # The target depends on the result recorded (the service gives it): None keeps the table's rule
     # about where it may start from. Only while the campaign is open (the same rule for the button,

@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from gridapp.core.acting import act
 from gridapp.core.fragments import drawn_rows
-from gridapp.core.http import ListPage, form_status, page_number, paginate
+from gridapp.core.http import ListPage, form_status, paginate
 from gridapp.core.params import id_arg
 from gridapp.core.rules import RuleError
 from gridapp.core.security import mark_personal
@@ -21,7 +21,7 @@ from gridapp.privacy import services as privacy
 from gridapp.screening import services
 from gridapp.screening.forms import CampaignForm, CloseForm, VisitForm
 from gridapp.screening.models import ITEMS, ScreeningCampaign
-from gridapp.screening.policy import CAMPAIGN_LABELS, VISIT_LABELS
+from gridapp.screening.policy import CAMPAIGN_LABELS, VISIT_LABELS, revisit_due
 from gridapp.timeutil import to_local, town_today, utcnow
 
 bp = Blueprint("screening", __name__, template_folder="templates")
@@ -132,7 +132,7 @@ def _visit_rows(to_visit, done, today) -> tuple[Markup, Markup]:
         if not again and compound != v.compound_id:
             compound, compound_head = v.compound_id, v.compound
         rows.append(VisitRow(v.id, v.status, labels[v.status], v.revisit_on,
-                             v.status == "nobody_home" and v.revisit_on is not None and v.revisit_on <= today,
+                             revisit_due(v.status, v.revisit_on, today),
                              again_head, compound_head, again, v.compound))
     done_rows = [DoneRow(v.id, v.status, labels[v.status], v.revisit_on, v.compound, v.visited_at, v.recorded_by)
                  for v in done]
@@ -221,11 +221,10 @@ def close(campaign_id):
 def mine(campaign_id):
     campaign = _campaign_or_404(campaign_id, "mine")
     stmts = services.own_statements(current_user)
-    counts = services.counts_of(db.session.execute(stmts.counts, {"campaign": campaign.id}).one())
-    page_no = page_number(max(1, -(-counts.to_do // MINE_PAGE_SIZE)))
-    to_visit = db.session.execute(stmts.to_visit, {"campaign": campaign.id, "limit": MINE_PAGE_SIZE,
-                                                   "offset": (page_no - 1) * MINE_PAGE_SIZE}).all()
-    page = ListPage(to_visit, per_page=MINE_PAGE_SIZE, total=counts.to_do, page=page_no)
+    counts = services.own_counts(campaign, current_user)
+    page = ListPage([], per_page=MINE_PAGE_SIZE, total=counts.to_do)  # ?page=, clamped to the pages there are
+    page.items = to_visit = db.session.execute(stmts.to_visit, {
+        "campaign": campaign.id, "limit": page.per_page, "offset": (page.page - 1) * page.per_page}).all()
     done = db.session.execute(stmts.visited, {"campaign": campaign.id, "limit": MINE_DONE}).all()
     if to_visit or done:
         mark_personal()
